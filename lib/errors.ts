@@ -1,0 +1,67 @@
+// Every error this project raises carries a stable `code` string from this one table, the way
+// undici (UND_ERR_*) and fastify (FST_ERR_*) do it: operators grep for codes, tests match codes,
+// messages may be reworded. Add a code here rather than inventing strings at the throw site.
+
+export const ErrorCodes = {
+  // config/
+  CONFIG_INVALID: 'TN3270LB_ERR_CONFIG_INVALID',
+  CONFIG_FILE: 'TN3270LB_ERR_CONFIG_FILE',
+  CONFIG_OVERRIDE: 'TN3270LB_ERR_CONFIG_OVERRIDE',
+  // cli
+  CLI_USAGE: 'TN3270LB_ERR_CLI_USAGE',
+  // telnet/
+  TELNET_SUBNEG_TOO_LONG: 'TN3270LB_ERR_TELNET_SUBNEG_TOO_LONG',
+  TELNET_RECORD_TOO_LONG: 'TN3270LB_ERR_TELNET_RECORD_TOO_LONG',
+  TELNET_PROTOCOL: 'TN3270LB_ERR_TELNET_PROTOCOL',
+  // tn3270/
+  TN3270_NEGOTIATION_TIMEOUT: 'TN3270LB_ERR_TN3270_NEGOTIATION_TIMEOUT',
+  TN3270_NEGOTIATION_FAILED: 'TN3270LB_ERR_TN3270_NEGOTIATION_FAILED',
+  TN3270E_MALFORMED: 'TN3270LB_ERR_TN3270E_MALFORMED',
+  TN3270_DEVICE_TYPE: 'TN3270LB_ERR_TN3270_DEVICE_TYPE',
+  // datastream/
+  DATASTREAM_MALFORMED: 'TN3270LB_ERR_DATASTREAM_MALFORMED',
+  // sna/
+  SNA_MALFORMED: 'TN3270LB_ERR_SNA_MALFORMED',
+  SNA_STATE: 'TN3270LB_ERR_SNA_STATE',
+  SNA_SENSE: 'TN3270LB_ERR_SNA_SENSE',
+  PACING_VIOLATION: 'TN3270LB_ERR_PACING_VIOLATION',
+  PACING_QUEUE_FULL: 'TN3270LB_ERR_PACING_QUEUE_FULL',
+  // hostlink/
+  HOSTLINK_FRAME: 'TN3270LB_ERR_HOSTLINK_FRAME',
+  HOSTLINK_HELLO: 'TN3270LB_ERR_HOSTLINK_HELLO',
+  HOSTLINK_DOWN: 'TN3270LB_ERR_HOSTLINK_DOWN',
+  // gateway/
+  LU_UNAVAILABLE: 'TN3270LB_ERR_LU_UNAVAILABLE',
+  PROXY_HEADER: 'TN3270LB_ERR_PROXY_HEADER',
+  PROXY_HEADER_UNTRUSTED: 'TN3270LB_ERR_PROXY_HEADER_UNTRUSTED',
+  PROXY_HEADER_MISSING: 'TN3270LB_ERR_PROXY_HEADER_MISSING',
+  KEEPALIVE_LIMIT: 'TN3270LB_ERR_KEEPALIVE_LIMIT',
+  // proxy/
+  NO_BACKEND: 'TN3270LB_ERR_NO_BACKEND',
+  BACKEND_CONNECT: 'TN3270LB_ERR_BACKEND_CONNECT',
+  // appc/
+  APPC_MALFORMED: 'TN3270LB_ERR_APPC_MALFORMED',
+  APPC_ALLOCATION: 'TN3270LB_ERR_APPC_ALLOCATION',
+  APPC_CNOS: 'TN3270LB_ERR_APPC_CNOS',
+  APPC_CONVERSATION: 'TN3270LB_ERR_APPC_CONVERSATION',
+  APPC_API: 'TN3270LB_ERR_APPC_API',
+} as const
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
+
+export class Tn3270LbError extends Error {
+  readonly code: ErrorCode
+  constructor (code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'Tn3270LbError'
+    this.code = code
+  }
+}
+
+export function lbError (code: ErrorCode, message: string, cause?: unknown): Tn3270LbError {
+  return new Tn3270LbError(code, message, cause === undefined ? undefined : { cause })
+}
+
+export function isLbError (err: unknown, code?: ErrorCode): err is Tn3270LbError {
+  return err instanceof Tn3270LbError && (code === undefined || err.code === code)
+}
