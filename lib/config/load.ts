@@ -53,11 +53,11 @@ function readYaml (file: string): unknown {
   } catch (err) {
     throw lbError(ErrorCodes.CONFIG_FILE, `config: cannot read ${file}: ${(err as Error).message}`, err)
   }
-  const doc = YAML.parseDocument(text, { prettyErrors: false })
+  const doc = YAML.parseDocument(text, { prettyErrors: true })
   if (doc.errors.length > 0) {
     const e = doc.errors[0]
     const line = e.linePos?.[0]?.line
-    throw lbError(ErrorCodes.CONFIG_FILE, `config: ${file}${line === undefined ? '' : ` line ${line}`}: ${e.message.split('\n')[0]}`)
+    throw lbError(ErrorCodes.CONFIG_FILE, `config: ${file}${line === undefined ? '' : ` line ${line}`}: ${e.message.split(/ at line \d+|\n/)[0]}`)
   }
   return doc.toJS()
 }
@@ -155,7 +155,8 @@ function formatIssue (issue: z.ZodIssue, raw: unknown): string {
   }
   const value = getPath(raw, issue.path)
   let expected = issue.message
-  if (issue.code === z.ZodIssueCode.invalid_type) {
+  if (issue.code === z.ZodIssueCode.invalid_type && (issue.message === 'Required' || issue.message.startsWith('Expected '))) {
+    // zod's default wording; custom messages (fields.ts) already say what is expected.
     expected = issue.received === 'undefined' ? `required, expected ${issue.expected}` : `expected ${issue.expected}`
   } else if (issue.code === z.ZodIssueCode.invalid_enum_value) {
     expected = `expected one of ${issue.options.join(', ')}`

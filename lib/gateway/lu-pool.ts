@@ -1,0 +1,232 @@
+// LU pools: which LUs exist, which are free, which are held, which cannot be served right now.
+// All state changes are synchronous so that an allocation and the listener decision that
+// follows it happen in one step (issue 4: no LU is ever given to two clients, no client is
+// stranded by a listener that closed a moment too late).
+import { EventEmitter } from 'node:events'
+import type { GatewayPoolConfig } from '../config/index.js'
+import { ErrorCodes, lbError } from '../errors.js'
+
+export type LuState = 'unavailable' | 'free' | 'in_use'
+
+export interface LuDefinition {
+  name: string
+  pool: string
+  host: string
+  /** Local address on an `sna` link (ACTLU DAF'). */
+  locaddr?: number
+  /** Host-side resource on a `tn3270` link (device number, group, LU name); undefined = generic. */
+  resource?: string
+}
+
+export class Lu {
+  readonly def: LuDefinition
+  state: LuState = 'unavailable'
+  /** Why it is unavailable (link down, not activated, refused by host ...). */
+  reason = 'host link not up'
+  holder: Lease | undefined
+  constructor (def: LuDefinition) { this.def = def }
+  get name (): string { return this.def.name }
+}
+
+export class Lease {
+  readonly lu: string
+  readonly pool: string
+  readonly host: string
+  private released = false
+  private readonly onRelease: (lease: Lease) => void
+  constructor (lu: Lu, onRelease: (lease: Lease) => void) {
+    this.lu = lu.name
+    this.pool = lu.def.pool
+    this.host = lu.def.host
+    this.onRelease = onRelease
+  }
+  get active (): boolean { return !this.released }
+  /** Idempotent: a session may be torn down from several directions at once. */
+  release (): void {
+    if (this.released) return
+    this.released = true
+    this.onRelease(this)
+  }
+}
+
+export interface PoolCounts { name: string, host: string, total: number, free: number, inUse: number, unavailable: number }
+
+/**
+ * Expands config entries: plain names, ranges `GW1A0001..GW1A0004` (numeric suffix, same
+ * prefix and width, like z/OS LUGROUP ranges) and objects with locaddr/resource. `sna` LUs
+ * without a locaddr get consecutive local addresses per host starting at 2 (1 is the PU).
+ */
+export function expandPools (pools: GatewayPoolConfig[]): LuDefinition[] {
+  const out: LuDefinition[] = []
+  const nextLocaddr = new Map<string, number>()
+  const take = (host: string, explicit?: number): number => {
+    const n = explicit ?? nextLocaddr.get(host) ?? 2
+    nextLocaddr.set(host, Math.max(nextLocaddr.get(host) ?? 2, n + 1))
+    return n
+  }
+  for (const pool of pools) {
+    for (const entry of pool.lus) {
+      if (typeof entry === 'string') {
+        for (const name of expandRange(entry, pool.name)) {
+          out.push({ name, pool: pool.name, host: pool.host, locaddr: take(pool.host) })
+        }
+      } else {
+        out.push({ name: entry.name, pool: pool.name, host: pool.host, locaddr: take(pool.host, entry.locaddr), ...(entry.resource === undefined ? {} : { resource: entry.resource }) })
+      }
+    }
+    for (let i = 1; i <= pool.generic; i++) {
+      const suffix = String(i).padStart(3, '0')
+      out.push({ name: `${pool.name.slice(0, 8 - suffix.length)}${suffix}`, pool: pool.name, host: pool.host, locaddr: take(pool.host) })
+    }
+  }
+  const seen = new Set<string>()
+  const poolNames = new Set(pools.map(p => p.name))
+  for (const lu of out) {
+    if (seen.has(lu.name)) throw lbError(ErrorCodes.CONFIG_INVALID, `config: pools: LU ${lu.name} is defined twice`)
+    if (poolNames.has(lu.name)) {
+      // RFC 2355 §7.1: a CONNECT resource-name is an LU or a pool name, so the two must be disjoint.
+      throw lbError(ErrorCodes.CONFIG_INVALID, `config: pools: ${lu.name} is both a pool name and an LU name (they must be disjoint)`)
+    }
+    seen.add(lu.name)
+  }
+  return out
+}
+
+function expandRange (entry: string, pool: string): string[] {
+  const parts = entry.toUpperCase().split('..')
+  const bad = () => lbError(ErrorCodes.CONFIG_INVALID,
+    `config: pools.${pool}.lus = ${JSON.stringify(entry)}: expected an LU name or a range like GW1A0001..GW1A0004`)
+  if (parts.length === 1) {
+    if (!/^[A-Z@#$][A-Z0-9@#$]{0,7}$/.test(parts[0])) throw bad()
+    return [parts[0]]
+  }
+  if (parts.length !== 2) throw bad()
+  const [a, b] = parts.map(p => /^([A-Z@#$][A-Z0-9@#$]*?)(\d+)$/.exec(p))
+  if (a === null || b === null || a[1] !== b[1] || a[2].length !== b[2].length || a[0].length > 8) throw bad()
+  const from = Number(a[2])
+  const to = Number(b[2])
+  if (to < from || to - from > 9999) throw bad()
+  const names: string[] = []
+  for (let n = from; n <= to; n++) names.push(`${a[1]}${String(n).padStart(a[2].length, '0')}`)
+  return names
+}
+
+/**
+ * All LUs of a gateway. Emits 'change' after every state change (the listener manager and
+ * metrics react synchronously) and 'revoked' (lease, reason) when an LU in use is taken away
+ * (its host link went down), so the session holding it can tell its client.
+ */
+export class LuRegistry extends EventEmitter {
+  private readonly lus = new Map<string, Lu>()
+  private readonly pools = new Map<string, { host: string, lus: Lu[], reserved: number }>()
+
+  constructor (defs: LuDefinition[], poolHosts: Array<{ name: string, host: string }>) {
+    super()
+    for (const p of poolHosts) this.pools.set(p.name, { host: p.host, lus: [], reserved: 0 })
+    for (const def of defs) {
+      const lu = new Lu(def)
+      this.lus.set(def.name, lu)
+      this.pools.get(def.pool)?.lus.push(lu)
+    }
+  }
+
+  lu (name: string): Lu | undefined { return this.lus.get(name.toUpperCase()) }
+  hasPool (name: string): boolean { return this.pools.has(name.toUpperCase()) }
+  poolNames (): string[] { return [...this.pools.keys()] }
+  all (): Lu[] { return [...this.lus.values()] }
+  luOfHost (host: string): Lu[] { return this.all().filter(l => l.def.host === host) }
+
+  /** Free LUs in a pool minus connections accepted but not yet allocated (reservations). */
+  spare (pool: string): number {
+    const p = this.pools.get(pool)
+    if (p === undefined) return 0
+    let free = 0
+    for (const lu of p.lus) if (lu.state === 'free') free++
+    return free - p.reserved
+  }
+
+  /**
+   * Reserves capacity in the first of `pools` with a spare LU, at accept time, so that the
+   * listener closes as soon as in-use + negotiating connections reach capacity. Returns the
+   * pool name or undefined when none has room.
+   */
+  reserve (pools: string[]): string | undefined {
+    for (const name of pools) {
+      if (this.spare(name) > 0) {
+        this.pools.get(name)!.reserved++
+        this.emit('change')
+        return name
+      }
+    }
+    return undefined
+  }
+
+  unreserve (pool: string): void {
+    const p = this.pools.get(pool)
+    if (p === undefined || p.reserved === 0) return
+    p.reserved--
+    this.emit('change')
+  }
+
+  /**
+   * Takes a specific free LU (or the first free LU of a pool) and returns its lease.
+   * `reservedPool` is consumed in the same step, so capacity is never counted twice.
+   */
+  take (lu: Lu, reservedPool?: string): Lease {
+    if (lu.state !== 'free') throw lbError(ErrorCodes.LU_UNAVAILABLE, `LU ${lu.name} is ${lu.state}`)
+    if (reservedPool !== undefined) {
+      const p = this.pools.get(reservedPool)
+      if (p !== undefined && p.reserved > 0) p.reserved--
+    }
+    const lease = new Lease(lu, released => this.returnLu(released))
+    lu.state = 'in_use'
+    lu.holder = lease
+    this.emit('change')
+    return lease
+  }
+
+  firstFree (pool: string): Lu | undefined {
+    return this.pools.get(pool)?.lus.find(l => l.state === 'free')
+  }
+
+  private returnLu (lease: Lease): void {
+    const lu = this.lus.get(lease.lu)
+    if (lu === undefined || lu.holder !== lease) return
+    lu.holder = undefined
+    // An LU whose host went away while held stays unavailable until the host re-activates it.
+    if (lu.state === 'in_use') lu.state = 'free'
+    this.emit('change')
+  }
+
+  /** The host activated the LU (ACTLU, or a tn3270 resource became usable again). */
+  activate (name: string): void {
+    const lu = this.lus.get(name)
+    if (lu === undefined || lu.state !== 'unavailable') return
+    lu.state = lu.holder === undefined ? 'free' : 'in_use'
+    lu.reason = ''
+    this.emit('change')
+  }
+
+  /** The LU cannot be served (link down, DACTLU, refused by host). A holder loses it. */
+  deactivate (name: string, reason: string): void {
+    const lu = this.lus.get(name)
+    if (lu === undefined) return
+    const holder = lu.holder
+    lu.state = 'unavailable'
+    lu.reason = reason
+    this.emit('change')
+    if (holder !== undefined) this.emit('revoked', holder, reason)
+  }
+
+  counts (): PoolCounts[] {
+    return [...this.pools.entries()].map(([name, p]) => {
+      const c: PoolCounts = { name, host: p.host, total: p.lus.length, free: 0, inUse: 0, unavailable: 0 }
+      for (const lu of p.lus) {
+        if (lu.state === 'free') c.free++
+        else if (lu.state === 'in_use') c.inUse++
+        else c.unavailable++
+      }
+      return c
+    })
+  }
+}

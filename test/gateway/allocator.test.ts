@@ -1,0 +1,116 @@
+import t from 'tap'
+import { expandPools, LuRegistry } from '../../lib/gateway/lu-pool.js'
+import { ListenerAllocator } from '../../lib/gateway/allocator.js'
+import { isLbError, ErrorCodes } from '../../lib/errors.js'
+
+function registry (): LuRegistry {
+  const pools = [
+    { name: 'HOSTA', host: 'HOSTA', lus: ['GW1A001..GW1A002'], generic: 0 },
+    { name: 'HOSTB', host: 'HOSTB', lus: ['GW1B001'], generic: 0 },
+  ]
+  const reg = new LuRegistry(expandPools(pools), pools)
+  for (const lu of reg.all()) reg.activate(lu.name)
+  return reg
+}
+
+const req = (resourceName?: string, extra: Record<string, string> = {}) =>
+  ({ mode: 'tn3270e' as const, deviceType: 'IBM-3278-2-E', client: '127.0.0.1:1', ...(resourceName === undefined ? {} : { resourceName }), ...extra })
+
+t.test('expandPools: ranges, explicit entries, generic, local addresses', async t => {
+  const defs = expandPools([
+    { name: 'P', host: 'H', lus: ['LU008..LU010', { name: 'X1', locaddr: 40 }, 'Y1'], generic: 0 },
+    { name: 'G', host: 'H2', lus: [{ name: 'R1', resource: '0010' }], generic: 2 },
+  ])
+  t.same(defs.map(d => d.name), ['LU008', 'LU009', 'LU010', 'X1', 'Y1', 'R1', 'G001', 'G002'])
+  t.same(defs.map(d => d.locaddr), [2, 3, 4, 40, 41, 2, 3, 4], 'consecutive per host from 2, explicit addresses respected')
+  t.equal(defs[5].resource, '0010')
+  const bad = (pools: Parameters<typeof expandPools>[0]): string => {
+    try { expandPools(pools) } catch (err) { t.ok(isLbError(err, ErrorCodes.CONFIG_INVALID)); return (err as Error).message }
+    return 'no error'
+  }
+  t.equal(bad([{ name: 'P', host: 'H', lus: ['A1..B2'], generic: 0 }]), 'config: pools.P.lus = "A1..B2": expected an LU name or a range like GW1A0001..GW1A0004')
+  t.equal(bad([{ name: 'P', host: 'H', lus: ['A5..A1'], generic: 0 }]), 'config: pools.P.lus = "A5..A1": expected an LU name or a range like GW1A0001..GW1A0004')
+  t.equal(bad([{ name: 'P', host: 'H', lus: ['1BAD'], generic: 0 }]), 'config: pools.P.lus = "1BAD": expected an LU name or a range like GW1A0001..GW1A0004')
+  t.equal(bad([{ name: 'P', host: 'H', lus: ['A..B..C'], generic: 0 }]), 'config: pools.P.lus = "A..B..C": expected an LU name or a range like GW1A0001..GW1A0004')
+  t.equal(bad([{ name: 'P', host: 'H', lus: ['A1', 'A1'], generic: 0 }]), 'config: pools: LU A1 is defined twice')
+  t.equal(bad([{ name: 'P', host: 'H', lus: ['Q'], generic: 0 }, { name: 'Q', host: 'H', lus: [], generic: 0 }]),
+    'config: pools: Q is both a pool name and an LU name (they must be disjoint)')
+})
+
+t.test('generic, pool and specific requests', async t => {
+  const reg = registry()
+  const a = new ListenerAllocator({ registry: reg, pools: ['HOSTA', 'HOSTB'], sendsBindImage: p => p === 'HOSTA' })
+  const d1 = a.allocate(req())
+  t.match(d1, { ok: true, lu: 'GW1A001', bindImage: true })
+  const d2 = a.allocate(req('hosta'))
+  t.match(d2, { ok: true, lu: 'GW1A002' })
+  t.match(a.allocate(req('HOSTA')), { ok: false, reason: 'DEVICE-IN-USE', message: 'no free LU in pool HOSTA' })
+  t.match(a.allocate(req()), { ok: true, lu: 'GW1B001', bindImage: false }, 'generic falls through to the next pool')
+  t.match(a.allocate(req()), { ok: false, reason: 'DEVICE-IN-USE' })
+  t.match(a.allocate(req('GW1A001')), { ok: false, reason: 'DEVICE-IN-USE', message: 'LU GW1A001 is in use' })
+  t.match(a.allocate(req('NOSUCH')), { ok: false, reason: 'INV-NAME' })
+  t.match(a.allocate(req(undefined, { associate: 'GW1A001' })), { ok: false, reason: 'INV-ASSOCIATE' })
+  if (d1.ok) d1.lease.release()
+  if (d1.ok) d1.lease.release()
+  t.match(a.allocate(req('GW1A001')), { ok: true, lu: 'GW1A001' }, 'released LU can be taken by name')
+  t.same(reg.counts().find(c => c.name === 'HOSTA'), { name: 'HOSTA', host: 'HOSTA', total: 2, free: 0, inUse: 2, unavailable: 0 })
+})
+
+t.test('a listener only hands out LUs of the pools it serves', async t => {
+  const reg = registry()
+  const a = new ListenerAllocator({ registry: reg, pools: ['HOSTB'], sendsBindImage: () => true })
+  t.match(a.allocate(req('HOSTA')), { ok: false, reason: 'INV-NAME', message: 'pool HOSTA is not served on this listener' })
+  t.match(a.allocate(req('GW1A001')), { ok: false, reason: 'INV-NAME' })
+})
+
+t.test('unavailable LUs are refused and revoked from their holder', async t => {
+  const reg = registry()
+  const a = new ListenerAllocator({ registry: reg, pools: ['HOSTA'], sendsBindImage: () => true })
+  const revoked: string[] = []
+  reg.on('revoked', (lease, reason) => revoked.push(`${lease.lu}:${reason}`))
+  const d = a.allocate(req('GW1A001'))
+  reg.deactivate('GW1A001', 'host link down')
+  reg.deactivate('GW1A002', 'host link down')
+  t.same(revoked, ['GW1A001:host link down'])
+  t.match(a.allocate(req('GW1A002')), { ok: false, reason: 'DEVICE-IN-USE', message: 'LU GW1A002 is not active (host link down)' })
+  if (d.ok) d.lease.release()
+  t.equal(reg.lu('GW1A001')?.state, 'unavailable', 'released while down stays unavailable')
+  reg.activate('GW1A001')
+  t.equal(reg.lu('GW1A001')?.state, 'free')
+  reg.activate('GW1A001')
+  reg.deactivate('NOPE', 'x')
+  t.throws(() => { reg.take(reg.lu('GW1A002')!) }, { code: ErrorCodes.LU_UNAVAILABLE })
+})
+
+t.test('reservations: capacity promised at accept is not taken by a later connection', async t => {
+  const reg = new LuRegistry(expandPools([{ name: 'P', host: 'H', lus: ['L1'], generic: 0 }]), [{ name: 'P', host: 'H' }])
+  reg.activate('L1')
+  const first = reg.reserve(['P'])
+  t.equal(first, 'P')
+  t.equal(reg.spare('P'), 0)
+  t.equal(reg.reserve(['P']), undefined, 'no spare capacity left')
+  const late = new ListenerAllocator({ registry: reg, pools: ['P'], sendsBindImage: () => true })
+  t.match(late.allocate(req()), { ok: false, reason: 'DEVICE-IN-USE' }, 'unreserved generic request refused')
+  t.match(late.allocate(req('L1')), { ok: false, reason: 'DEVICE-IN-USE', message: 'LU L1 is promised to a connection already accepted' })
+  t.match(late.allocate(req('P')), { ok: false, reason: 'DEVICE-IN-USE' })
+  const early = new ListenerAllocator({ registry: reg, pools: ['P'], reservedPool: 'P', sendsBindImage: () => true })
+  t.match(early.allocate(req()), { ok: true, lu: 'L1' })
+  t.equal(reg.spare('P'), 0)
+  t.equal(reg.spare('NOPE'), 0)
+  reg.unreserve('P')
+  reg.unreserve('NOPE')
+})
+
+t.test('a reservation in one pool is returned when the LU comes from another', async t => {
+  const reg = registry()
+  const reserved = reg.reserve(['HOSTA'])
+  t.equal(reg.spare('HOSTA'), 1)
+  const a = new ListenerAllocator({ registry: reg, pools: ['HOSTA', 'HOSTB'], reservedPool: reserved, sendsBindImage: () => true })
+  t.match(a.allocate(req('HOSTB')), { ok: true, lu: 'GW1B001' })
+  t.equal(reg.spare('HOSTA'), 2, 'reservation given back')
+  a.dispose()
+  const b = new ListenerAllocator({ registry: reg, pools: ['HOSTA'], reservedPool: reg.reserve(['HOSTA']), sendsBindImage: () => true })
+  b.dispose()
+  b.dispose()
+  t.equal(reg.spare('HOSTA'), 2, 'dispose returns the reservation once')
+})
