@@ -1,0 +1,213 @@
+// TelnetConnection: TelnetParser + OptionTable bound to a net.Socket. It owns the byte-level
+// protocol (IAC doubling, EOR framing, option negotiation, TIMING-MARK) and reports
+// higher-level events. Nothing thrown by the parser or by a listener escapes a socket
+// handler: bad input closes this connection only, with a logged reason.
+import { EventEmitter } from 'node:events'
+import type { Socket } from 'node:net'
+import type { Logger } from '../observability/index.js'
+import { silentLogger } from '../observability/index.js'
+import { isLbError } from '../errors.js'
+import { IAC, SB, SE, EOR_CMD, NOP, VERB_CODE, Opt, doubleIac, optionName, type CommandName, type Verb } from './codes.js'
+import { TelnetParser, type ParserLimits, type TelnetEvent } from './parser.js'
+import { OptionTable, type OptionChange, type OptionResult, type Side } from './options.js'
+
+export interface TelnetConnectionOptions {
+  logger?: Logger
+  limits?: ParserLimits
+  /** Options we agree to enable on our side when the peer asks (DO). */
+  acceptLocal?: Iterable<number>
+  /** Options we let the peer enable (WILL). */
+  acceptRemote?: Iterable<number>
+  /** Grace period for a graceful close before the socket is destroyed (ms). */
+  closeGraceMs?: number
+}
+
+export interface TelnetConnectionEvents {
+  record: [data: Buffer]
+  nvt: [data: Buffer]
+  subneg: [option: number, data: Buffer]
+  option: [change: OptionChange]
+  negotiate: [verb: Verb, option: number]
+  timingMarkReply: [verb: 'WILL' | 'WONT']
+  command: [command: CommandName]
+  close: [reason: string]
+}
+
+export class TelnetConnection extends EventEmitter<TelnetConnectionEvents> {
+  readonly socket: Socket
+  readonly options: OptionTable
+  readonly acceptLocal: Set<number>
+  readonly acceptRemote: Set<number>
+  /** When true, data is collected into records ended by IAC EOR; otherwise it is NVT data. */
+  recordMode = false
+  private readonly parser: TelnetParser
+  private readonly log: Logger
+  private readonly closeGraceMs: number
+  private chunks: Buffer[] = []
+  private outstandingTm = 0
+  private closing: string | undefined
+  private closedEmitted = false
+
+  constructor (socket: Socket, opts: TelnetConnectionOptions = {}) {
+    super()
+    this.socket = socket
+    this.log = opts.logger ?? silentLogger()
+    this.parser = new TelnetParser(opts.limits)
+    this.closeGraceMs = opts.closeGraceMs ?? 2000
+    this.acceptLocal = new Set(opts.acceptLocal ?? [])
+    this.acceptRemote = new Set(opts.acceptRemote ?? [])
+    this.options = new OptionTable({
+      acceptLocal: (o) => this.acceptLocal.has(o),
+      acceptRemote: (o) => this.acceptRemote.has(o),
+    })
+    socket.on('data', (chunk: Buffer) => this.onData(chunk))
+    socket.on('error', (err) => { this.closing ??= `socket error: ${err.message}` })
+    socket.on('close', () => this.emitClose(this.closing ?? 'peer closed the connection'))
+    socket.on('end', () => { this.closing ??= 'peer closed the connection'; if (!socket.destroyed) socket.end() })
+  }
+
+  get closed (): boolean { return this.closing !== undefined || this.socket.destroyed }
+  get closeReason (): string | undefined { return this.closing }
+  /** DO TIMING-MARK sent and not yet answered. */
+  get timingMarksOutstanding (): number { return this.outstandingTm }
+
+  isLocal (option: number): boolean { return this.options.isEnabled('local', option) }
+  isRemote (option: number): boolean { return this.options.isEnabled('remote', option) }
+
+  enableLocal (option: number): void { this.acceptLocal.add(option); this.apply(this.options.request('local', option, true)) }
+  disableLocal (option: number): void { this.apply(this.options.request('local', option, false)) }
+  enableRemote (option: number): void { this.acceptRemote.add(option); this.apply(this.options.request('remote', option, true)) }
+  disableRemote (option: number): void { this.apply(this.options.request('remote', option, false)) }
+  /** Enable or disable one side, ignoring "already in that state" (RFC 1143: no redundant bytes). */
+  request (side: Side, option: number, enable: boolean): void {
+    if (side === 'local') { if (enable) this.enableLocal(option); else this.disableLocal(option) } else if (enable) this.enableRemote(option); else this.disableRemote(option)
+  }
+
+  /** One record: IAC doubled, terminated by IAC EOR (RFC 885). */
+  sendRecord (data: Uint8Array, done?: () => void): boolean {
+    return this.write(Buffer.concat([doubleIac(data), Buffer.from([IAC, EOR_CMD])]), done)
+  }
+
+  /** NVT data (IAC doubled, no EOR). */
+  sendData (data: Uint8Array, done?: () => void): boolean { return this.write(doubleIac(data), done) }
+
+  /** IAC SB option <data, IAC doubled> IAC SE (RFC 855). */
+  sendSubneg (option: number, data: Uint8Array, done?: () => void): boolean {
+    return this.write(Buffer.concat([Buffer.from([IAC, SB, option]), doubleIac(data), Buffer.from([IAC, SE])]), done)
+  }
+
+  /** A bare command, e.g. IAC NOP. */
+  sendCommand (code: number, done?: () => void): boolean { return this.write(Buffer.from([IAC, code]), done) }
+
+  /** IAC DO TIMING-MARK (RFC 860); the peer's WILL or WONT is the `timingMarkReply` event. */
+  sendTimingMark (done?: () => void): boolean {
+    if (this.closed) return false
+    this.outstandingTm++
+    return this.write(Buffer.from([IAC, VERB_CODE.DO, Opt.TIMING_MARK]), done)
+  }
+
+  sendNop (done?: () => void): boolean { return this.sendCommand(NOP, done) }
+
+  /** Graceful close: FIN now, destroy after a bounded grace period. */
+  close (reason: string): void {
+    if (this.closing !== undefined) return
+    this.closing = reason
+    if (this.socket.destroyed) { this.emitClose(reason); return }
+    this.socket.end()
+    const t = setTimeout(() => this.socket.destroy(), this.closeGraceMs)
+    t.unref()
+    this.socket.once('close', () => clearTimeout(t))
+  }
+
+  /** Abortive close (RST). */
+  reset (reason: string): void {
+    if (this.closing === undefined) this.closing = reason
+    if (!this.socket.destroyed) this.socket.resetAndDestroy()
+  }
+
+  private write (buf: Buffer, done?: () => void): boolean {
+    if (this.closed) return false
+    // The write callback runs when the bytes were handed to the kernel (or failed).
+    return this.socket.write(buf, done === undefined ? undefined : () => { try { done() } catch (err) { this.fail(err) } })
+  }
+
+  private onData (chunk: Buffer): void {
+    if (this.closing !== undefined) return
+    try {
+      for (const ev of this.parser.feed(chunk)) {
+        this.dispatch(ev)
+        if (this.closing !== undefined) return
+      }
+    } catch (err) {
+      this.fail(err)
+    }
+  }
+
+  private fail (err: unknown): void {
+    const reason = isLbError(err) ? `${err.code}: ${err.message}` : `internal error: ${err instanceof Error ? err.message : String(err)}`
+    this.log.warn({ event: 'telnet_error', reason }, 'closing telnet connection: bad input or handler failure')
+    this.reset(reason)
+  }
+
+  private dispatch (ev: TelnetEvent): void {
+    switch (ev.type) {
+      case 'data':
+        if (this.recordMode) this.chunks.push(ev.data)
+        else this.emit('nvt', ev.data)
+        break
+      case 'eor': {
+        const rec = Buffer.concat(this.chunks)
+        this.chunks = []
+        if (this.recordMode) this.emit('record', rec)
+        else this.log.debug({ event: 'telnet_stray_eor' }, 'IAC EOR outside record mode ignored')
+        break
+      }
+      case 'command':
+        this.emit('command', ev.command)
+        break
+      case 'subneg':
+        this.emit('subneg', ev.option, ev.data)
+        break
+      case 'negotiate':
+        this.onNegotiate(ev.verb, ev.option)
+        break
+    }
+  }
+
+  private onNegotiate (verb: Verb, option: number): void {
+    this.emit('negotiate', verb, option)
+    if (option === Opt.TIMING_MARK) {
+      // RFC 860: TIMING-MARK carries no lasting state, so it bypasses the Q method.
+      if (verb === 'DO') {
+        // Everything before the DO has been processed (dispatch is synchronous): confirm.
+        this.write(Buffer.from([IAC, VERB_CODE.WILL, Opt.TIMING_MARK]))
+      } else if (verb === 'WILL' || verb === 'WONT') {
+        if (this.outstandingTm > 0) { this.outstandingTm--; this.emit('timingMarkReply', verb) } else this.log.debug({ event: 'telnet_unsolicited_tm', verb }, 'unsolicited TIMING-MARK reply ignored')
+      } // DONT TM: we never turn TM on, nothing to acknowledge.
+      return
+    }
+    this.apply(this.options.received(verb, option))
+  }
+
+  private apply (r: OptionResult): void {
+    if (r.send.length > 0) {
+      const bytes: number[] = []
+      for (const n of r.send) bytes.push(IAC, VERB_CODE[n.verb], n.option)
+      this.write(Buffer.from(bytes))
+    }
+    for (const e of r.errors) this.log.debug({ event: 'telnet_option_note', note: e }, 'option negotiation note')
+    for (const c of r.changes) {
+      this.log.debug({ event: 'telnet_option', side: c.side, option: optionName(c.option), enabled: c.enabled }, 'option changed')
+      this.emit('option', c)
+    }
+  }
+
+  private emitClose (reason: string): void {
+    if (this.closedEmitted) return
+    this.closedEmitted = true
+    this.closing ??= reason
+    try { this.emit('close', this.closing) } catch (err) {
+      this.log.error({ event: 'telnet_close_handler_error', err }, 'close listener threw')
+    }
+  }
+}

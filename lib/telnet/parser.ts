@@ -1,0 +1,135 @@
+// Incremental telnet input parser (RFC 854, 855, 885). Pure: bytes in, events out; it keeps
+// its state between feed() calls so any TCP segmentation (down to one byte per chunk) gives
+// the same events, except that data runs may arrive split over several 'data' events.
+import { ErrorCodes, lbError } from '../errors.js'
+import { IAC, SB, SE, EOR_CMD, commandName, verbFromCode, type CommandName, type Verb } from './codes.js'
+
+export type TelnetEvent =
+  | { type: 'data', data: Buffer }
+  | { type: 'eor' }
+  | { type: 'command', command: CommandName, code: number }
+  | { type: 'negotiate', verb: Verb, option: number }
+  | { type: 'subneg', option: number, data: Buffer }
+
+export interface ParserLimits {
+  /** Largest subnegotiation body (bytes between `IAC SB opt` and `IAC SE`, undoubled). */
+  maxSubneg?: number
+  /** Largest record: data bytes between two IAC EOR. */
+  maxRecord?: number
+}
+
+export const DEFAULT_MAX_SUBNEG = 1024
+export const DEFAULT_MAX_RECORD = 64 * 1024
+
+// Explicit states of the RFC 854 byte grammar.
+const enum S {
+  Data, // plain data
+  Iac, // after IAC
+  Verb, // after IAC WILL/WONT/DO/DONT: next byte is the option
+  SbOpt, // after IAC SB: next byte is the option
+  SbData, // inside a subnegotiation
+  SbIac, // IAC inside a subnegotiation: IAC (doubled 255) or SE
+}
+
+export class TelnetParser {
+  private state: S = S.Data
+  private verb: Verb = 'WILL'
+  private sbOption = 0
+  private sb: number[] = []
+  private recordLen = 0
+  private readonly maxSubneg: number
+  private readonly maxRecord: number
+
+  constructor (limits: ParserLimits = {}) {
+    this.maxSubneg = limits.maxSubneg ?? DEFAULT_MAX_SUBNEG
+    this.maxRecord = limits.maxRecord ?? DEFAULT_MAX_RECORD
+  }
+
+  /** Bytes of the current (unterminated) record seen so far. */
+  get pendingRecordLength (): number { return this.recordLen }
+
+  /**
+   * Parse one chunk. Throws TELNET_SUBNEG_TOO_LONG / TELNET_RECORD_TOO_LONG / TELNET_PROTOCOL;
+   * after a throw the parser is unusable (the connection must be closed).
+   */
+  feed (chunk: Uint8Array): TelnetEvent[] {
+    const events: TelnetEvent[] = []
+    let runStart = -1 // start of a run of plain data bytes inside chunk
+    const flush = (end: number): void => {
+      if (runStart !== -1 && end > runStart) events.push({ type: 'data', data: Buffer.from(chunk.subarray(runStart, end)) })
+      runStart = -1
+    }
+    const countData = (n: number): void => {
+      this.recordLen += n
+      if (this.recordLen > this.maxRecord) {
+        throw lbError(ErrorCodes.TELNET_RECORD_TOO_LONG, `telnet record exceeds ${this.maxRecord} bytes without IAC EOR`)
+      }
+    }
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i]!
+      switch (this.state) {
+        case S.Data:
+          if (b === IAC) { flush(i); this.state = S.Iac } else {
+            countData(1)
+            if (runStart === -1) runStart = i
+          }
+          break
+        case S.Iac: {
+          this.state = S.Data
+          if (b === IAC) { // IAC IAC = one data byte 255 (RFC 854)
+            countData(1)
+            events.push({ type: 'data', data: Buffer.from([IAC]) })
+            break
+          }
+          const verb = verbFromCode(b)
+          if (verb !== undefined) { this.verb = verb; this.state = S.Verb; break }
+          if (b === SB) { this.state = S.SbOpt; break }
+          if (b === EOR_CMD) { // RFC 885: IAC EOR ends a record
+            this.recordLen = 0
+            events.push({ type: 'eor' })
+            break
+          }
+          const name = commandName(b)
+          if (name === undefined) {
+            // SE outside a subnegotiation or an unassigned code: not telnet.
+            throw lbError(ErrorCodes.TELNET_PROTOCOL, `unexpected telnet command IAC ${b} outside a subnegotiation`)
+          }
+          events.push({ type: 'command', command: name, code: b })
+          break
+        }
+        case S.Verb:
+          this.state = S.Data
+          events.push({ type: 'negotiate', verb: this.verb, option: b })
+          break
+        case S.SbOpt:
+          this.sbOption = b
+          this.sb = []
+          this.state = S.SbData
+          break
+        case S.SbData:
+          if (b === IAC) this.state = S.SbIac
+          else this.pushSb(b)
+          break
+        case S.SbIac:
+          if (b === IAC) { this.pushSb(IAC); this.state = S.SbData } else if (b === SE) {
+            events.push({ type: 'subneg', option: this.sbOption, data: Buffer.from(this.sb) })
+            this.sb = []
+            this.state = S.Data
+          } else {
+            // RFC 855: only IAC IAC and IAC SE may appear inside a subnegotiation.
+            throw lbError(ErrorCodes.TELNET_PROTOCOL, `IAC ${b} inside subnegotiation of option ${this.sbOption} (expected IAC SE or IAC IAC)`)
+          }
+          break
+      }
+    }
+    flush(chunk.length)
+    return events
+  }
+
+  private pushSb (b: number): void {
+    if (this.sb.length >= this.maxSubneg) {
+      throw lbError(ErrorCodes.TELNET_SUBNEG_TOO_LONG, `subnegotiation of option ${this.sbOption} exceeds ${this.maxSubneg} bytes`)
+    }
+    this.sb.push(b)
+  }
+}

@@ -1,0 +1,59 @@
+// The contract between the TN3270 server engine and whoever hands out LUs (docs/internals.md §tn3270/).
+import type { Logger } from '../observability/index.js'
+import type { Clock } from '../clock.js'
+import type { RejectReason } from './constants.js'
+
+export type { RejectReason }
+
+export interface DeviceRequest {
+  mode: 'tn3270e' | 'tn3270'
+  /** As the client sent it (TN3270E DEVICE-TYPE or TTYPE without @NAME), upper-cased. */
+  deviceType: string
+  /** TN3270E CONNECT name or TTYPE `@NAME`; undefined = generic. */
+  resourceName?: string
+  /** TN3270E ASSOCIATE (printer to display LU). */
+  associate?: string
+  /** address:port, for logs. */
+  client: string
+}
+
+export type DeviceDecision =
+  | { ok: true, lu: string, lease: LuLease, bindImage: boolean }
+  | { ok: false, reason: RejectReason, message: string }
+
+export interface LuLease { readonly lu: string, readonly pool: string, release: () => void }
+
+export interface ResourceProvider {
+  /** Synchronous: choice and hand-out are atomic. */
+  allocate: (req: DeviceRequest) => DeviceDecision
+}
+
+/** A device request refused during negotiation, by the engine or by the provider (for metrics). */
+export interface RejectInfo {
+  mode: 'tn3270e' | 'tn3270'
+  deviceType: string
+  resourceName?: string
+  reason: RejectReason
+  message: string
+  client: string
+}
+
+export interface NegotiateOptions {
+  provider: ResourceProvider
+  logger?: Logger
+  /** Negotiation deadline in ms (default 10 000). */
+  timeout?: number
+  /** Offer TN3270E (default true); false = traditional TN3270 only (RFC 1576). */
+  tn3270e?: boolean
+  /** Largest subnegotiation body (default 1 KiB). */
+  maxSubneg?: number
+  /** Largest inbound record (default 64 KiB). */
+  maxRecord?: number
+  /** Client identity for logs and DeviceRequest.client; default the socket's remote address:port (pass the PROXY v2 source here). */
+  client?: string
+  clock?: Clock
+  /** Called for every REJECT (TN3270E) or refused TTYPE (TN3270), e.g. to count device_type_rejects_total{reason}. */
+  onReject?: (info: RejectInfo) => void
+  /** Grace period for a graceful close before the socket is destroyed (ms, default 2000). */
+  closeGraceMs?: number
+}
