@@ -1,0 +1,135 @@
+// `tn3270-lb demo` (= npm start): host simulators, gateways and a proxy in one process, wired
+// exactly as ARCHITECTURE §5 fixes the ports. Each piece is started through the same entry
+// point and config schema a real deployment uses; only the configs are generated here.
+import { createServer, type AddressInfo } from 'node:net'
+import { gatewaySchema, hostSimSchema, loadConfig, type GatewayConfig, type HostSimConfig } from './config/index.js'
+import { proxySchema, type ProxyConfig } from './config/proxy.js'
+import { createLogger, createRegistry, type Logger } from './observability/index.js'
+import { startGateway, type Gateway } from './gateway/index.js'
+import { startProxy, type Proxy } from './proxy/index.js'
+import { startHostSim, type HostSim } from './hostsim/index.js'
+
+export interface DemoOptions {
+  /** 0 = every port ephemeral (tests); otherwise the fixed layout of ARCHITECTURE §5. */
+  basePort: number
+  gateways: number
+  hosts: number
+  lus: number
+  bind: string
+  /** Gateway config overrides applied to every gateway (`--set key=value`). */
+  sets: string[]
+  env?: Record<string, string | undefined>
+  logger?: Logger
+  print?: (line: string) => void
+}
+
+export interface Demo {
+  hosts: HostSim[]
+  gateways: Gateway[]
+  proxy: Proxy
+  /** `listening <role> <name> <address:port>` lines, as printed. */
+  lines: string[]
+  shutdown: (opts?: { immediate?: boolean }) => Promise<void>
+}
+
+export const hostName = (j: number): string => `HOST${String.fromCharCode(64 + j)}`
+export const luPrefix = (i: number, j: number): string => `GW${i}${String.fromCharCode(64 + j)}`
+
+export async function startDemo (opts: DemoOptions): Promise<Demo> {
+  const logger = opts.logger ?? createLogger({ base: { role: 'demo' } })
+  const port = async (offset: number): Promise<number> => opts.basePort === 0 ? await freePort(opts.bind) : opts.basePort + offset
+  const lines: string[] = []
+  const say = (line: string): void => { lines.push(line); opts.print?.(line) }
+
+  const hosts: HostSim[] = []
+  const gateways: Gateway[] = []
+  let proxy: Proxy | undefined
+  const shutdown = async (s: { immediate?: boolean } = {}): Promise<void> => {
+    await proxy?.shutdown(s)
+    await Promise.all(gateways.map(g => g.shutdown(s)))
+    await Promise.all(hosts.map(h => h.close()))
+  }
+  try {
+    for (let j = 1; j <= opts.hosts; j++) {
+      const config: HostSimConfig = loadConfig(hostSimSchema, {
+        base: {
+          name: hostName(j),
+          link: { host: opts.bind, port: await port(200 + j) },
+          admin: { host: opts.bind, port: await port(300 + j) },
+          // In the demo LUs go straight to DEMO, like z/OS DEFAPPL.
+          defaultApplication: 'DEMO',
+          appc: { lu: hostName(j), modes: [{ name: '#INTER', sessionLimit: 8 }], tps: ['ECHO', 'APINGD', 'TXN'] },
+        },
+      })
+      const sim = await startHostSim(config, { logger: logger.child({ host: config.name }), registry: createRegistry() })
+      hosts.push(sim)
+      for (const l of sim.listening()) say(l)
+    }
+    for (let i = 1; i <= opts.gateways; i++) {
+      const base = {
+        name: `gw${i}`,
+        admin: { host: opts.bind, port: await port(100 + i) },
+        listeners: [{
+          name: 'tn3270',
+          host: opts.bind,
+          port: await port(i),
+          pools: hosts.map((_, j) => hostName(j + 1)),
+          // The demo proxy sends PROXY v2 so gateway logs name the real client; direct clients
+          // on loopback are still served (optional mode waits briefly for a header).
+          proxyProtocol: { mode: 'optional', trustedSources: ['127.0.0.0/8', '::1/128'] },
+        }],
+        hosts: hosts.map((h, j) => ({ name: hostName(j + 1), link: { type: 'sna', host: opts.bind, port: h.linkAddress.port } })),
+        pools: hosts.map((_, j) => ({
+          name: hostName(j + 1),
+          host: hostName(j + 1),
+          lus: [`${luPrefix(i, j + 1)}${pad(1, opts.lus)}..${luPrefix(i, j + 1)}${pad(opts.lus, opts.lus)}`],
+        })),
+        appc: {
+          partners: hosts.map((_, j) => ({ name: hostName(j + 1), host: hostName(j + 1), modes: [{ name: '#INTER', sessionLimit: 8, minWinners: 4 }] })),
+        },
+      }
+      const config: GatewayConfig = loadConfig(gatewaySchema, { base, sets: opts.sets, env: opts.env })
+      const gw = await startGateway(config, { logger: logger.child({ gateway: config.name }), registry: createRegistry() })
+      gateways.push(gw)
+      for (const l of gw.listening()) say(l)
+    }
+    const proxyConfig: ProxyConfig = loadConfig(proxySchema, {
+      base: {
+        admin: { host: opts.bind, port: await port(100) },
+        listeners: [{
+          name: 'tn3270',
+          host: opts.bind,
+          port: await port(0),
+          proxyProtocol: 'v2',
+          backends: gateways.map(g => ({
+            name: g.name,
+            host: opts.bind,
+            port: g.listenerPort('tn3270'),
+            adminUrl: `http://${opts.bind}:${g.adminAddress.port}`,
+          })),
+        }],
+      },
+    })
+    proxy = await startProxy(proxyConfig, { logger: logger.child({ role: 'proxy' }), registry: createRegistry() })
+    for (const l of proxy.listening()) say(l)
+  } catch (err) {
+    await shutdown({ immediate: true }).catch(() => {})
+    throw err
+  }
+  return { hosts, gateways, proxy, lines, shutdown }
+}
+
+function pad (n: number, max: number): string {
+  return String(n).padStart(Math.max(3, String(max).length), '0')
+}
+
+async function freePort (host: string): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, host, () => {
+      const { port } = s.address() as AddressInfo
+      s.close(() => resolve(port))
+    })
+  })
+}

@@ -1,0 +1,93 @@
+// Reads an optional PROXY protocol v2 header before TN3270 negotiation starts, so logs and
+// events 700/701 name the real client behind the front proxy. A header is believed only from
+// configured trusted networks; one from anywhere else is refused and logged (issue 5).
+import type { Socket } from 'node:net'
+import { ErrorCodes, lbError, type Tn3270LbError } from '../errors.js'
+import { cidrMatch, parseProxyHeader } from '../proxy/index.js'
+
+export interface ProxyHeaderPolicy {
+  mode: 'off' | 'optional' | 'required'
+  trustedSources: string[]
+}
+
+/**
+ * How long `optional` mode waits for a header before treating the peer as a direct client.
+ * TN3270 is server-speaks-first: a direct client sends nothing until we do, while the proxy
+ * writes its header immediately after connecting.
+ */
+export const OPTIONAL_HEADER_WAIT_MS = 250
+
+export interface ClientIdentity {
+  /** address:port of the real client. */
+  client: string
+  /** Whether it came from a PROXY header. */
+  proxied: boolean
+}
+
+export function peerOf (socket: Socket): string {
+  const a = socket.remoteAddress ?? 'unknown'
+  return `${a.includes(':') ? `[${a}]` : a}:${socket.remotePort ?? 0}`
+}
+
+/**
+ * Resolves the client identity; bytes read after the header are pushed back into the socket.
+ * Rejects with PROXY_HEADER* errors whose message says what was wrong.
+ */
+export async function readProxyHeader (socket: Socket, policy: ProxyHeaderPolicy, timeoutMs: number): Promise<ClientIdentity> {
+  const peer = peerOf(socket)
+  if (policy.mode === 'off') return { client: peer, proxied: false }
+  const trusted = cidrMatch(socket.remoteAddress ?? '', policy.trustedSources)
+  if (policy.mode === 'required' && !trusted) {
+    throw lbError(ErrorCodes.PROXY_HEADER_UNTRUSTED, `connection from ${peer}: PROXY header required, and only accepted from trusted networks`)
+  }
+  const wait = policy.mode === 'required' ? timeoutMs : OPTIONAL_HEADER_WAIT_MS
+  return await new Promise<ClientIdentity>((resolve, reject) => {
+    let buf = Buffer.alloc(0)
+    const finish = (err: Tn3270LbError | undefined, id?: ClientIdentity, rest?: Buffer): void => {
+      clearTimeout(timer)
+      socket.off('data', onData)
+      socket.off('close', onClose)
+      socket.pause()
+      if (rest !== undefined && rest.length > 0) socket.unshift(rest)
+      if (err !== undefined) reject(err)
+      else resolve(id!)
+    }
+    const onClose = (): void => finish(lbError(ErrorCodes.PROXY_HEADER, `connection from ${peer} closed before negotiation`))
+    const onData = (chunk: Buffer): void => {
+      buf = Buffer.concat([buf, chunk])
+      let parsed
+      try {
+        parsed = parseProxyHeader(buf)
+      } catch (err) {
+        // Not a header at all: a direct client that spoke first. Fine in optional mode.
+        if ((err as Tn3270LbError).code === ErrorCodes.PROXY_HEADER_MISSING && policy.mode === 'optional') {
+          finish(undefined, { client: peer, proxied: false }, buf)
+          return
+        }
+        finish(lbError((err as Tn3270LbError).code ?? ErrorCodes.PROXY_HEADER, `connection from ${peer}: ${(err as Error).message}`))
+        return
+      }
+      if (parsed.needMore === true) return
+      if (!trusted) {
+        finish(lbError(ErrorCodes.PROXY_HEADER_UNTRUSTED, `connection from ${peer}: PROXY header from an untrusted address refused`))
+        return
+      }
+      const h = parsed.header
+      const client = h.command === 'proxy' && h.family !== 'unspec' && h.family !== 'unix'
+        ? `${h.src.address.includes(':') ? `[${h.src.address}]` : h.src.address}:${h.src.port}`
+        : peer
+      finish(undefined, { client, proxied: client !== peer }, buf.subarray(parsed.consumed))
+    }
+    const timer = setTimeout(() => {
+      if (buf.length > 0) {
+        finish(lbError(ErrorCodes.PROXY_HEADER, `connection from ${peer}: incomplete PROXY header after ${wait} ms`))
+      } else if (policy.mode === 'required') {
+        finish(lbError(ErrorCodes.PROXY_HEADER_MISSING, `connection from ${peer}: no PROXY header within ${wait} ms`))
+      } else {
+        finish(undefined, { client: peer, proxied: false })
+      }
+    }, wait)
+    socket.on('data', onData)
+    socket.once('close', onClose)
+  })
+}
