@@ -113,7 +113,7 @@ export async function startGateway (config: GatewayConfig, deps: GatewayDeps): P
     // The last refusal, to tell RFC 2561's ConnResrceRejs (no LU) from ConnErrorRejs.
     let refusedForResource = false
     try {
-      session = await negotiateServer(socket, {
+      const negotiation = negotiateServer(socket, {
         provider: {
           allocate: req => {
             const d = allocator.allocate(req)
@@ -129,7 +129,11 @@ export async function startGateway (config: GatewayConfig, deps: GatewayDeps): P
         maxSubneg: config.negotiation.maxSubnegotiation,
         client,
       })
-    } catch (err) {
+      // readProxyHeader left the socket explicitly paused (bytes after the header unshifted);
+      // negotiateServer has attached its listeners synchronously, so let data flow to them.
+      socket.resume()
+      session = await negotiation
+    } catch {
       negotiating--
       allocator.dispose()
       metrics.connections.inc({ listener: listener.name, result: refusedForResource ? 'rejected_resource' : 'rejected_error' })

@@ -30,6 +30,8 @@ const NEGATIVE_SENSE: Record<number, number> = { 0: 0x10030000, 1: 0x08020000, 2
 /** 3270 commands that carry a WCC (SNA codes and their local-channel twins), GA23-0059. */
 const WCC_COMMANDS = new Set([0xf1, 0xf5, 0x7e, 0x01, 0x05, 0x0d])
 
+const EMPTY = Buffer.alloc(0)
+
 /** One RU of an inbound chain, as queued by the pacing sender (each RU counts in the window). */
 interface InboundRu { ru: Buffer, bci: boolean, eci: boolean }
 
@@ -56,6 +58,8 @@ export class LuBridge {
   private readonly done: Promise<void>
   private resolveDone!: () => void
   private readonly listeners: Array<() => void> = []
+  /** A credit check is scheduled for when the bytes written so far have left the process. */
+  private creditCheckPending = false
 
   constructor (binding: ClientBinding, lu: DependentLu, ctx: BridgeContext) {
     this.b = binding
@@ -215,6 +219,22 @@ export class LuBridge {
   private applyReceiver (d: ReceiverDecision<LuDataEvent>): void {
     for (const ev of d.deliver) this.deliverToClient(ev)
     if (d.sendIpr) this.lu.sendIpr()
+    if (d.deliver.length > 0) this.scheduleCreditCheck()
+  }
+
+  /**
+   * Credit is room in the client's write queue, so it comes back when delivered records leave
+   * the process. An empty write's callback runs once everything before it was handed to the
+   * kernel — for a client that stopped reading, never, which is the point. 'drain' only fires
+   * after the socket's own buffer limit was crossed, so it alone would miss small records.
+   */
+  private scheduleCreditCheck (): void {
+    if (this.creditCheckPending || this.ending) return
+    this.creditCheckPending = true
+    this.b.session.socket.write(EMPTY, () => {
+      this.creditCheckPending = false
+      setImmediate(() => this.evaluateCredit())
+    })
   }
 
   private deliverToClient (ev: LuDataEvent): void {
