@@ -1,6 +1,6 @@
 // Host simulator configuration: one simulated VTAM host (SSCP + applications + LU 6.2 partner).
 import { z } from 'zod'
-import { adminSection, duration, int, logLevel, port, snaName } from './fields.js'
+import { adminSection, bool, duration, int, logLevel, port, snaName } from './fields.js'
 
 const tpName = z.string().min(1).max(64)
 
@@ -10,6 +10,12 @@ export const hostSimSchema = z.object({
   admin: adminSection(),
   /** Like z/OS DEFAPPL: an LU goes straight to this application; null shows the USS logon screen. */
   defaultApplication: snaName().nullable().default(null),
+  /**
+   * Like DEFAPPL ... FIRSTONLY: the default application is used only when the terminal arrives
+   * (NOTIFY enabled); after a logoff the USS logon screen shows. Default false: a logoff from the
+   * default application starts a new session with it, as DEFAPPL without FIRSTONLY does.
+   */
+  defaultApplicationFirstOnly: bool(false),
   applications: z.array(snaName()).default(['DEMO']),
   bind: z.object({
     rows: int(24, 255).default(24),
@@ -22,7 +28,10 @@ export const hostSimSchema = z.object({
     primarySendWindow: int(0, 63).default(7),
     secondarySendWindow: int(0, 63).default(7),
     adaptivePacing: z.boolean().default(false),
-  }).strict().default({}),
+  }).strict().refine(b => (b.altRows === 0 && b.altCols === 0) || (b.altRows >= b.rows && b.altCols >= b.cols), {
+    message: 'expected altRows/altCols both 0 (no alternate size) or at least rows/cols (BIND byte 24 X\'7F\', sna-formats.md §3.6)',
+    path: ['altRows'],
+  }).default({}),
   /** How long POST /restart keeps the link down before re-activating the PU and LUs. */
   restartDelay: duration('1s'),
   appc: z.object({
@@ -35,6 +44,9 @@ export const hostSimSchema = z.object({
     tps: z.array(tpName).default(['ECHO', 'APINGD', 'TXN']),
   }).strict().default({}),
   log: z.object({ level: logLevel() }).strict().default({}),
-}).strict()
+}).strict().refine(c => c.defaultApplication === null || c.applications.includes(c.defaultApplication), {
+  message: 'expected one of the configured applications',
+  path: ['defaultApplication'],
+})
 
 export type HostSimConfig = z.output<typeof hostSimSchema>

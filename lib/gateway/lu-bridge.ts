@@ -102,6 +102,21 @@ export class LuBridge {
     return this.done
   }
 
+  /** Pacing accounting for /status: what the gateway holds for this client right now. */
+  pacingStatus (): { window: number, held: number, owed: boolean, stalled: boolean, clientQueuedBytes: number, inboundQueued: number } {
+    const r = this.pacing?.receiver
+    return {
+      window: r?.windowSize ?? 0,
+      held: r?.held ?? 0,
+      owed: r?.pacingResponseOwed ?? false,
+      stalled: r?.stalled ?? false,
+      clientQueuedBytes: this.b.session.socket.writableLength,
+      inboundQueued: this.pacing?.sender.queued ?? 0,
+    }
+  }
+
+  get luName (): string { return this.lu.name }
+
   /** Ends the client side (if still open) and cleans the LU. Idempotent. */
   end (reason: string): void {
     if (this.ending) return
@@ -187,6 +202,15 @@ export class LuBridge {
         }
       },
     })
+    const window = this.pacing.receiver.windowSize
+    const twoWindows = 2 * window * (bind.maxPrimarySendRu + 7)
+    if (window > 0 && config.pacing.highWaterMark < twoWindows) {
+      // The IPR needs credit for the rest of the current window plus the next one (seed 003),
+      // so below two windows of max-size RUs the host only gets one window per round trip,
+      // and an IPR owed at the end of a partial window waits until the host sends again.
+      this.b.logger.warn({ highWaterMark: config.pacing.highWaterMark, window, maxRu: bind.maxPrimarySendRu, needed: twoWindows },
+        'pacing.highWaterMark is below two pacing windows of max-size RUs; outbound throughput will be limited')
+    }
     const { session } = this.b
     if (session.functions.has('BIND-IMAGE') && this.lu.bindImage !== undefined) session.sendBindImage(this.lu.bindImage)
   }

@@ -132,7 +132,12 @@ export class SnaHostSide implements HostSide {
   }
 
   status (): Record<string, unknown> {
-    return { pu: this.node.puName, puActive: this.node.puActive, lus: this.node.lus().map(l => ({ name: l.name, state: l.state, attached: l.attached })) }
+    const pacing = new Map([...this.bridges].map(b => [b.luName, b.pacingStatus()]))
+    return {
+      pu: this.node.puName,
+      puActive: this.node.puActive,
+      lus: this.node.lus().map(l => ({ name: l.name, state: l.state, attached: l.attached, ...(pacing.has(l.name) ? { pacing: pacing.get(l.name) } : {}) })),
+    }
   }
 
   private updateGauge (): void {

@@ -1,5 +1,5 @@
 // Issue 3 Done 2 and 3: the real s3270 client against the demo's gateways and host simulators.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { readFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,7 +13,7 @@ import { S3270 } from '../helpers/s3270.js'
 const dir = mkdtempSync(join(tmpdir(), 'tn3270lb-e2e-'))
 const logLines: Array<Record<string, unknown>> = []
 
-async function demo (t: Tap.Test): Promise<Demo> {
+async function demo (t: Test): Promise<Demo> {
   const sink = new PassThrough()
   sink.on('data', (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) if (line.trim() !== '') logLines.push(JSON.parse(line) as Record<string, unknown>)
@@ -23,7 +23,7 @@ async function demo (t: Tap.Test): Promise<Demo> {
   return d
 }
 
-async function client (t: Tap.Test, trace?: string): Promise<S3270> {
+async function client (t: Test, trace?: string): Promise<S3270> {
   const s = await S3270.start({ model: 2, extraArgs: trace === undefined ? [] : ['-trace', '-tracefile', trace] })
   t.teardown(() => s.close())
   return s

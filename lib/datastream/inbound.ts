@@ -1,0 +1,242 @@
+// Inbound (terminal → host) 3270 records: Read Modified replies, short reads, structured fields.
+// Layouts (sna-formats.md §6.2; GA23-0059 ch. 3 "Inbound Data Stream", ch. 6 "Query Reply"):
+//   Read Modified : AID, cursor address (2), then per modified field SBA + address + data
+//                   (nulls suppressed); on an unformatted screen the data follows the cursor directly.
+//   Short read    : PA1/PA2/PA3/CLEAR send the AID byte alone (x3270 ctlr_read_modified).
+//   Read Buffer   : AID, cursor, then the whole buffer with SF/SFE orders at field attributes.
+//   AID X'88'     : structured fields; a Query Reply is SFID X'81' + QCODE + data. Usable Area
+//                   (QCODE X'81'): flags1, flags2, width (2), height (2), units, Xr (4), Yr (4),
+//                   AW, AH, buffer size (2) — the x3270 sf.c do_qr_usable_area layout.
+
+import { ErrorCodes, lbError } from '../errors.js'
+import { type AddressMode, addressModeFor, decodeAddress, encodeAddress } from './address.js'
+import { Aid, type AidName, aidName, isFormatControl, Order, QueryCode, type QueryCodeName, queryCodeName, SHORT_READ_AIDS, StructuredFieldId } from './constants.js'
+import { type CodePage, decode, DEFAULT_CODE_PAGE, EBCDIC_SUBSTITUTE, encode } from './ebcdic.js'
+import { decodeFieldAttribute, type FieldAttribute } from './fields.js'
+import { parseStructuredFields, type StructuredField } from './outbound.js'
+
+export interface InboundField {
+  /** Buffer address of the field's first data position. */
+  address: number
+  text: string
+  raw: Buffer
+  /** Read Buffer replies only: the attribute from the SF/SFE order before the field. */
+  attribute?: FieldAttribute
+}
+
+export interface QueryReply { code: number; name: QueryCodeName | undefined; data: Buffer }
+
+export interface UsableArea {
+  rows: number
+  cols: number
+  /** flags1 low nibble: 1 = 12/14-bit addressing allowed, 3 = 12/14/16-bit (GA23-0059). */
+  addressing: number
+  bufferSize?: number
+}
+
+export interface InboundRecord {
+  aid: AidName
+  aidCode: number
+  /** True when the record is the AID alone (PA1-3, CLEAR, or any AID sent without a cursor). */
+  shortRead: boolean
+  cursor?: number
+  fields: InboundField[]
+  /** Data that followed the cursor before any SBA (a Read Modified of an unformatted screen). */
+  unformatted?: { text: string; raw: Buffer }
+  /** AID X'88' only. */
+  structuredFields?: StructuredField[]
+  /** AID X'88' only: the Query Reply structured fields (SFID X'81'). */
+  queryReplies?: QueryReply[]
+  /** AID X'88' only, when a Usable Area reply (QCODE X'81') is present. */
+  usableArea?: UsableArea
+}
+
+export interface InboundOptions { rows: number; cols: number; cp?: CodePage }
+
+function malformed (offset: number, what: string): never {
+  throw lbError(ErrorCodes.DATASTREAM_MALFORMED, `3270 inbound record malformed at offset ${offset}: ${what}`)
+}
+
+function hex (b: number): string { return `X'${b.toString(16).toUpperCase().padStart(2, '0')}'` }
+
+/** Parse an inbound record (no TN3270E header, no IAC EOR). */
+export function parseInbound (buf: Uint8Array, opts: InboundOptions): InboundRecord {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
+  const cp = opts.cp ?? DEFAULT_CODE_PAGE
+  const size = opts.rows * opts.cols
+  if (b.length === 0) malformed(0, 'empty record (no AID)')
+  const aidCode = b[0] as number
+  const aid = aidName(aidCode)
+  if (aid === undefined) malformed(0, `unknown AID ${hex(aidCode)}`)
+  if (aidCode === Aid.STRUCTURED_FIELD) return parseSfInbound(b, aid)
+  const rec: InboundRecord = { aid, aidCode, shortRead: b.length === 1, fields: [] }
+  if (b.length === 1) return rec
+  if (b.length === 2) malformed(1, 'cursor address needs 2 bytes, record ends after 1')
+  const checkAddr = (at: number, a: number, what: string): number => {
+    if (a >= size) malformed(at, `${what} ${a} outside the ${opts.rows}x${opts.cols} buffer`)
+    return a
+  }
+  rec.cursor = checkAddr(1, decodeAddress(b[1] as number, b[2] as number), 'cursor address')
+
+  interface Open { address: number; bytes: number[]; text: string; attribute?: FieldAttribute }
+  let cur: Open | undefined
+  const pre: Open = { address: 0, bytes: [], text: '' }
+  let running = 0 // buffer address of the next data byte (for Read Buffer SF orders)
+  const close = (): void => {
+    if (cur !== undefined) {
+      const f: InboundField = { address: cur.address, text: cur.text, raw: Buffer.from(cur.bytes) }
+      if (cur.attribute !== undefined) f.attribute = cur.attribute
+      rec.fields.push(f)
+    }
+  }
+  const startField = (address: number, attribute?: FieldAttribute): void => {
+    close()
+    cur = { address, bytes: [], text: '' }
+    if (attribute !== undefined) cur.attribute = attribute
+    running = address
+  }
+  let i = 3
+  while (i < b.length) {
+    const c = b[i] as number
+    const target = cur ?? pre
+    if (c === Order.SBA) {
+      if (i + 3 > b.length) malformed(i, 'SBA address needs 2 bytes')
+      startField(checkAddr(i + 1, decodeAddress(b[i + 1] as number, b[i + 2] as number), 'SBA address'))
+      i += 3
+    } else if (c === Order.SF || c === Order.SFE) {
+      // Read Buffer: the attribute occupies one position; the field's data starts after it.
+      let attrByte: number
+      let next: number
+      if (c === Order.SF) {
+        if (i + 2 > b.length) malformed(i, 'SF attribute needs 1 byte')
+        attrByte = b[i + 1] as number
+        next = i + 2
+      } else {
+        if (i + 2 > b.length) malformed(i, 'SFE pair count needs 1 byte')
+        const n = b[i + 1] as number
+        if (i + 2 + 2 * n > b.length) malformed(i, `SFE with ${n} pair(s) runs past the end of the record`)
+        attrByte = 0
+        for (let k = 0; k < n; k++) if (b[i + 2 + 2 * k] === 0xc0) attrByte = b[i + 3 + 2 * k] as number
+        next = i + 2 + 2 * n
+      }
+      startField((running + 1) % size, decodeFieldAttribute(attrByte))
+      i = next
+    } else if (c === Order.SA) {
+      // Character reply mode: SA type/value pairs interleave the data (GA23-0059 "Reply Modes").
+      if (i + 3 > b.length) malformed(i, 'SA needs type and value')
+      i += 3
+    } else if (c === Order.GE) {
+      if (i + 2 > b.length) malformed(i, 'GE needs a character')
+      target.bytes.push(c, b[i + 1] as number)
+      target.text += decode(Uint8Array.of(b[i + 1] as number), cp)
+      running = (running + 1) % size
+      i += 2
+    } else {
+      target.bytes.push(c)
+      target.text += decode(Uint8Array.of(c), cp)
+      running = (running + 1) % size
+      i += 1
+    }
+  }
+  close()
+  if (pre.bytes.length > 0) rec.unformatted = { text: pre.text, raw: Buffer.from(pre.bytes) }
+  return rec
+}
+
+function parseSfInbound (b: Buffer, aid: AidName): InboundRecord {
+  const sfs = parseStructuredFields(b, 1)
+  const rec: InboundRecord = { aid, aidCode: Aid.STRUCTURED_FIELD, shortRead: false, fields: [], structuredFields: sfs, queryReplies: [] }
+  for (const sf of sfs) {
+    if (sf.id !== StructuredFieldId.QUERY_REPLY) continue
+    if (sf.data.length < 1) malformed(sf.offset, 'query reply without a QCODE')
+    const code = sf.data[0] as number
+    const data = sf.data.subarray(1)
+    rec.queryReplies?.push({ code, name: queryCodeName(code), data: Buffer.from(data) })
+    if (code === QueryCode.USABLE_AREA) {
+      if (data.length < 6) malformed(sf.offset, `Usable Area query reply has ${data.length} data byte(s), needs at least 6`)
+      const ua: UsableArea = {
+        addressing: (data[0] as number) & 0x0f,
+        cols: data.readUInt16BE(2),
+        rows: data.readUInt16BE(4),
+      }
+      if (data.length >= 19) ua.bufferSize = data.readUInt16BE(17)
+      rec.usableArea = ua
+    }
+  }
+  return rec
+}
+
+export interface BuildInboundField { address: number; text?: string; raw?: Uint8Array }
+
+export interface BuildInboundOptions {
+  aid: AidName | number
+  /** Required unless this is a short read; default 0. */
+  cursor?: number
+  fields?: BuildInboundField[]
+  /** Data after the cursor with no SBA (unformatted screen). */
+  unformatted?: string
+  rows: number
+  cols: number
+  cp?: CodePage
+  /** Force (true) or forbid (false) a short read; default: short for PA1-3 and CLEAR. */
+  shortRead?: boolean
+  addressMode?: AddressMode
+}
+
+function encodeData (text: string, cp: CodePage): number[] {
+  // Bytes that would read as orders become SUB, as in ScreenWriter.text().
+  return [...encode(text, cp)].map((x) => (x < 0x40 && !isFormatControl(x) ? EBCDIC_SUBSTITUTE : x))
+}
+
+/** Build an inbound Read Modified record (what a terminal sends on an AID key). */
+export function buildInbound (o: BuildInboundOptions): Buffer {
+  const code = typeof o.aid === 'number' ? o.aid : Aid[o.aid]
+  if (code === undefined) throw lbError(ErrorCodes.DATASTREAM_MALFORMED, `unknown AID ${String(o.aid)}`)
+  const name = aidName(code)
+  const short = o.shortRead ?? (name !== undefined && SHORT_READ_AIDS.has(name))
+  if (short) return Buffer.of(code)
+  const cp = o.cp ?? DEFAULT_CODE_PAGE
+  const size = o.rows * o.cols
+  const mode = o.addressMode ?? addressModeFor(size)
+  const addr = (a: number, what: string): [number, number] => {
+    if (!Number.isInteger(a) || a < 0 || a >= size) {
+      throw lbError(ErrorCodes.DATASTREAM_MALFORMED, `${what} ${a} outside the ${o.rows}x${o.cols} buffer`)
+    }
+    return encodeAddress(a, mode)
+  }
+  const out: number[] = [code, ...addr(o.cursor ?? 0, 'cursor address')]
+  if (o.unformatted !== undefined) out.push(...encodeData(o.unformatted, cp))
+  for (const f of o.fields ?? []) {
+    out.push(Order.SBA, ...addr(f.address, 'field address'))
+    if (f.raw !== undefined) out.push(...f.raw)
+    else if (f.text !== undefined) out.push(...encodeData(f.text, cp))
+  }
+  return Buffer.from(out)
+}
+
+export interface BuildQueryReplyOptions {
+  /** Usable Area reply (QCODE X'81'), laid out as x3270 sends it. */
+  usableArea?: { rows: number; cols: number }
+  /** Further replies, sent as given (QCODE + data). */
+  replies?: Array<{ code: number; data?: Uint8Array }>
+}
+
+/** Build an inbound AID X'88' record with Query Reply structured fields (answer to Read Partition Query). */
+export function buildQueryReply (o: BuildQueryReplyOptions): Buffer {
+  const sfs: number[][] = []
+  if (o.usableArea !== undefined) {
+    const { rows, cols } = o.usableArea
+    const d: number[] = [0x01, 0x00, cols >> 8, cols & 0xff, rows >> 8, rows & 0xff, 0x01,
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // Xr, Yr (not modelled)
+      0x07, 0x0c, // AW, AH: a 7×12 cell
+      ((rows * cols) >> 8) & 0xff, (rows * cols) & 0xff]
+    sfs.push([QueryCode.USABLE_AREA, ...d])
+  }
+  for (const r of o.replies ?? []) sfs.push([r.code, ...(r.data ?? [])])
+  const out: number[] = [Aid.STRUCTURED_FIELD]
+  for (const body of sfs) {
+    const len = 3 + body.length // length (2) + SFID X'81' + QCODE + data
+    out.push(len >> 8, len & 0xff, StructuredFieldId.QUERY_REPLY, ...body)
+  }
+  return Buffer.from(out)
+}

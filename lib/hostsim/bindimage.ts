@@ -1,0 +1,82 @@
+// The LU2 BIND image the simulated host's applications send, built from the `bind` config section
+// with the sna BIND codec. Values follow VTAM's LU2 BINDs in sna-formats.md §7 V1 (IBMLINK) and V2
+// (VTAM → PU 2.0, KB Q195170): non-negotiable, FM/TS profile 3, primary protocols X'B1', secondary
+// X'90', common X'30' (brackets, termination rule 1) and X'80' (HDX flip-flop, secondary is
+// contention winner — MS LUA requires byte 7 = X'80', §3.6), LU type 2, byte 15 X'80',
+// screen-size code X'7E' (default only) or X'7F' (default and alternate).
+import type { HostSimConfig } from '../config/index.js'
+import { decodeRuSize, encodeBind, encodeRuSize, nameToEbcdic, type BindImage } from './sna.js'
+
+export type BindConfig = HostSimConfig['bind']
+
+export interface Lu2BindParams {
+  bind: BindConfig
+  application: string
+  lu: string
+}
+
+/** The RU size a BIND byte really announces: the encoder rounds down to a × 2^b (§3.6 bytes 10/11). */
+export function effectiveRuSize (size: number): number {
+  return decodeRuSize(encodeRuSize(size))
+}
+
+export function lu2BindImage (p: Lu2BindParams): BindImage {
+  const b = p.bind
+  const alternate = b.altRows > 0 && b.altCols > 0
+  return {
+    negotiable: false,
+    fmProfile: 0x03,
+    tsProfile: 0x03,
+    primary: { multiRuChains: true, delayedRequestMode: false, chainResponse: 'either', twoPhaseCommit: false, compression: false, mayEndBracket: true },
+    secondary: { multiRuChains: true, delayedRequestMode: false, chainResponse: 'exception', twoPhaseCommit: false, compression: false, mayEndBracket: false },
+    common: {
+      wholeBiuRequired: false,
+      fmHeaders: false,
+      brackets: true,
+      bracketTerminationRule1: true,
+      alternateCodeSet: false,
+      sequenceNumbersAvailable: false,
+      bisSent: false,
+      bindQueuing: false,
+    },
+    sendReceiveMode: 'HDX-FF',
+    symmetricRecovery: false,
+    primaryContentionWinner: false,
+    alternateCodeProcessingId: 0,
+    primarySendsFirst: false,
+    // One-stage pacing (§6.1): byte 9 = byte 12 (PLU→SLU), byte 8 = byte 13 (SLU→PLU).
+    pacing: {
+      secondarySendTwoStage: false,
+      secondarySendWindow: b.secondarySendWindow,
+      adaptive: b.adaptivePacing,
+      secondaryReceiveWindow: b.primarySendWindow,
+      primarySendOneStage: true,
+      primarySendWindow: b.primarySendWindow,
+      primaryReceiveWindow: b.secondarySendWindow,
+    },
+    maxSecondarySendRu: b.maxRuSecondary,
+    maxPrimarySendRu: b.maxRuPrimary,
+    psUsageNonBasic: false,
+    luType: 2,
+    ps: {
+      kind: 'lu2',
+      flags: 0x80,
+      reserved: Buffer.alloc(4),
+      rows: b.rows,
+      cols: b.cols,
+      altRows: alternate ? b.altRows : 0,
+      altCols: alternate ? b.altCols : 0,
+      screenSizeCode: alternate ? 0x7f : 0x7e,
+      compression: 0,
+    },
+    cryptography: 0,
+    pluName: nameToEbcdic(p.application),
+    userData: { kind: 'raw', bytes: Buffer.alloc(0) },
+    urc: Buffer.alloc(0),
+    sluName: nameToEbcdic(p.lu),
+  }
+}
+
+export function lu2BindRu (p: Lu2BindParams): Buffer {
+  return encodeBind(lu2BindImage(p))
+}

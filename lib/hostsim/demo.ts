@@ -1,0 +1,74 @@
+// Application DEMO: the LU2 (3270) application behind the simulated host. Pure: a state machine
+// that takes decoded terminal input and answers with actions; `renderDemo` (screens.ts) turns the
+// actions into 3270 outbound records and the PLU session paces/chains them.
+//
+//   first screen   `tn3270-lb demo host <HOST>`, `LU <LUNAME>`, prompt `==>` + input field
+//   text + ENTER   `ECHO: <text>` on the message line, input field cleared
+//   FLOOD n+ENTER  n outbound records, each a Write carrying `RECORD i OF n`, the last one
+//                  restores the keyboard (WCC X'02', sna-formats.md §6.2)
+//   PF3            log off: the PLU sends UNBIND (type 01 normal, §3.7)
+//   CLEAR          the first screen again (CLEAR is a short read, §6.2: no fields)
+//   other AIDs     the screen again with "KEY NOT ASSIGNED"
+
+/** AID bytes used here (sna-formats.md §6.2). */
+export const DemoAid = { ENTER: 0x7d, PF3: 0xf3, CLEAR: 0x6d } as const
+
+export const MAX_FLOOD = 1_000_000
+
+export interface DemoInput {
+  aid: number
+  /** Text of the modified fields, in screen order (nulls removed, decoded from EBCDIC). */
+  fields: readonly string[]
+}
+
+export type DemoAction =
+  | { type: 'screen', message: string | undefined, alarm: boolean }
+  | { type: 'flood', count: number }
+  | { type: 'logoff' }
+
+export type DemoState = 'new' | 'ready' | 'ended'
+
+export class DemoApp {
+  private st: DemoState = 'new'
+
+  get state (): DemoState { return this.st }
+
+  /** Session started (after +RSP(SDT)): the first screen. */
+  start (): DemoAction[] {
+    if (this.st !== 'new') return []
+    this.st = 'ready'
+    return [{ type: 'screen', message: undefined, alarm: false }]
+  }
+
+  /** One inbound 3270 record (an AID with its modified fields). */
+  input (input: DemoInput): DemoAction[] {
+    if (this.st !== 'ready') return []
+    switch (input.aid) {
+      case DemoAid.PF3:
+        this.st = 'ended'
+        return [{ type: 'logoff' }]
+      case DemoAid.CLEAR:
+        return [{ type: 'screen', message: undefined, alarm: false }]
+      case DemoAid.ENTER:
+        return this.enter(input.fields.join(' ').trim())
+      default:
+        return [{ type: 'screen', message: 'KEY NOT ASSIGNED', alarm: true }]
+    }
+  }
+
+  /** The session ended from outside (UNBIND by the LU, link down, restart). */
+  end (): void { this.st = 'ended' }
+
+  private enter (text: string): DemoAction[] {
+    const flood = /^FLOOD(?:\s+(\S+))?$/i.exec(text)
+    if (flood !== null) {
+      const n = flood[1] === undefined ? NaN : Number(flood[1])
+      if (!Number.isInteger(n) || n < 1 || n > MAX_FLOOD) {
+        return [{ type: 'screen', message: `FLOOD NEEDS A COUNT FROM 1 TO ${MAX_FLOOD}`, alarm: true }]
+      }
+      return [{ type: 'flood', count: n }]
+    }
+    if (text === '') return [{ type: 'screen', message: 'TYPE TEXT, FLOOD n, OR PF3 TO LOG OFF', alarm: false }]
+    return [{ type: 'screen', message: `ECHO: ${text}`, alarm: false }]
+  }
+}

@@ -1,0 +1,206 @@
+// FID2 transmission header and request/response header codecs.
+import { ByteReader, checkByte, malformed } from './bytes.js'
+
+// ---------------------------------------------------------------- TH (sna-formats.md §1)
+
+/** MPF: sna-formats.md §1, WS hf_sna_th_mpf 0x0C (3 whole, 2 first, 1 last, 0 middle). */
+export type Mpf = 'whole' | 'first' | 'middle' | 'last'
+const MPF_BITS: Record<Mpf, number> = { whole: 0x0c, first: 0x08, last: 0x04, middle: 0x00 }
+const MPF_FROM_BITS: Mpf[] = ['middle', 'last', 'first', 'whole']
+
+export interface Th {
+  mpf: Mpf
+  /** OAF'-DAF' assignor indicator; 0 for dependent LUs (§1). */
+  odai: boolean
+  /** Expedited flow. */
+  efi: boolean
+  daf: number
+  oaf: number
+  snf: number
+}
+
+export const TH_LENGTH = 6
+
+export function encodeTh (th: Th): Buffer {
+  checkByte(th.daf, 'TH DAF\'')
+  checkByte(th.oaf, 'TH OAF\'')
+  if (!Number.isInteger(th.snf) || th.snf < 0 || th.snf > 0xffff) throw malformed('TH SNF', 4, `value ${th.snf} is not 16-bit`)
+  const b = Buffer.alloc(TH_LENGTH)
+  // §1: byte 0 = FID 0010 (F0) | MPF (0C) | ODAI (02) | EFI (01); byte 1 reserved; DAF' 2; OAF' 3; SNF 4-5
+  b[0] = 0x20 | MPF_BITS[th.mpf] | (th.odai ? 0x02 : 0) | (th.efi ? 0x01 : 0)
+  b[1] = 0
+  b[2] = th.daf
+  b[3] = th.oaf
+  b.writeUInt16BE(th.snf, 4)
+  return b
+}
+
+export function decodeTh (buf: Buffer): Th {
+  const r = new ByteReader(buf, 'TH')
+  const b0 = r.u8('byte 0 (FID/MPF/ODAI/EFI)')
+  if ((b0 & 0xf0) !== 0x20) throw malformed('TH FID', 0, `FID ${(b0 >> 4).toString(16)} is not FID2 (byte 0 = ${b0.toString(16).padStart(2, '0')})`)
+  r.u8('byte 1 (reserved)') // reserved, ignored (§1)
+  const daf = r.u8('DAF\'')
+  const oaf = r.u8('OAF\'')
+  const snf = r.u16('SNF')
+  return { mpf: MPF_FROM_BITS[(b0 & 0x0c) >> 2]!, odai: (b0 & 0x02) !== 0, efi: (b0 & 0x01) !== 0, daf, oaf, snf }
+}
+
+// ---------------------------------------------------------------- RH (sna-formats.md §2.1)
+
+export type RuCategory = 'FMD' | 'NC' | 'DFC' | 'SC'
+const CATEGORIES: RuCategory[] = ['FMD', 'NC', 'DFC', 'SC']
+
+interface RhCommon {
+  category: RuCategory
+  /** Format indicator (FMD: FM header / NS; others: formatted). */
+  fi: boolean
+  /** Sense data included. */
+  sdi: boolean
+  bci: boolean
+  eci: boolean
+  dr1: boolean
+  dr2: boolean
+  qri: boolean
+  pi: boolean
+}
+
+export interface RequestRh extends RhCommon {
+  rri: false
+  lcci: boolean
+  eri: boolean
+  rlwi: boolean
+  bbi: boolean
+  ebi: boolean
+  cdi: boolean
+  csi: boolean
+  edi: boolean
+  pdi: boolean
+  cebi: boolean
+}
+
+export interface ResponseRh extends RhCommon {
+  rri: true
+  /** Response type indicator: true = negative response. */
+  rti: boolean
+}
+
+export type Rh = RequestRh | ResponseRh
+
+export const RH_LENGTH = 3
+
+export function encodeRh (rh: Rh): Buffer {
+  const b = Buffer.alloc(RH_LENGTH)
+  // §2.1 byte 0: RRI 80, category 60, FI 08, SDI 04, BCI 02, ECI 01
+  b[0] = (rh.rri ? 0x80 : 0) | (CATEGORIES.indexOf(rh.category) << 5) | (rh.fi ? 0x08 : 0) |
+    (rh.sdi ? 0x04 : 0) | (rh.bci ? 0x02 : 0) | (rh.eci ? 0x01 : 0)
+  // §2.1 byte 1: DR1 80, LCCI 40 (req), DR2 20, ERI/RTI 10, RLWI 04 (req), QRI 02, PI 01
+  b[1] = (rh.dr1 ? 0x80 : 0) | (rh.dr2 ? 0x20 : 0) | (rh.qri ? 0x02 : 0) | (rh.pi ? 0x01 : 0)
+  if (rh.rri) {
+    b[1] |= rh.rti ? 0x10 : 0
+    b[2] = 0 // response byte 2 reserved (§2.1)
+  } else {
+    b[1] |= (rh.lcci ? 0x40 : 0) | (rh.eri ? 0x10 : 0) | (rh.rlwi ? 0x04 : 0)
+    // §2.1 byte 2: BBI 80, EBI 40, CDI 20, CSI 08, EDI 04, PDI 02, CEBI 01
+    b[2] = (rh.bbi ? 0x80 : 0) | (rh.ebi ? 0x40 : 0) | (rh.cdi ? 0x20 : 0) | (rh.csi ? 0x08 : 0) |
+      (rh.edi ? 0x04 : 0) | (rh.pdi ? 0x02 : 0) | (rh.cebi ? 0x01 : 0)
+  }
+  return b
+}
+
+/** Decodes 3 RH bytes (reserved bits are ignored). `base` = offset of the RH in the PIU. */
+export function decodeRh (buf: Buffer, base = 0): Rh {
+  const r = new ByteReader(buf, 'RH', base)
+  const b0 = r.u8('byte 0')
+  const b1 = r.u8('byte 1')
+  const b2 = r.u8('byte 2')
+  const common: RhCommon = {
+    category: CATEGORIES[(b0 & 0x60) >> 5]!,
+    fi: (b0 & 0x08) !== 0,
+    sdi: (b0 & 0x04) !== 0,
+    bci: (b0 & 0x02) !== 0,
+    eci: (b0 & 0x01) !== 0,
+    dr1: (b1 & 0x80) !== 0,
+    dr2: (b1 & 0x20) !== 0,
+    qri: (b1 & 0x02) !== 0,
+    pi: (b1 & 0x01) !== 0,
+  }
+  if ((b0 & 0x80) !== 0) return { ...common, rri: true, rti: (b1 & 0x10) !== 0 }
+  return {
+    ...common,
+    rri: false,
+    lcci: (b1 & 0x40) !== 0,
+    eri: (b1 & 0x10) !== 0,
+    rlwi: (b1 & 0x04) !== 0,
+    bbi: (b2 & 0x80) !== 0,
+    ebi: (b2 & 0x40) !== 0,
+    cdi: (b2 & 0x20) !== 0,
+    csi: (b2 & 0x08) !== 0,
+    edi: (b2 & 0x04) !== 0,
+    pdi: (b2 & 0x02) !== 0,
+    cebi: (b2 & 0x01) !== 0,
+  }
+}
+
+// ---------------------------------------------------------------- response modes (§2.2)
+
+export type ResponseMode = 'none' | 'RQD1' | 'RQD2' | 'RQD3' | 'RQE1' | 'RQE2' | 'RQE3'
+
+/** sna-formats.md §2.2 (LSNA SNA_DFC_RQD1/RQE1/...): DR1, DR2, ERI. */
+const MODE_BITS: Record<ResponseMode, { dr1: boolean, dr2: boolean, eri: boolean }> = {
+  none: { dr1: false, dr2: false, eri: false },
+  RQD1: { dr1: true, dr2: false, eri: false },
+  RQD2: { dr1: false, dr2: true, eri: false },
+  RQD3: { dr1: true, dr2: true, eri: false },
+  RQE1: { dr1: true, dr2: false, eri: true },
+  RQE2: { dr1: false, dr2: true, eri: true },
+  RQE3: { dr1: true, dr2: true, eri: true },
+}
+
+export function responseModeBits (mode: ResponseMode): { dr1: boolean, dr2: boolean, eri: boolean } {
+  return { ...MODE_BITS[mode] }
+}
+
+/** Response mode of a request RH; ERI without DR1/DR2 is not a valid mode (throws). */
+export function responseMode (rh: RequestRh): ResponseMode {
+  for (const [mode, bits] of Object.entries(MODE_BITS) as Array<[ResponseMode, typeof MODE_BITS.none]>) {
+    if (bits.dr1 === rh.dr1 && bits.dr2 === rh.dr2 && bits.eri === rh.eri) return mode
+  }
+  throw malformed('RH response mode', 1, 'ERI set without DR1 or DR2')
+}
+
+export function isDefinite (rh: RequestRh): boolean { return (rh.dr1 || rh.dr2) && !rh.eri }
+export function isException (rh: RequestRh): boolean { return (rh.dr1 || rh.dr2) && rh.eri }
+
+export type RequestRhInit = Partial<Omit<RequestRh, 'rri' | 'dr1' | 'dr2' | 'eri'>> & { mode?: ResponseMode }
+
+/** Builds a request RH: defaults to FMD, BC+EC (only in chain), RQD1, everything else off. */
+export function requestRh (init: RequestRhInit = {}): RequestRh {
+  const { mode = 'RQD1', ...rest } = init
+  return {
+    rri: false,
+    category: 'FMD',
+    fi: false,
+    sdi: false,
+    bci: true,
+    eci: true,
+    lcci: false,
+    rlwi: false,
+    qri: false,
+    pi: false,
+    bbi: false,
+    ebi: false,
+    cdi: false,
+    csi: false,
+    edi: false,
+    pdi: false,
+    cebi: false,
+    ...rest,
+    ...MODE_BITS[mode],
+  }
+}
+
+/** RH of an SC/DFC/NC command request: formatted (FI=1), BC+EC, RQD1 by default (§3.8 `6B 80 00`). */
+export function commandRh (category: RuCategory, init: RequestRhInit = {}): RequestRh {
+  return requestRh({ category, fi: true, ...init })
+}

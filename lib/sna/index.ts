@@ -1,0 +1,10 @@
+// Public surface of the SNA module (docs/internals.md "sna/").
+export { SnaMalformedError, ByteReader, hex } from './bytes.js'
+export * from './headers.js'
+export * from './piu.js'
+export * from './ru.js'
+export * from './bind.js'
+export * from './sense.js'
+export * from './chain.js'
+export * from './halfsession.js'
+export { DependentLuNode, DependentLu, type DependentLuNodeOptions, type LuState, type LuDataEvent, type LuRequestEvent, type LuEvents, type NodeEvents, type SendDataOpts } from './node.js'

@@ -1,0 +1,115 @@
+import t from 'tap'
+import { Aid, aidName, buildInbound, buildQueryReply, parseInbound, pfAid, queryCodeName, SHORT_READ_AIDS } from '../../lib/datastream/index.js'
+import { hex, malformedMessage } from './fixtures/util.js'
+import { Q162147_INBOUND_HEX, V13_HEX } from './fixtures/vectors.js'
+
+const M2 = { rows: 24, cols: 80 }
+
+t.test('V13: IBMLINK PF3 inbound decodes exactly (sna-formats.md §7)', async t => {
+  const rec = parseInbound(hex(V13_HEX), M2)
+  t.equal(rec.aid, 'PF3')
+  t.equal(rec.aidCode, 0xf3)
+  t.equal(rec.shortRead, false)
+  t.equal(rec.cursor, 1612)
+  t.same(rec.fields.map((f) => ({ address: f.address, text: f.text, raw: f.raw.toString('hex') })), [
+    { address: 1612, text: '________', raw: '6d'.repeat(8) },
+    { address: 1631, text: '________', raw: '6d'.repeat(8) },
+    { address: 1846, text: '', raw: '' },
+    { address: 1910, text: '', raw: '' },
+  ])
+  t.equal(rec.unformatted, undefined)
+  t.equal(buildInbound({ aid: 'PF3', cursor: 1612, ...M2, fields: rec.fields.map((f) => ({ address: f.address, text: f.text })) }).toString('hex'), V13_HEX, 'rebuilt byte for byte')
+})
+
+t.test('KB Q162147: PF8, cursor 254, no fields', async t => {
+  const rec = parseInbound(hex(Q162147_INBOUND_HEX), M2)
+  t.match(rec, { aid: 'PF8', cursor: 254, fields: [], shortRead: false })
+  t.equal(buildInbound({ aid: 'PF8', cursor: 254, ...M2 }).toString('hex'), Q162147_INBOUND_HEX)
+})
+
+t.test('AID names (sna-formats.md §6.2)', async t => {
+  const expect: Record<string, number> = { ENTER: 0x7d, PF1: 0xf1, PF9: 0xf9, PF10: 0x7a, PF12: 0x7c, PF13: 0xc1, PF21: 0xc9, PF22: 0x4a, PF24: 0x4c, PA1: 0x6c, PA2: 0x6e, PA3: 0x6b, CLEAR: 0x6d, SELECT: 0x7e, SYSREQ: 0xf0, STRUCTURED_FIELD: 0x88, NONE: 0x60, QUERY_REPLY: 0x61 }
+  for (const [name, code] of Object.entries(expect)) {
+    t.equal(Aid[name as keyof typeof Aid], code, name)
+    t.equal(aidName(code), name)
+  }
+  for (let n = 1; n <= 24; n++) t.equal(pfAid(n), `PF${n}`)
+  t.throws(() => pfAid(25), RangeError)
+  t.same([...SHORT_READ_AIDS].sort(), ['CLEAR', 'PA1', 'PA2', 'PA3'])
+})
+
+t.test('short reads: PA/CLEAR are the AID alone', async t => {
+  for (const aid of ['PA1', 'PA2', 'PA3', 'CLEAR'] as const) {
+    const b = buildInbound({ aid, cursor: 100, fields: [{ address: 5, text: 'IGNORED' }], ...M2 })
+    t.equal(b.length, 1, `${aid} short`)
+    t.same(parseInbound(b, M2), { aid, aidCode: Aid[aid], shortRead: true, fields: [] })
+  }
+  t.equal(buildInbound({ aid: 'ENTER', shortRead: true, ...M2 }).toString('hex'), '7d', 'forced short read')
+  t.equal(buildInbound({ aid: 'PA1', shortRead: false, cursor: 0, ...M2 }).toString('hex'), '6c4040', 'forced long read')
+  t.match(parseInbound(hex('f0'), M2), { aid: 'SYSREQ', shortRead: true })
+})
+
+t.test('unformatted read, GE, SA and Read Buffer orders', async t => {
+  const unf = buildInbound({ aid: 'ENTER', cursor: 5, unformatted: 'LOGON TSO\u0011', ...M2 })
+  t.equal(unf.toString('hex'), '7d' + '40c5' + 'd3d6c7d6d540e3e2d6' + '3f', 'order byte in data → SUB')
+  t.match(parseInbound(unf, M2), { cursor: 5, fields: [], unformatted: { text: 'LOGON TSO\u001a' } })
+  const ge = parseInbound(hex('7d 4040 11 40c1 c1 08 ad c2 28 41 f2 c3'), M2)
+  t.equal(ge.fields[0]?.text, 'AÝBC', 'GE char decoded, SA skipped')
+  t.equal(ge.fields[0]?.raw.toString('hex'), 'c108adc2c3')
+  // Read Buffer style: attributes via SF/SFE, field addresses follow them.
+  const rb = parseInbound(hex('7d 4040 1d 60 c1c2 1d 40 c3 29 01 c0 4c c4'), { rows: 24, cols: 80 })
+  t.same(rb.fields.map((f) => ({ address: f.address, text: f.text, prot: f.attribute?.protected, hidden: f.attribute?.hidden })), [
+    { address: 1, text: 'AB', prot: true, hidden: false },
+    { address: 4, text: 'C', prot: false, hidden: false },
+    { address: 6, text: 'D', prot: false, hidden: true },
+  ])
+  t.equal(buildInbound({ aid: 0x7d, cursor: 0, fields: [{ address: 1, raw: Uint8Array.of(0xc1) }, { address: 3 }], ...M2 }).toString('hex'), '7d4040' + '1140c1c1' + '1140c3')
+})
+
+t.test('14-bit addresses on a large screen', async t => {
+  const big = { rows: 62, cols: 160 }
+  const b = buildInbound({ aid: 'ENTER', cursor: 5000, fields: [{ address: 9000, text: 'HI' }], ...big })
+  t.equal(b.toString('hex'), '7d' + '1388' + '11' + '2328' + 'c8c9')
+  t.match(parseInbound(b, big), { cursor: 5000, fields: [{ address: 9000, text: 'HI' }] })
+})
+
+t.test('structured-field inbound: query replies and Usable Area', async t => {
+  const b = buildQueryReply({ usableArea: { rows: 43, cols: 80 }, replies: [{ code: 0x80, data: Uint8Array.of(0x80, 0x81, 0x86) }, { code: 0x86 }, { code: 0x77 }] })
+  t.equal(b.subarray(0, 11).toString('hex'), '88' + '0017' + '81' + '81' + '0100' + '0050' + '002b', 'x3270 layout')
+  const rec = parseInbound(b, M2)
+  t.equal(rec.aid, 'STRUCTURED_FIELD')
+  t.same(rec.usableArea, { addressing: 1, cols: 80, rows: 43, bufferSize: 3440 })
+  t.same(rec.queryReplies?.map((q) => [q.code, q.name]), [[0x81, 'USABLE_AREA'], [0x80, 'SUMMARY'], [0x86, 'COLOR'], [0x77, undefined]])
+  t.equal(rec.queryReplies?.[1]?.data.toString('hex'), '808186')
+  t.equal(queryCodeName(0xa6), 'IMPLICIT_PARTITION')
+  // A minimal 6-byte Usable Area (no buffer size) and a non-query-reply SF are accepted.
+  const min = parseInbound(hex('88 000a 81 81 03 00 0084 001b 0005 0f22 01'), M2)
+  t.same(min.usableArea, { addressing: 3, cols: 132, rows: 27 })
+  t.same(min.structuredFields?.map((s) => s.id), [0x81, 0x0f22])
+})
+
+t.test('malformed inbound records name the offset', async t => {
+  const cases: Array<[string, RegExp]> = [
+    ['', /offset 0: empty record/],
+    ['99', /offset 0: unknown AID X'99'/],
+    ['7d40', /offset 1: cursor address needs 2 bytes/],
+    ['7d 5d7f', /offset 1: cursor address 1919 ok/],
+    ['7d 5e40', /offset 1: cursor address 1920 outside the 24x80 buffer/],
+    ['7d 4040 11 40', /offset 3: SBA address needs 2 bytes/],
+    ['7d 4040 11 5e40', /offset 4: SBA address 1920 outside/],
+    ['7d 4040 1d', /offset 3: SF attribute needs 1 byte/],
+    ['7d 4040 29', /offset 3: SFE pair count/],
+    ['7d 4040 29 02 c0', /offset 3: SFE with 2 pair\(s\) runs past/],
+    ['7d 4040 28 41', /offset 3: SA needs type and value/],
+    ['7d 4040 08', /offset 3: GE needs a character/],
+    ['88 0004 81', /structured field length 4 exceeds/],
+    ['88 0003 81', /offset 1: query reply without a QCODE/],
+    ['88 0007 81 81 01 00 00', /Usable Area query reply has 3 data byte\(s\), needs at least 6/],
+  ]
+  for (const [input, re] of cases) {
+    if (re.source.endsWith(' ok')) { t.equal(parseInbound(hex(input), M2).cursor, 1919, 'last address is fine'); continue }
+    t.match(malformedMessage(() => parseInbound(hex(input), M2)), re, input || '(empty)')
+  }
+  t.match(malformedMessage(() => buildInbound({ aid: 'ENTER', cursor: 1920, ...M2 })), /cursor address 1920 outside/)
+  t.match(malformedMessage(() => buildInbound({ aid: 'NOPE' as 'ENTER', ...M2 })), /unknown AID NOPE/)
+})
