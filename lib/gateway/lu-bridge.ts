@@ -14,7 +14,7 @@ import { decode as ebcdicDecode, encode as ebcdicEncode, parseInbound, ScreenWri
 import { attachKeepAlive, telnetKeepAliveTarget, type KeepAliveHandle } from '../keepalive/index.js'
 import type { GatewayMetrics } from '../observability/index.js'
 import { chainRu, UnbindType, type BindImage, type DependentLu, type LuDataEvent } from '../sna/index.js'
-import { creditFromClientState, SessionPacing, type ReceiverDecision } from '../sna/pacing.js'
+import { creditFromClientState, SessionPacing, type ReceiverDecision } from '../sna/index.js'
 import type { ClientBinding } from './host-side.js'
 
 /** How long to wait for the host's +RSP(UNBIND) when the client leaves before freeing the LU. */

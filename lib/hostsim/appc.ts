@@ -6,7 +6,7 @@
 // (seed 001) is what gets exercised. The partner's own injectBindFailure stays available too.
 import type { Logger } from '../observability/index.js'
 import { SNASVCMG, bindMode, decodeBind as decodeLu62Bind, type Lu62Partner } from '../appc/index.js'
-import { decodePiu, negativeResponse, RequestCode } from './sna.js'
+import { decodePiu, negativeResponse, RequestCode } from '../sna/index.js'
 import { hex8, type Faults } from './faults.js'
 import type { AppcSink } from './pu.js'
 

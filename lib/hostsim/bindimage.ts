@@ -5,7 +5,7 @@
 // contention winner — MS LUA requires byte 7 = X'80', §3.6), LU type 2, byte 15 X'80',
 // screen-size code X'7E' (default only) or X'7F' (default and alternate).
 import type { HostSimConfig } from '../config/index.js'
-import { decodeRuSize, encodeBind, encodeRuSize, nameToEbcdic, type BindImage } from './sna.js'
+import { decodeRuSize, encodeBind, encodeRuSize, nameToEbcdic, type BindImage } from '../sna/index.js'
 
 export type BindConfig = HostSimConfig['bind']
 

@@ -23,7 +23,7 @@ import {
   encodeActpu, encodeActlu, decodeActluResponse, decodeNotify, decodeInitSelf, decodeTermSelf,
   requestName, senseName, ebcdicToName, NsHeader, RequestCode, UnbindType,
   type Piu, type RequestRh, type ResponseRh,
-} from './sna.js'
+} from '../sna/index.js'
 import type { Faults } from './faults.js'
 import { hex8 } from './faults.js'
 import { PluSession, PLU_ADDRESS, type SessionStatus } from './session.js'

@@ -21,7 +21,7 @@ import {
   positiveResponse, negativeResponse, responseSense, encodeSdt, encodeUnbind, decodeUnbind, UnbindType,
   RequestCode, requestName, isDefinite, PacingSender, PacingReceiver, senseName, ChainReassembler,
   type Piu, type RequestRh, type ResponseRh,
-} from './sna.js'
+} from '../sna/index.js'
 import { DemoApp, type DemoAction } from './demo.js'
 import { renderDemo } from './screens.js'
 import { hex8 } from './faults.js'

@@ -110,7 +110,14 @@ export function telnetKeepAliveTarget (session: TelnetKeepAliveSession): KeepAli
       if (session.socket.closed) queueMicrotask(cb)
       else session.socket.once('close', cb)
     },
-    reset: () => { session.socket.resetAndDestroy() },
+    // Once end() has flushed and shut the socket down, libuv refuses SO_LINGER 0: resetAndDestroy
+    // would emit 'error' and never 'close'. Until then (a zero-window client keeps data queued,
+    // so the shutdown is never issued) the RST is still possible and is what we want.
+    reset: () => {
+      const s = session.socket
+      if (s.writableFinished) s.destroy()
+      else s.resetAndDestroy()
+    },
     end: () => { session.socket.end() },
   }
 }

@@ -8,3 +8,12 @@ export * from './sense.js'
 export * from './chain.js'
 export * from './halfsession.js'
 export { DependentLuNode, DependentLu, type DependentLuNodeOptions, type LuState, type LuDataEvent, type LuRequestEvent, type LuEvents, type NodeEvents, type SendDataOpts } from './node.js'
+// Pacing (seed 003) by name: its IPM type is called PacingIpm here because piu.ts owns `Ipm`.
+export {
+  CreditGate, creditFromClientState, PacingSense, pacingFromBindRu, pacingWindows,
+  PacingSender, PacingReceiver, SessionPacing,
+  type CreditDecision, type CreditEvent, type CreditGateOptions, type ClientCreditState,
+  type PacingViolation, type PacingIpm, type BindPacingWindows, type PacedRequest, type SenderDecision,
+  type SubmitResult, type PacingSenderOptions, type ReceiverDecision, type PacingReceiverOptions,
+  type SessionPacingOptions, type IpmDecision,
+} from './pacing.js'

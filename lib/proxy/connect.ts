@@ -1,0 +1,155 @@
+// Connect with failover (lb-ops-style §3.3, HAProxy `option redispatch 1`): one backend after
+// another, never the same one twice for a client, until one answers. TN3270 is server-speaks-first,
+// so until the backend's first byte nothing has reached the client and every failure — refused,
+// connect timeout (our own timer: net's `timeout` is an idle timer, §3.1), reset, or a close with no
+// byte within `earlyCloseWindow` (lb-ops-style §1.6 race) — can be retried invisibly.
+import net from 'node:net'
+import type { Clock } from '../clock.js'
+import { ErrorCodes, lbError } from '../errors.js'
+import type { Backend, ConnectFailureReason } from './backend.js'
+import { encodeProxyV2 } from './proxy-protocol.js'
+
+export interface ConnectOptions {
+  host: string
+  port: number
+  timeout: number
+  /** TCP keepalive initial delay in ms; 0 = off. */
+  keepAlive: number
+  clock: Clock
+}
+
+export type ConnectError = Error & { code: string, reason: ConnectFailureReason }
+
+/** Maps a socket error to the metric reason; AggregateError (autoSelectFamily, §3.1) by its first. */
+export function classifyConnectError (err: unknown): ConnectFailureReason {
+  const e = err as { code?: string, errors?: Array<{ code?: string }> }
+  const code = e.code ?? e.errors?.[0]?.code
+  switch (code) {
+    case 'ECONNREFUSED': return 'refused'
+    case 'ETIMEDOUT': return 'timeout'
+    case 'ECONNRESET': case 'EPIPE': case 'ECONNABORTED': return 'reset'
+    default: return 'other'
+  }
+}
+
+function connectError (message: string, reason: ConnectFailureReason, cause?: unknown): ConnectError {
+  return Object.assign(lbError(ErrorCodes.BACKEND_CONNECT, message, cause), { reason })
+}
+
+/** One TCP connect with its own timeout; resolves with a connected socket (noDelay, keepalive). */
+export function connectOnce (opts: ConnectOptions): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: opts.host, port: opts.port, allowHalfOpen: true })
+    const timer = opts.clock.setTimeout(() => {
+      socket.destroy()
+      reject(connectError(`connect to ${opts.host}:${opts.port} timed out after ${opts.timeout} ms`, 'timeout'))
+    }, opts.timeout)
+    socket.once('error', (err) => {
+      opts.clock.clearTimeout(timer)
+      socket.destroy()
+      reject(connectError(`connect to ${opts.host}:${opts.port} failed: ${(err as NodeJS.ErrnoException).code ?? err.message}`, classifyConnectError(err), err))
+    })
+    socket.once('connect', () => {
+      opts.clock.clearTimeout(timer)
+      socket.removeAllListeners('error')
+      socket.setNoDelay(true)
+      if (opts.keepAlive > 0) socket.setKeepAlive(true, opts.keepAlive)
+      resolve(socket)
+    })
+  })
+}
+
+export type FirstByte =
+  | { kind: 'data', chunk: Buffer }
+  /** Nothing yet within the window: go on and splice (a client-speaks-first protocol such as TLS). */
+  | { kind: 'silent' }
+  | { kind: 'closed', error?: Error }
+
+/** Waits up to `window` ms for the backend's first bytes; the socket is paused again afterwards. */
+export function awaitFirstByte (socket: net.Socket, window: number, clock: Clock): Promise<FirstByte> {
+  return new Promise((resolve) => {
+    const finish = (r: FirstByte) => {
+      clock.clearTimeout(timer)
+      socket.off('data', onData).off('end', onEnd).off('error', onError).off('close', onEnd)
+      socket.pause()
+      resolve(r)
+    }
+    const onData = (chunk: Buffer) => finish({ kind: 'data', chunk })
+    const onEnd = () => finish({ kind: 'closed' })
+    const onError = (error: Error) => finish({ kind: 'closed', error })
+    const timer = clock.setTimeout(() => finish({ kind: 'silent' }), window)
+    socket.on('data', onData).once('end', onEnd).once('error', onError).once('close', onEnd)
+  })
+}
+
+/** What the failover loop needs from a backend pool. */
+export interface FailoverPool {
+  choose: (tried: ReadonlySet<string>) => Backend | undefined
+  connectFailed: (b: Backend, reason: ConnectFailureReason, message: string) => void
+  connected: (b: Backend) => void
+}
+
+export interface FailoverOptions {
+  connectTimeout: number
+  earlyCloseWindow: number
+  keepAlive: number
+  clock: Clock
+  /** Send a PROXY v2 header carrying the client's address first (proxy-protocol.txt §2.2). */
+  proxyProtocol: boolean
+  client: { address: string, port: number }
+  local: { address: string, port: number }
+  /** Called after each failed attempt (for logs and the failover metric). */
+  onFailure?: (b: Backend, reason: ConnectFailureReason, message: string) => void
+  /** True once the client has gone away: stop trying. */
+  aborted?: () => boolean
+}
+
+export interface Connected {
+  backend: Backend
+  socket: net.Socket
+  /** Bytes the backend sent first (already read), if any. */
+  first: Buffer | undefined
+  connectMs: number
+  retries: number
+}
+
+export type FailoverResult =
+  | ({ ok: true } & Connected)
+  | { ok: false, retries: number, reason: 'no_backend' | 'aborted' }
+
+/** Tries backends in the balancer's order until one connects and does not close at once. */
+export async function connectWithFailover (pool: FailoverPool, opts: FailoverOptions): Promise<FailoverResult> {
+  const tried = new Set<string>()
+  let retries = 0
+  for (;;) {
+    if (opts.aborted?.() === true) return { ok: false, retries, reason: 'aborted' }
+    const backend = pool.choose(tried)
+    if (backend === undefined) return { ok: false, retries, reason: 'no_backend' }
+    tried.add(backend.id)
+    const started = opts.clock.now()
+    const fail = (reason: ConnectFailureReason, message: string) => {
+      pool.connectFailed(backend, reason, message)
+      opts.onFailure?.(backend, reason, message)
+      retries++
+    }
+    let socket: net.Socket
+    try {
+      socket = await connectOnce({ host: backend.target.host, port: backend.target.port, timeout: opts.connectTimeout, keepAlive: opts.keepAlive, clock: opts.clock })
+    } catch (err) {
+      const e = err as ConnectError
+      fail(e.reason ?? 'other', e.message)
+      continue
+    }
+    const connectMs = opts.clock.now() - started
+    if (opts.proxyProtocol) socket.write(encodeProxyV2({ src: opts.client, dst: opts.local }))
+    const first = await awaitFirstByte(socket, opts.earlyCloseWindow, opts.clock)
+    if (first.kind === 'closed') {
+      socket.destroy()
+      const why = first.error === undefined ? 'closed the connection before sending anything' : `failed before sending anything: ${(first.error as NodeJS.ErrnoException).code ?? first.error.message}`
+      fail(first.error === undefined ? 'reset' : classifyConnectError(first.error), `${backend.target.host}:${backend.target.port} ${why}`)
+      continue
+    }
+    pool.connected(backend)
+    return { ok: true, backend, socket, first: first.kind === 'data' ? first.chunk : undefined, connectMs, retries }
+  }
+}

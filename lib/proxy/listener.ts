@@ -1,0 +1,120 @@
+// A proxy listener and its own CloseListenSocket (seed 000, KB Q101235): it listens exactly while
+// some backend can take a client, so a client's hot-backup list moves on to another proxy or site
+// on ECONNREFUSED instead of being accepted and dropped. `server.close()` stops listening and
+// keeps existing sessions; a new net.Server re-listens on the same port (lb-ops-style §3.1).
+//
+// State machine (desired = !stopped && (canServe || !closeListenSocket)):
+//   closed --desired--> opening --listening--> open --!desired--> closed
+//   opening --listen error--> closed (retried after a delay)
+// Only one transition runs at a time; reconcile() is called on every pool change.
+import net from 'node:net'
+import type { Clock, Timer } from '../clock.js'
+import type { Logger } from '../observability/logger.js'
+import type { ProxyMetrics } from '../observability/metrics.js'
+import type { BackendPool } from './pool.js'
+import { ProxySession, type SessionSettings } from './session.js'
+
+export interface ListenerOptions {
+  name: string
+  host: string
+  port: number
+  closeListenSocket: boolean
+  settings: SessionSettings
+  pool: BackendPool
+  clock: Clock
+  logger: Logger
+  metrics: ProxyMetrics
+  /** Delay before retrying a failed re-listen (EADDRINUSE: another process holds the port). */
+  relistenDelay?: number
+}
+
+export type ListenerState = 'closed' | 'opening' | 'open'
+
+export class ProxyListener {
+  state: ListenerState = 'closed'
+  readonly sessions = new Set<ProxySession>()
+  private server: net.Server | undefined
+  private stopped = false
+  private port: number
+  private retryTimer: Timer | undefined
+  private transition: Promise<void> | undefined
+
+  constructor (private readonly opts: ListenerOptions) {
+    this.port = opts.port
+    opts.metrics.listenerOpen.set({ listener: opts.name }, 0)
+  }
+
+  get name (): string { return this.opts.name }
+  get address (): { host: string, port: number } { return { host: this.opts.host, port: this.port } }
+  get open (): boolean { return this.state === 'open' }
+
+  /** Binds once (errors such as EADDRINUSE reject; port 0 becomes a real port), then follows the pool. */
+  async start (): Promise<void> {
+    await this.listen()
+    this.reconcile()
+  }
+
+  /** Opens or closes the listen socket to match whether a backend can take a client. */
+  reconcile (): void {
+    if (this.transition !== undefined) return
+    const desired = !this.stopped && (!this.opts.closeListenSocket || this.opts.pool.canServe())
+    if (desired && this.state === 'closed' && this.retryTimer === undefined) {
+      this.transition = this.listen()
+        .catch((err: NodeJS.ErrnoException) => {
+          this.opts.logger.error({ event: 'listener_error', listener: this.opts.name, error: err.code ?? err.message }, 'listener could not re-open; retrying')
+          this.retryTimer = this.opts.clock.setTimeout(() => { this.retryTimer = undefined; this.reconcile() }, this.opts.relistenDelay ?? 500)
+        })
+        .finally(() => { this.transition = undefined; this.reconcile() })
+    } else if (!desired && this.state === 'open') {
+      this.closeServer(this.stopped ? 'draining' : 'no backend can take a client')
+    }
+  }
+
+  /** Stops accepting for good (drain); sessions continue. */
+  stopAccepting (): void {
+    this.stopped = true
+    if (this.retryTimer !== undefined) this.opts.clock.clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
+    if (this.state === 'open') this.closeServer('draining')
+  }
+
+  private listen (): Promise<void> {
+    this.state = 'opening'
+    const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) => this.accept(socket))
+    return new Promise<void>((resolve, reject) => {
+      server.once('error', (err) => { this.state = 'closed'; reject(err) })
+      server.listen({ host: this.opts.host, port: this.port }, () => {
+        server.removeAllListeners('error')
+        server.on('error', (err) => this.opts.logger.error({ event: 'listener_error', listener: this.opts.name, error: err.message }, 'listener error'))
+        this.port = (server.address() as net.AddressInfo).port
+        this.server = server
+        this.state = 'open'
+        this.opts.metrics.listenerOpen.set({ listener: this.opts.name }, 1)
+        this.opts.logger.info({ event: 'listener_open', listener: this.opts.name, address: `${this.opts.host}:${this.port}` }, 'listener open')
+        if (this.stopped) this.closeServer('draining')
+        resolve()
+      })
+    })
+  }
+
+  private closeServer (reason: string): void {
+    this.server?.close()
+    this.server = undefined
+    this.state = 'closed'
+    this.opts.metrics.listenerOpen.set({ listener: this.opts.name }, 0)
+    this.opts.logger.warn({ event: 'listener_closed', listener: this.opts.name, address: `${this.opts.host}:${this.port}`, reason }, 'listener closed')
+  }
+
+  private accept (socket: net.Socket): void {
+    if (this.stopped) { socket.destroy(); return }
+    const session = new ProxySession(socket, {
+      settings: this.opts.settings,
+      pool: this.opts.pool,
+      clock: this.opts.clock,
+      logger: this.opts.logger,
+      metrics: this.opts.metrics,
+    })
+    this.sessions.add(session)
+    void session.done.finally(() => { this.sessions.delete(session); this.reconcile() })
+  }
+}

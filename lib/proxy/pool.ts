@@ -1,0 +1,226 @@
+// The backend set of one listener: membership from discovery (static + DNS sources, applied
+// without dropping sessions), one /status poller per polled backend, the balancer over snapshots,
+// and a 'change' event whenever whether a client can be served may have changed — including by
+// the passing of time (ejection end, status going stale; balancer.nextTransition).
+import { EventEmitter } from 'node:events'
+import type { Dispatcher } from 'undici'
+import type { Clock, Timer } from '../clock.js'
+import type { Logger } from '../observability/logger.js'
+import type { ProxyMetrics } from '../observability/metrics.js'
+import { canServe, chooseBackend, eligibility, nextTransition, type BalancerOptions, type Eligibility } from './balancer.js'
+import { Backend, type BackendTarget, type ConnectFailureReason } from './backend.js'
+import type { EjectionPolicy } from './health.js'
+import { StatusPoller } from './status-poll.js'
+
+export interface PoolOptions {
+  listener: string
+  staleAfter: number
+  ejection: EjectionPolicy
+  statusInterval: number
+  statusTimeout: number
+  dispatcher: Dispatcher
+  clock: Clock
+  logger: Logger
+  metrics: ProxyMetrics
+}
+
+export interface BackendStatus {
+  name: string
+  address: string
+  source: string
+  weight: number
+  up: boolean
+  eligibility: Eligibility
+  sessions: number
+  freeLus: number | null
+  statusAgeMs: number | null
+  ejectedUntil: string | null
+  removed: boolean
+  lastError: { at: string, message: string } | null
+}
+
+export class BackendPool extends EventEmitter<{ change: [] }> {
+  private readonly backends = new Map<string, Backend>()
+  private readonly pollers = new Map<string, StatusPoller>()
+  private readonly sources = new Map<string, BackendTarget[]>()
+  private readonly balancer: BalancerOptions
+  private timer: Timer | undefined
+  private timerAt: number | undefined
+  private closed = false
+
+  constructor (private readonly opts: PoolOptions) {
+    super()
+    this.balancer = { staleAfter: opts.staleAfter }
+  }
+
+  /** Replaces the targets one discovery source contributes; others are untouched. */
+  setSource (source: string, targets: BackendTarget[]): void {
+    this.sources.set(source, targets)
+    this.reconcileMembers()
+  }
+
+  list (): Backend[] { return [...this.backends.values()] }
+
+  get (id: string): Backend | undefined { return this.backends.get(id) }
+
+  /** Picks a backend for a client (counting the session at once), or undefined if none can serve. */
+  choose (tried: ReadonlySet<string>): Backend | undefined {
+    const now = this.opts.clock.now()
+    const chosen = chooseBackend(this.list().map(b => Object.assign(b.view(), { backend: b })), tried, now, this.balancer)?.backend
+    if (chosen === undefined) return undefined
+    chosen.picked(now)
+    this.changed()
+    return chosen
+  }
+
+  canServe (): boolean {
+    return canServe(this.list().map(b => b.view()), this.opts.clock.now(), this.balancer)
+  }
+
+  connectFailed (b: Backend, reason: ConnectFailureReason, message: string): void {
+    const wasEjected = b.health.state === 'ejected'
+    b.connectFailed(reason, message, this.opts.clock.now(), this.opts.ejection)
+    this.opts.metrics.backendConnectErrors.inc({ backend: b.id, reason })
+    if (!wasEjected && b.health.state === 'ejected') {
+      this.opts.logger.warn({ event: 'backend_ejected', listener: this.opts.listener, backend: b.id, until: new Date(b.health.until).toISOString(), ejections: b.health.ejections, reason, error: message }, 'backend ejected after connect failures')
+    } else if (wasEjected && b.health.state === 'ejected' && b.health.since === this.opts.clock.now()) {
+      this.opts.logger.warn({ event: 'backend_ejected', listener: this.opts.listener, backend: b.id, until: new Date(b.health.until).toISOString(), ejections: b.health.ejections, reason, error: message }, 'backend ejected again on probation')
+    }
+    this.changed()
+  }
+
+  connected (b: Backend): void {
+    b.connected()
+    this.changed()
+  }
+
+  sessionEnded (b: Backend): void {
+    b.sessionEnded()
+    if (b.removed && b.sessions === 0) this.forget(b)
+    this.changed()
+  }
+
+  /** Polls every polled backend once now; resolves when all have answered or timed out. */
+  async pollAll (): Promise<void> {
+    await Promise.all([...this.pollers.values()].map(p => p.pollNow()))
+  }
+
+  status (): BackendStatus[] {
+    const now = this.opts.clock.now()
+    return this.list().map(b => ({
+      name: b.id,
+      address: `${b.target.host}:${b.target.port}`,
+      source: b.target.source,
+      weight: b.target.weight,
+      up: b.isUp(now, this.opts.staleAfter),
+      eligibility: eligibility(b.view(), now, this.balancer),
+      sessions: b.sessions,
+      freeLus: b.capacity === undefined ? null : b.estimatedFreeLus(),
+      statusAgeMs: b.capacity === undefined ? null : now - b.capacity.at,
+      ejectedUntil: b.health.state === 'ejected' && b.health.until > now ? new Date(b.health.until).toISOString() : null,
+      removed: b.removed,
+      lastError: b.lastError === undefined ? null : { at: new Date(b.lastError.at).toISOString(), message: b.lastError.message },
+    }))
+  }
+
+  close (): void {
+    this.closed = true
+    for (const p of this.pollers.values()) p.stop()
+    this.pollers.clear()
+    if (this.timer !== undefined) this.opts.clock.clearTimeout(this.timer)
+    this.timer = undefined
+  }
+
+  private reconcileMembers (): void {
+    const wanted = new Map<string, BackendTarget>()
+    for (const targets of this.sources.values()) for (const t of targets) if (!wanted.has(t.id)) wanted.set(t.id, t)
+    for (const [id, target] of wanted) {
+      const existing = this.backends.get(id)
+      if (existing === undefined) {
+        const b = new Backend(target)
+        this.backends.set(id, b)
+        this.opts.logger.info({ event: 'backend_added', listener: this.opts.listener, backend: id, address: `${target.host}:${target.port}`, source: target.source }, 'backend added')
+        this.startPoller(b)
+      } else if (existing.removed) {
+        existing.removed = false
+        existing.target = target
+        this.opts.logger.info({ event: 'backend_added', listener: this.opts.listener, backend: id, source: target.source }, 'backend back in discovery')
+        this.startPoller(existing)
+      } else if (existing.target.weight !== target.weight || existing.target.adminUrl !== target.adminUrl) {
+        existing.target = target
+        this.stopPoller(id)
+        this.startPoller(existing)
+      }
+    }
+    for (const b of this.list()) {
+      if (wanted.has(b.id) || b.removed) continue
+      b.removed = true
+      this.stopPoller(b.id)
+      this.opts.logger.info({ event: 'backend_removed', listener: this.opts.listener, backend: b.id, sessions: b.sessions }, 'backend left discovery; its sessions continue')
+      if (b.sessions === 0) this.forget(b)
+    }
+    this.changed()
+  }
+
+  private forget (b: Backend): void {
+    this.backends.delete(b.id)
+    for (const g of [this.opts.metrics.backendUp, this.opts.metrics.backendSessionsActive, this.opts.metrics.backendLusFree]) g.remove({ backend: b.id })
+  }
+
+  private startPoller (b: Backend): void {
+    if (this.closed || b.target.adminUrl === undefined) return
+    const poller = new StatusPoller({
+      url: new URL('/status', b.target.adminUrl).toString(),
+      port: b.target.port,
+      interval: this.opts.statusInterval,
+      timeout: this.opts.statusTimeout,
+      dispatcher: this.opts.dispatcher,
+      clock: this.opts.clock,
+      onResult: (result) => {
+        const before = b.lastError?.message
+        const wasEjected = b.health.state === 'ejected'
+        b.polledStatus(result)
+        if (!result.ok && before !== result.error) {
+          this.opts.logger.warn({ event: 'status_poll_failed', listener: this.opts.listener, backend: b.id, error: result.error }, 'status poll failed')
+        }
+        if (wasEjected && b.health.state === 'admitted') {
+          this.opts.logger.info({ event: 'backend_readmitted', listener: this.opts.listener, backend: b.id, freeLus: b.estimatedFreeLus() }, 'backend re-admitted by a good status check')
+        }
+        this.changed()
+      },
+    })
+    this.pollers.set(b.id, poller)
+    poller.start()
+  }
+
+  private stopPoller (id: string): void {
+    this.pollers.get(id)?.stop()
+    this.pollers.delete(id)
+  }
+
+  /** Metrics, the next time-driven re-evaluation, and the 'change' event. */
+  private changed (): void {
+    if (this.closed) return
+    const now = this.opts.clock.now()
+    const m = this.opts.metrics
+    for (const b of this.backends.values()) {
+      m.backendUp.set({ backend: b.id }, b.isUp(now, this.opts.staleAfter) ? 1 : 0)
+      m.backendSessionsActive.set({ backend: b.id }, b.sessions)
+      m.backendLusFree.set({ backend: b.id }, b.capacity?.freeLus ?? 0)
+    }
+    const next = nextTransition(this.list().map(b => b.view()), now, this.balancer)
+    if (next !== this.timerAt) {
+      if (this.timer !== undefined) this.opts.clock.clearTimeout(this.timer)
+      this.timer = undefined
+      this.timerAt = next
+      if (next !== undefined) {
+        this.timer = this.opts.clock.setTimeout(() => {
+          this.timer = undefined
+          this.timerAt = undefined
+          this.changed()
+        }, next - now)
+      }
+    }
+    this.emit('change')
+  }
+}

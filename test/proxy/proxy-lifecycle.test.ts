@@ -1,0 +1,70 @@
+// Integration: listener lifecycle edge cases (port taken at start and at re-open), shutdown while
+// a client is still being connected, DNS down at start.
+import t from 'tap'
+import net from 'node:net'
+import type { Resolver } from '../../lib/proxy/index.js'
+import { TestClient, startGateways, startTestProxy, testConfig, tryConnect, waitFor } from './fake-gateway.js'
+
+async function occupy (port: number): Promise<net.Server> {
+  const s = net.createServer()
+  await new Promise<void>((resolve, reject) => { s.once('error', reject); s.listen(port, '127.0.0.1', resolve) })
+  return s
+}
+
+t.test('a port already in use fails the start with the error', async t => {
+  const [a] = await startGateways(t, ['gwA'])
+  const blocker = await occupy(0)
+  t.teardown(() => blocker.close())
+  const config = testConfig([a], { listener: { port: (blocker.address() as net.AddressInfo).port } })
+  await t.rejects(startTestProxy(t, config), { code: 'EADDRINUSE' })
+})
+
+t.test('re-open retried while another process holds the port', async t => {
+  const [a] = await startGateways(t, ['gwA'])
+  const h = await startTestProxy(t, testConfig([a]))
+  a.closeListener()
+  await waitFor(async () => await h.metric('tn3270_proxy_listener_open', { listener: 'main' }) === 0, 3000, 'closed')
+  const blocker = await occupy(h.port)
+  await a.listen()
+  await waitFor(() => h.log.events('listener_error').length > 0, 3000, 're-open failure logged')
+  t.match(h.log.events('listener_error')[0], { listener: 'main', error: 'EADDRINUSE' })
+  t.equal(await h.metric('tn3270_proxy_listener_open', { listener: 'main' }), 0)
+  await new Promise<void>(resolve => blocker.close(() => resolve()))
+  await waitFor(async () => await h.metric('tn3270_proxy_listener_open', { listener: 'main' }) === 1, 3000, 're-opened after the retry delay')
+  const c = new TestClient(h.port)
+  await c.receive(a.greeting)
+  c.socket.destroy()
+})
+
+t.test('hard stop while a client waits for a silent backend: no session starts', async t => {
+  const [a] = await startGateways(t, ['gwA'])
+  a.behaviour = 'silent'
+  const h = await startTestProxy(t, testConfig([a], { top: { earlyCloseWindow: '300ms' } }))
+  const c = new TestClient(h.port)
+  await waitFor(() => a.accepted === 1, 2000, 'backend connect')
+  await h.proxy.close()
+  await c.until(() => c.ended || c.closed, 2000, 'client closed')
+  t.equal(c.data.length, 0)
+  t.equal(h.log.events('session_start').length, 0)
+  t.match(h.log.events('client_gone')[0], { backend: 'gwA' })
+  t.equal(await h.metric('tn3270_proxy_connections_total', { listener: 'main', result: 'error' }), 1)
+  t.equal(h.proxy.status().backends.length, 1)
+})
+
+t.test('DNS down at start: no backend, listener closed; it opens when DNS answers', async t => {
+  const [a] = await startGateways(t, ['gwA'])
+  let up = false
+  const resolver: Resolver = {
+    resolve4: async () => { if (!up) throw Object.assign(new Error('queryA ETIMEOUT gw.test'), { code: 'ETIMEOUT' }); return ['127.0.0.1'] },
+    resolveSrv: async () => [],
+  }
+  const h = await startTestProxy(t, testConfig([], { listener: { backends: [], dns: [{ name: 'gw.test', type: 'A', port: a.port, refresh: '50ms' }] } }), { resolver })
+  t.equal(h.proxy.status().listeners[0].open, false)
+  t.equal(await tryConnect(h.port), 'ECONNREFUSED')
+  t.match(h.log.events('dns_lookup_failed')[0], { dns: 'gw.test', error: /ETIMEOUT/ })
+  up = true
+  await waitFor(() => h.proxy.status().listeners[0].open, 3000, 'open after DNS answers')
+  const c = new TestClient(h.port)
+  await c.receive(a.greeting)
+  c.socket.destroy()
+})
