@@ -104,14 +104,16 @@ function printListening (logger: Logger, lines: string[]): void {
 /** SIGTERM/SIGINT: drain; a second signal stops at once (issue 4, HAProxy soft stop). */
 function handleSignals (running: Running): void {
   let signalled = false
+  let forced = false
   const onSignal = (sig: NodeJS.Signals): void => {
     if (signalled) {
+      forced = true
       process.stderr.write(`${sig} again: stopping now\n`)
       running.shutdown({ immediate: true }).finally(() => process.exit(1))
       return
     }
     signalled = true
-    running.shutdown().then(() => process.exit(0), (err: unknown) => {
+    running.shutdown().then(() => process.exit(forced ? 1 : 0), (err: unknown) => {
       process.stderr.write(`shutdown failed: ${(err as Error).message}\n`)
       process.exit(1)
     })

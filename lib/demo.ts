@@ -45,8 +45,8 @@ export async function startDemo (opts: DemoOptions): Promise<Demo> {
   const gateways: Gateway[] = []
   let proxy: Proxy | undefined
   const shutdown = async (s: { immediate?: boolean } = {}): Promise<void> => {
-    await proxy?.shutdown(s)
-    await Promise.all(gateways.map(g => g.shutdown(s)))
+    // Proxy and gateways drain together: each stops accepting at once and runs its own clock.
+    await Promise.all([proxy?.shutdown(s), ...gateways.map(g => g.shutdown(s))])
     await Promise.all(hosts.map(h => h.close()))
   }
   try {

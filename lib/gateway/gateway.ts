@@ -11,6 +11,8 @@ import { ListenerManager, type AcceptedConnection } from './listeners.js'
 import { expandPools, LuRegistry, type Lease } from './lu-pool.js'
 import { peerOf, readProxyHeader } from './proxy-header.js'
 import { createHostSide } from './hosts.js'
+import { AppcEngine } from '../appc/index.js'
+import { puNameOf, SnaHostSide } from './sna-host.js'
 
 export interface GatewayDeps {
   logger: Logger
@@ -72,6 +74,38 @@ export async function startGateway (config: GatewayConfig, deps: GatewayDeps): P
   for (const h of config.hosts) {
     const side = createHostSide(h, { config, lus, metrics, logger: logger.child({ host: h.name }), addRoute: r => routes.push(r) })
     hosts.set(h.name, side)
+  }
+
+  // One LU 6.2 engine for all partners, on the sna links of their hosts (ODAI = 1 PIUs).
+  let appc: AppcEngine | undefined
+  if (config.appc.partners.length > 0) {
+    appc = new AppcEngine({
+      config: config.appc,
+      localLu: puNameOf(config.name),
+      transport: {
+        send: (piu, host) => {
+          const side = hosts.get(host)
+          if (side instanceof SnaHostSide) side.sendPiu(piu)
+        },
+      },
+      logger: logger.child({ component: 'appc' }),
+      metrics,
+    })
+    for (const p of config.appc.partners) {
+      const side = hosts.get(p.host)
+      if (!(side instanceof SnaHostSide)) {
+        throw new Error(`config: appc.partners.${p.name}.host = ${JSON.stringify(p.host)}: expected the name of a host with an sna link`)
+      }
+    }
+    const engine = appc
+    for (const host of new Set(config.appc.partners.map(p => p.host))) {
+      (hosts.get(host) as SnaHostSide).attachLu62({
+        receive: piu => engine.receive(piu, host),
+        linkUp: () => engine.linkUp(host),
+        linkDown: () => engine.linkDown(host),
+      })
+    }
+    routes.push(engine.routes())
   }
 
   let draining = false
@@ -207,6 +241,7 @@ export async function startGateway (config: GatewayConfig, deps: GatewayDeps): P
       listeners.stop()
       for (const s of activeBySession.values()) s.end('gateway stopping')
       await Promise.all([...hosts.values()].map(h => h.endAll('gateway stopping now')))
+      await appc?.close()
       await Promise.all([...hosts.values()].map(h => h.close()))
       await admin.close()
       return
@@ -222,6 +257,7 @@ export async function startGateway (config: GatewayConfig, deps: GatewayDeps): P
         await Promise.all([...hosts.values()].map(h => h.endAll('gateway shutting down')))
         await Promise.race([Promise.all([...active]), delay(5000)])
       }
+      await appc?.close()
       await Promise.all([...hosts.values()].map(h => h.close()))
       await admin.close()
       logger.info('gateway stopped')

@@ -133,13 +133,19 @@ export class LuBridge {
 
   private async cleanLu (): Promise<void> {
     const lu = this.lu
-    if (lu.state === 'bound' || lu.state === 'in-session') {
+    // After our UNBIND the half-session is pending-unbind (not "bound") until the host's
+    // +RSP(UNBIND): the LU may only go back to the pool once the host has ended its session too.
+    const ended = (): boolean => lu.state === 'inactive' || (!lu.luLu.isBound && lu.luLu.state !== 'pending-unbind')
+    if (lu.luLu.isBound) {
       try {
         lu.sendUnbind(UnbindType.NORMAL)
       } catch (err) {
         this.b.logger.debug({ err: (err as Error).message }, 'UNBIND not sent')
       }
-      await this.waitUntil(() => lu.state !== 'bound' && lu.state !== 'in-session', UNBIND_WAIT_MS)
+    }
+    if (!ended()) {
+      await this.waitUntil(ended, UNBIND_WAIT_MS)
+      if (!ended()) this.b.logger.warn({ waitedMs: UNBIND_WAIT_MS }, 'host did not answer UNBIND in time')
     }
     if (lu.attached) lu.detach()
   }

@@ -15,7 +15,7 @@ export interface ProxyHeaderPolicy {
  * TN3270 is server-speaks-first: a direct client sends nothing until we do, while the proxy
  * writes its header immediately after connecting.
  */
-export const OPTIONAL_HEADER_WAIT_MS = 250
+export const OPTIONAL_HEADER_WAIT_MS = 100
 
 export interface ClientIdentity {
   /** address:port of the real client. */

@@ -8,6 +8,11 @@ export { Registry }
 export function createRegistry (): Registry {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
+  // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool
+  // check metrics rejects them); process_* and the other nodejs_* metrics cover the same ground.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    registry.removeSingleMetric(name)
+  }
   return registry
 }
 
