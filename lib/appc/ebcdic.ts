@@ -1,36 +1,26 @@
-// Minimal cp037 for the names LU 6.2 carries (TP, mode, LU, user id): A-Z, 0-9, a-z, space and
-// the few punctuation marks SNA names use (sna-formats.md §6.3). Other characters are refused so
-// a name never goes out silently mangled.
+// The names LU 6.2 carries (TP, mode, LU, user id) in cp037, through datastream's code page: only
+// A-Z, a-z, 0-9, space and the few punctuation marks SNA names use (sna-formats.md §6.3) are
+// accepted, so a name never goes out silently mangled.
+import { decodeByte, encode } from '../datastream/index.js'
 import { ErrorCodes, lbError } from '../errors.js'
 
-const TO: Record<string, number> = { ' ': 0x40, '.': 0x4b, '$': 0x5b, '#': 0x7b, '@': 0x7c, '-': 0x60, '_': 0x6d, '*': 0x5c }
-for (let i = 0; i < 9; i++) {
-  TO[String.fromCharCode(0x41 + i)] = 0xc1 + i // A-I
-  TO[String.fromCharCode(0x4a + i)] = 0xd1 + i // J-R
-  TO[String.fromCharCode(0x61 + i)] = 0x81 + i // a-i
-  TO[String.fromCharCode(0x6a + i)] = 0x91 + i // j-r
-}
-for (let i = 0; i < 8; i++) {
-  TO[String.fromCharCode(0x53 + i)] = 0xe2 + i // S-Z
-  TO[String.fromCharCode(0x73 + i)] = 0xa2 + i // s-z
-}
-for (let i = 0; i < 10; i++) TO[String(i)] = 0xf0 + i
-const FROM = new Map<number, string>(Object.entries(TO).map(([c, b]) => [b, c]))
+/** Characters LU 6.2 names may carry; the cp037 mapping itself is datastream's. */
+const NAME_CHAR = /[A-Za-z0-9 .$#@\-_*]/
 
 export function toEbcdic (text: string, what = 'name'): Buffer {
-  const out = Buffer.alloc(text.length)
-  for (let i = 0; i < text.length; i++) {
-    const b = TO[text[i]!]
-    if (b === undefined) throw lbError(ErrorCodes.APPC_MALFORMED, `${what} '${text}': character '${text[i]}' has no cp037 mapping here`)
-    out[i] = b
+  for (const ch of text) {
+    if (!NAME_CHAR.test(ch)) throw lbError(ErrorCodes.APPC_MALFORMED, `${what} '${text}': character '${ch}' has no cp037 mapping here`)
   }
-  return out
+  return encode(text)
 }
 
-/** Decodes a name; bytes outside the table become `\xNN` so service TP names (X'06F1') stay readable. */
+/** Decodes a name; bytes outside the name set become `\xNN` so service TP names (X'06F1') stay readable. */
 export function fromEbcdic (buf: Buffer): string {
   let s = ''
-  for (const b of buf) s += FROM.get(b) ?? `\\x${b.toString(16).toUpperCase().padStart(2, '0')}`
+  for (const b of buf) {
+    const ch = decodeByte(b)
+    s += ch.length === 1 && NAME_CHAR.test(ch) ? ch : `\\x${b.toString(16).toUpperCase().padStart(2, '0')}`
+  }
   return s
 }
 
