@@ -269,6 +269,13 @@ export class DependentLuNode extends EventEmitter<NodeEvents> {
       this.emit('protocolError', { reason: 'ODAI=1 PIU received by the dependent-LU node' })
       return
     }
+    const rh = piu.rh
+    if (rh !== undefined && !rh.rri && rh.category === 'FMD' && rh.fi && piu.ru.length < 3) {
+      // An NS request (FMD with FI) starts with a 3-byte NS header (§2.3); a shorter RU cannot
+      // be routed or echoed, so it is refused here rather than deep in a half-session.
+      this.rejectUnrouted(piu, Sense.RU_LENGTH_ERROR, `NS request of ${piu.ru.length} bytes is shorter than its 3-byte header`)
+      return
+    }
     if (piu.th.daf === 0) { this.applyPu(this.sscpPu.receive(piu)); return }
     const lu = this.byAddr.get(piu.th.daf)
     if (lu === undefined) { this.rejectUnrouted(piu, Sense.UNRECOGNIZED_DAF, `no LU at local address ${piu.th.daf}`); return }

@@ -462,7 +462,7 @@ t.test('random PIUs never break the node (no exception escapes the half-sessions
       s.take()
       if (failures.length > 0) console.error('FAIL', buf.toString('hex'), failures[0])
       return failures.length === 0
-    }), { numRuns: 3000 })
+    }), { numRuns: 3000, ...(process.env.FC_SEED === undefined ? {} : { seed: Number(process.env.FC_SEED) }) })
   t.same(failures, [])
 })
 
@@ -481,4 +481,20 @@ t.test('an exception thrown by a listener is logged and reported, the node keeps
   lu.on('sscpData', (d) => seen.push(d))
   s.toNode(s.hostLu.sendData(h('C2'), { fi: false }).send)
   t.same(seen, [h('C2')])
+})
+
+t.test('an NS request shorter than its 3-byte header gets -RSP 1002, not a handling failure', async (t) => {
+  const s = setup()
+  activate(s)
+  const errs: Array<{ reason: string, sense?: number }> = []
+  s.node.on('protocolError', (e) => errs.push(e))
+  // found by the property test above: TH 2C 00 02 00 C4 ED, RH 1B 23 F3 (FMD, FI, RQD), RU 0D
+  s.node.receive(Buffer.from('2c000200c4ed1b23f30d', 'hex'))
+  const [rsp] = s.take()
+  t.ok(rsp, 'a response was sent')
+  const piu = decodePiu(rsp!)
+  t.equal(piu.rh!.rri, true)
+  t.equal(piu.ru.readUInt32BE(0), 0x10020000, 'sense 1002 RU length error')
+  t.equal(piu.th.snf, 0xc4ed, 'SNF echoed')
+  t.match(errs, [{ reason: /shorter than its 3-byte header/, sense: 0x10020000 }])
 })
