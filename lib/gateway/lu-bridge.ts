@@ -58,6 +58,8 @@ export class LuBridge {
   private readonly done: Promise<void>
   private resolveDone!: () => void
   private readonly listeners: Array<() => void> = []
+  /** After SYSREQ the client talks to the SSCP (LOGOFF, ...) until the next SYSREQ. */
+  private sscpMode = false
   /** A credit check is scheduled for when the bytes written so far have left the process. */
   private creditCheckPending = false
 
@@ -83,6 +85,12 @@ export class LuBridge {
     this.on(session, 'data', (d: { type: string, data: Buffer, seq: number }) => this.onClientData(d))
     this.on(session, 'response', (r: { seq: number, positive: boolean, code: number }) => this.onClientResponse(r))
     this.on(session, 'attn', () => this.b.logger.debug('ATTN from client'))
+    // SYSREQ (RFC 2355 §10.5; anchors §3.2): switch the client between the LU-LU and the SSCP-LU
+    // session, as a 3270 terminal does; the SSCP answers on SSCP-LU-DATA.
+    this.on(session, 'sysreq', () => {
+      this.sscpMode = !this.sscpMode
+      this.b.logger.debug({ sscpMode: this.sscpMode }, 'SYSREQ from client')
+    })
     this.on(session, 'close', (reason: string) => { this.clientClosed = true; this.end(`client: ${reason}`) })
     this.on(session.socket, 'drain', () => this.evaluateCredit())
     if (config.keepalive.method !== 'none') {
@@ -308,7 +316,7 @@ export class LuBridge {
 
   private onClientData (d: { type: string, data: Buffer, seq: number }): void {
     const lu = this.lu
-    if (d.type === 'SSCP-LU-DATA' || (lu.state !== 'in-session' && d.type === '3270-DATA')) {
+    if (d.type === 'SSCP-LU-DATA' || (d.type === '3270-DATA' && (this.sscpMode || lu.state !== 'in-session'))) {
       if (lu.state === 'inactive') return
       // Typed text on the SSCP-LU session (LOGON ...): character-coded, §6.2 HERC.
       const text = d.type === 'SSCP-LU-DATA' ? d.data : sscpTextFromInbound(d.data, this.b.session.rows, this.b.session.cols)

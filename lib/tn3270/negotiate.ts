@@ -67,6 +67,8 @@ class ServerNegotiator {
   private proposed: number[] = []
   private functions: number[] = []
   private lastTtype: string | undefined
+  /** Why the last TN3270 name was refused, told to the client when its list runs out. */
+  private lastRefusal: string | undefined
   private alt: ScreenSize = DEFAULT_SIZE
   private readonly detach: Array<() => void> = []
 
@@ -233,6 +235,8 @@ class ServerNegotiator {
     const ttype = body.toString('latin1').toUpperCase()
     // RFC 1091: a client that repeats the previous type has reached the end of its list.
     if (ttype === this.lastTtype) {
+      // Still in NVT mode (no BINARY/EOR yet): a text line is what a TN3270 client can show.
+      if (this.lastRefusal !== undefined) this.conn.sendData(Buffer.from(`tn3270-lb: ${this.lastRefusal}\r\n`, 'latin1'))
       this.fail(ErrorCodes.TN3270_DEVICE_TYPE, `client repeated terminal type ${ttype}: its list is exhausted and no name was accepted`)
       return
     }
@@ -248,6 +252,7 @@ class ServerNegotiator {
       decision = this.allocate(req)
     }
     if (!decision.ok) {
+      this.lastRefusal = decision.message
       this.rejected('tn3270', deviceType, resourceName, decision.reason, decision.message)
       // RFC 1091 cycling: ask for the next type; x3270 moves to the next LU of its list.
       this.sendTtypeSend()
