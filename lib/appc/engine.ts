@@ -245,7 +245,7 @@ export class AppcEngine {
     if (!rh.rri && rh.category === 'SC') {
       if (piu.ru[0] === RequestCode.UNBIND) {
         const u = decodeUnbind(piu.ru)
-        this.transport.send(encodePiu(buildPositiveResponse(piu)), s.partner.host)
+        this.send(encodePiu(buildPositiveResponse(piu)), s.partner)
         if (s.bind !== undefined) {
           const b = s.bind
           s.bind = undefined
@@ -257,11 +257,11 @@ export class AppcEngine {
         return
       }
       // the gateway binds every session itself; other SC requests are not supported (1003 0000)
-      this.transport.send(encodePiu(buildNegativeResponse(piu, 0x10030000)), s.partner.host)
+      this.send(encodePiu(buildNegativeResponse(piu, 0x10030000)), s.partner)
       return
     }
     if (!rh.rri && rh.category !== 'FMD') {
-      this.transport.send(encodePiu(buildNegativeResponse(piu, 0x10030000)), s.partner.host)
+      this.send(encodePiu(buildNegativeResponse(piu, 0x10030000)), s.partner)
       return
     }
     s.hs.receive(piu)
@@ -274,6 +274,20 @@ export class AppcEngine {
   }
 
   // ------------------------------------------------------------------ sessions
+
+  /**
+   * Writes a PIU on the partner's link. A link that is going down refuses writes (it throws) before
+   * its `down` event reaches linkDown(); the PIU is lost with the link, and linkDown() then fails
+   * whatever waited for an answer (a BIND, a BID, a confirmation), so a throw must not escape
+   * here: it would leave a registered session's BIND promise unawaited (unhandled rejection).
+   */
+  private send (piu: Buffer, ps: PartnerState): void {
+    try {
+      this.transport.send(piu, ps.host)
+    } catch (err) {
+      this.log.debug({ err, partner: ps.name, host: ps.host }, 'appc: PIU not sent, the host link is going down')
+    }
+  }
 
   private newSession (ps: PartnerState, ms: ModeState | undefined, polarity: Polarity, autoActivated: boolean): GwSession {
     let sidh = 0
@@ -304,7 +318,7 @@ export class AppcEngine {
       bid: undefined,
     }
     s.hs = new HalfSession({ daf: sidh, oaf: sidl }, 1024, {
-      send: (piu) => { this.transport.send(piu, ps.host) },
+      send: (piu) => { this.send(piu, ps) },
       chain: (c) => { this.onChain(s, c) },
       response: (piu) => {
         // -RSP 0846 0000 = "ERP message forthcoming" before an FMH-7 (§4.1, KB Q156083)
@@ -450,7 +464,9 @@ export class AppcEngine {
   private async acquire (ms: ModeState, deadline: number): Promise<GwSession> {
     const ps = ms.partner
     for (;;) {
-      if (ms.limits === undefined) await this.ensureCnos(ms, 'start_of_day')
+      // no limits yet, or a CNOS for the mode in flight (the one at link up, when the partner may
+      // have zeroed its limits): a BIND sent before that CNOS completes would meet 0805 0000
+      if (ms.limits === undefined || ms.cnos !== undefined) await this.ensureCnos(ms, 'start_of_day')
       if (!ps.up) throw allocationError(`host link to ${ps.host} (partner ${ps.name}) is down`)
       const free = pickFreeSession([...ms.sessions].filter(s => s.state === 'free'))
       if (free !== undefined) return this.take(free)

@@ -13,6 +13,8 @@ export interface HostAdminTarget {
   faults: Faults
   /** Starts a restart; resolves when the links are down (re-activation follows after the delay). */
   restart: () => Promise<void>
+  /** Restarts only the LU 6.2 partner (limits to zero, sessions unbound); the links stay up. */
+  restartPartner: () => boolean
   restartDelayMs: number
 }
 
@@ -24,6 +26,19 @@ export function hostAdminRoutes (target: HostAdminTarget, logger: Logger): Route
       logger.warn({ event: 'host_restart', restartDelayMs: target.restartDelayMs }, 'restart requested: dropping sessions and links')
       await target.restart()
       sendJson(res, 202, { restarting: true, restartDelayMs: target.restartDelayMs })
+      return true
+    }
+    if (url.pathname === '/appc/restart') {
+      // Seed 001's case: the partner LU restarts while the connection stays up, so the gateway
+      // only learns of it when its next BIND is refused (0805).
+      if (req.method !== 'POST') return methodNotAllowed(res, 'POST')
+      await readBody(req, 64 * 1024)
+      if (!target.restartPartner()) {
+        sendJson(res, 409, { error: 'this host simulator has no LU 6.2 partner (appc.lu is not set)' })
+        return true
+      }
+      logger.warn({ event: 'appc_partner_restart' }, 'LU 6.2 partner restarted: session limits reset to zero')
+      sendJson(res, 202, { restarted: true })
       return true
     }
     if (url.pathname === '/faults') {

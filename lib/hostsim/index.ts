@@ -245,7 +245,12 @@ export async function startHostSim (config: HostSimConfig, opts: HostSimOptions)
       logger: log,
       status,
       ready,
-      route: hostAdminRoutes({ faults, restart, restartDelayMs: config.restartDelay }, log),
+      route: hostAdminRoutes({
+        faults,
+        restart,
+        restartPartner: () => { if (partner === undefined) return false; partner.restart(); return true },
+        restartDelayMs: config.restartDelay,
+      }, log),
     })
   } catch (err) {
     await server?.close('host failed to start')
