@@ -81,9 +81,13 @@ export class Backend {
     this.health = onConnectSuccess(this.health)
   }
 
-  sessionEnded (): void {
+  /**
+   * `freedLu` false: the backend closed the session itself (stopping, crashed, draining), so the
+   * LU it held is not counted free until the next /status says so.
+   */
+  sessionEnded (freedLu = true): void {
     this.sessions--
-    this.closedSinceStatus++
+    if (freedLu) this.closedSinceStatus++
   }
 
   polledStatus (result: PollResult): void {

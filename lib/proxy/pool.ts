@@ -94,8 +94,9 @@ export class BackendPool extends EventEmitter<{ change: [] }> {
     this.changed()
   }
 
-  sessionEnded (b: Backend): void {
-    b.sessionEnded()
+  /** `freedLu` false when the backend closed the session: no LU is assumed free until its next /status. */
+  sessionEnded (b: Backend, freedLu = true): void {
+    b.sessionEnded(freedLu)
     if (b.removed && b.sessions === 0) this.forget(b)
     this.changed()
   }

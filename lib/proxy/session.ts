@@ -108,7 +108,9 @@ export class ProxySession {
 
     this.relay = splice(client, socket, { idleTimeout: settings.idleTimeout, halfCloseTimeout: settings.halfCloseTimeout, first })
     const end: SpliceResult = await this.relay.done
-    pool.sessionEnded(backend)
+    // A gateway that closes sessions itself may be stopping or gone: its LU counts as free only
+    // when its next /status says so (else the listener re-opens for a client nobody can take).
+    pool.sessionEnded(backend, end.termination !== 'backend_closed' && end.termination !== 'backend_error')
     metrics.sessionsActive.dec({ listener: settings.listener })
     logger.info({
       event: 'session_end',

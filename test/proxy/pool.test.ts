@@ -116,3 +116,27 @@ t.test('polled backends: status, stale timer, free-LU estimate, refusal, re-admi
   await pool.pollAll()
   t.match(pool.status()[0].lastError, { message: /HTTP 500/ })
 })
+
+t.test('a session the backend closed frees no LU until the next /status (gateway stopping: no re-open for a client nobody can take)', async t => {
+  const { pool, agent } = setup(t)
+  const body = (free: number) => ({ ready: true, listeners: [{ address: '127.0.0.1:1', open: true, pools: ['P'] }], pools: [{ name: 'P', free }] })
+  const gw = agent.get('http://gw:9')
+  gw.intercept({ path: '/status', method: 'GET' }).reply(200, body(2))
+  pool.setSource('static', [target('a', { adminUrl: 'http://gw:9' })])
+  await pool.pollAll()
+  const s1 = pool.choose(new Set())!
+  pool.connected(s1)
+  const s2 = pool.choose(new Set())!
+  pool.connected(s2)
+  t.notOk(pool.canServe(), 'both LUs taken')
+  pool.sessionEnded(s1, false)
+  t.equal(pool.status()[0].sessions, 1, 'the session is gone')
+  t.equal(pool.status()[0].freeLus, 0, 'but its LU is not assumed free: the backend closed it')
+  t.notOk(pool.canServe(), 'so the listener stays closed')
+  pool.sessionEnded(s2)
+  t.equal(pool.status()[0].freeLus, 1, 'a session that ended otherwise (client, proxy) frees its LU at once')
+  t.ok(pool.canServe())
+  gw.intercept({ path: '/status', method: 'GET' }).reply(200, body(2))
+  await pool.pollAll()
+  t.equal(pool.status()[0].freeLus, 2, 'the next /status is believed')
+})

@@ -1,0 +1,156 @@
+// Helpers for the front-proxy end-to-end tests (test/e2e/proxy-*.test.ts): the demo on ephemeral
+// ports with its logs captured as JSON lines, proxy admin reads, and a gateway (re)start built
+// exactly like lib/demo.ts builds its gateways (lib/demo.ts does not expose the configs).
+import { PassThrough } from 'node:stream'
+import type { Test } from 'tap'
+import { gatewaySchema, loadConfig, proxySchema, type GatewayConfig } from '../../lib/config/index.js'
+import { hostName, luPrefix, startDemo, type Demo } from '../../lib/demo.js'
+import { startGateway, type Gateway } from '../../lib/gateway/index.js'
+import { createLogger, createRegistry, type Logger } from '../../lib/observability/index.js'
+import { startProxy, type Proxy, type ProxyStatus } from '../../lib/proxy/index.js'
+import { getJson, httpRequest, metricValue } from './e2e-gateway.js'
+
+export type LogLine = Record<string, any>
+
+/** A pino logger whose JSON lines land in `lines` (parsed). */
+export function capturingLogger (lines: LogLine[], level = 'info'): Logger {
+  const sink = new PassThrough()
+  let rest = ''
+  sink.on('data', (chunk: Buffer) => {
+    const parts = (rest + chunk.toString()).split('\n')
+    rest = parts.pop() ?? ''
+    for (const line of parts) if (line.trim() !== '') lines.push(JSON.parse(line) as LogLine)
+  })
+  return createLogger({ level, destination: sink as never })
+}
+
+export interface ProxyDemoOptions {
+  gateways?: number
+  hosts?: number
+  lus?: number
+  sets?: string[]
+}
+
+/** startDemo on ephemeral ports with captured logs; torn down (immediate) with the test. */
+export async function startProxyDemo (t: Test, lines: LogLine[], opts: ProxyDemoOptions = {}): Promise<Demo> {
+  const demo = await startDemo({
+    basePort: 0,
+    bind: '127.0.0.1',
+    gateways: opts.gateways ?? 2,
+    hosts: opts.hosts ?? 1,
+    lus: opts.lus ?? 2,
+    sets: opts.sets ?? [],
+    logger: capturingLogger(lines),
+  })
+  t.teardown(async () => { await demo.shutdown({ immediate: true }) })
+  return demo
+}
+
+export const proxyPort = (demo: Demo): number => demo.proxy.listeners[0]!.port
+export const proxyMetrics = async (demo: Demo): Promise<string> => (await httpRequest(demo.proxy.admin.port, '/metrics')).body
+export const proxyStatus = async (demo: Demo): Promise<ProxyStatus> => await getJson<ProxyStatus>(demo.proxy.admin.port, '/status')
+
+/** One proxy metric sample (0 when absent, e.g. a counter never incremented). */
+export async function proxyMetric (demo: Demo, name: string, labels: Record<string, string> = {}): Promise<number> {
+  return metricValue(await proxyMetrics(demo), name, labels) ?? 0
+}
+
+/** Sum of every sample of `name` whose labels include `labels`. */
+export function metricSum (text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)/.exec(line)
+    if (m === null || m[1] !== name) continue
+    const have: Record<string, string> = {}
+    for (const p of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) have[p[1]!] = p[2]!
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3])
+  }
+  return sum
+}
+
+export interface DemoGatewayOptions {
+  /** Gateway index as in the demo (1-based: gw1, gw2 …). */
+  index: number
+  hosts: number
+  lus: number
+  sets?: string[]
+  /** TN3270 and admin ports (0 = ephemeral). */
+  port: number
+  adminPort: number
+  /** Host simulators' link ports, in order (HOSTA, HOSTB …). */
+  hostLinkPorts: number[]
+  name?: string
+  lusPrefixIndex?: number
+  proxyProtocol?: { mode: 'off' | 'optional' | 'required', trustedSources: string[] }
+}
+
+/**
+ * The gateway config lib/demo.ts generates for gateway `index` (same keys, same defaults), on the
+ * given ports. Kept in step with lib/demo.ts by hand: the demo does not expose its configs.
+ */
+export function demoGatewayConfig (o: DemoGatewayOptions): GatewayConfig {
+  const bind = '127.0.0.1'
+  const hosts = Array.from({ length: o.hosts }, (_, j) => hostName(j + 1))
+  const lp = o.lusPrefixIndex ?? o.index
+  const pad = (n: number): string => String(n).padStart(Math.max(3, String(o.lus).length), '0')
+  const base = {
+    name: o.name ?? `gw${o.index}`,
+    admin: { host: bind, port: o.adminPort },
+    listeners: [{
+      name: 'tn3270',
+      host: bind,
+      port: o.port,
+      pools: hosts,
+      proxyProtocol: o.proxyProtocol ?? { mode: 'optional', trustedSources: ['127.0.0.0/8', '::1/128'] },
+    }],
+    hosts: hosts.map((h, j) => ({ name: h, link: { type: 'sna', host: bind, port: o.hostLinkPorts[j]! } })),
+    pools: hosts.map((h, j) => ({ name: h, host: h, lus: [`${luPrefix(lp, j + 1)}${pad(1)}..${luPrefix(lp, j + 1)}${pad(o.lus)}`] })),
+    appc: {
+      partners: hosts.map(h => ({ name: h, host: h, modes: [{ name: '#INTER', sessionLimit: 8, minWinners: 4 }] })),
+    },
+  }
+  return loadConfig(gatewaySchema, { base, sets: o.sets ?? [] })
+}
+
+/** Starts a gateway from a demo-like config with its own registry; shut down (immediate) with the test. */
+export async function startDemoLikeGateway (t: Test, config: GatewayConfig, logger: Logger): Promise<Gateway> {
+  const gw = await startGateway(config, { logger: logger.child({ gateway: config.name }), registry: createRegistry() })
+  t.teardown(async () => { await gw.shutdown({ immediate: true }) })
+  return gw
+}
+
+/** Polls until `cond` holds; throws naming `what` after `ms`. */
+export async function until (what: string, cond: () => boolean | Promise<boolean>, ms = 10_000, every = 20): Promise<number> {
+  const start = Date.now()
+  const end = start + ms
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, every))
+  }
+  return Date.now() - start
+}
+
+/**
+ * A proxy in front of the demo's gateways, configured like the demo's own (PROXY v2, /status
+ * polling) plus `top` keys (e.g. drainTimeout), with captured logs; closed with the test.
+ * For what the demo's proxy config cannot set (lib/demo.ts takes no proxy overrides).
+ */
+export async function startProxyFor (t: Test, demo: Demo, lines: LogLine[], top: Record<string, unknown> = {}): Promise<Proxy> {
+  const config = loadConfig(proxySchema, {
+    base: {
+      admin: { host: '127.0.0.1', port: 0 },
+      listeners: [{
+        name: 'tn3270',
+        host: '127.0.0.1',
+        port: 0,
+        proxyProtocol: 'v2',
+        backends: demo.gateways.map(g => ({ name: g.name, host: '127.0.0.1', port: g.listenerPort('tn3270'), adminUrl: `http://127.0.0.1:${g.adminAddress.port}` })),
+      }],
+      ...top,
+    },
+  })
+  const proxy = await startProxy(config, { logger: capturingLogger(lines).child({ role: 'proxy' }), registry: createRegistry() })
+  t.teardown(async () => { await proxy.close() })
+  return proxy
+}
