@@ -17,6 +17,12 @@ export interface BackendTarget {
   source: string
 }
 
+/**
+ * Consecutive failed /status polls after which the last good answer no longer counts (HAProxy's
+ * `fall`): a stopped gateway shows as down after ~2 poll intervals, not after statusStaleAfter.
+ */
+export const STATUS_FALL = 2
+
 export type ConnectFailureReason = 'refused' | 'timeout' | 'reset' | 'other'
 
 export class Backend {
@@ -31,6 +37,8 @@ export class Backend {
   private closedSinceStatus = 0
   /** The backend refused a connect since the last /status: its listener is closed, so no free LU. */
   private refusedSinceStatus = false
+  /** /status polls that failed in a row since the last good answer. */
+  private failedPolls = 0
 
   constructor (public target: BackendTarget) {}
 
@@ -52,7 +60,8 @@ export class Backend {
       removed: this.removed,
       ejectedUntil: this.health.state === 'ejected' ? this.health.until : 0,
       polled: this.polled,
-      status: this.capacity === undefined ? undefined : { at: this.capacity.at, ready: this.capacity.ready, freeLus: this.estimatedFreeLus() },
+      // After STATUS_FALL failed polls the last answer no longer counts: it reads as stale.
+      status: this.capacity === undefined ? undefined : { at: this.failedPolls >= STATUS_FALL ? -Infinity : this.capacity.at, ready: this.capacity.ready, freeLus: this.estimatedFreeLus() },
     }
   }
 
@@ -60,7 +69,7 @@ export class Backend {
   isUp (now: number, staleAfter: number): boolean {
     if (this.removed || !isAdmitted(this.health, now)) return false
     if (!this.polled) return true
-    return this.capacity !== undefined && now - this.capacity.at < staleAfter && this.capacity.ready
+    return this.capacity !== undefined && this.failedPolls < STATUS_FALL && now - this.capacity.at < staleAfter && this.capacity.ready
   }
 
   picked (now: number): void {
@@ -93,8 +102,10 @@ export class Backend {
   polledStatus (result: PollResult): void {
     if (!result.ok) {
       this.lastError = { at: result.at, message: result.error }
+      this.failedPolls++
       return
     }
+    this.failedPolls = 0
     this.capacity = { ...result.capacity, at: result.at }
     this.openedSinceStatus = 0
     this.closedSinceStatus = 0
