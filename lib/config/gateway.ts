@@ -35,6 +35,13 @@ const tn3270Link = z.object({
   resourceRetryAfter: duration('30s'),
   /** Link probe while no session is up (reconnect check for the host link gauge). */
   probeInterval: duration('5s'),
+  /**
+   * Keepalive toward the host on every session (seed 004 applied upstream): TIMING-MARK by
+   * default; `nop` for hosts that never answer DO TIMING-MARK (Hercules 3.13, measured).
+   */
+  keepaliveMethod: z.enum(['timingmark', 'nop', 'none']).default('timingmark'),
+  keepaliveInterval: duration('60s'),
+  keepaliveLimit: int(1, 1000).default(3),
 }).strict()
 
 const host = z.object({

@@ -10,3 +10,4 @@ export {
   HEADER_LENGTH, PROTOCOL, PROTOCOL_VERSION, MAX_HELLO, MAX_BYE, DEFAULT_MAX_PIU,
   type Frame, type FrameTypeName, type DecodeResult,
 } from './frame.js'
+export * from './tn3270-client.js'

@@ -5,6 +5,7 @@
 //     └──── bad/missing HELLO, hello timeout ───────────────────────────────────────────▶ down
 //
 // 'down' is emitted exactly once, after the socket has closed, with the first reason recorded.
+import { abortSocket } from '../telnet/index.js'
 import { EventEmitter } from 'node:events'
 import type { Socket } from 'node:net'
 import type { Clock, Timer } from '../clock.js'
@@ -185,7 +186,7 @@ export class SnaLink extends EventEmitter<SnaLinkEvents> {
       },
       onReply: (cb) => { this.pongListener = cb },
       onClose: (cb) => { this.socket.once('close', cb) },
-      reset: () => { this.socket.resetAndDestroy() },
+      reset: () => { abortSocket(this.socket) },
       end: () => { this.socket.end() },
     }
     this.keepalive = attachKeepAlive(target, {

@@ -3,6 +3,7 @@
 // Log lines: event 700 (warn) at each tick with a keepalive still outstanding, event 701
 // (error) when keepAliveLimit is reached, both with the client address (seed 004).
 import type { Socket } from 'node:net'
+import { abortSocket } from '../telnet/index.js'
 import type { Clock } from '../clock.js'
 import { ErrorCodes, lbError, type Tn3270LbError } from '../errors.js'
 import type { GatewayMetrics, Logger } from '../observability/index.js'
@@ -110,14 +111,8 @@ export function telnetKeepAliveTarget (session: TelnetKeepAliveSession): KeepAli
       if (session.socket.closed) queueMicrotask(cb)
       else session.socket.once('close', cb)
     },
-    // Once end() has flushed and shut the socket down, libuv refuses SO_LINGER 0: resetAndDestroy
-    // would emit 'error' and never 'close'. Until then (a zero-window client keeps data queued,
-    // so the shutdown is never issued) the RST is still possible and is what we want.
-    reset: () => {
-      const s = session.socket
-      if (s.writableFinished) s.destroy()
-      else s.resetAndDestroy()
-    },
+    // RST while possible (a zero-window client keeps data queued, so no shutdown was issued).
+    reset: () => { abortSocket(session.socket) },
     end: () => { session.socket.end() },
   }
 }

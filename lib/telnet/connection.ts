@@ -2,6 +2,7 @@
 // protocol (IAC doubling, EOR framing, option negotiation, TIMING-MARK) and reports
 // higher-level events. Nothing thrown by the parser or by a listener escapes a socket
 // handler: bad input closes this connection only, with a logged reason.
+import { abortSocket } from './abort.js'
 import { EventEmitter } from 'node:events'
 import type { Socket } from 'node:net'
 import type { Logger } from '../observability/index.js'
@@ -122,7 +123,7 @@ export class TelnetConnection extends EventEmitter<TelnetConnectionEvents> {
   /** Abortive close (RST). */
   reset (reason: string): void {
     if (this.closing === undefined) this.closing = reason
-    if (!this.socket.destroyed) this.socket.resetAndDestroy()
+    abortSocket(this.socket)
   }
 
   private write (buf: Buffer, done?: () => void): boolean {
