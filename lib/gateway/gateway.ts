@@ -109,6 +109,9 @@ export async function startGateway (config: GatewayConfig, deps: GatewayDeps): P
   }
 
   let draining = false
+  // Not ready until host links had their chance and listeners opened: a proxy polling /status
+  // during start-up must not count this gateway as able to serve.
+  let startedUp = false
   let negotiating = 0
   const active = new Set<Promise<void>>()
   const activeBySession = new Map<Promise<void>, { end: (reason: string) => void }>()
@@ -209,7 +212,7 @@ export async function startGateway (config: GatewayConfig, deps: GatewayDeps): P
   const status = (): GatewayStatus => ({
     role: 'gateway',
     name: config.name,
-    ready: !draining,
+    ready: startedUp && !draining,
     draining,
     listeners: listeners.status(),
     pools: lus.counts(),
@@ -223,7 +226,7 @@ export async function startGateway (config: GatewayConfig, deps: GatewayDeps): P
     registry: deps.registry,
     logger,
     status,
-    ready: () => !draining,
+    ready: () => startedUp && !draining,
     route: async (req, res, url) => {
       for (const r of routes) if (await r(req, res, url)) return true
       return false
@@ -233,6 +236,7 @@ export async function startGateway (config: GatewayConfig, deps: GatewayDeps): P
   for (const h of hosts.values()) h.start()
   await waitForLinks([...hosts.values()], STARTUP_LINK_WAIT_MS)
   await listeners.start()
+  startedUp = true
 
   let shutdownPromise: Promise<void> | undefined
   const shutdown = async (opts: { immediate?: boolean } = {}): Promise<void> => {
