@@ -7,6 +7,7 @@
 //
 // Nothing here knows about LU pools or clients: the gateway's host side (gateway/tn3270-host.ts)
 // decides what a refusal means for its resources.
+import type { SessionData, SessionResponse } from '../tn3270/index.js'
 import { EventEmitter } from 'node:events'
 import { connect as netConnect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
@@ -81,16 +82,9 @@ function hostError (code: ErrorCode, kind: HostFailureKind, message: string, cau
   return e
 }
 
-export interface HostData {
-  type: '3270-DATA' | 'SCS-DATA' | 'SSCP-LU-DATA' | 'NVT-DATA'
-  data: Buffer
-  /** SEQ-NUMBER (TN3270E), 0 for a plain TN3270 host. */
-  seq: number
-  /** RESPONSE-FLAG: NO-RESPONSE 0, ERROR-RESPONSE 1, ALWAYS-RESPONSE 2 (RFC 2355 §8.1.3); 0 on a plain host. */
-  responseFlag: number
-}
-
-export interface HostResponse { seq: number, positive: boolean, code: number }
+/** A record from the host: the same shape as a client's (SEQ and RESPONSE-FLAG 0 on a plain host). */
+export type HostData = SessionData
+export type HostResponse = SessionResponse
 
 export interface Tn3270HostSessionEvents {
   data: [HostData]

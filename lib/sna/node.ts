@@ -7,11 +7,11 @@ import { ErrorCodes, lbError } from '../errors.js'
 import type { Clock } from '../clock.js'
 import type { Logger } from '../observability/index.js'
 import { bindPointerSense, validateLu2Bind, type BindImage } from './bind.js'
-import { chainRu, type ChainPosition } from './chain.js'
+import { chainRu } from './chain.js'
 import { isDefinite, isException, type RequestRh } from './headers.js'
 import {
   ActivationHalfSession, LuLuHalfSession,
-  type ActivationEvent, type Decision, type LuLuEvent, type ResponseEvent,
+  type ActivationEvent, type DataEvent, type Decision, type LuLuEvent, type ResponseEvent,
 } from './halfsession.js'
 import { buildNegativeResponse, decodePiu, encodePiu, type Ipm, type Piu } from './piu.js'
 import { actluPositiveRu, decodeActlu, encodeActpuResponse, encodeNotify, RequestCode, UnbindType } from './ru.js'
@@ -19,15 +19,8 @@ import { formatSense, Sense } from './sense.js'
 
 export type LuState = 'inactive' | 'active' | 'bound' | 'in-session'
 
-export interface LuDataEvent {
-  ru: Buffer
-  rh: RequestRh
-  chain: ChainPosition
-  definite: boolean
-  snf: number
-  /** PI was set: this request is a pacing request (the pacing engine decides when to sendIpr()). */
-  pacing: boolean
-}
+/** An FMD request on the LU-LU session; `pacing`: PI was set (the pacing engine decides when to sendIpr()). */
+export type LuDataEvent = Omit<DataEvent, 'type'>
 
 export interface LuRequestEvent { name: string, ru: Buffer, rh: RequestRh, snf: number, expedited: boolean }
 
