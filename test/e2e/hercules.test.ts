@@ -186,16 +186,8 @@ t.test('killing Hercules drops its clients and the link; restarting it restores 
   await b.disconnect()
 })
 
-t.test('the same host side inside startGateway (hosts.ts mocked to create it for tn3270 links)', async t => {
-  const { createTn3270HostSide } = await import('../../lib/gateway/tn3270-host.js')
-  const real = await import('../../lib/gateway/hosts.js')
-  const { startGateway } = await t.mockImport<typeof import('../../lib/gateway/gateway.js')>('../../lib/gateway/gateway.js', {
-    '../../lib/gateway/hosts.js': {
-      ...real,
-      createHostSide: (host: Parameters<typeof real.createHostSide>[0], ctx: Parameters<typeof real.createHostSide>[1]) =>
-        host.link.type === 'tn3270' ? createTn3270HostSide(host, ctx) : real.createHostSide(host, ctx),
-    },
-  })
+t.test('the same host side inside the real startGateway (tn3270 link from config)', async t => {
+  const { startGateway } = await import('../../lib/gateway/index.js')
   const { loadConfig, gatewaySchema } = await import('../../lib/config/index.js')
   const { createRegistry, silentLogger } = await import('../../lib/observability/index.js')
   const g = await startGateway(loadConfig(gatewaySchema, { base: gatewayConfig(herc.port) }), { logger: silentLogger(), registry: createRegistry() })
