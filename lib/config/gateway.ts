@@ -90,6 +90,12 @@ const negotiation = z.object({
   tn3270e: bool(true),
   maxRecordSize: size('64KiB'),
   maxSubnegotiation: size('1KiB'),
+  /**
+   * Connections one client address may have still negotiating; more are closed at once. Capacity
+   * is reserved at accept (CloseListenSocket), so without a cap one client holding idle connects
+   * could keep a listener closed. Trusted PROXY sources (a front proxy) are exempt. 0 = no cap.
+   */
+  maxPendingPerClient: int(0, 100_000).default(16),
 }).strict().default({})
 
 const pacing = z.object({

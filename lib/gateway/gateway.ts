@@ -10,6 +10,7 @@ import type { HostSide } from './host-side.js'
 import { ListenerManager, type AcceptedConnection } from './listeners.js'
 import { expandPools, LuRegistry, type Lease } from './lu-pool.js'
 import { peerOf, readProxyHeader } from './proxy-header.js'
+import { cidrMatch } from '../proxy/index.js'
 import { createHostSide } from './hosts.js'
 import { AppcEngine } from '../appc/index.js'
 import { puNameOf, SnaHostSide } from './sna-host.js'
@@ -124,7 +125,32 @@ export async function startGateway (config: GatewayConfig, deps: GatewayDeps): P
     void work.finally(() => active.delete(work))
   }
 
-  async function handleConnection ({ socket, listener, reservedPool }: AcceptedConnection): Promise<void> {
+  // Connections still negotiating, per client address (negotiation.maxPendingPerClient).
+  const pendingByClient = new Map<string, number>()
+
+  async function handleConnection (conn: AcceptedConnection): Promise<void> {
+    const source = conn.socket.remoteAddress ?? ''
+    const cap = config.negotiation.maxPendingPerClient
+    const pp = conn.listener.proxyProtocol
+    const exempt = cap === 0 || (pp.mode !== 'off' && cidrMatch(source, pp.trustedSources))
+    const pending = pendingByClient.get(source) ?? 0
+    if (!exempt && pending >= cap) {
+      if (conn.reservedPool !== undefined) lus.unreserve(conn.reservedPool)
+      metrics.connections.inc({ listener: conn.listener.name, result: 'rejected_error' })
+      logger.warn({ client: peerOf(conn.socket), listener: conn.listener.name, pending, limit: cap }, 'connection refused: too many connections from this client still negotiating')
+      conn.socket.destroy()
+      return
+    }
+    pendingByClient.set(source, pending + 1)
+    const done = (): void => {
+      const n = (pendingByClient.get(source) ?? 1) - 1
+      if (n <= 0) pendingByClient.delete(source)
+      else pendingByClient.set(source, n)
+    }
+    await negotiateAndServe(conn, done)
+  }
+
+  async function negotiateAndServe ({ socket, listener, reservedPool }: AcceptedConnection, negotiated: () => void): Promise<void> {
     const started = process.hrtime.bigint()
     const allocator = new ListenerAllocator({
       registry: lus,
@@ -140,6 +166,7 @@ export async function startGateway (config: GatewayConfig, deps: GatewayDeps): P
       client = id.client
     } catch (err) {
       negotiating--
+      negotiated()
       allocator.dispose()
       metrics.connections.inc({ listener: listener.name, result: 'rejected_error' })
       logger.warn({ client, listener: listener.name, reason: (err as Error).message, code: (err as { code?: string }).code }, 'connection rejected')
@@ -172,11 +199,13 @@ export async function startGateway (config: GatewayConfig, deps: GatewayDeps): P
       session = await negotiation
     } catch {
       negotiating--
+      negotiated()
       allocator.dispose()
       metrics.connections.inc({ listener: listener.name, result: refusedForResource ? 'rejected_resource' : 'rejected_error' })
       return
     }
     negotiating--
+    negotiated()
     allocator.dispose()
     metrics.connections.inc({ listener: listener.name, result: 'accepted' })
     metrics.negotiationSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9)
