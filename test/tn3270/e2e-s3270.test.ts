@@ -1,26 +1,23 @@
 // End-to-end: the real s3270 client (x3270 4.1ga10) against negotiateServer + a tiny application.
 import t, { type Test } from 'tap'
-import { existsSync } from 'node:fs'
 import { startAppServer, S3270, type AppServer } from './fixtures/support.js'
-
-const HAVE_S3270 = existsSync('/usr/bin/s3270')
 
 async function setup (tt: Test, ...args: Parameters<typeof startAppServer>): Promise<AppServer> {
   const srv = await startAppServer(...args)
   tt.teardown(() => srv.close())
   return srv
 }
-function client (tt: Test): S3270 {
-  const c = new S3270()
-  tt.teardown(() => c.kill())
+async function client (tt: Test): Promise<S3270> {
+  const c = await S3270.start({ model: 2 })
+  tt.teardown(() => c.close())
   return c
 }
 const rejects = (srv: AppServer): unknown[] => srv.log.lines.filter((l) => l.event === 'tn3270_device_reject').map((l) => l.reason)
 
-t.test('s3270 end to end', { skip: HAVE_S3270 ? false : 's3270 not installed' }, async (t) => {
+t.test('s3270 end to end', async (t) => {
   t.test('TN3270E: screen, typing, answer, LU and functions', async (t) => {
     const srv = await setup(t)
-    const c = client(t)
+    const c = await client(t)
     const conn = await c.run(`Connect(127.0.0.1:${srv.port})`)
     t.ok(conn.ok, `connected: ${conn.status}`)
     t.ok((await c.run('Wait(5,InputField)')).ok)
@@ -42,7 +39,7 @@ t.test('s3270 end to end', { skip: HAVE_S3270 ? false : 's3270 not installed' },
 
   t.test('TN3270 (N: prefix): screen, typing, answer', async (t) => {
     const srv = await setup(t)
-    const c = client(t)
+    const c = await client(t)
     t.ok((await c.run(`Connect(N:127.0.0.1:${srv.port})`)).ok)
     t.ok((await c.run('Wait(5,InputField)')).ok)
     t.match((await c.ascii())[0], /TN3270-LB TEST APPLICATION/)
@@ -57,10 +54,10 @@ t.test('s3270 end to end', { skip: HAVE_S3270 ? false : 's3270 not installed' },
 
   t.test('TN3270E: pool name and LU name selection', async (t) => {
     const srv = await setup(t)
-    const a = client(t)
+    const a = await client(t)
     t.ok((await a.run(`Connect(POOLNAME@127.0.0.1:${srv.port})`)).ok)
     t.equal(await a.query('LuName'), 'LU01')
-    const b = client(t)
+    const b = await client(t)
     t.ok((await b.run(`Connect(LU02@127.0.0.1:${srv.port})`)).ok)
     t.equal(await b.query('LuName'), 'LU02')
     t.same(srv.provider.requests.map((r) => r.resourceName), ['POOLNAME', 'LU02'])
@@ -68,10 +65,10 @@ t.test('s3270 end to end', { skip: HAVE_S3270 ? false : 's3270 not installed' },
 
   t.test('TN3270E: BAD,LU01,LU02 walks INV-NAME, DEVICE-IN-USE, IS LU02 on one connection', async (t) => {
     const srv = await setup(t)
-    const holder = client(t)
+    const holder = await client(t)
     t.ok((await holder.run(`Connect(LU01@127.0.0.1:${srv.port})`)).ok)
     t.equal(srv.accepted(), 1)
-    const c = client(t)
+    const c = await client(t)
     t.ok((await c.run(`Connect("BAD,LU01,LU02@127.0.0.1:${srv.port}")`)).ok)
     t.equal(await c.query('LuName'), 'LU02')
     t.equal(await c.query('ConnectionState'), 'connected-tn3270e')
@@ -82,9 +79,9 @@ t.test('s3270 end to end', { skip: HAVE_S3270 ? false : 's3270 not installed' },
 
   t.test('TN3270 (N:): @NAME cycling via repeated TTYPE SEND', async (t) => {
     const srv = await setup(t)
-    const holder = client(t)
+    const holder = await client(t)
     t.ok((await holder.run(`Connect(N:LU01@127.0.0.1:${srv.port})`)).ok)
-    const c = client(t)
+    const c = await client(t)
     t.ok((await c.run(`Connect("N:BAD,LU01,LU02@127.0.0.1:${srv.port}")`)).ok)
     t.ok((await c.run('Wait(5,InputField)')).ok)
     t.equal(srv.sessions[1]?.lu, 'LU02')
@@ -95,7 +92,7 @@ t.test('s3270 end to end', { skip: HAVE_S3270 ? false : 's3270 not installed' },
 
   t.test('TN3270E list exhausted falls back to TN3270, then the client gives up', async (t) => {
     const srv = await setup(t)
-    const c = client(t)
+    const c = await client(t)
     const r = await c.run(`Connect(NOSUCH@127.0.0.1:${srv.port})`)
     t.notOk(r.ok, 'Connect fails')
     // TN3270E REJECT INV-NAME -> WONT TN3270E -> TTYPE IBM-3279-2-E@NOSUCH rejected -> client quits.
