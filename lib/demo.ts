@@ -66,29 +66,17 @@ export async function startDemo (opts: DemoOptions): Promise<Demo> {
       for (const l of sim.listening()) say(l)
     }
     for (let i = 1; i <= opts.gateways; i++) {
-      const base = {
-        name: `gw${i}`,
-        admin: { host: opts.bind, port: await port(100 + i) },
-        listeners: [{
-          name: 'tn3270',
-          host: opts.bind,
-          port: await port(i),
-          pools: hosts.map((_, j) => hostName(j + 1)),
-          // The demo proxy sends PROXY v2 so gateway logs name the real client; direct clients
-          // on loopback are still served (optional mode waits briefly for a header).
-          proxyProtocol: { mode: 'optional', trustedSources: ['127.0.0.0/8', '::1/128'] },
-        }],
-        hosts: hosts.map((h, j) => ({ name: hostName(j + 1), link: { type: 'sna', host: opts.bind, port: h.linkAddress.port } })),
-        pools: hosts.map((_, j) => ({
-          name: hostName(j + 1),
-          host: hostName(j + 1),
-          lus: [`${luPrefix(i, j + 1)}${pad(1, opts.lus)}..${luPrefix(i, j + 1)}${pad(opts.lus, opts.lus)}`],
-        })),
-        appc: {
-          partners: hosts.map((_, j) => ({ name: hostName(j + 1), host: hostName(j + 1), modes: [{ name: '#INTER', sessionLimit: 8, minWinners: 4 }] })),
-        },
-      }
-      const config: GatewayConfig = loadConfig(gatewaySchema, { base, sets: opts.sets, env: opts.env })
+      const config = demoGatewayConfig({
+        index: i,
+        hosts: opts.hosts,
+        lus: opts.lus,
+        bind: opts.bind,
+        port: await port(i),
+        adminPort: await port(100 + i),
+        hostLinkPorts: hosts.map(h => h.linkAddress.port),
+        sets: opts.sets,
+        ...(opts.env === undefined ? {} : { env: opts.env }),
+      })
       const gw = await startGateway(config, { logger: logger.child({ gateway: config.name }), registry: createRegistry() })
       gateways.push(gw)
       for (const l of gw.listening()) say(l)
@@ -117,6 +105,53 @@ export async function startDemo (opts: DemoOptions): Promise<Demo> {
     throw err
   }
   return { hosts, gateways, proxy, lines, shutdown }
+}
+
+export interface DemoGatewayOptions {
+  /** Gateway number i: name gw<i>, LU names GW<i><host letter>nnn. */
+  index: number
+  hosts: number
+  lus: number
+  bind?: string
+  port: number
+  adminPort: number
+  /** The host simulators' link ports, in host order. */
+  hostLinkPorts: number[]
+  sets?: string[]
+  env?: Record<string, string | undefined>
+  name?: string
+  /** LU names as if this were gateway n (a restarted gateway keeps its LU names). */
+  lusPrefixIndex?: number
+  proxyProtocol?: { mode: 'off' | 'optional' | 'required', trustedSources: string[] }
+}
+
+/**
+ * The config the demo gives gateway i, through the same schema a deployment uses. Exported so
+ * tests can restart a demo gateway, or start one like it, without a copy of these keys.
+ */
+export function demoGatewayConfig (o: DemoGatewayOptions): GatewayConfig {
+  const bind = o.bind ?? '127.0.0.1'
+  const names = Array.from({ length: o.hosts }, (_, j) => hostName(j + 1))
+  const lp = o.lusPrefixIndex ?? o.index
+  const base = {
+    name: o.name ?? `gw${o.index}`,
+    admin: { host: bind, port: o.adminPort },
+    listeners: [{
+      name: 'tn3270',
+      host: bind,
+      port: o.port,
+      pools: names,
+      // The demo proxy sends PROXY v2 so gateway logs name the real client; direct clients
+      // on loopback are still served (optional mode waits briefly for a header).
+      proxyProtocol: o.proxyProtocol ?? { mode: 'optional', trustedSources: ['127.0.0.0/8', '::1/128'] },
+    }],
+    hosts: names.map((h, j) => ({ name: h, link: { type: 'sna', host: bind, port: o.hostLinkPorts[j]! } })),
+    pools: names.map((h, j) => ({ name: h, host: h, lus: [`${luPrefix(lp, j + 1)}${pad(1, o.lus)}..${luPrefix(lp, j + 1)}${pad(o.lus, o.lus)}`] })),
+    appc: {
+      partners: names.map(h => ({ name: h, host: h, modes: [{ name: '#INTER', sessionLimit: 8, minWinners: 4 }] })),
+    },
+  }
+  return loadConfig(gatewaySchema, { base, sets: o.sets ?? [], ...(o.env === undefined ? {} : { env: o.env }) })
 }
 
 function pad (n: number, max: number): string {

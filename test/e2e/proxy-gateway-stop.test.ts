@@ -2,7 +2,7 @@
 // its Gateway). Its clients drop; new clients land on the other gateway; the other sessions are
 // untouched; tn3270_proxy_backend_up shows it down; a gateway restarted with the same config on the
 // same ports comes back into rotation. lib/demo.ts exposes no configs, so the restart is built by
-// test/helpers/e2e-proxy.ts demoGatewayConfig, the same keys lib/demo.ts uses.
+// demoGatewayConfig from lib/demo.ts, the config the demo itself uses.
 import t, { type Test } from 'tap'
 import type { Demo } from '../../lib/demo.js'
 import { gatewayStatus, getJson } from '../helpers/e2e-gateway.js'

@@ -3,8 +3,8 @@
 // exactly like lib/demo.ts builds its gateways (lib/demo.ts does not expose the configs).
 import { PassThrough } from 'node:stream'
 import type { Test } from 'tap'
-import { gatewaySchema, loadConfig, proxySchema, type GatewayConfig } from '../../lib/config/index.js'
-import { hostName, luPrefix, startDemo, type Demo } from '../../lib/demo.js'
+import { loadConfig, proxySchema, type GatewayConfig } from '../../lib/config/index.js'
+import { startDemo, type Demo } from '../../lib/demo.js'
 import { startGateway, type Gateway } from '../../lib/gateway/index.js'
 import { createLogger, createRegistry, type Logger } from '../../lib/observability/index.js'
 import { startProxy, type Proxy, type ProxyStatus } from '../../lib/proxy/index.js'
@@ -69,49 +69,7 @@ export function metricSum (text: string, name: string, labels: Record<string, st
   return sum
 }
 
-export interface DemoGatewayOptions {
-  /** Gateway index as in the demo (1-based: gw1, gw2 …). */
-  index: number
-  hosts: number
-  lus: number
-  sets?: string[]
-  /** TN3270 and admin ports (0 = ephemeral). */
-  port: number
-  adminPort: number
-  /** Host simulators' link ports, in order (HOSTA, HOSTB …). */
-  hostLinkPorts: number[]
-  name?: string
-  lusPrefixIndex?: number
-  proxyProtocol?: { mode: 'off' | 'optional' | 'required', trustedSources: string[] }
-}
-
-/**
- * The gateway config lib/demo.ts generates for gateway `index` (same keys, same defaults), on the
- * given ports. Kept in step with lib/demo.ts by hand: the demo does not expose its configs.
- */
-export function demoGatewayConfig (o: DemoGatewayOptions): GatewayConfig {
-  const bind = '127.0.0.1'
-  const hosts = Array.from({ length: o.hosts }, (_, j) => hostName(j + 1))
-  const lp = o.lusPrefixIndex ?? o.index
-  const pad = (n: number): string => String(n).padStart(Math.max(3, String(o.lus).length), '0')
-  const base = {
-    name: o.name ?? `gw${o.index}`,
-    admin: { host: bind, port: o.adminPort },
-    listeners: [{
-      name: 'tn3270',
-      host: bind,
-      port: o.port,
-      pools: hosts,
-      proxyProtocol: o.proxyProtocol ?? { mode: 'optional', trustedSources: ['127.0.0.0/8', '::1/128'] },
-    }],
-    hosts: hosts.map((h, j) => ({ name: h, link: { type: 'sna', host: bind, port: o.hostLinkPorts[j]! } })),
-    pools: hosts.map((h, j) => ({ name: h, host: h, lus: [`${luPrefix(lp, j + 1)}${pad(1)}..${luPrefix(lp, j + 1)}${pad(o.lus)}`] })),
-    appc: {
-      partners: hosts.map(h => ({ name: h, host: h, modes: [{ name: '#INTER', sessionLimit: 8, minWinners: 4 }] })),
-    },
-  }
-  return loadConfig(gatewaySchema, { base, sets: o.sets ?? [] })
-}
+export { demoGatewayConfig } from '../../lib/demo.js'
 
 /** Starts a gateway from a demo-like config with its own registry; shut down (immediate) with the test. */
 export async function startDemoLikeGateway (t: Test, config: GatewayConfig, logger: Logger): Promise<Gateway> {
