@@ -16,7 +16,7 @@ import { SnaLinkServer, type SnaLink } from '../hostlink/index.js'
 import { Lu62Partner } from '../appc/index.js'
 import { Faults, type FaultsSnapshot } from './faults.js'
 import { hostAdminRoutes } from './admin.js'
-import { PuController, type HostEnv, type PuStatus } from './pu.js'
+import { PuController, hostEnv, type HostEnv, type PuStatus } from './pu.js'
 import { BindRejectingAppcSink } from './appc.js'
 import { PLU_ADDRESS } from './session.js'
 
@@ -93,18 +93,7 @@ export async function startHostSim (config: HostSimConfig, opts: HostSimOptions)
   let restarts = 0
   let closed = false
 
-  const env: HostEnv = {
-    host: config.name,
-    applications: config.applications,
-    defaultApplication: config.defaultApplication,
-    defaultApplicationFirstOnly: config.defaultApplicationFirstOnly,
-    bind: config.bind,
-    faults,
-    clock,
-    logger: log,
-    // §3.2 / V7: SSCP ID = X'05' + 5 bytes, as in VTAM's ACTPU of KB Q161492.
-    sscpId: Buffer.from([0x05, 0x00, 0x00, 0x00, 0x00, 0x01]),
-  }
+  const env: HostEnv = hostEnv(config, { faults, clock, logger: log })
 
   const partner = config.appc.lu === undefined
     ? undefined

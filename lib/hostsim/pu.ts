@@ -17,6 +17,7 @@
 // (01,LU) LU-LU. ODAI = 1 PIUs are LU 6.2 traffic and go to the APPC partner (docs/internals.md).
 // A PIU we cannot use gets a -RSP with a sense (when it asked for any response) and a log line.
 import type { Clock, Timer } from '../clock.js'
+import type { HostSimConfig } from '../config/index.js'
 import type { Logger } from '../observability/index.js'
 import {
   decodePiu, encodePiu, commandRh, requestRh, positiveResponse, negativeResponse, responseSense,
@@ -81,6 +82,20 @@ export interface HostEnv {
   logger: Logger
   /** SSCP ID in ACTPU (6 bytes, §3.2: 05 + 5 bytes). */
   sscpId: Buffer
+}
+
+/** The HostEnv a host simulator's config gives; one place for the SSCP ID. */
+export function hostEnv (config: HostSimConfig, deps: { faults: Faults, clock: Clock, logger: Logger }): HostEnv {
+  return {
+    host: config.name,
+    applications: config.applications,
+    defaultApplication: config.defaultApplication,
+    defaultApplicationFirstOnly: config.defaultApplicationFirstOnly,
+    bind: config.bind,
+    ...deps,
+    // §3.2 / V7: SSCP ID = X'05' + 5 bytes, as in VTAM's ACTPU of KB Q161492.
+    sscpId: Buffer.from([0x05, 0x00, 0x00, 0x00, 0x00, 0x01]),
+  }
 }
 
 export type PuState = 'pending-active' | 'active' | 'rejected' | 'closed'

@@ -6,22 +6,9 @@
 import t, { type Test } from 'tap'
 import type { Demo } from '../../lib/demo.js'
 import { gatewayStatus, getJson } from '../helpers/e2e-gateway.js'
-import { capturingLogger, demoGatewayConfig, metricSum, proxyMetric, proxyMetrics, proxyPort, startDemoLikeGateway, startProxyDemo, until, type LogLine } from '../helpers/e2e-proxy.js'
+import { capturingLogger, connectLu, demoGatewayConfig, metricSum, proxyMetric, proxyMetrics, proxyPort, s3270, startDemoLikeGateway, startProxyDemo, type LogLine, until } from '../helpers/e2e-proxy.js'
 import { S3270 } from '../helpers/s3270.js'
 import type { GatewayStatus } from '../../lib/gateway/index.js'
-
-async function s3270 (t: Test): Promise<S3270> {
-  const s = await S3270.start({ model: 2, extraArgs: ['-connecttimeout', '5'] })
-  t.teardown(() => s.close())
-  return s
-}
-
-async function connectLu (s: S3270, port: number): Promise<string> {
-  const r = await s.connect(`127.0.0.1:${port}`)
-  if (!r.ok) throw new Error(`s3270 Connect failed: ${r.status} ${r.data.join(' / ')}`)
-  await s.wait(5, 'InputField')
-  return await s.query('LuName')
-}
 
 async function echoes (s: S3270, text: string): Promise<void> {
   await s.string(text)

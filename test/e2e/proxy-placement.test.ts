@@ -6,23 +6,9 @@ import t, { type Test } from 'tap'
 import { connect } from 'node:net'
 import type { Demo } from '../../lib/demo.js'
 import { gatewayStatus } from '../helpers/e2e-gateway.js'
-import { metricSum, proxyMetric, proxyMetrics, proxyPort, startProxyDemo, until, type LogLine } from '../helpers/e2e-proxy.js'
+import { connectLu, metricSum, proxyMetric, proxyMetrics, proxyPort, s3270, startProxyDemo, type LogLine, until } from '../helpers/e2e-proxy.js'
 import { RawTn3270eClient } from '../helpers/raw-tn3270e.js'
 import { S3270 } from '../helpers/s3270.js'
-
-async function s3270 (t: Test): Promise<S3270> {
-  const s = await S3270.start({ model: 2, extraArgs: ['-connecttimeout', '5'] })
-  t.teardown(() => s.close())
-  return s
-}
-
-/** Connect through the proxy and wait for the DEMO screen; returns the LU name. */
-async function connectLu (s: S3270, port: number): Promise<string> {
-  const r = await s.connect(`127.0.0.1:${port}`)
-  if (!r.ok) throw new Error(`s3270 Connect failed: ${r.status} ${r.data.join(' / ')}`)
-  await s.wait(5, 'InputField')
-  return await s.query('LuName')
-}
 
 /** A bare TCP connect: 'connected' (then closed at once) or the error code. */
 async function tcpProbe (port: number): Promise<string> {

@@ -5,6 +5,7 @@ import { PassThrough } from 'node:stream'
 import type { Test } from 'tap'
 import { loadConfig, proxySchema, type GatewayConfig } from '../../lib/config/index.js'
 import { startDemo, type Demo } from '../../lib/demo.js'
+import { S3270 } from './s3270.js'
 import { startGateway, type Gateway } from '../../lib/gateway/index.js'
 import { createLogger, createRegistry, type Logger } from '../../lib/observability/index.js'
 import { startProxy, type Proxy, type ProxyStatus } from '../../lib/proxy/index.js'
@@ -70,6 +71,21 @@ export function metricSum (text: string, name: string, labels: Record<string, st
 }
 
 export { demoGatewayConfig } from '../../lib/demo.js'
+
+/** A real s3270 for the test, quit on teardown. */
+export async function s3270 (t: Test): Promise<S3270> {
+  const s = await S3270.start({ model: 2, extraArgs: ['-connecttimeout', '5'] })
+  t.teardown(() => s.close())
+  return s
+}
+
+/** Connect through the proxy and wait for the DEMO screen; returns the LU name. */
+export async function connectLu (s: S3270, port: number): Promise<string> {
+  const r = await s.connect(`127.0.0.1:${port}`)
+  if (!r.ok) throw new Error(`s3270 Connect failed: ${r.status} ${r.data.join(' / ')}`)
+  await s.wait(5, 'InputField')
+  return await s.query('LuName')
+}
 
 /** Starts a gateway from a demo-like config with its own registry; shut down (immediate) with the test. */
 export async function startDemoLikeGateway (t: Test, config: GatewayConfig, logger: Logger): Promise<Gateway> {

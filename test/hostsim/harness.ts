@@ -4,7 +4,7 @@ import { loadConfig, hostSimSchema, type HostSimConfig } from '../../lib/config/
 import { silentLogger } from '../../lib/observability/index.js'
 import { systemClock, type Clock } from '../../lib/clock.js'
 import { Faults } from '../../lib/hostsim/faults.js'
-import { PuController, type HostEnv, type AppcSink } from '../../lib/hostsim/pu.js'
+import { PuController, hostEnv, type AppcSink } from '../../lib/hostsim/pu.js'
 import { TestPu, type TestPuOptions } from './test-pu.js'
 
 export interface Harness {
@@ -22,17 +22,7 @@ export function harness (opts: { config?: Record<string, unknown>, pu?: Partial<
   const pu = new TestPu({ ...opts.pu, lus })
   const faults = new Faults()
   const sent: Buffer[] = []
-  const env: HostEnv = {
-    host: config.name,
-    applications: config.applications,
-    defaultApplication: config.defaultApplication,
-    defaultApplicationFirstOnly: config.defaultApplicationFirstOnly,
-    bind: config.bind,
-    faults,
-    clock: opts.clock ?? systemClock,
-    logger: silentLogger(),
-    sscpId: Buffer.from([0x05, 0, 0, 0, 0, 1]),
-  }
+  const env = hostEnv(config, { faults, clock: opts.clock ?? systemClock, logger: silentLogger() })
   const host = new PuController({
     node: 'GW1',
     remote: 'memory',
