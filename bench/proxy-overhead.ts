@@ -3,7 +3,7 @@
 // first DEMO screen) direct and through the proxy. The servers (host simulator, gateway, proxy:
 // one `startDemo` process) run on the main thread, the clients in a worker thread.
 import { startDemo, type Demo } from '../lib/demo.js'
-import { OPTIONAL_HEADER_WAIT_MS } from '../lib/gateway/index.js'
+import { OPTIONAL_HEADER_WAIT_MS } from '../lib/proxy-protocol/index.js'
 import { benchLogger, fmt, fmtInt, machineInfo, median, percentile, ratio, runLoad, table, waitFor, writeResult } from './report.js'
 import type { EchoResult, SetupResult } from './load-worker.js'
 
@@ -96,7 +96,7 @@ export async function proxyOverhead (): Promise<string> {
       '',
       echoTable,
       '',
-      `Connection setup: connect → first DEMO screen (TN3270E negotiation, LU allocation, BIND/SDT on the simulated host), sequential connections. "optional" = the demo gateway listener's PROXY mode: a direct client first waits OPTIONAL_HEADER_WAIT_MS (${OPTIONAL_HEADER_WAIT_MS} ms in this build, lib/gateway/proxy-header.ts) for a header that never comes.`,
+      `Connection setup: connect → first DEMO screen (TN3270E negotiation, LU allocation, BIND/SDT on the simulated host), sequential connections. "optional" = the demo gateway listener's PROXY mode: a direct client first waits OPTIONAL_HEADER_WAIT_MS (${OPTIONAL_HEADER_WAIT_MS} ms in this build, lib/proxy-protocol/read.ts) for a header that never comes.`,
       '',
       setupTable,
     ].join('\n')

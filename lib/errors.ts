@@ -63,10 +63,48 @@ export class Tn3270LbError extends Error {
   }
 }
 
+// Errors that carry more than a code and a message are subclasses with typed fields (the way
+// undici's lib/core/errors.js does it), so callers test `instanceof` or `isLbError(err, code)`
+// and read the field without casts. Add them here, grouped by module.
+
+export type HostFailureKind = 'unreachable' | 'rejected' | 'closed-early' | 'protocol' | 'aborted'
+
+/** A connect to an upstream TN3270 host failed; `kind` tells link down from this resource refused. */
+export class HostConnectError extends Tn3270LbError {
+  readonly kind: HostFailureKind
+  constructor (code: ErrorCode, kind: HostFailureKind, message: string, options?: { cause?: unknown }) {
+    super(code, message, options)
+    this.name = 'HostConnectError'
+    this.kind = kind
+  }
+}
+
+/** An SNA request refused with sense data (a negative response), by the partner or locally. */
+export class SenseError extends Tn3270LbError {
+  readonly sense: number
+  constructor (code: ErrorCode, message: string, sense: number, options?: { cause?: unknown }) {
+    super(code, message, options)
+    this.name = 'SenseError'
+    this.sense = sense
+  }
+}
+
 export function lbError (code: ErrorCode, message: string, cause?: unknown): Tn3270LbError {
   return new Tn3270LbError(code, message, cause === undefined ? undefined : { cause })
 }
 
 export function isLbError (err: unknown, code?: ErrorCode): err is Tn3270LbError {
   return err instanceof Tn3270LbError && (code === undefined || err.code === code)
+}
+
+/** The message of anything thrown, for logs and wrapped errors (no `as Error` casts). */
+export function errorMessage (err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
+/** The stable code of anything thrown, when it has one. */
+export function errorCode (err: unknown): string | undefined {
+  if (err instanceof Tn3270LbError) return err.code
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : undefined
 }

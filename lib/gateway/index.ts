@@ -2,5 +2,5 @@ export { startGateway, type Gateway, type GatewayDeps, type GatewayStatus } from
 export { LuRegistry, Lease, expandPools, type LuDefinition, type LuState, type PoolCounts } from './lu-pool.js'
 export { ListenerAllocator } from './allocator.js'
 export { ListenerManager } from './listeners.js'
-export { readProxyHeader, peerOf, OPTIONAL_HEADER_WAIT_MS } from './proxy-header.js'
+
 export type { HostSide, ClientBinding } from './host-side.js'

@@ -7,7 +7,7 @@ import net from 'node:net'
 import type { Clock } from '../clock.js'
 import { ErrorCodes, lbError } from '../errors.js'
 import type { Backend, ConnectFailureReason } from './backend.js'
-import { encodeProxyV2 } from './proxy-protocol.js'
+import { encodeProxyV2 } from '../proxy-protocol/index.js'
 
 export interface ConnectOptions {
   host: string

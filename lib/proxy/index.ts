@@ -12,7 +12,6 @@ import { drainSessions, type DrainReport } from './drain.js'
 import { ProxyListener } from './listener.js'
 import { BackendPool, type BackendStatus } from './pool.js'
 
-export { encodeProxyV2, parseProxyHeader, cidrMatch, parseIp, PROXY_V2_SIGNATURE, type ProxyHeader, type ProxyEndpoint, type ProxyTlv, type ParseResult, type EncodeInput } from './proxy-protocol.js'
 export { chooseBackend, canServe, eligibility, compareBackends, nextTransition, type BackendView, type BackendStatusView, type Eligibility } from './balancer.js'
 export { parseGatewayStatus, type GatewayCapacity } from './status-poll.js'
 export { resolveDnsSource, systemResolver, type Resolver, type SrvRecord } from './discovery.js'

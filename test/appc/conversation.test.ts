@@ -2,7 +2,8 @@
 // BID on loser sessions, the allocation queue and 100 concurrent transactions over 8 sessions.
 import t from 'tap'
 import { fixture } from './fixture.js'
-import { Lu62Partner, MemoryLink, AppcEngine, receiveAll, type TpHandler } from '../../lib/appc/index.js'
+import { Lu62Partner, AppcEngine, receiveAll, type TpHandler } from '../../lib/appc/index.js'
+import { MemoryLink } from '../helpers/memory-link.js'
 import { silentLogger } from '../../lib/observability/index.js'
 import { appcConfig, settle } from './fixture.js'
 import { decodePiu } from '../../lib/sna/piu.js'

@@ -1,8 +1,10 @@
 // Engine ↔ partner over the in-memory link, for the appc tests (not a test file itself).
-import { FakeClock, type Clock } from '../../lib/clock.js'
+import { type Clock } from '../../lib/clock.js'
+import { FakeClock } from '../helpers/fake-clock.js'
 import { createGatewayMetrics, silentLogger, Registry, type GatewayMetrics, type Logger } from '../../lib/observability/index.js'
 import { gatewaySchema, type AppcConfig } from '../../lib/config/gateway.js'
-import { AppcEngine, Lu62Partner, MemoryLink, decodeBind } from '../../lib/appc/index.js'
+import { AppcEngine, Lu62Partner, decodeBind } from '../../lib/appc/index.js'
+import { MemoryLink } from '../helpers/memory-link.js'
 import { decodePiu } from '../../lib/sna/piu.js'
 
 export interface FixtureOptions {

@@ -3,7 +3,8 @@
 // link is already going down (the real sna link throws before its `down` event arrives).
 import t from 'tap'
 import { Registry, createGatewayMetrics, silentLogger } from '../../lib/observability/index.js'
-import { AppcEngine, Lu62Partner, MemoryLink } from '../../lib/appc/index.js'
+import { AppcEngine, Lu62Partner } from '../../lib/appc/index.js'
+import { MemoryLink } from '../helpers/memory-link.js'
 import { appcConfig, fixture, settle } from './fixture.js'
 
 for (const settings of [{ renegLimits: false, retryCnos: false }, { renegLimits: false, retryCnos: true }]) {

@@ -6,7 +6,8 @@
 import t, { type Test } from 'tap'
 import { startHercules, type Hercules } from '../helpers/hercules.js'
 import { S3270 } from '../helpers/s3270.js'
-import { startTestGateway, until, type TestGateway } from '../gateway/tn3270-host-harness.js'
+import { startTestGateway, type TestGateway } from '../gateway/tn3270-host-harness.js'
+import { until } from '../helpers/until.js'
 
 const DEVICES = ['0010', '0011', { address: '0020', group: 'TSOGRP' }, { address: '0021', group: 'TSOGRP' }]
 

@@ -6,6 +6,7 @@ import { startDemo, type Demo } from '../../lib/demo.js'
 import { createLogger } from '../../lib/observability/index.js'
 import { RawTn3270eClient } from '../helpers/raw-tn3270e.js'
 import { S3270 } from '../helpers/s3270.js'
+import { until } from '../helpers/until.js'
 
 async function demo (t: Test, sets: string[], lines: Array<Record<string, any>>, level = 'info'): Promise<Demo> {
   const sink = new PassThrough()
@@ -32,13 +33,6 @@ async function metric (d: Demo, name: string): Promise<number> {
 
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
-async function until (what: string, cond: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await sleep(20)
-  }
-}
 
 for (const hardClose of [true, false]) {
   t.test(`a client that never reads: one keepalive at a time, events 700 then 701, ${hardClose ? 'RST' : 'orderly close'}`, async t => {

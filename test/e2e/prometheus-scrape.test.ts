@@ -9,6 +9,7 @@ import { request } from 'undici'
 import { startDemo } from '../../lib/demo.js'
 import { silentLogger } from '../../lib/observability/index.js'
 import { freePort } from '../helpers/ports.js'
+import { untilValue as until } from '../helpers/until.js'
 
 async function query (port: number, q: string): Promise<Array<{ metric: Record<string, string>, value: [number, string] }>> {
   const res = await request(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(q)}`)
@@ -16,17 +17,6 @@ async function query (port: number, q: string): Promise<Array<{ metric: Record<s
   return body.status === 'success' ? body.data!.result : []
 }
 
-async function until<T> (what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    try {
-      const v = await fn()
-      if (v !== undefined) return v
-    } catch { /* not up yet */ }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 250))
-  }
-}
 
 t.test('Prometheus scrapes the proxy and gateways and loads the alert rules', async t => {
   const d = await startDemo({ basePort: 0, gateways: 2, hosts: 1, lus: 2, bind: '127.0.0.1', sets: [], logger: silentLogger() })

@@ -4,9 +4,10 @@
 import t from 'tap'
 import { connect, type Socket } from 'node:net'
 import { ErrorCodes } from '../../lib/errors.js'
-import { encodeProxyV2 } from '../../lib/proxy/index.js'
+import { encodeProxyV2 } from '../../lib/proxy-protocol/index.js'
 import { metricValue, httpRequest } from '../helpers/e2e-gateway.js'
-import { capturingLogger, demoGatewayConfig, proxyPort, startDemoLikeGateway, startProxyDemo, until, type LogLine } from '../helpers/e2e-proxy.js'
+import { capturingLogger, demoGatewayConfig, proxyPort, startDemoLikeGateway, startProxyDemo, type LogLine } from '../helpers/e2e-proxy.js'
+import { until } from '../helpers/until.js'
 import { RawTn3270eClient } from '../helpers/raw-tn3270e.js'
 
 t.test('keepalive events 700/701 triggered through the proxy name the client, not the proxy', async t => {

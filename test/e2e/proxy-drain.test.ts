@@ -7,7 +7,8 @@ import t, { type Test } from 'tap'
 import { connect } from 'node:net'
 import { allFree, gatewayStatus, httpRequest } from '../helpers/e2e-gateway.js'
 import { metricValue } from '../helpers/e2e-gateway.js'
-import { startProxyDemo, startProxyFor, until, type LogLine } from '../helpers/e2e-proxy.js'
+import { startProxyDemo, startProxyFor, type LogLine } from '../helpers/e2e-proxy.js'
+import { until } from '../helpers/until.js'
 import { S3270 } from '../helpers/s3270.js'
 
 async function s3270 (t: Test): Promise<S3270> {

@@ -3,10 +3,11 @@
 // untouched; tn3270_proxy_backend_up shows it down; a gateway restarted with the same config on the
 // same ports comes back into rotation. lib/demo.ts exposes no configs, so the restart is built by
 // demoGatewayConfig from lib/demo.ts, the config the demo itself uses.
-import t, { type Test } from 'tap'
+import t from 'tap'
 import type { Demo } from '../../lib/demo.js'
 import { gatewayStatus, getJson } from '../helpers/e2e-gateway.js'
-import { capturingLogger, connectLu, demoGatewayConfig, metricSum, proxyMetric, proxyMetrics, proxyPort, s3270, startDemoLikeGateway, startProxyDemo, type LogLine, until } from '../helpers/e2e-proxy.js'
+import { capturingLogger, connectLu, demoGatewayConfig, metricSum, proxyMetric, proxyMetrics, proxyPort, s3270, startDemoLikeGateway, startProxyDemo, type LogLine } from '../helpers/e2e-proxy.js'
+import { until } from '../helpers/until.js'
 import { S3270 } from '../helpers/s3270.js'
 import type { GatewayStatus } from '../../lib/gateway/index.js'
 

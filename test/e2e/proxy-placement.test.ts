@@ -2,11 +2,12 @@
 // sessions are placed two per gateway; the fifth Connect is refused by the proxy itself (its
 // listener closed); when one session ends the fifth connects; no client ever sees a gateway's
 // refusal (the proxy never accepts a client it then has to drop).
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { connect } from 'node:net'
 import type { Demo } from '../../lib/demo.js'
 import { gatewayStatus } from '../helpers/e2e-gateway.js'
-import { connectLu, metricSum, proxyMetric, proxyMetrics, proxyPort, s3270, startProxyDemo, type LogLine, until } from '../helpers/e2e-proxy.js'
+import { connectLu, metricSum, proxyMetric, proxyMetrics, proxyPort, s3270, startProxyDemo, type LogLine } from '../helpers/e2e-proxy.js'
+import { until } from '../helpers/until.js'
 import { RawTn3270eClient } from '../helpers/raw-tn3270e.js'
 import { S3270 } from '../helpers/s3270.js'
 

@@ -128,11 +128,3 @@ export async function startTestGateway (raw: Record<string, unknown>, opts: { lo
 }
 
 /** Polls `fn` until it returns true (or throws after `ms`). */
-export async function until (what: string, fn: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    if (await fn()) return
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 25))
-  }
-}

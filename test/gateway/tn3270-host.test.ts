@@ -16,7 +16,8 @@ import { createGatewayMetrics, silentLogger } from '../../lib/observability/inde
 import { Registry } from 'prom-client'
 import { Opt, BRK } from '../../lib/telnet/index.js'
 import { DO, IAC, WILL, WONT, fakeHost, HostPeer, screenRecord } from '../hostlink/tn3270-fake-host.js'
-import { startTestGateway, until, type TestGateway } from './tn3270-host-harness.js'
+import { startTestGateway, type TestGateway } from './tn3270-host-harness.js'
+import { until } from '../helpers/until.js'
 
 function config (hostPort: number, link: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {

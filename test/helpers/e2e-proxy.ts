@@ -94,17 +94,6 @@ export async function startDemoLikeGateway (t: Test, config: GatewayConfig, logg
   return gw
 }
 
-/** Polls until `cond` holds; throws naming `what` after `ms`. */
-export async function until (what: string, cond: () => boolean | Promise<boolean>, ms = 10_000, every = 20): Promise<number> {
-  const start = Date.now()
-  const end = start + ms
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, every))
-  }
-  return Date.now() - start
-}
-
 /**
  * A proxy in front of the demo's gateways, configured like the demo's own (PROXY v2, /status
  * polling) plus `top` keys (e.g. drainTimeout), with captured logs; closed with the test.

@@ -5,7 +5,8 @@ import fc from 'fast-check'
 import net from 'node:net'
 import { once } from 'node:events'
 import { setTimeout as sleep, setImmediate as tick } from 'node:timers/promises'
-import { FakeClock, type Clock } from '../../lib/clock.js'
+import { type Clock } from '../../lib/clock.js'
+import { FakeClock } from '../helpers/fake-clock.js'
 import { ErrorCodes, isLbError } from '../../lib/errors.js'
 import {
   SnaLinkClient, SnaLinkServer, makeHello, encodeHello, encodePiu, encodePing, encodePong, encodeBye, PROTOCOL,

@@ -13,6 +13,7 @@ import {
 } from '../../lib/hostlink/tn3270-client.js'
 import { Opt, BRK, IP, AO } from '../../lib/telnet/index.js'
 import { DO, IAC, WONT, fakeHost, HostPeer, screenRecord, TTYPE_SEND } from './tn3270-fake-host.js'
+import { until } from '../helpers/until.js'
 
 const base = (port: number, extra: Partial<Tn3270ClientOptions> = {}): Tn3270ClientOptions => ({
   host: '127.0.0.1', port, connectTimeout: 2000, terminalType: 'IBM-3278-2-E', luRequest: 'ttype', ...extra,
@@ -32,13 +33,6 @@ function collect (s: Tn3270HostSession): HostData[] {
   return got
 }
 
-async function until (what: string, fn: () => boolean, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!fn()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 5))
-  }
-}
 
 t.test('screenRefusal recognises the Hercules refusal texts and nothing else', async t => {
   t.equal(screenRefusal(screenRecord('Connection rejected, no available 3270 device')), 'Connection rejected, no available 3270 device')

@@ -10,6 +10,7 @@ import { encodePiu, commandRh, responseSense, type Piu } from '../../lib/sna/ind
 import { buildBind, encodeBind as encodeLu62Bind } from '../../lib/appc/index.js'
 import { TestPu, type TestLu } from './test-pu.js'
 import { parseOutbound } from '../../lib/datastream/index.js'
+import { until } from '../helpers/until.js'
 
 const ENTER = 0x7d
 const PF3 = 0xf3
@@ -58,13 +59,6 @@ async function http (sim: HostSim, method: string, path: string, body?: string):
   })
 }
 
-async function until (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timeout: ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
-}
 
 const LUS: TestLu[] = [{ name: 'GW1LU001', address: 2 }, { name: 'GW1LU002', address: 3 }, { name: 'GW1LU003', address: 4 }]
 

@@ -1,7 +1,7 @@
 // SSCP + PLU flows of the host simulator against an in-memory test PU (no sockets).
 import t from 'tap'
 import { harness, settle } from './harness.js'
-import { FakeClock } from '../../lib/clock.js'
+import { FakeClock } from '../helpers/fake-clock.js'
 import { faultsUpdateSchema } from '../../lib/hostsim/faults.js'
 import { DemoLayout } from '../../lib/hostsim/screens.js'
 import {

@@ -1,7 +1,7 @@
 // The pure keepalive state machine and its clocked engine, every path, with FakeClock.
 import t from 'tap'
 import fc from 'fast-check'
-import { FakeClock } from '../../lib/clock.js'
+import { FakeClock } from '../helpers/fake-clock.js'
 import {
   KeepAliveEngine, keepAliveStep, initialKeepAliveState,
   type KeepAliveAction, type KeepAliveInput, type KeepAliveSettings, type KeepAliveState,

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { FakeClock } from '../../lib/clock.js'
+import { FakeClock } from '../helpers/fake-clock.js'
 import { DnsDiscovery, resolveDnsSource, staticTargets, type Resolver, type SrvRecord } from '../../lib/proxy/discovery.js'
 import type { BackendTarget } from '../../lib/proxy/backend.js'
 import { captureLogger } from './fake-gateway.js'

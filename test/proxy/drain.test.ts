@@ -1,5 +1,5 @@
 import t from 'tap'
-import { FakeClock } from '../../lib/clock.js'
+import { FakeClock } from '../helpers/fake-clock.js'
 import { silentLogger } from '../../lib/observability/logger.js'
 import { drainSessions, type Drainable } from '../../lib/proxy/drain.js'
 

@@ -1,7 +1,7 @@
 // BackendPool with a fake clock: time-driven re-evaluation, membership, metrics, estimates.
 import t from 'tap'
 import { MockAgent } from 'undici'
-import { FakeClock } from '../../lib/clock.js'
+import { FakeClock } from '../helpers/fake-clock.js'
 import { createProxyMetrics, createRegistry } from '../../lib/observability/metrics.js'
 import { silentLogger } from '../../lib/observability/logger.js'
 import { BackendPool } from '../../lib/proxy/pool.js'

@@ -2,7 +2,7 @@
 // weights, and connect timeout on real sockets.
 import t from 'tap'
 import net from 'node:net'
-import { FakeClock } from '../../lib/clock.js'
+import { FakeClock } from '../helpers/fake-clock.js'
 import { ErrorCodes } from '../../lib/errors.js'
 import type { Resolver, SrvRecord } from '../../lib/proxy/index.js'
 import { classifyConnectError, connectOnce, connectWithFailover } from '../../lib/proxy/connect.js'

@@ -1,7 +1,7 @@
 // Integration on real sockets (port 0): placement, invisible failover, the proxy's own
 // CloseListenSocket, early-close retry.
 import t from 'tap'
-import { DO_TTYPE, TestClient, startGateways, startTestProxy, testConfig, tryConnect, waitFor } from './fake-gateway.js'
+import { TestClient, startGateways, startTestProxy, testConfig, tryConnect, waitFor } from './fake-gateway.js'
 
 t.test('placement by least sessions (ties: least recently picked, then name)', async t => {
   const [a, b] = await startGateways(t, ['gwA', 'gwB'])

@@ -3,7 +3,7 @@
 import t from 'tap'
 import { once } from 'node:events'
 import { request } from 'undici'
-import { parseProxyHeader } from '../../lib/proxy/index.js'
+import { parseProxyHeader } from '../../lib/proxy-protocol/index.js'
 import { TestClient, startGateways, startTestProxy, testConfig, tryConnect, waitFor } from './fake-gateway.js'
 
 t.test('PROXY v2 header received by the backend carries the client address', async t => {

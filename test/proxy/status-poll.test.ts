@@ -1,6 +1,6 @@
 import t from 'tap'
 import { MockAgent } from 'undici'
-import { FakeClock } from '../../lib/clock.js'
+import { FakeClock } from '../helpers/fake-clock.js'
 import { StatusPoller, fetchStatus, parseGatewayStatus, type PollResult } from '../../lib/proxy/status-poll.js'
 
 const gatewayStatus = (over: Record<string, unknown> = {}) => ({

@@ -1,7 +1,7 @@
 // DependentLuNode end to end, in process, against a scripted host built from the same codecs and the
 // primary-role half-session machines.
 import t from 'tap'
-import { FakeClock } from '../../lib/clock.js'
+import { FakeClock } from '../helpers/fake-clock.js'
 import { silentLogger } from '../../lib/observability/index.js'
 import {
   ActivationHalfSession, LuLuHalfSession, DependentLuNode, decodePiu, encodePiu, decodeBind, encodeActpu, encodeDactlu,

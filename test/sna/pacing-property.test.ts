@@ -7,7 +7,7 @@
 // everything flows and the sender can always send again (no Q181737 hang).
 import t from 'tap'
 import fc from 'fast-check'
-import { FakeClock } from '../../lib/clock.js'
+import { FakeClock } from '../helpers/fake-clock.js'
 import { ErrorCodes } from '../../lib/errors.js'
 import {
   creditFromClientState, PacingReceiver, PacingSender, type CreditEvent, type PacingIpm, type PacedRequest,

@@ -1,6 +1,6 @@
 // Unit and state tests for the pacing engine (sna-formats §2.4, §3.6, §4.1, §6.1; seed 003).
 import t from 'tap'
-import { FakeClock } from '../../lib/clock.js'
+import { FakeClock } from '../helpers/fake-clock.js'
 import { ErrorCodes, isLbError } from '../../lib/errors.js'
 import {
   pacingFromBindRu, CreditGate, creditFromClientState, PacingReceiver, PacingSender, PacingSense, pacingWindows, SessionPacing,
@@ -219,7 +219,6 @@ t.test('adaptive sender: solicited, unsolicited (reset), reset-ack and IPM valid
   t.equal(s.windowSize, 4)
   t.equal(s.receiveIpm({ type: 'solicited', rwi: false, nws: 4 }).violation, undefined)
   // That early grant lets the next window start; now reset it with NWS 0 before it is used up.
-  d = { send: [] }
   for (let i = 8; i < 14; i++) sub(i)
   t.equal(s.queued, 4)
   d = s.receiveIpm({ type: 'unsolicited', rwi: true, nws: 0 })

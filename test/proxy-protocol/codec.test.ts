@@ -1,7 +1,7 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { ErrorCodes, isLbError } from '../../lib/errors.js'
-import { PROXY_V2_SIGNATURE, cidrMatch, encodeProxyV2, parseIp, parseProxyHeader } from '../../lib/proxy/proxy-protocol.js'
+import { PROXY_V2_SIGNATURE, cidrMatch, encodeProxyV2, parseIp, parseProxyHeader } from '../../lib/proxy-protocol/index.js'
 
 const code = (c: string) => (err: unknown) => isLbError(err) && err.code === c
 

@@ -1,9 +1,10 @@
 // Reads an optional PROXY protocol v2 header before TN3270 negotiation starts, so logs and
 // events 700/701 name the real client behind the front proxy. A header is believed only from
-// configured trusted networks; one from anywhere else is refused and logged (issue 5).
+// configured trusted networks; one from anywhere else is refused and logged.
 import type { Socket } from 'node:net'
 import { ErrorCodes, lbError, type Tn3270LbError } from '../errors.js'
-import { cidrMatch, parseProxyHeader } from '../proxy/index.js'
+import { cidrMatch } from './address.js'
+import { parseProxyHeader } from './codec.js'
 
 export interface ProxyHeaderPolicy {
   mode: 'off' | 'optional' | 'required'
