@@ -154,6 +154,12 @@ export class DependentLu extends EventEmitter<LuEvents> {
     this.node.transmit([this.luLu.ipr()])
   }
 
+  /** Isolated pacing message toward the PLU (adaptive pacing: solicited grant or reset acknowledgement). */
+  sendIpm (ipm: Ipm): void {
+    if (!this.luLu.isBound) throw lbError(ErrorCodes.SNA_STATE, `LU ${this.name}: sendIpm without an LU-LU session (state ${this.state})`)
+    this.node.transmit([this.luLu.ipm(ipm)])
+  }
+
   /** A client took the LU: NOTIFY(SLU enabled) if the SSCP-LU session is up (§3.5). */
   attach (): void {
     this.isAttached = true
