@@ -1,7 +1,9 @@
-// A proxy listener and its own CloseListenSocket (seed 000, KB Q101235): it listens exactly while
-// some backend can take a client, so a client's hot-backup list moves on to another proxy or site
-// on ECONNREFUSED instead of being accepted and dropped. `server.close()` stops listening and
-// keeps existing sessions; a new net.Server re-listens on the same port (lb-ops-style §3.1).
+// A proxy listener and its own CloseListenSocket (KB Q101235): it listens exactly while some
+// backend can take a client, so a client's hot-backup list moves on to another proxy or site on
+// ECONNREFUSED instead of being accepted and dropped. `server.close()` stops listening and keeps
+// existing sessions, and a new net.Server may listen on the same port at once (Node.js
+// doc/api/net.md, server.close() and server.listen(); sockets use SO_REUSEADDR); only another
+// process holding the port (EADDRINUSE) makes a re-open wait and retry.
 //
 // State machine (desired = !stopped && (canServe || !closeListenSocket)):
 //   closed --desired--> opening --listening--> open --!desired--> closed
@@ -9,8 +11,8 @@
 // Only one transition runs at a time; reconcile() is called on every pool change.
 import net from 'node:net'
 import type { Clock, Timer } from '../clock.js'
-import type { Logger } from '../observability/logger.js'
-import type { ProxyMetrics } from '../observability/metrics.js'
+import { errorCode, errorMessage } from '../errors.js'
+import type { Logger, ProxyMetrics } from '../observability/index.js'
 import type { BackendPool } from './pool.js'
 import { ProxySession, type SessionSettings } from './session.js'
 
@@ -60,8 +62,8 @@ export class ProxyListener {
     const desired = !this.stopped && (!this.opts.closeListenSocket || this.opts.pool.canServe())
     if (desired && this.state === 'closed' && this.retryTimer === undefined) {
       this.transition = this.listen()
-        .catch((err: NodeJS.ErrnoException) => {
-          this.opts.logger.error({ event: 'listener_error', listener: this.opts.name, error: err.code ?? err.message }, 'listener could not re-open; retrying')
+        .catch((err: unknown) => {
+          this.opts.logger.error({ event: 'listener_error', listener: this.opts.name, error: errorCode(err) ?? errorMessage(err) }, 'listener could not re-open; retrying')
           this.retryTimer = this.opts.clock.setTimeout(() => { this.retryTimer = undefined; this.reconcile() }, this.opts.relistenDelay ?? 500)
         })
         .finally(() => { this.transition = undefined; this.reconcile() })

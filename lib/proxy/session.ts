@@ -1,11 +1,11 @@
 // One client connection through the proxy: failover connect (connect.ts) while the client socket
-// stays paused, then the splice (splice.ts). Logs one line at start and one at end, like HAProxy
-// `option tcplog` + `logasap` (lb-ops-style §1.3): client, backend, connect ms, retries, bytes,
-// duration, termination. Never payload bytes.
+// stays paused, then the splice (splice.ts). Logs one line at start and one at end, like HAProxy's
+// `option tcplog` with `option logasap` (doc/configuration.txt; logasap is meant for long sessions
+// such as remote terminals): client, backend, connect ms, retries, bytes, duration, termination.
+// Never payload bytes.
 import type net from 'node:net'
 import type { Clock } from '../clock.js'
-import type { Logger } from '../observability/logger.js'
-import type { ProxyMetrics } from '../observability/metrics.js'
+import type { Logger, ProxyMetrics } from '../observability/index.js'
 import { connectWithFailover } from './connect.js'
 import type { BackendPool } from './pool.js'
 import { splice, type Splice, type SpliceResult, type Termination } from './splice.js'
