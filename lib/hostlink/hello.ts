@@ -1,4 +1,4 @@
-// HELLO contents (docs/hostlink.md §HELLO): who is at the other end, which protocol version,
+// HELLO contents (docs/hostlink.md, "HELLO"): who is at the other end, which protocol version,
 // and for the gateway side which dependent LUs it offers. Pure validation with named reasons.
 import { ErrorCodes, lbError } from '../errors.js'
 import { PROTOCOL, PROTOCOL_VERSION } from './frame.js'

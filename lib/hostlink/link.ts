@@ -9,7 +9,7 @@ import { abortSocket } from '../telnet/index.js'
 import { EventEmitter } from 'node:events'
 import type { Socket } from 'node:net'
 import type { Clock, Timer } from '../clock.js'
-import { ErrorCodes, lbError, type Tn3270LbError } from '../errors.js'
+import { ErrorCodes, lbError, Tn3270LbError } from '../errors.js'
 import type { Logger } from '../observability/index.js'
 import { attachKeepAlive, type KeepAliveHandle, type KeepAliveTarget } from '../keepalive/index.js'
 import { DEFAULT_MAX_PIU, FrameDecoder, encodeBye, encodeHello, encodePiu, encodePing, encodePong, type Frame } from './frame.js'
@@ -148,7 +148,11 @@ export class SnaLink extends EventEmitter<SnaLinkEvents> {
       let hello: Hello
       try {
         hello = validateHello(f.hello, this.opts.role === 'gateway' ? 'host' : 'gateway', this.opts.expectNode)
-      } catch (err) { this.fail(err as Tn3270LbError); return }
+      } catch (err) {
+        if (!(err instanceof Tn3270LbError)) throw err // validateHello throws HOSTLINK_HELLO only
+        this.fail(err)
+        return
+      }
       this.peerHello = hello
       this.current = 'up'
       this.wasUp = true
