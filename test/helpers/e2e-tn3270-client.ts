@@ -309,6 +309,20 @@ export class E2eClient {
   get error (): string | undefined { return this.closeError }
 
   /**
+   * The first record received (counting from `received[from]`) that `match` accepts. Each record
+   * is looked at once, so waiting through a flood of records stays linear.
+   */
+  async waitForRecord (match: (r: E2eRecord) => boolean, timeoutMs: number, what: string, from = 0): Promise<E2eRecord> {
+    let next = from
+    let found: E2eRecord | undefined
+    await this.until(() => {
+      for (; found === undefined && next < this.received.length; next++) if (match(this.received[next]!)) found = this.received[next]
+      return found !== undefined
+    }, timeoutMs, what)
+    return found!
+  }
+
+  /**
    * Resolves once `cond` holds, checked whenever bytes arrive or the connection ends; rejects
    * after `timeoutMs`, or as soon as the connection has closed with `cond` still false.
    */
