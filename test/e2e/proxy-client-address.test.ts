@@ -78,6 +78,9 @@ for (const mode of ['optional', 'required'] as const) {
     })
     const gw = await startDemoLikeGateway(t, config, capturingLogger(lines))
     const port = gw.listenerPort('tn3270')
+    // CloseListenSocket: the listener opens once the host link is up and the LUs are active, which
+    // a loaded machine may not have reached when startGateway resolves.
+    await until('gw9 listener open', () => gw.status().listeners.every(l => l.open))
     const header = encodeProxyV2({ src: { address: '192.0.2.7', port: 40000 }, dst: { address: '127.0.0.1', port } })
     const r = await probe(port, header)
     const peer = `127.0.0.1:${r.localPort}`
