@@ -44,6 +44,8 @@ export const ErrorCodes = {
   // proxy/
   NO_BACKEND: 'TN3270LB_ERR_NO_BACKEND',
   BACKEND_CONNECT: 'TN3270LB_ERR_BACKEND_CONNECT',
+  BACKEND_STATUS: 'TN3270LB_ERR_BACKEND_STATUS',
+  BACKEND_DISCOVERY: 'TN3270LB_ERR_BACKEND_DISCOVERY',
   // appc/
   APPC_MALFORMED: 'TN3270LB_ERR_APPC_MALFORMED',
   APPC_ALLOCATION: 'TN3270LB_ERR_APPC_ALLOCATION',
@@ -86,6 +88,21 @@ export class SenseError extends Tn3270LbError {
     super(code, message, options)
     this.name = 'SenseError'
     this.sense = sense
+  }
+}
+
+// proxy/
+
+/** Why a connect to a backend gateway failed, as counted in the connect-error metric. */
+export type ConnectFailureReason = 'refused' | 'timeout' | 'reset' | 'other'
+
+/** A connect to a backend gateway failed (BACKEND_CONNECT); `reason` picks the next step and the metric label. */
+export class BackendConnectError extends Tn3270LbError {
+  readonly reason: ConnectFailureReason
+  constructor (message: string, reason: ConnectFailureReason, options?: { cause?: unknown }) {
+    super(ErrorCodes.BACKEND_CONNECT, message, options)
+    this.name = 'BackendConnectError'
+    this.reason = reason
   }
 }
 

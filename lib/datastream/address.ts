@@ -1,5 +1,5 @@
-// 3270 buffer addresses (sna-formats.md §6.2; x3270 DECODE_BADDR/ENCODE_BADDR; GA23-0059
-// "Buffer Addressing"). 12-bit: two 6-bit halves, each through the 64-entry code table.
+// 3270 buffer addresses (GA23-0059 "Buffer Addressing"; x3270 DECODE_BADDR/ENCODE_BADDR).
+// 12-bit: two 6-bit halves, each through the 64-entry code table.
 // 14-bit: first byte's top two bits are 00, addr = (b1 & 0x3F) << 8 | b2. x3270 emits 14-bit only
 // when rows×cols > 4096; 16-bit addressing (needs a Usable Area flag) is not supported.
 

@@ -1,7 +1,17 @@
-// 3270 data stream constants. Source: IBM GA23-0059 (3270 Data Stream Programmer's Reference)
-// as summarised in shared/reference/sna-formats.md §6.2 and x3270 include/3270ds.h.
+// 3270 data stream constants. Source: IBM "3270 Data Stream Programmer's Reference", GA23-0059,
+// and the same values in x3270's include/3270ds.h.
 
-/** Outbound commands, SNA (LU2) form (sna-formats.md §6.2). */
+/**
+ * Code → name lookup over one or more name → code tables; a later table wins on a shared code.
+ * Every code table below (commands, AIDs, query codes) is read back this way.
+ */
+function nameLookup<N extends string> (...tables: Array<Readonly<Record<N, number>>>): (code: number) => N | undefined {
+  const byCode = new Map<number, N>()
+  for (const table of tables) for (const [name, code] of Object.entries(table) as Array<[N, number]>) byCode.set(code, name)
+  return (code) => byCode.get(code)
+}
+
+/** Outbound commands, SNA (LU2) form (GA23-0059 ch. 3, "3270 Commands"). */
 export const Command = {
   W: 0xf1,    // Write
   EW: 0xf5,   // Erase/Write
@@ -19,14 +29,12 @@ export const LocalCommand: Readonly<Record<CommandName, number>> = {
   W: 0x01, EW: 0x05, EWA: 0x0d, EAU: 0x0f, WSF: 0x11, RB: 0x02, RM: 0x06, RMA: 0x0e,
 }
 
-const COMMAND_BY_CODE = new Map<number, CommandName>()
-for (const [name, code] of Object.entries(Command)) COMMAND_BY_CODE.set(code, name as CommandName)
-for (const [name, code] of Object.entries(LocalCommand)) COMMAND_BY_CODE.set(code, name as CommandName)
-export function commandName (code: number): CommandName | undefined { return COMMAND_BY_CODE.get(code) }
+/** The command a code stands for, in either form. */
+export const commandName: (code: number) => CommandName | undefined = nameLookup<CommandName>(Command, LocalCommand)
 /** Commands followed by a WCC byte (GA23-0059 "Write Control Character"). */
 export function commandHasWcc (name: CommandName): boolean { return name === 'W' || name === 'EW' || name === 'EWA' }
 
-/** WCC bits (sna-formats.md §6.2; bit 0x40 also falls out of the code-table translation). */
+/** WCC bits (GA23-0059 "Write Control Character"; bit 0x40 also falls out of the code-table translation). */
 export const WccBit = {
   RESET: 0x40,
   PRINTOUT_FORMAT: 0x30,
@@ -36,7 +44,7 @@ export const WccBit = {
   RESET_MDT: 0x01,
 } as const
 
-/** Orders (sna-formats.md §6.2). Operand lengths in comments. */
+/** Orders (GA23-0059 ch. 4, "Orders"). Operand lengths in comments. */
 export const Order = {
   PT: 0x05,   // Program Tab
   GE: 0x08,   // Graphic Escape + 1 char
@@ -58,7 +66,7 @@ export const FormatControl = {
 const FCO_SET = new Set<number>(Object.values(FormatControl))
 export function isFormatControl (b: number): boolean { return FCO_SET.has(b) }
 
-/** Field attribute bits (sna-formats.md §6.2); the top two bits come from the code table. */
+/** Field attribute bits (GA23-0059 "Field Attributes"); the top two bits come from the code table. */
 export const FieldBit = {
   PROTECTED: 0x20,
   NUMERIC: 0x10,
@@ -80,7 +88,7 @@ export const ExtendedAttribute = {
   TRANSPARENCY: 0x46,
 } as const
 
-/** The 64-entry code table for 6-bit values (buffer addresses, WCC, attributes; sna-formats.md §6.2). */
+/** The 64-entry code table for 6-bit values (buffer addresses, WCC, attributes; GA23-0059 appendix, x3270 code_table). */
 export const CODE_TABLE: readonly number[] = [
   0x40, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f,
   0x50, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xd9, 0x5a, 0x5b, 0x5c, 0x5d, 0x5e, 0x5f,
@@ -88,7 +96,7 @@ export const CODE_TABLE: readonly number[] = [
   0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9, 0x7a, 0x7b, 0x7c, 0x7d, 0x7e, 0x7f,
 ]
 
-/** Attention identifiers (sna-formats.md §6.2, x3270 3270ds.h). */
+/** Attention identifiers (GA23-0059 "Attention Identifier (AID)", x3270 3270ds.h). */
 export const Aid = {
   NONE: 0x60,
   QUERY_REPLY: 0x61,
@@ -107,9 +115,7 @@ export const Aid = {
 } as const
 export type AidName = keyof typeof Aid
 
-const AID_BY_CODE = new Map<number, AidName>()
-for (const [name, code] of Object.entries(Aid)) AID_BY_CODE.set(code, name as AidName)
-export function aidName (code: number): AidName | undefined { return AID_BY_CODE.get(code) }
+export const aidName: (code: number) => AidName | undefined = nameLookup<AidName>(Aid)
 export function pfAid (n: number): AidName {
   if (!Number.isInteger(n) || n < 1 || n > 24) throw new RangeError(`PF key ${n} out of range 1-24`)
   return `PF${n}` as AidName
@@ -153,11 +159,12 @@ export const QueryCode = {
   NULL: 0xff,
 } as const
 export type QueryCodeName = keyof typeof QueryCode
-const QCODE_BY_CODE = new Map<number, QueryCodeName>()
-for (const [name, code] of Object.entries(QueryCode)) QCODE_BY_CODE.set(code, name as QueryCodeName)
-export function queryCodeName (code: number): QueryCodeName | undefined { return QCODE_BY_CODE.get(code) }
+export const queryCodeName: (code: number) => QueryCodeName | undefined = nameLookup<QueryCodeName>(QueryCode)
 
-/** Screen sizes by model (tn3270-anchors.md §3.2): the default is always 24×80; the model gives the alternate. */
+/**
+ * Screen sizes by 3278/3279 model (x3270's model table): the default size is always 24×80 and the
+ * model gives the alternate, the one Erase/Write Alternate selects (GA23-0059).
+ */
 export const MODEL_SIZES: Readonly<Record<2 | 3 | 4 | 5, { rows: number; cols: number }>> = {
   2: { rows: 24, cols: 80 },
   3: { rows: 32, cols: 80 },

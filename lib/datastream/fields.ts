@@ -1,4 +1,4 @@
-// Field attributes and the Write Control Character (sna-formats.md §6.2; GA23-0059 "Field
+// Field attributes and the Write Control Character (GA23-0059 "Field
 // Attribute", "Write Control Character"). Both are 6-bit values sent through the code table, so
 // the top two bits carry no meaning on input and are set from CODE_TABLE on output
 // (protected → X'60', autoskip → X'F0', unprotected+MDT → X'C1', EW WCC restore+alarm+reset → X'C6').

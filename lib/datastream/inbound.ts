@@ -1,5 +1,6 @@
 // Inbound (terminal → host) 3270 records: Read Modified replies, short reads, structured fields.
-// Layouts (sna-formats.md §6.2; GA23-0059 ch. 3 "Inbound Data Stream", ch. 6 "Query Reply"):
+// Layouts (IBM "3270 Data Stream Programmer's Reference", GA23-0059, ch. 3 "Inbound Data Stream",
+// ch. 6 "Query Reply"):
 //   Read Modified : AID, cursor address (2), then per modified field SBA + address + data
 //                   (nulls suppressed); on an unformatted screen the data follows the cursor directly.
 //   Short read    : PA1/PA2/PA3/CLEAR send the AID byte alone (x3270 ctlr_read_modified).
@@ -10,7 +11,7 @@
 
 import { ErrorCodes, lbError } from '../errors.js'
 import { type AddressMode, addressModeFor, decodeAddress, encodeAddress } from './address.js'
-import { Aid, type AidName, aidName, isFormatControl, Order, QueryCode, type QueryCodeName, queryCodeName, SHORT_READ_AIDS, StructuredFieldId } from './constants.js'
+import { Aid, type AidName, aidName, ExtendedAttribute, isFormatControl, Order, QueryCode, type QueryCodeName, queryCodeName, SHORT_READ_AIDS, StructuredFieldId } from './constants.js'
 import { type CodePage, decode, DEFAULT_CODE_PAGE, EBCDIC_SUBSTITUTE, encode } from './ebcdic.js'
 import { decodeFieldAttribute, type FieldAttribute } from './fields.js'
 import { parseStructuredFields, type StructuredField } from './outbound.js'
@@ -59,11 +60,111 @@ function malformed (offset: number, what: string): never {
 
 function hex (b: number): string { return `X'${b.toString(16).toUpperCase().padStart(2, '0')}'` }
 
+/** Data collected for one field (or for the unformatted data before the first SBA). */
+interface OpenField { address: number; bytes: number[]; text: string; attribute?: FieldAttribute }
+
+/**
+ * Walks the part of a Read Modified / Read Buffer record after the cursor: SBA starts a modified
+ * field, SF/SFE (Read Buffer) start a field after its attribute position, SA pairs (character
+ * reply mode, GA23-0059 "Reply Modes") are skipped, GE and plain bytes are data.
+ */
+class InboundFieldReader {
+  readonly fields: InboundField[] = []
+  /** Data before any SBA: a Read Modified of an unformatted screen. */
+  readonly unformatted: OpenField = { address: 0, bytes: [], text: '' }
+  private current: OpenField | undefined
+  /** Buffer address of the next data byte (for Read Buffer SF orders). */
+  private running = 0
+  private readonly size: number
+
+  constructor (private readonly b: Buffer, private readonly opts: InboundOptions) {
+    this.size = opts.rows * opts.cols
+  }
+
+  /** The 2-byte buffer address at `at` (the caller has checked both bytes are there), inside the screen. */
+  address (at: number, what: string): number {
+    const a = decodeAddress(this.b[at] as number, this.b[at + 1] as number)
+    if (a >= this.size) malformed(at, `${what} ${a} outside the ${this.opts.rows}x${this.opts.cols} buffer`)
+    return a
+  }
+
+  read (start: number): void {
+    const b = this.b
+    let i = start
+    while (i < b.length) {
+      const c = b[i] as number
+      if (c === Order.SBA) i = this.setBufferAddress(i)
+      else if (c === Order.SF || c === Order.SFE) i = this.fieldAttribute(i)
+      else if (c === Order.SA) i = this.skipSetAttribute(i)
+      else if (c === Order.GE) i = this.graphicEscape(i)
+      else { this.data([c], c); i += 1 }
+    }
+    this.closeField()
+  }
+
+  private setBufferAddress (i: number): number {
+    if (i + 3 > this.b.length) malformed(i, 'SBA address needs 2 bytes')
+    this.startField(this.address(i + 1, 'SBA address'))
+    return i + 3
+  }
+
+  /** Read Buffer: the attribute occupies one position; the field's data starts after it. */
+  private fieldAttribute (i: number): number {
+    const b = this.b
+    if (b[i] === Order.SF) {
+      if (i + 2 > b.length) malformed(i, 'SF attribute needs 1 byte')
+      this.startField((this.running + 1) % this.size, decodeFieldAttribute(b[i + 1] as number))
+      return i + 2
+    }
+    if (i + 2 > b.length) malformed(i, 'SFE pair count needs 1 byte')
+    const n = b[i + 1] as number
+    if (i + 2 + 2 * n > b.length) malformed(i, `SFE with ${n} pair(s) runs past the end of the record`)
+    let attrByte = 0
+    for (let k = 0; k < n; k++) if (b[i + 2 + 2 * k] === ExtendedAttribute.FIELD) attrByte = b[i + 3 + 2 * k] as number
+    this.startField((this.running + 1) % this.size, decodeFieldAttribute(attrByte))
+    return i + 2 + 2 * n
+  }
+
+  private skipSetAttribute (i: number): number {
+    if (i + 3 > this.b.length) malformed(i, 'SA needs type and value')
+    return i + 3
+  }
+
+  private graphicEscape (i: number): number {
+    if (i + 2 > this.b.length) malformed(i, 'GE needs a character')
+    const ch = this.b[i + 1] as number
+    this.data([Order.GE, ch], ch)
+    return i + 2
+  }
+
+  /** One buffer position of data: `bytes` as received, `ch` the character it shows. */
+  private data (bytes: number[], ch: number): void {
+    const target = this.current ?? this.unformatted
+    target.bytes.push(...bytes)
+    target.text += decode(Uint8Array.of(ch), this.opts.cp ?? DEFAULT_CODE_PAGE)
+    this.running = (this.running + 1) % this.size
+  }
+
+  private startField (address: number, attribute?: FieldAttribute): void {
+    this.closeField()
+    this.current = { address, bytes: [], text: '' }
+    if (attribute !== undefined) this.current.attribute = attribute
+    this.running = address
+  }
+
+  private closeField (): void {
+    const cur = this.current
+    if (cur === undefined) return
+    const f: InboundField = { address: cur.address, text: cur.text, raw: Buffer.from(cur.bytes) }
+    if (cur.attribute !== undefined) f.attribute = cur.attribute
+    this.fields.push(f)
+    this.current = undefined
+  }
+}
+
 /** Parse an inbound record (no TN3270E header, no IAC EOR). */
 export function parseInbound (buf: Uint8Array, opts: InboundOptions): InboundRecord {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
-  const cp = opts.cp ?? DEFAULT_CODE_PAGE
-  const size = opts.rows * opts.cols
   if (b.length === 0) malformed(0, 'empty record (no AID)')
   const aidCode = b[0] as number
   const aid = aidName(aidCode)
@@ -72,73 +173,11 @@ export function parseInbound (buf: Uint8Array, opts: InboundOptions): InboundRec
   const rec: InboundRecord = { aid, aidCode, shortRead: b.length === 1, fields: [] }
   if (b.length === 1) return rec
   if (b.length === 2) malformed(1, 'cursor address needs 2 bytes, record ends after 1')
-  const checkAddr = (at: number, a: number, what: string): number => {
-    if (a >= size) malformed(at, `${what} ${a} outside the ${opts.rows}x${opts.cols} buffer`)
-    return a
-  }
-  rec.cursor = checkAddr(1, decodeAddress(b[1] as number, b[2] as number), 'cursor address')
-
-  interface Open { address: number; bytes: number[]; text: string; attribute?: FieldAttribute }
-  let cur: Open | undefined
-  const pre: Open = { address: 0, bytes: [], text: '' }
-  let running = 0 // buffer address of the next data byte (for Read Buffer SF orders)
-  const close = (): void => {
-    if (cur !== undefined) {
-      const f: InboundField = { address: cur.address, text: cur.text, raw: Buffer.from(cur.bytes) }
-      if (cur.attribute !== undefined) f.attribute = cur.attribute
-      rec.fields.push(f)
-    }
-  }
-  const startField = (address: number, attribute?: FieldAttribute): void => {
-    close()
-    cur = { address, bytes: [], text: '' }
-    if (attribute !== undefined) cur.attribute = attribute
-    running = address
-  }
-  let i = 3
-  while (i < b.length) {
-    const c = b[i] as number
-    const target = cur ?? pre
-    if (c === Order.SBA) {
-      if (i + 3 > b.length) malformed(i, 'SBA address needs 2 bytes')
-      startField(checkAddr(i + 1, decodeAddress(b[i + 1] as number, b[i + 2] as number), 'SBA address'))
-      i += 3
-    } else if (c === Order.SF || c === Order.SFE) {
-      // Read Buffer: the attribute occupies one position; the field's data starts after it.
-      let attrByte: number
-      let next: number
-      if (c === Order.SF) {
-        if (i + 2 > b.length) malformed(i, 'SF attribute needs 1 byte')
-        attrByte = b[i + 1] as number
-        next = i + 2
-      } else {
-        if (i + 2 > b.length) malformed(i, 'SFE pair count needs 1 byte')
-        const n = b[i + 1] as number
-        if (i + 2 + 2 * n > b.length) malformed(i, `SFE with ${n} pair(s) runs past the end of the record`)
-        attrByte = 0
-        for (let k = 0; k < n; k++) if (b[i + 2 + 2 * k] === 0xc0) attrByte = b[i + 3 + 2 * k] as number
-        next = i + 2 + 2 * n
-      }
-      startField((running + 1) % size, decodeFieldAttribute(attrByte))
-      i = next
-    } else if (c === Order.SA) {
-      // Character reply mode: SA type/value pairs interleave the data (GA23-0059 "Reply Modes").
-      if (i + 3 > b.length) malformed(i, 'SA needs type and value')
-      i += 3
-    } else if (c === Order.GE) {
-      if (i + 2 > b.length) malformed(i, 'GE needs a character')
-      target.bytes.push(c, b[i + 1] as number)
-      target.text += decode(Uint8Array.of(b[i + 1] as number), cp)
-      running = (running + 1) % size
-      i += 2
-    } else {
-      target.bytes.push(c)
-      target.text += decode(Uint8Array.of(c), cp)
-      running = (running + 1) % size
-      i += 1
-    }
-  }
-  close()
+  const reader = new InboundFieldReader(b, opts)
+  rec.cursor = reader.address(1, 'cursor address')
+  reader.read(3)
+  rec.fields = reader.fields
+  const pre = reader.unformatted
   if (pre.bytes.length > 0) rec.unformatted = { text: pre.text, raw: Buffer.from(pre.bytes) }
   return rec
 }

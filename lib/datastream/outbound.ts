@@ -1,7 +1,8 @@
 // Outbound (host → terminal) 3270 record parser: command, WCC, orders, structured fields.
-// Layouts: sna-formats.md §6.2 (commands, WCC, orders, addresses); GA23-0059 ch. 3-5
-// (order operands; structured field = 2-byte length including itself, 0 = to end of record,
-// then a 1-byte id, or 2 bytes when the first is X'0F'/X'10').
+// Layouts: IBM "3270 Data Stream Programmer's Reference", GA23-0059, ch. 3-5 (commands, WCC,
+// orders and their operands, 12/14-bit addresses; a structured field is a 2-byte length that
+// counts itself, 0 = to the end of the record, then a 1-byte id, or 2 bytes when the first is
+// X'0F'/X'10').
 // Anything that does not fit raises DATASTREAM_MALFORMED naming the offset.
 
 import { ErrorCodes, lbError } from '../errors.js'
@@ -76,93 +77,97 @@ export function parseOutbound (buf: Uint8Array, opts: ParseOptions = {}): Outbou
   return rec
 }
 
+/** One order (or run of data) read at `offset`, and where the next one starts. */
+interface Decoded { order: OutboundOrder; next: number }
+type OrderDecoder = (b: Buffer, at: number) => Decoded
+
+/** A count byte, then `count` (type, value) pairs: the operands of SFE and MF. */
+function attributePairs (b: Buffer, at: number, name: string): { list: AttributePair[]; next: number } {
+  need(b, at, 1, `${name} pair count`)
+  const count = b[at] as number
+  need(b, at + 1, count * 2, `${name} with ${count} attribute pair(s)`)
+  const list: AttributePair[] = []
+  for (let k = 0; k < count; k++) list.push({ type: b[at + 1 + 2 * k] as number, value: b[at + 2 + 2 * k] as number })
+  return { list, next: at + 1 + count * 2 }
+}
+
+function address (b: Buffer, at: number): number {
+  return decodeAddress(b[at] as number, b[at + 1] as number)
+}
+
+// Buffer-address orders: the order byte and a 2-byte address.
+const addressOrder = (order: 'SBA' | 'EUA'): OrderDecoder => (b, at) => {
+  need(b, at + 1, 2, `${order} address`)
+  return { order: { order, offset: at, address: address(b, at + 1) }, next: at + 3 }
+}
+
+// Orders without operands.
+const bareOrder = (order: 'IC' | 'PT'): OrderDecoder => (_b, at) => ({ order: { order, offset: at }, next: at + 1 })
+
+// Field and attribute orders: SF (one attribute byte), SFE and MF (attribute pairs), SA (one pair).
+const startField: OrderDecoder = (b, at) => {
+  need(b, at + 1, 1, 'SF attribute')
+  return { order: { order: 'SF', offset: at, attribute: decodeFieldAttribute(b[at + 1] as number) }, next: at + 2 }
+}
+const startFieldExtended: OrderDecoder = (b, at) => {
+  const p = attributePairs(b, at + 1, 'SFE')
+  const fa = p.list.find((x) => x.type === ExtendedAttribute.FIELD)
+  return { order: { order: 'SFE', offset: at, attribute: decodeFieldAttribute(fa?.value ?? 0), pairs: p.list }, next: p.next }
+}
+const modifyField: OrderDecoder = (b, at) => {
+  const p = attributePairs(b, at + 1, 'MF')
+  return { order: { order: 'MF', offset: at, pairs: p.list }, next: p.next }
+}
+const setAttribute: OrderDecoder = (b, at) => {
+  need(b, at + 1, 2, 'SA type and value')
+  return { order: { order: 'SA', offset: at, type: b[at + 1] as number, value: b[at + 2] as number }, next: at + 3 }
+}
+
+// Character orders: RA (address, then a character that may itself be a GE sequence,
+// GA23-0059 "Repeat to Address") and GE (one character from the alternate set).
+const repeatToAddress: OrderDecoder = (b, at) => {
+  need(b, at + 1, 3, 'RA address and character')
+  const to = address(b, at + 1)
+  if (b[at + 3] !== Order.GE) return { order: { order: 'RA', offset: at, address: to, char: b[at + 3] as number, ge: false }, next: at + 4 }
+  need(b, at + 4, 1, 'RA graphic-escape character')
+  return { order: { order: 'RA', offset: at, address: to, char: b[at + 4] as number, ge: true }, next: at + 5 }
+}
+const graphicEscape: OrderDecoder = (b, at) => {
+  need(b, at + 1, 1, 'GE character')
+  return { order: { order: 'GE', offset: at, char: b[at + 1] as number }, next: at + 2 }
+}
+
+const ORDER_DECODERS: ReadonlyMap<number, OrderDecoder> = new Map([
+  [Order.SBA, addressOrder('SBA')],
+  [Order.EUA, addressOrder('EUA')],
+  [Order.IC, bareOrder('IC')],
+  [Order.PT, bareOrder('PT')],
+  [Order.SF, startField],
+  [Order.SFE, startFieldExtended],
+  [Order.MF, modifyField],
+  [Order.SA, setAttribute],
+  [Order.RA, repeatToAddress],
+  [Order.GE, graphicEscape],
+])
+
+/** Data: bytes up to the next order. Below X'40' only the format control orders are data. */
+function textRun (b: Buffer, at: number, cp: CodePage): Decoded {
+  const isOrder = (c: number): boolean => c < 0x40 && !isFormatControl(c)
+  if (isOrder(b[at] as number)) malformed(at, `unknown order ${hex(b[at] as number)}`)
+  let end = at + 1
+  while (end < b.length && !isOrder(b[end] as number)) end++
+  const bytes = Buffer.from(b.subarray(at, end))
+  return { order: { order: 'TEXT', offset: at, bytes, text: decode(bytes, cp) }, next: end }
+}
+
 /** Parse the orders and data of a Write-type record starting at `start`. */
 export function parseOrders (b: Buffer, start: number, cp: CodePage = DEFAULT_CODE_PAGE): OutboundOrder[] {
   const orders: OutboundOrder[] = []
   let i = start
-  const pairs = (at: number, name: string): { list: AttributePair[]; next: number } => {
-    need(b, at, 1, `${name} pair count`)
-    const count = b[at] as number
-    need(b, at + 1, count * 2, `${name} with ${count} attribute pair(s)`)
-    const list: AttributePair[] = []
-    for (let k = 0; k < count; k++) list.push({ type: b[at + 1 + 2 * k] as number, value: b[at + 2 + 2 * k] as number })
-    return { list, next: at + 1 + count * 2 }
-  }
   while (i < b.length) {
-    const op = b[i] as number
-    const at = i
-    switch (op) {
-      case Order.SBA:
-      case Order.EUA: {
-        const name = op === Order.SBA ? 'SBA' : 'EUA'
-        need(b, i + 1, 2, `${name} address`)
-        orders.push({ order: name, offset: at, address: decodeAddress(b[i + 1] as number, b[i + 2] as number) })
-        i += 3
-        break
-      }
-      case Order.SF:
-        need(b, i + 1, 1, 'SF attribute')
-        orders.push({ order: 'SF', offset: at, attribute: decodeFieldAttribute(b[i + 1] as number) })
-        i += 2
-        break
-      case Order.SFE: {
-        const p = pairs(i + 1, 'SFE')
-        const fa = p.list.find((x) => x.type === ExtendedAttribute.FIELD)
-        orders.push({ order: 'SFE', offset: at, attribute: decodeFieldAttribute(fa?.value ?? 0), pairs: p.list })
-        i = p.next
-        break
-      }
-      case Order.MF: {
-        const p = pairs(i + 1, 'MF')
-        orders.push({ order: 'MF', offset: at, pairs: p.list })
-        i = p.next
-        break
-      }
-      case Order.SA:
-        need(b, i + 1, 2, 'SA type and value')
-        orders.push({ order: 'SA', offset: at, type: b[i + 1] as number, value: b[i + 2] as number })
-        i += 3
-        break
-      case Order.IC:
-        orders.push({ order: 'IC', offset: at })
-        i += 1
-        break
-      case Order.PT:
-        orders.push({ order: 'PT', offset: at })
-        i += 1
-        break
-      case Order.RA: {
-        need(b, i + 1, 3, 'RA address and character')
-        const address = decodeAddress(b[i + 1] as number, b[i + 2] as number)
-        // RA's character may itself be a GE sequence (GA23-0059 "Repeat to Address").
-        if (b[i + 3] === Order.GE) {
-          need(b, i + 4, 1, 'RA graphic-escape character')
-          orders.push({ order: 'RA', offset: at, address, char: b[i + 4] as number, ge: true })
-          i += 5
-        } else {
-          orders.push({ order: 'RA', offset: at, address, char: b[i + 3] as number, ge: false })
-          i += 4
-        }
-        break
-      }
-      case Order.GE:
-        need(b, i + 1, 1, 'GE character')
-        orders.push({ order: 'GE', offset: at, char: b[i + 1] as number })
-        i += 2
-        break
-      default: {
-        if (op < 0x40 && !isFormatControl(op)) malformed(at, `unknown order ${hex(op)}`)
-        let j = i + 1
-        while (j < b.length) {
-          const c = b[j] as number
-          if (c < 0x40 && !isFormatControl(c)) break
-          j++
-        }
-        const bytes = Buffer.from(b.subarray(i, j))
-        orders.push({ order: 'TEXT', offset: at, bytes, text: decode(bytes, cp) })
-        i = j
-      }
-    }
+    const decoded = ORDER_DECODERS.get(b[i] as number)?.(b, i) ?? textRun(b, i, cp)
+    orders.push(decoded.order)
+    i = decoded.next
   }
   return orders
 }

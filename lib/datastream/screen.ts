@@ -411,7 +411,7 @@ export class Screen {
   }
 
   /**
-   * Press an AID key: the Read Modified record the terminal sends (sna-formats.md §6.2): AID,
+   * Press an AID key: the Read Modified record the terminal sends (GA23-0059 ch. 3): AID,
    * cursor, then SBA + data (nulls suppressed) per field with MDT; PA1-3/CLEAR are short reads;
    * unformatted screens send all non-null data after the cursor. Locks the keyboard; CLEAR also
    * clears the screen to the default size.

@@ -1,6 +1,6 @@
 // ScreenWriter: a fluent builder for outbound 3270 records (host → terminal).
-// Byte layouts: sna-formats.md §6.2 (commands, WCC, orders, 12/14-bit addresses) and GA23-0059
-// ch. 3-5 (order operands, structured fields). Builder misuse (an order before a command, an
+// Byte layouts: IBM "3270 Data Stream Programmer's Reference", GA23-0059, ch. 3-5 (commands, WCC,
+// orders and their operands, 12/14-bit addresses, structured fields). Builder misuse (an order before a command, an
 // address off the screen) throws DATASTREAM_MALFORMED: it is a programming error, not peer data.
 //
 //   new ScreenWriter({ rows: 24, cols: 80 })
@@ -20,7 +20,7 @@ export interface ScreenWriterOptions {
   rows?: number
   cols?: number
   cp?: CodePage
-  /** Default: 12-bit unless rows×cols > 4096 (x3270 rule, sna-formats.md §6.2). */
+  /** Default: 12-bit unless rows×cols > 4096 (x3270's rule: 14-bit only where 12 bits cannot reach). */
   addressMode?: AddressMode
 }
 
@@ -119,12 +119,7 @@ export class ScreenWriter {
 
   /** Set Buffer Address (11) to (row, col). */
   sba (row: number, col: number): this { return this.sbaAddress(this.address(row, col)) }
-  sbaAddress (address: number): this {
-    this.orderAllowed('SBA')
-    this.bytes.push(Order.SBA)
-    this.addr(address)
-    return this
-  }
+  sbaAddress (address: number): this { return this.addressOrder('SBA', address) }
 
   /** Start Field (1D) + attribute; the attribute occupies the current position. */
   sf (attr: FieldAttributeOptions | number = {}): this {
@@ -176,9 +171,12 @@ export class ScreenWriter {
 
   /** Erase Unprotected to Address (12). */
   eua (row: number, col: number): this { return this.euaAddress(this.address(row, col)) }
-  euaAddress (address: number): this {
-    this.orderAllowed('EUA')
-    this.bytes.push(Order.EUA)
+  euaAddress (address: number): this { return this.addressOrder('EUA', address) }
+
+  /** An order whose one operand is a buffer address (SBA, EUA). */
+  private addressOrder (order: 'SBA' | 'EUA', address: number): this {
+    this.orderAllowed(order)
+    this.bytes.push(Order[order])
     this.addr(address)
     return this
   }

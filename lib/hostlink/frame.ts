@@ -2,7 +2,7 @@
 //   type (1 byte) | length (4 bytes, unsigned big-endian, payload bytes only) | payload
 // carrying HELLO (JSON), PIU (one whole FID2 PIU, opaque here), PING/PONG (u32 id) and BYE
 // (UTF-8 reason). Pure: encoders and an incremental decoder, no I/O.
-import { ErrorCodes, lbError, type Tn3270LbError } from '../errors.js'
+import { ErrorCodes, lbError, Tn3270LbError } from '../errors.js'
 
 export const FrameType = { HELLO: 0x01, PIU: 0x02, PING: 0x03, PONG: 0x04, BYE: 0x05 } as const
 export type FrameTypeName = 'HELLO' | 'PIU' | 'PING' | 'PONG' | 'BYE'
@@ -12,7 +12,10 @@ export const PROTOCOL = 'tn3270-lb/sna'
 export const PROTOCOL_VERSION = 1
 export const MAX_HELLO = 64 * 1024
 export const MAX_BYE = 1024
-/** Default PIU limit: TH (6) + RH (3) + a 32 KiB RU fit with room to spare (sna-formats §BIND max RU). */
+/**
+ * Default PIU limit: TH (6) + RH (3) + a 32 KiB RU fit with room to spare. A BIND gives the maximum
+ * RU size as mantissa × 2^exponent in bytes 10-11 (SNA Formats, GA27-3136); 32 KiB = X'8C'.
+ */
 export const DEFAULT_MAX_PIU = 65536
 
 export type Frame =
@@ -76,56 +79,57 @@ export class FrameDecoder {
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk])
     const frames: Frame[] = []
     let off = 0
-    try {
-      while (this.buf.length - off >= HEADER_LENGTH) {
-        const type = this.buf[off]!
-        const length = this.buf.readUInt32BE(off + 1)
-        this.checkHeader(type, length)
-        if (this.buf.length - off < HEADER_LENGTH + length) break
-        const payload = this.buf.subarray(off + HEADER_LENGTH, off + HEADER_LENGTH + length)
-        frames.push(decodePayload(type, payload))
-        off += HEADER_LENGTH + length
-      }
-    } catch (err) {
-      this.failed = err as Tn3270LbError
-      this.buf = Buffer.alloc(0)
-      return { frames, error: this.failed }
+    while (this.buf.length - off >= HEADER_LENGTH) {
+      const type = this.buf[off]!
+      const length = this.buf.readUInt32BE(off + 1)
+      const bad = this.checkHeader(type, length)
+      if (bad !== undefined) return this.fail(frames, bad)
+      if (this.buf.length - off < HEADER_LENGTH + length) break
+      const f = decodePayload(type, this.buf.subarray(off + HEADER_LENGTH, off + HEADER_LENGTH + length))
+      if (f instanceof Tn3270LbError) return this.fail(frames, f)
+      frames.push(f)
+      off += HEADER_LENGTH + length
     }
     // Keep the remainder only; copy so a large chunk's memory is not pinned by a small tail.
     this.buf = off === this.buf.length ? Buffer.alloc(0) : off === 0 ? this.buf : Buffer.from(this.buf.subarray(off))
     return { frames }
   }
 
-  private checkHeader (type: number, length: number): void {
+  /** The stream is unusable from here on: frames decoded before the bad one are still returned. */
+  private fail (frames: Frame[], error: Tn3270LbError): DecodeResult {
+    this.failed = error
+    this.buf = Buffer.alloc(0)
+    return { frames, error }
+  }
+
+  /** Why a frame header is unacceptable (docs/hostlink.md, "Bad frames"), or undefined if it is fine. */
+  private checkHeader (type: number, length: number): Tn3270LbError | undefined {
     const bad = (msg: string) => lbError(ErrorCodes.HOSTLINK_FRAME, msg)
     switch (type) {
       case FrameType.HELLO:
-        if (length === 0 || length > MAX_HELLO) throw bad(`HELLO frame length ${length} outside 1..${MAX_HELLO}`)
-        return
+        return length === 0 || length > MAX_HELLO ? bad(`HELLO frame length ${length} outside 1..${MAX_HELLO}`) : undefined
       case FrameType.PIU:
-        if (length === 0 || length > this.maxPiuSize) throw bad(`PIU frame length ${length} outside 1..${this.maxPiuSize} (maxPiuSize)`)
-        return
+        return length === 0 || length > this.maxPiuSize ? bad(`PIU frame length ${length} outside 1..${this.maxPiuSize} (maxPiuSize)`) : undefined
       case FrameType.PING:
       case FrameType.PONG:
-        if (length !== 4) throw bad(`${type === FrameType.PING ? 'PING' : 'PONG'} frame length ${length}, expected 4`)
-        return
+        return length !== 4 ? bad(`${type === FrameType.PING ? 'PING' : 'PONG'} frame length ${length}, expected 4`) : undefined
       case FrameType.BYE:
-        if (length > MAX_BYE) throw bad(`BYE frame length ${length} exceeds ${MAX_BYE}`)
-        return
+        return length > MAX_BYE ? bad(`BYE frame length ${length} exceeds ${MAX_BYE}`) : undefined
       default:
-        throw bad(`unknown frame type 0x${type.toString(16).padStart(2, '0')} (length ${length})`)
+        return bad(`unknown frame type 0x${type.toString(16).padStart(2, '0')} (length ${length})`)
     }
   }
 }
 
-function decodePayload (type: number, payload: Buffer): Frame {
+/** The frame a checked header and its payload make, or the error that ends the stream. */
+function decodePayload (type: number, payload: Buffer): Frame | Tn3270LbError {
   switch (type) {
     case FrameType.HELLO: {
-      let hello: unknown
-      try { hello = JSON.parse(payload.toString('utf8')) } catch {
-        throw lbError(ErrorCodes.HOSTLINK_HELLO, 'HELLO payload is not valid JSON')
+      try {
+        return { type: 'HELLO', hello: JSON.parse(payload.toString('utf8')) }
+      } catch (err) {
+        return lbError(ErrorCodes.HOSTLINK_HELLO, 'HELLO payload is not valid JSON', err)
       }
-      return { type: 'HELLO', hello }
     }
     // Copy: the PIU outlives the receive buffer it arrived in.
     case FrameType.PIU: return { type: 'PIU', piu: Buffer.from(payload) }

@@ -9,11 +9,11 @@ import { abortSocket } from '../telnet/index.js'
 import { EventEmitter } from 'node:events'
 import type { Socket } from 'node:net'
 import type { Clock, Timer } from '../clock.js'
-import { ErrorCodes, lbError, type Tn3270LbError } from '../errors.js'
+import { ErrorCodes, lbError, Tn3270LbError } from '../errors.js'
 import type { Logger } from '../observability/index.js'
 import { attachKeepAlive, type KeepAliveHandle, type KeepAliveTarget } from '../keepalive/index.js'
 import { DEFAULT_MAX_PIU, FrameDecoder, encodeBye, encodeHello, encodePiu, encodePing, encodePong, type Frame } from './frame.js'
-import { validateHello, type Hello, type LinkRole } from './hello.js'
+import { checkHello, type Hello, type LinkRole } from './hello.js'
 
 export type LinkState = 'hello' | 'up' | 'closing' | 'down'
 
@@ -145,10 +145,8 @@ export class SnaLink extends EventEmitter<SnaLinkEvents> {
     if (this.current === 'hello') {
       if (f.type === 'BYE') { this.byeFromPeer(f.reason); return }
       if (f.type !== 'HELLO') { this.fail(lbError(ErrorCodes.HOSTLINK_HELLO, `expected HELLO as the first frame, got ${f.type}`)); return }
-      let hello: Hello
-      try {
-        hello = validateHello(f.hello, this.opts.role === 'gateway' ? 'host' : 'gateway', this.opts.expectNode)
-      } catch (err) { this.fail(err as Tn3270LbError); return }
+      const hello = checkHello(f.hello, this.opts.role === 'gateway' ? 'host' : 'gateway', this.opts.expectNode)
+      if (hello instanceof Tn3270LbError) { this.fail(hello); return }
       this.peerHello = hello
       this.current = 'up'
       this.wasUp = true

@@ -1,7 +1,7 @@
 // Binds a KeepAliveEngine to a transport: a TN3270 server session, a raw telnet socket, or a
 // host link. The transport is reduced to KeepAliveTarget so this file knows nothing of telnet.
 // Log lines: event 700 (warn) at each tick with a keepalive still outstanding, event 701
-// (error) when keepAliveLimit is reached, both with the client address (seed 004).
+// (error) when keepAliveLimit is reached, both with the client address (KB Q137309).
 import type { Socket } from 'node:net'
 import { abortSocket } from '../telnet/index.js'
 import type { Clock } from '../clock.js'

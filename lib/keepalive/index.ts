@@ -1,4 +1,4 @@
-// KeepAlive engine (ARCHITECTURE §4, seed 004 KB Q137309): one outstanding keepalive per
+// KeepAlive engine (KB Q137309; docs/operations.md "KeepAlive"): one outstanding keepalive per
 // connection, event 700 per overdue watchdog tick, event 701 and an abort at keepAliveLimit.
 export {
   keepAliveStep, initialKeepAliveState,

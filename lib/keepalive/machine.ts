@@ -1,4 +1,4 @@
-// KeepAlive state machine (seed 004, KB Q137309), pure: no I/O, no timers. The engine
+// KeepAlive state machine (KB Q137309), pure: no I/O, no timers. The engine
 // (engine.ts) feeds it watchdog ticks and completions and carries out the actions it returns.
 //
 //   idle ──tick──▶ outstanding ──written [+ reply for TIMING-MARK]──▶ idle
@@ -9,7 +9,7 @@
 //          graceful  ──▶ 'end' ──▶ closing ──graceTimeout──▶ 'reset' ──▶ closed
 //   any state ──closed (transport gone)──▶ closed
 //
-// The one rule the seed is about: while a keepalive is outstanding, a tick never sends another.
+// The one rule KB Q137309 is about: while a keepalive is outstanding, a tick never sends another.
 // Completion means the bytes were handed to the kernel (socket write callback) AND, for
 // TIMING-MARK, the peer's WILL/WONT TM arrived. Inbound data alone completes nothing: a client
 // that types but never drains its receive window is exactly the one to catch.

@@ -1,6 +1,7 @@
 // One backend gateway as this proxy sees it: sessions it relays there, passive health (health.ts),
 // the latest /status capacity, and an estimate of free LUs between polls. Mutations happen only
 // through the event methods below; the balancer reads `view()`.
+import type { ConnectFailureReason } from '../errors.js'
 import type { BackendView } from './balancer.js'
 import { INITIAL_HEALTH, isAdmitted, onConnectFailure, onConnectSuccess, onGoodCheck, type EjectionPolicy, type HealthState } from './health.js'
 import type { GatewayCapacity, PollResult } from './status-poll.js'
@@ -23,7 +24,7 @@ export interface BackendTarget {
  */
 export const STATUS_FALL = 2
 
-export type ConnectFailureReason = 'refused' | 'timeout' | 'reset' | 'other'
+export type { ConnectFailureReason }
 
 export class Backend {
   sessions = 0

@@ -1,7 +1,8 @@
 // The balancer: a pure choice over snapshots of the backends (no I/O, time passed in).
-// Weighted least-connections like HAProxy `balance leastconn` (lb-ops-style §1.1: recommended for
-// long sessions), restricted to backends that can serve a client now: admitted by passive health,
-// and, for backends with a /status source, a fresh answer that is ready with a free LU.
+// Weighted least-connections like HAProxy's `balance leastconn` (doc/configuration.txt: recommended
+// where very long sessions are expected), restricted to backends that can serve a client now:
+// admitted by passive health, and, for backends with a /status source, a fresh answer that is
+// ready with a free LU.
 
 export interface BackendStatusView {
   /** When the /status answer arrived (clock ms). */

@@ -1,13 +1,16 @@
-// Connect with failover (lb-ops-style §3.3, HAProxy `option redispatch 1`): one backend after
-// another, never the same one twice for a client, until one answers. TN3270 is server-speaks-first,
-// so until the backend's first byte nothing has reached the client and every failure — refused,
-// connect timeout (our own timer: net's `timeout` is an idle timer, §3.1), reset, or a close with no
-// byte within `earlyCloseWindow` (lb-ops-style §1.6 race) — can be retried invisibly.
+// Connect with failover (HAProxy doc/configuration.txt, `option redispatch 1` with `retries`):
+// one backend after another, never the same one twice for a client, until one answers. TN3270 is
+// server-speaks-first (the server opens the negotiation, RFC 1576, RFC 2355 §7.1), so until the
+// backend's first byte nothing has reached the client and every failure can be retried
+// invisibly: refused, connect timeout (our own timer: the `timeout` option of net.connect is an
+// idle timer, Node.js doc/api/net.md), reset, or a close with no byte within `earlyCloseWindow`
+// (a gateway that accepted just as its last LU went; HAProxy's `retry-on` covers HTTP only,
+// doc/configuration.txt, so HAProxy in TCP mode would hand that close to the client).
 import net from 'node:net'
 import type { Clock } from '../clock.js'
-import { ErrorCodes, lbError } from '../errors.js'
-import type { Backend, ConnectFailureReason } from './backend.js'
+import { BackendConnectError, errorCode, errorMessage, type ConnectFailureReason } from '../errors.js'
 import { encodeProxyV2 } from '../proxy-protocol/index.js'
+import type { Backend } from './backend.js'
 
 export interface ConnectOptions {
   host: string
@@ -18,12 +21,12 @@ export interface ConnectOptions {
   clock: Clock
 }
 
-export type ConnectError = Error & { code: string, reason: ConnectFailureReason }
-
-/** Maps a socket error to the metric reason; AggregateError (autoSelectFamily, §3.1) by its first. */
+/**
+ * Maps a socket error to the metric reason. With `autoSelectFamily` (on by default since Node 20,
+ * doc/api/net.md) a name with several addresses fails with one AggregateError: its first error decides.
+ */
 export function classifyConnectError (err: unknown): ConnectFailureReason {
-  const e = err as { code?: string, errors?: Array<{ code?: string }> }
-  const code = e.code ?? e.errors?.[0]?.code
+  const code = errorCode(err) ?? (err instanceof AggregateError ? errorCode(err.errors[0]) : undefined)
   switch (code) {
     case 'ECONNREFUSED': return 'refused'
     case 'ETIMEDOUT': return 'timeout'
@@ -32,8 +35,9 @@ export function classifyConnectError (err: unknown): ConnectFailureReason {
   }
 }
 
-function connectError (message: string, reason: ConnectFailureReason, cause?: unknown): ConnectError {
-  return Object.assign(lbError(ErrorCodes.BACKEND_CONNECT, message, cause), { reason })
+/** How a socket error reads in a log line: its code (ECONNREFUSED) when it has one. */
+function socketError (err: unknown): string {
+  return errorCode(err) ?? errorMessage(err)
 }
 
 /** One TCP connect with its own timeout; resolves with a connected socket (noDelay, keepalive). */
@@ -42,12 +46,12 @@ export function connectOnce (opts: ConnectOptions): Promise<net.Socket> {
     const socket = net.connect({ host: opts.host, port: opts.port, allowHalfOpen: true })
     const timer = opts.clock.setTimeout(() => {
       socket.destroy()
-      reject(connectError(`connect to ${opts.host}:${opts.port} timed out after ${opts.timeout} ms`, 'timeout'))
+      reject(new BackendConnectError(`connect to ${opts.host}:${opts.port} timed out after ${opts.timeout} ms`, 'timeout'))
     }, opts.timeout)
     socket.once('error', (err) => {
       opts.clock.clearTimeout(timer)
       socket.destroy()
-      reject(connectError(`connect to ${opts.host}:${opts.port} failed: ${(err as NodeJS.ErrnoException).code ?? err.message}`, classifyConnectError(err), err))
+      reject(new BackendConnectError(`connect to ${opts.host}:${opts.port} failed: ${socketError(err)}`, classifyConnectError(err), { cause: err }))
     })
     socket.once('connect', () => {
       opts.clock.clearTimeout(timer)
@@ -94,7 +98,7 @@ export interface FailoverOptions {
   earlyCloseWindow: number
   keepAlive: number
   clock: Clock
-  /** Send a PROXY v2 header carrying the client's address first (proxy-protocol.txt §2.2). */
+  /** Send a PROXY v2 header carrying the client's address first (HAProxy doc/proxy-protocol.txt §2.2). */
   proxyProtocol: boolean
   client: { address: string, port: number }
   local: { address: string, port: number }
@@ -136,8 +140,7 @@ export async function connectWithFailover (pool: FailoverPool, opts: FailoverOpt
     try {
       socket = await connectOnce({ host: backend.target.host, port: backend.target.port, timeout: opts.connectTimeout, keepAlive: opts.keepAlive, clock: opts.clock })
     } catch (err) {
-      const e = err as ConnectError
-      fail(e.reason ?? 'other', e.message)
+      fail(err instanceof BackendConnectError ? err.reason : 'other', errorMessage(err))
       continue
     }
     const connectMs = opts.clock.now() - started
@@ -145,7 +148,7 @@ export async function connectWithFailover (pool: FailoverPool, opts: FailoverOpt
     const first = await awaitFirstByte(socket, opts.earlyCloseWindow, opts.clock)
     if (first.kind === 'closed') {
       socket.destroy()
-      const why = first.error === undefined ? 'closed the connection before sending anything' : `failed before sending anything: ${(first.error as NodeJS.ErrnoException).code ?? first.error.message}`
+      const why = first.error === undefined ? 'closed the connection before sending anything' : `failed before sending anything: ${socketError(first.error)}`
       fail(first.error === undefined ? 'reset' : classifyConnectError(first.error), `${backend.target.host}:${backend.target.port} ${why}`)
       continue
     }

@@ -1,10 +1,12 @@
-// Backend discovery: a static list, and DNS A or SRV records (e.g. a headless Kubernetes Service,
-// lb-ops-style §0.6 and §1.1 "server-template ... resolvers"), refreshed periodically. A failed
-// lookup keeps the previous set (like HAProxy `hold`), so a DNS outage never drops backends.
+// Backend discovery: a static list, and DNS A or SRV records (e.g. a headless Kubernetes Service;
+// HAProxy's `server-template` with `resolvers`, doc/configuration.txt), refreshed periodically. A
+// failed lookup keeps the previous set (like HAProxy's `hold` periods), so a DNS outage never drops
+// backends.
 import { promises as dnsPromises } from 'node:dns'
 import { isIP } from 'node:net'
 import type { Clock, Timer } from '../clock.js'
-import type { Logger } from '../observability/logger.js'
+import { errorMessage, ErrorCodes, lbError } from '../errors.js'
+import type { Logger } from '../observability/index.js'
 import type { BackendTarget } from './backend.js'
 
 export interface SrvRecord { name: string, port: number, priority: number, weight: number }
@@ -48,12 +50,13 @@ async function addresses (host: string, resolver: Resolver): Promise<string[]> {
  * Resolves one DNS source to targets, sorted by id. A: every address at `port`. SRV: every
  * record's target resolved to its addresses, at the record's port (or `port` if configured).
  * SRV priority and weight are not used: all records are peers with the configured weight.
- * Throws if the name itself cannot be resolved; an SRV target that fails is skipped.
+ * Throws if the name itself cannot be resolved (the resolver's error), or BACKEND_DISCOVERY for an
+ * A source without a port; an SRV target that fails is skipped.
  */
 export async function resolveDnsSource (src: DnsBackendConfig, resolver: Resolver, logger?: Logger): Promise<BackendTarget[]> {
   const out = new Map<string, BackendTarget>()
   if (src.type === 'A') {
-    if (src.port === undefined) throw new Error(`dns ${src.name}: type A needs a port`)
+    if (src.port === undefined) throw lbError(ErrorCodes.BACKEND_DISCOVERY, `dns ${src.name}: type A needs a port`)
     for (const ip of await addresses(src.name, resolver)) out.set(`${ip}:${src.port}`, target(src, ip, src.port))
   } else {
     for (const rec of await resolver.resolveSrv(src.name)) {
@@ -62,7 +65,7 @@ export async function resolveDnsSource (src: DnsBackendConfig, resolver: Resolve
       try {
         ips = await addresses(rec.name, resolver)
       } catch (err) {
-        logger?.warn({ event: 'dns_lookup_failed', dns: src.name, target: rec.name, error: (err as Error).message }, 'SRV target did not resolve; skipped')
+        logger?.warn({ event: 'dns_lookup_failed', dns: src.name, target: rec.name, error: errorMessage(err) }, 'SRV target did not resolve; skipped')
         continue
       }
       for (const ip of ips) out.set(`${ip}:${port}`, target(src, ip, port))
@@ -105,7 +108,7 @@ export class DnsDiscovery {
     try {
       targets = await resolveDnsSource(source, this.opts.resolver, logger)
     } catch (err) {
-      logger.warn({ event: 'dns_lookup_failed', dns: source.name, type: source.type, error: (err as Error).message }, 'DNS lookup failed; keeping the previous backends')
+      logger.warn({ event: 'dns_lookup_failed', dns: source.name, type: source.type, error: errorMessage(err) }, 'DNS lookup failed; keeping the previous backends')
       return
     }
     if (this.stopped) return

@@ -1,9 +1,10 @@
-// Soft stop like HAProxy's (lb-ops-style §1.1 "Draining", §3.4): the caller has already made
-// /readyz answer 503 and stopped accepting; sessions continue up to `drainTimeout`, then the rest
-// are closed spread over `closeSpreadTime` (HAProxy `close-spread-time`; envoy#44419: avoid a
-// reconnect storm), each with a FIN first, destroyed after `graceMs` if still open.
+// Soft stop like HAProxy's (doc/management.txt, "Stopping and restarting HAProxy"): the caller has
+// already made /readyz answer 503 and stopped accepting; sessions continue up to `drainTimeout`,
+// then the rest are closed spread over `closeSpreadTime` (HAProxy's `close-spread-time`,
+// doc/configuration.txt: closing every client at the same instant makes them all reconnect at the
+// same instant), each with a FIN first, destroyed after `graceMs` if still open.
 import type { Clock } from '../clock.js'
-import type { Logger } from '../observability/logger.js'
+import type { Logger } from '../observability/index.js'
 import type { Termination } from './splice.js'
 
 export interface Drainable {
@@ -52,12 +53,10 @@ export async function drainSessions (sessions: () => Drainable[], opts: DrainOpt
   const random = opts.random ?? Math.random
   const grace = opts.graceMs ?? 1000
   await Promise.all(left.map(async (s) => {
-    let ended = false
-    void s.done.then(() => { ended = true })
     const wait = sleep(opts.clock, Math.floor(random() * opts.closeSpreadTime))
-    await Promise.race([wait.promise, s.done])
+    const first = await Promise.race([wait.promise.then(() => 'due' as const), s.done.then(() => 'ended' as const)])
     wait.cancel()
-    if (!ended) s.terminate('drain', grace)
+    if (first === 'due') s.terminate('drain', grace)
     await s.done
   }))
   return { finished, closed: left.length }

@@ -1,6 +1,7 @@
 // Passive health of one backend as a pure state machine (HAProxy `observe layer4` + `error-limit`,
 // Envoy outlier detection `consecutive_local_origin_failure` + `base_ejection_time` capped by
-// `max_ejection_time` + `successful_active_health_check_uneject_host`; lb-ops-style §1.1).
+// `max_ejection_time` + `successful_active_health_check_uneject_host`; HAProxy
+// doc/configuration.txt, Envoy's outlier detection docs and cluster/v3/outlier_detection.proto).
 //
 //   admitted --(failures consecutive connect failures)--> ejected(until = now + backoff)
 //   ejected  --(now >= until)--> probation: eligible again, one more failure re-ejects with a longer backoff

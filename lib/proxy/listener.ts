@@ -1,16 +1,19 @@
-// A proxy listener and its own CloseListenSocket (seed 000, KB Q101235): it listens exactly while
-// some backend can take a client, so a client's hot-backup list moves on to another proxy or site
-// on ECONNREFUSED instead of being accepted and dropped. `server.close()` stops listening and
-// keeps existing sessions; a new net.Server re-listens on the same port (lb-ops-style §3.1).
+// A proxy listener and its own CloseListenSocket (KB Q101235): it listens exactly while some
+// backend can take a client, so a client's hot-backup list moves on to another proxy or site on
+// ECONNREFUSED instead of being accepted and dropped. `server.close()` stops listening and keeps
+// existing sessions, and a new net.Server may listen on the same port at once (Node.js
+// doc/api/net.md, server.close() and server.listen(); sockets use SO_REUSEADDR); only another
+// process holding the port (EADDRINUSE) makes a re-open wait and retry.
 //
 // State machine (desired = !stopped && (canServe || !closeListenSocket)):
 //   closed --desired--> opening --listening--> open --!desired--> closed
-//   opening --listen error--> closed (retried after a delay)
-// Only one transition runs at a time; reconcile() is called on every pool change.
+//   opening --listen error--> retrying --relistenDelay--> closed (then reconciled again)
+// Only `opening` waits for the kernel; reconcile() runs on every pool change and after each
+// transition, so the socket always ends up matching `desired`. `stopped` (drain) is for good.
 import net from 'node:net'
 import type { Clock, Timer } from '../clock.js'
-import type { Logger } from '../observability/logger.js'
-import type { ProxyMetrics } from '../observability/metrics.js'
+import { errorCode, errorMessage } from '../errors.js'
+import type { Logger, ProxyMetrics } from '../observability/index.js'
 import type { BackendPool } from './pool.js'
 import { ProxySession, type SessionSettings } from './session.js'
 
@@ -28,7 +31,7 @@ export interface ListenerOptions {
   relistenDelay?: number
 }
 
-export type ListenerState = 'closed' | 'opening' | 'open'
+export type ListenerState = 'closed' | 'opening' | 'open' | 'retrying'
 
 export class ProxyListener {
   state: ListenerState = 'closed'
@@ -36,8 +39,8 @@ export class ProxyListener {
   private server: net.Server | undefined
   private stopped = false
   private port: number
+  /** Set exactly while `retrying`. */
   private retryTimer: Timer | undefined
-  private transition: Promise<void> | undefined
 
   constructor (private readonly opts: ListenerOptions) {
     this.port = opts.port
@@ -56,15 +59,9 @@ export class ProxyListener {
 
   /** Opens or closes the listen socket to match whether a backend can take a client. */
   reconcile (): void {
-    if (this.transition !== undefined) return
     const desired = !this.stopped && (!this.opts.closeListenSocket || this.opts.pool.canServe())
-    if (desired && this.state === 'closed' && this.retryTimer === undefined) {
-      this.transition = this.listen()
-        .catch((err: NodeJS.ErrnoException) => {
-          this.opts.logger.error({ event: 'listener_error', listener: this.opts.name, error: err.code ?? err.message }, 'listener could not re-open; retrying')
-          this.retryTimer = this.opts.clock.setTimeout(() => { this.retryTimer = undefined; this.reconcile() }, this.opts.relistenDelay ?? 500)
-        })
-        .finally(() => { this.transition = undefined; this.reconcile() })
+    if (desired && this.state === 'closed') {
+      void this.listen().then(() => this.reconcile(), (err: unknown) => this.retryLater(err))
     } else if (!desired && this.state === 'open') {
       this.closeServer(this.stopped ? 'draining' : 'no backend can take a client')
     }
@@ -73,9 +70,24 @@ export class ProxyListener {
   /** Stops accepting for good (drain); sessions continue. */
   stopAccepting (): void {
     this.stopped = true
-    if (this.retryTimer !== undefined) this.opts.clock.clearTimeout(this.retryTimer)
-    this.retryTimer = undefined
+    if (this.state === 'retrying' && this.retryTimer !== undefined) {
+      this.opts.clock.clearTimeout(this.retryTimer)
+      this.retryTimer = undefined
+      this.state = 'closed'
+    }
     if (this.state === 'open') this.closeServer('draining')
+  }
+
+  /** A re-open failed (EADDRINUSE: another process holds the port): try again after a delay. */
+  private retryLater (err: unknown): void {
+    this.opts.logger.error({ event: 'listener_error', listener: this.opts.name, error: errorCode(err) ?? errorMessage(err) }, 'listener could not re-open; retrying')
+    if (this.stopped) return
+    this.state = 'retrying'
+    this.retryTimer = this.opts.clock.setTimeout(() => {
+      this.retryTimer = undefined
+      this.state = 'closed'
+      this.reconcile()
+    }, this.opts.relistenDelay ?? 500)
   }
 
   private listen (): Promise<void> {

@@ -5,8 +5,7 @@
 import { EventEmitter } from 'node:events'
 import type { Dispatcher } from 'undici'
 import type { Clock, Timer } from '../clock.js'
-import type { Logger } from '../observability/logger.js'
-import type { ProxyMetrics } from '../observability/metrics.js'
+import type { Logger, ProxyMetrics } from '../observability/index.js'
 import { canServe, chooseBackend, eligibility, nextTransition, type BalancerOptions, type Eligibility } from './balancer.js'
 import { Backend, type BackendTarget, type ConnectFailureReason } from './backend.js'
 import type { EjectionPolicy } from './health.js'
@@ -78,13 +77,15 @@ export class BackendPool extends EventEmitter<{ change: [] }> {
   }
 
   connectFailed (b: Backend, reason: ConnectFailureReason, message: string): void {
+    const now = this.opts.clock.now()
     const wasEjected = b.health.state === 'ejected'
-    b.connectFailed(reason, message, this.opts.clock.now(), this.opts.ejection)
+    b.connectFailed(reason, message, now, this.opts.ejection)
     this.opts.metrics.backendConnectErrors.inc({ backend: b.id, reason })
-    if (!wasEjected && b.health.state === 'ejected') {
-      this.opts.logger.warn({ event: 'backend_ejected', listener: this.opts.listener, backend: b.id, until: new Date(b.health.until).toISOString(), ejections: b.health.ejections, reason, error: message }, 'backend ejected after connect failures')
-    } else if (wasEjected && b.health.state === 'ejected' && b.health.since === this.opts.clock.now()) {
-      this.opts.logger.warn({ event: 'backend_ejected', listener: this.opts.listener, backend: b.id, until: new Date(b.health.until).toISOString(), ejections: b.health.ejections, reason, error: message }, 'backend ejected again on probation')
+    const h = b.health
+    // Ejected by this failure: either now, or again at the end of an ejection (on probation).
+    if (h.state === 'ejected' && (!wasEjected || h.since === now)) {
+      const how = wasEjected ? 'backend ejected again on probation' : 'backend ejected after connect failures'
+      this.opts.logger.warn({ event: 'backend_ejected', listener: this.opts.listener, backend: b.id, until: new Date(h.until).toISOString(), ejections: h.ejections, reason, error: message }, how)
     }
     this.changed()
   }

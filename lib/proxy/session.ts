@@ -1,12 +1,12 @@
 // One client connection through the proxy: failover connect (connect.ts) while the client socket
-// stays paused, then the splice (splice.ts). Logs one line at start and one at end, like HAProxy
-// `option tcplog` + `logasap` (lb-ops-style §1.3): client, backend, connect ms, retries, bytes,
-// duration, termination. Never payload bytes.
+// stays paused, then the splice (splice.ts). Logs one line at start and one at end, like HAProxy's
+// `option tcplog` with `option logasap` (doc/configuration.txt; logasap is meant for long sessions
+// such as remote terminals): client, backend, connect ms, retries, bytes, duration, termination.
+// Never payload bytes.
 import type net from 'node:net'
 import type { Clock } from '../clock.js'
-import type { Logger } from '../observability/logger.js'
-import type { ProxyMetrics } from '../observability/metrics.js'
-import { connectWithFailover } from './connect.js'
+import type { Logger, ProxyMetrics } from '../observability/index.js'
+import { connectWithFailover, type Connected } from './connect.js'
 import type { BackendPool } from './pool.js'
 import { splice, type Splice, type SpliceResult, type Termination } from './splice.js'
 
@@ -33,38 +33,61 @@ function hostPort (address: string | undefined, port: number | undefined): strin
   return address.includes(':') ? `[${address}]:${port ?? 0}` : `${address}:${port ?? 0}`
 }
 
+/**
+ * connecting --backend answered--> relaying --both sockets closed--> ended
+ * connecting --client left, or terminate()--> abandoned --connect attempt over--> ended
+ * connecting --no backend can take the client--> ended
+ */
+type SessionState =
+  | { phase: 'connecting' }
+  | { phase: 'abandoned' }
+  | { phase: 'relaying', relay: Splice }
+  | { phase: 'ended' }
+
 export class ProxySession {
   readonly client: string
   readonly done: Promise<void>
-  private relay: Splice | undefined
-  private pendingTermination: { why: Termination, graceMs: number } | undefined
-  private clientGone = false
+  private state: SessionState = { phase: 'connecting' }
+  private readonly started: number
+  /** Until the relay has its own handlers: the client leaving abandons the connect. */
+  private readonly onEarlyEnd = (): void => { if (this.state.phase === 'connecting') this.state = { phase: 'abandoned' } }
 
   constructor (private readonly socket: net.Socket, private readonly ctx: SessionContext) {
     this.client = hostPort(socket.remoteAddress, socket.remotePort)
+    this.started = ctx.clock.now()
     this.done = this.run().catch((err: unknown) => {
       this.socket.destroy()
       ctx.logger.error({ event: 'session_error', listener: ctx.settings.listener, client: this.client, err }, 'session failed')
-    })
+    }).finally(() => { this.state = { phase: 'ended' } })
   }
 
   /** Ends the session from the proxy's side (drain, shutdown). */
   terminate (why: Termination, graceMs: number): void {
-    if (this.relay !== undefined) this.relay.terminate(why, graceMs)
-    else { this.pendingTermination ??= { why, graceMs }; this.socket.destroy() }
+    if (this.state.phase === 'relaying') this.state.relay.terminate(why, graceMs)
+    else if (this.state.phase === 'connecting' || this.state.phase === 'abandoned') this.abandon()
+  }
+
+  /** Before the relay starts: no session will start; stop trying backends. */
+  private abandon (): void {
+    if (this.state.phase === 'connecting') this.state = { phase: 'abandoned' }
+    this.socket.destroy()
   }
 
   private async run (): Promise<void> {
+    const connected = await this.connect()
+    if (connected !== undefined) await this.relay(connected)
+  }
+
+  /** Failover connect while the client socket stays paused; the backend that answered, if any. */
+  private async connect (): Promise<Connected | undefined> {
     const { settings, pool, clock, logger, metrics } = this.ctx
     const client = this.socket
-    const started = clock.now()
-    const onEarlyError = () => { this.clientGone = true }
-    client.on('error', onEarlyError)
-    client.once('close', () => { this.clientGone = true })
+    client.on('error', this.onEarlyEnd)
+    client.once('close', this.onEarlyEnd)
     if (client.remoteAddress === undefined || client.localAddress === undefined) {
       client.destroy()
       metrics.connections.inc({ listener: settings.listener, result: 'error' })
-      return
+      return undefined
     }
     client.setNoDelay(true)
     if (settings.tcpKeepAlive > 0) client.setKeepAlive(true, settings.tcpKeepAlive)
@@ -77,7 +100,7 @@ export class ProxySession {
       proxyProtocol: settings.proxyProtocol,
       client: { address: client.remoteAddress, port: client.remotePort ?? 0 },
       local: { address: client.localAddress, port: client.localPort ?? 0 },
-      aborted: () => this.clientGone || this.pendingTermination !== undefined,
+      aborted: () => this.state.phase !== 'connecting',
       onFailure: (b, reason, message) => {
         logger.info({ event: 'backend_connect_failed', listener: settings.listener, client: this.client, backend: b.id, reason, error: message }, 'backend connect failed; trying another')
       },
@@ -85,29 +108,36 @@ export class ProxySession {
     if (!result.ok) {
       if (result.retries > 1) metrics.failovers.inc({ listener: settings.listener })
       const noBackend = result.reason === 'no_backend'
-      metrics.connections.inc({ listener: settings.listener, result: noBackend && !this.clientGone ? 'no_backend' : 'error' })
-      logger.warn({ event: noBackend ? 'no_backend' : 'client_gone', listener: settings.listener, client: this.client, retries: result.retries, durationMs: clock.now() - started }, noBackend ? 'no backend can take the client; closing it' : 'client left before a backend answered')
+      metrics.connections.inc({ listener: settings.listener, result: noBackend && this.state.phase === 'connecting' ? 'no_backend' : 'error' })
+      logger.warn({ event: noBackend ? 'no_backend' : 'client_gone', listener: settings.listener, client: this.client, retries: result.retries, durationMs: clock.now() - this.started }, noBackend ? 'no backend can take the client; closing it' : 'client left before a backend answered')
       client.destroy()
-      return
+      return undefined
     }
-    const { backend, socket, first, connectMs, retries } = result
-    if (result.retries > 0) metrics.failovers.inc({ listener: settings.listener })
-    if (this.clientGone || this.pendingTermination !== undefined) {
+    const { backend, socket, retries } = result
+    if (retries > 0) metrics.failovers.inc({ listener: settings.listener })
+    if (this.state.phase !== 'connecting') {
       socket.destroy()
       client.destroy()
       pool.sessionEnded(backend)
       metrics.connections.inc({ listener: settings.listener, result: 'error' })
       logger.info({ event: 'client_gone', listener: settings.listener, client: this.client, backend: backend.id, retries }, 'client left before the session started')
-      return
+      return undefined
     }
-    client.off('error', onEarlyError)
+    return result
+  }
+
+  /** Splices client and backend until both have closed; one log line at each end. */
+  private async relay ({ backend, socket, first, connectMs, retries }: Connected): Promise<void> {
+    const { settings, pool, clock, logger, metrics } = this.ctx
     metrics.connections.inc({ listener: settings.listener, result: 'forwarded' })
     metrics.backendConnectSeconds.observe(connectMs / 1000)
     metrics.sessionsActive.inc({ listener: settings.listener })
     logger.info({ event: 'session_start', listener: settings.listener, client: this.client, backend: backend.id, connectMs, retries }, 'session start')
 
-    this.relay = splice(client, socket, { idleTimeout: settings.idleTimeout, halfCloseTimeout: settings.halfCloseTimeout, first })
-    const end: SpliceResult = await this.relay.done
+    const relay = splice(this.socket, socket, { idleTimeout: settings.idleTimeout, halfCloseTimeout: settings.halfCloseTimeout, first })
+    this.socket.off('error', this.onEarlyEnd).off('close', this.onEarlyEnd)
+    this.state = { phase: 'relaying', relay }
+    const end: SpliceResult = await relay.done
     // A gateway that closes sessions itself may be stopping or gone: its LU counts as free only
     // when its next /status says so (else the listener re-opens for a client nobody can take).
     pool.sessionEnded(backend, end.termination !== 'backend_closed' && end.termination !== 'backend_error')
@@ -121,7 +151,7 @@ export class ProxySession {
       retries,
       bytesIn: end.bytesIn,
       bytesOut: end.bytesOut,
-      durationMs: clock.now() - started,
+      durationMs: clock.now() - this.started,
       termination: end.termination,
     }, 'session end')
   }

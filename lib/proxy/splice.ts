@@ -1,5 +1,5 @@
 // Relays bytes both ways between a client and its backend. pipe() gives backpressure in each
-// direction (write() false → source paused until 'drain', lb-ops-style §3.2) and forwards a FIN as
+// direction (write() false → source paused until 'drain', Node.js doc/api/stream.md) and forwards a FIN as
 // end() on the other side (half-close: both sockets use allowHalfOpen, so the other direction keeps
 // flowing until its own FIN). pipe() does not propagate errors (nodejs/node#19288), so an error on
 // either side destroys both. The session ends when both sockets have closed.

@@ -1,8 +1,11 @@
 // Reads a gateway's GET /status (docs/internals.md "gateway /status JSON") with undici, the way
-// HAProxy's agent-check feeds capacity (lb-ops-style §1.6): free LUs for the listener the proxy
-// connects to, readiness, draining. Timeouts per lb-ops-style §2.4; the body is always consumed.
+// HAProxy's `agent-check` feeds a server's capacity back to the balancer (doc/configuration.txt):
+// free LUs for the listener the proxy connects to, readiness, draining. Every undici timeout is
+// set (its defaults are minutes, undici docs/api/Client.md), and the body is always consumed or
+// dumped: undici keeps the connection until it is (docs/api/Dispatcher.md).
 import { request, type Dispatcher } from 'undici'
 import type { Clock, Timer } from '../clock.js'
+import { errorCode, errorMessage, ErrorCodes, lbError, Tn3270LbError } from '../errors.js'
 
 export interface GatewayCapacity {
   ready: boolean
@@ -19,12 +22,12 @@ interface StatusPool { name?: unknown, free?: unknown }
 /**
  * Reduces a gateway /status body to what the balancer needs for a backend at `port`: the
  * listener whose address ends with `:port` decides (its pools' free LUs, 0 if closed); if no
- * listener matches, all pools count. Throws on a body that is not a gateway status.
+ * listener matches, all pools count. Throws BACKEND_STATUS on a body that is not a gateway status.
  */
 export function parseGatewayStatus (body: unknown, port: number): GatewayCapacity {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new Error('status body is not a JSON object')
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw lbError(ErrorCodes.BACKEND_STATUS, 'status body is not a JSON object')
   const s = body as { ready?: unknown, draining?: unknown, listeners?: unknown, pools?: unknown }
-  if (!Array.isArray(s.pools)) throw new Error('status body has no "pools" array')
+  if (!Array.isArray(s.pools)) throw lbError(ErrorCodes.BACKEND_STATUS, 'status body has no "pools" array')
   const pools = s.pools as StatusPool[]
   const listeners = Array.isArray(s.listeners) ? s.listeners as StatusListener[] : []
   const listener = listeners.find(l => typeof l.address === 'string' && portOf(l.address) === port)
@@ -47,7 +50,7 @@ function portOf (address: string): number {
   return i === -1 ? NaN : Number(address.slice(i + 1))
 }
 
-/** One GET of `url` within `timeout` ms (headers, body and the whole exchange). */
+/** One GET of `url` within `timeout` ms (headers, body and the whole exchange); BACKEND_STATUS unless 200 with JSON. */
 export async function fetchStatus (url: string, opts: { dispatcher: Dispatcher, timeout: number }): Promise<unknown> {
   const res = await request(url, {
     method: 'GET',
@@ -59,12 +62,12 @@ export async function fetchStatus (url: string, opts: { dispatcher: Dispatcher, 
   })
   if (res.statusCode !== 200) {
     await res.body.dump()
-    throw new Error(`GET ${url} answered HTTP ${res.statusCode}`)
+    throw lbError(ErrorCodes.BACKEND_STATUS, `GET ${url} answered HTTP ${res.statusCode}`)
   }
   try {
     return await res.body.json()
   } catch (err) {
-    throw new Error(`GET ${url}: body is not JSON (${(err as Error).message})`)
+    throw lbError(ErrorCodes.BACKEND_STATUS, `GET ${url}: body is not JSON (${errorMessage(err)})`, err)
   }
 }
 
@@ -126,8 +129,15 @@ export class StatusPoller {
   }
 }
 
+/**
+ * The poll failure as /status and the log show it: our own errors by their message; undici's
+ * timeouts (UND_ERR_*_TIMEOUT) and AbortSignal.timeout's TimeoutError as one kind; others with their code.
+ */
 function describeError (err: unknown): string {
-  const e = err as { code?: string, message?: string, name?: string }
-  if (e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') return `status poll timed out (${e.message ?? e.code})`
-  return e.code !== undefined && !(e.message ?? '').includes(e.code) ? `${e.code}: ${e.message ?? ''}` : (e.message ?? String(err))
+  if (err instanceof Tn3270LbError) return err.message
+  const code = errorCode(err)
+  const message = errorMessage(err)
+  const timedOut = (err instanceof Error && err.name === 'TimeoutError') || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'
+  if (timedOut) return `status poll timed out (${message !== '' ? message : code})`
+  return code !== undefined && !message.includes(code) ? `${code}: ${message}` : message
 }

@@ -2,7 +2,7 @@ import t from 'tap'
 import { addressModeFor, addressOf, CODE_TABLE, decodeAddress, encodeAddress, rowColOf } from '../../lib/datastream/index.js'
 import { malformedMessage } from './fixtures/util.js'
 
-// sna-formats.md §6.2 vectors (x3270 DECODE_BADDR, real traces).
+// Address vectors from x3270 DECODE_BADDR and real traces (GA23-0059 "Buffer Addressing").
 const vectors: Array<[string, number, 12 | 14]> = [
   ['4040', 0, 12],
   ['d94c', 1612, 12],
@@ -22,7 +22,7 @@ t.test('reference vectors decode and encode exactly', async t => {
   t.equal(addressOf(20, 12, 80), 1612)
 })
 
-t.test('code table is the 64 entries of sna-formats.md §6.2', async t => {
+t.test('code table is the 64 entries of GA23-0059 (x3270 code_table)', async t => {
   t.equal(CODE_TABLE.length, 64)
   t.equal(new Set(CODE_TABLE).size, 64, 'no duplicates')
   t.equal(CODE_TABLE[0], 0x40)

@@ -1,4 +1,5 @@
-// The Hercules helper with the s3270 driver: a real TN3270 host and a real client (tn3270-anchors.md §6).
+// The Hercules helper with the s3270 driver: a real TN3270 host (Hercules' console
+// TN3270 server, Debian package hercules) and a real client (x3270's s3270).
 
 import t from 'tap'
 import { createServer } from 'node:net'

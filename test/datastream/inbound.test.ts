@@ -5,7 +5,7 @@ import { Q162147_INBOUND_HEX, V13_HEX } from './fixtures/vectors.js'
 
 const M2 = { rows: 24, cols: 80 }
 
-t.test('V13: IBMLINK PF3 inbound decodes exactly (sna-formats.md §7)', async t => {
+t.test('V13: IBMLINK PF3 inbound decodes exactly (x3270 s3270/Test/ibmlink.trc)', async t => {
   const rec = parseInbound(hex(V13_HEX), M2)
   t.equal(rec.aid, 'PF3')
   t.equal(rec.aidCode, 0xf3)
@@ -27,7 +27,7 @@ t.test('KB Q162147: PF8, cursor 254, no fields', async t => {
   t.equal(buildInbound({ aid: 'PF8', cursor: 254, ...M2 }).toString('hex'), Q162147_INBOUND_HEX)
 })
 
-t.test('AID names (sna-formats.md §6.2)', async t => {
+t.test('AID names (GA23-0059, x3270 3270ds.h)', async t => {
   const expect: Record<string, number> = { ENTER: 0x7d, PF1: 0xf1, PF9: 0xf9, PF10: 0x7a, PF12: 0x7c, PF13: 0xc1, PF21: 0xc9, PF22: 0x4a, PF24: 0x4c, PA1: 0x6c, PA2: 0x6e, PA3: 0x6b, CLEAR: 0x6d, SELECT: 0x7e, SYSREQ: 0xf0, STRUCTURED_FIELD: 0x88, NONE: 0x60, QUERY_REPLY: 0x61 }
   for (const [name, code] of Object.entries(expect)) {
     t.equal(Aid[name as keyof typeof Aid], code, name)

@@ -11,7 +11,7 @@ const strip = (orders: OutboundOrder[]): unknown[] => orders.map((o) => {
   return rest
 })
 
-t.test('V12: the IBMLINK Erase/Write decodes exactly (sna-formats.md §7)', async t => {
+t.test('V12: the IBMLINK Erase/Write decodes exactly (x3270 s3270/Test/ibmlink.trc)', async t => {
   const rec = parseOutbound(hex(V12_HEX))
   t.equal(rec.command, 'EW')
   t.equal(rec.commandCode, 0xf5)
@@ -36,7 +36,7 @@ t.test('V12: the IBMLINK Erase/Write decodes exactly (sna-formats.md §7)', asyn
   t.ok(texts.includes('Provided by AT&T Global Network Services'))
 })
 
-t.test('field attributes and WCC through the code table (sna-formats.md §6.2)', async t => {
+t.test('field attributes and WCC through the code table (GA23-0059)', async t => {
   t.equal(encodeFieldAttribute({}), 0x40, 'unprotected')
   t.equal(encodeFieldAttribute({ protected: true }), 0x60)
   t.equal(encodeFieldAttribute({ skip: true }), 0xf0, 'autoskip')

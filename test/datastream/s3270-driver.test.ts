@@ -21,7 +21,7 @@ const TTYPE = 24
 const OPT_EOR = 25
 const BINARY = 0
 
-/** Plain TN3270 server (tn3270-anchors.md §3.2 order): DO TTYPE, SB TTYPE SEND, DO/WILL EOR, DO/WILL BINARY, then a screen. */
+/** Plain TN3270 server (the order Hercules and go3270 use, RFC 1576): DO TTYPE, SB TTYPE SEND, DO/WILL EOR, DO/WILL BINARY, then a screen. */
 interface TinyServer {
   server: Server
   port: number

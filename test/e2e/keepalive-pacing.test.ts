@@ -1,10 +1,12 @@
-// Issue 6 Done 2-3 and issue 7 Done 3, end to end through a demo gateway on real sockets.
+// KeepAlive (KB Q137309: one keepalive outstanding, events 700/701, hard or graceful abort) and
+// application pacing (KB Q181737: a client that stops reading holds the host back by one window at
+// most), end to end through a demo gateway on real sockets.
 import t, { type Test } from 'tap'
 import { PassThrough } from 'node:stream'
 import { request } from 'undici'
 import { startDemo, type Demo } from '../../lib/demo.js'
 import { createLogger } from '../../lib/observability/index.js'
-import { RawTn3270eClient } from '../helpers/raw-tn3270e.js'
+import { E2eClient } from '../helpers/e2e-tn3270-client.js'
 import { S3270 } from '../helpers/s3270.js'
 import { until } from '../helpers/until.js'
 
@@ -39,11 +41,11 @@ for (const hardClose of [true, false]) {
     const lines: Array<Record<string, any>> = []
     const d = await demo(t, ['keepalive.watchdogTimeout=150ms', 'keepalive.keepAliveLimit=4', `keepalive.hardClose=${hardClose}`, 'keepalive.gracefulCloseTimeout=1s'], lines)
     const gw = d.gateways[0]!
-    const c = await RawTn3270eClient.connect({ port: gw.listenerPort('tn3270'), answerTimingMark: false })
+    const c = await E2eClient.open(gw.listenerPort('tn3270'), { answerTimingMark: false })
     const address = `127.0.0.1:${c.socket.localPort}`
     // Fill the client's receive window: flood records, then stop reading.
-    c.enter('FLOOD 20000')
-    await c.until(() => c.records.length > 20, 10_000, 'records flowing')
+    c.sendInput('FLOOD 20000')
+    await c.until(() => c.received.length > 20, 10_000, 'records flowing')
     c.stopReading()
     const closed = new Promise(resolve => c.socket.once('close', resolve))
     await until('event 701', () => lines.some(l => l.event === 701), 10_000)
@@ -64,7 +66,7 @@ for (const hardClose of [true, false]) {
       await sleep(100)
       c.socket.write(Buffer.from([0xff, 0xf1])) // IAC NOP
       await closed
-      t.equal(c.closedWith, 'reset', `client observed ECONNRESET (${c.error?.code ?? 'none'})`)
+      t.equal(c.closedWith, 'reset', `client observed ECONNRESET (${c.error ?? 'none'})`)
     } else {
       c.resumeReading()
       await closed
@@ -101,9 +103,9 @@ t.test(`a client that stops reading during FLOOD ${FLOOD}: the gateway holds at 
   const d = await demo(t, ['keepalive.method=none', 'pacing.stallAfter=200ms'], lines, 'debug')
   const gw = d.gateways[0]!
   const port = gw.listenerPort('tn3270')
-  const slow = await RawTn3270eClient.connect({ port })
+  const slow = await E2eClient.open(port)
   // Stop reading at once: the kernel does not grow the receive buffer of a socket nobody reads.
-  slow.enter(`FLOOD ${FLOOD}`)
+  slow.sendInput(`FLOOD ${FLOOD}`)
   slow.stopReading()
   const rssBefore = process.memoryUsage().rss
   // Give the host every chance to push: it must be held back by withheld pacing responses.
@@ -113,7 +115,7 @@ t.test(`a client that stops reading during FLOOD ${FLOOD}: the gateway holds at 
   const rssHeld = process.memoryUsage().rss
   const gwStatus = await json(`http://127.0.0.1:${gw.adminAddress.port}/status`)
   const acct = gwStatus.hostLinks[0].lus.find((l: any) => l.name === slow.lu).pacing
-  const delivered = slow.records.length
+  const delivered = slow.received.length
   await sleep(500)
   t.comment(`gateway accounting for ${slow.lu}: ${JSON.stringify(acct)}`)
   t.comment(`host pacing view: ${JSON.stringify(host.pacing)}`)
@@ -121,27 +123,27 @@ t.test(`a client that stops reading during FLOOD ${FLOOD}: the gateway holds at 
   t.ok(acct.held <= acct.window, `the gateway holds at most one window (${acct.held} of ${acct.window})`)
   t.ok(acct.owed && acct.stalled, 'the pacing response is withheld and the session counts as stalled')
   t.ok(acct.clientQueuedBytes <= 64 * 1024 + 4096, `client write queue stays within the high-water mark plus one RU (${acct.clientQueuedBytes} bytes)`)
-  t.equal(slow.records.length, delivered, 'nothing more reaches the client while it does not read')
+  t.equal(slow.received.length, delivered, 'nothing more reaches the client while it does not read')
   t.ok(host.pacing.waitingSessions >= 1 || host.pacing.maxWaitingForIprMs > 0 || host.sessions.bound.length === 1, 'the host simulator has its session waiting')
   t.ok(delivered < FLOOD, `the flood is held back (${delivered} records delivered so far)`)
   t.ok(lines.some(l => /pacing stalled/.test(String(l.msg)) && l.lu !== undefined && l.client !== undefined), 'a debug line names the stalled LU and client')
 
-  const other = await RawTn3270eClient.connect({ port })
+  const other = await E2eClient.open(port)
   const t0 = Date.now()
-  other.enter('ping')
-  await other.until(() => other.records.some(r => r.text.includes('ECHO: ping')), 5000, 'echo on another session')
+  other.sendInput('ping')
+  await other.waitForRecord(r => r.text.includes('ECHO: ping'), 5000, 'echo on another session')
   t.comment(`another session answered in ${Date.now() - t0} ms`)
-  other.close()
+  other.destroy()
 
   slow.resumeReading()
-  await slow.until(() => slow.records.some(r => r.text.includes(`RECORD ${FLOOD} OF ${FLOOD}`)), 120_000, 'the last record')
+  await slow.waitForRecord(r => r.text.includes(`RECORD ${FLOOD} OF ${FLOOD}`), 120_000, 'the last record')
   const pattern = new RegExp(`RECORD (\\d+) OF ${FLOOD}`)
-  const seen = slow.records.map(r => pattern.exec(r.text)?.[1]).filter((x): x is string => x !== undefined).map(Number)
+  const seen = slow.received.map(r => pattern.exec(r.text)?.[1]).filter((x): x is string => x !== undefined).map(Number)
   t.equal(seen.length, FLOOD, `all ${FLOOD} records arrived`)
   let inOrder = true
   for (let i = 0; i < seen.length; i++) if (seen[i] !== i + 1) { inOrder = false; break }
   t.ok(inOrder, 'in order, none lost or duplicated')
   await until('stall cleared', async () => (await metric(d, 'tn3270_gateway_pacing_stalled_sessions')) === 0, 5000)
   t.pass('no session stalled once the client drained')
-  slow.close()
+  slow.destroy()
 })

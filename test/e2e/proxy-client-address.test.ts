@@ -1,4 +1,4 @@
-// Front proxy, Done 3: the gateway names the client's real address behind the proxy (PROXY v2 from
+// Front proxy end to end: the gateway names the client's real address behind the proxy (PROXY v2 from
 // a trusted network), in its KeepAlive events 700/701 too; and a PROXY v2 header from an untrusted
 // address is refused before any negotiation, with a warn line naming PROXY_HEADER_UNTRUSTED.
 import t from 'tap'
@@ -8,13 +8,13 @@ import { encodeProxyV2 } from '../../lib/proxy-protocol/index.js'
 import { metricValue, httpRequest } from '../helpers/e2e-gateway.js'
 import { capturingLogger, demoGatewayConfig, proxyPort, startDemoLikeGateway, startProxyDemo, type LogLine } from '../helpers/e2e-proxy.js'
 import { until } from '../helpers/until.js'
-import { RawTn3270eClient } from '../helpers/raw-tn3270e.js'
+import { E2eClient } from '../helpers/e2e-tn3270-client.js'
 
 t.test('keepalive events 700/701 triggered through the proxy name the client, not the proxy', async t => {
   const lines: LogLine[] = []
   const d = await startProxyDemo(t, lines, { gateways: 1, hosts: 1, lus: 2, sets: ['keepalive.watchdogTimeout=150ms', 'keepalive.keepAliveLimit=3'] })
-  const c = await RawTn3270eClient.connect({ port: proxyPort(d), answerTimingMark: false })
-  t.teardown(() => c.close())
+  const c = await E2eClient.open(proxyPort(d), { answerTimingMark: false })
+  t.teardown(() => c.destroy())
   const client = `127.0.0.1:${c.socket.localPort!}`
   t.match(c.lu, /^GW1A/, `raw client through the proxy got ${c.lu}`)
   const closed = new Promise<void>(resolve => c.socket.once('close', () => resolve()))
@@ -78,6 +78,9 @@ for (const mode of ['optional', 'required'] as const) {
     })
     const gw = await startDemoLikeGateway(t, config, capturingLogger(lines))
     const port = gw.listenerPort('tn3270')
+    // CloseListenSocket: the listener opens once the host link is up and the LUs are active, which
+    // a loaded machine may not have reached when startGateway resolves.
+    await until('gw9 listener open', () => gw.status().listeners.every(l => l.open))
     const header = encodeProxyV2({ src: { address: '192.0.2.7', port: 40000 }, dst: { address: '127.0.0.1', port } })
     const r = await probe(port, header)
     const peer = `127.0.0.1:${r.localPort}`
@@ -100,8 +103,8 @@ for (const mode of ['optional', 'required'] as const) {
 
     if (mode === 'optional') {
       // Control: a direct client that sends no header is still served (it is not a proxy).
-      const c = await RawTn3270eClient.connect({ port })
-      t.teardown(() => c.close())
+      const c = await E2eClient.open(port)
+      t.teardown(() => c.destroy())
       t.match(c.lu, /^GW9A/, `a direct client without a header is served (${c.lu})`)
     } else {
       // required: a client without a header from an untrusted address is refused as well.

@@ -1,4 +1,4 @@
-// Front proxy, Done 4: soft stop (proxy.shutdown() with no options, exactly what lib/cli.ts does
+// Front proxy end to end: soft stop (proxy.shutdown() with no options, exactly what lib/cli.ts does
 // on SIGTERM) while real s3270 sessions are live: /readyz answers 503, the listener refuses new
 // clients (even when an LU frees), sessions continue until drainTimeout, then the proxy closes them
 // (spread over closeSpreadTime). The proxy is configured like the demo's, with drainTimeout and

@@ -1,4 +1,4 @@
-// Front proxy, Done 2: a gateway stops mid-run (in-process demo: shutdown({ immediate: true }) of
+// Front proxy end to end: a gateway stops mid-run (in-process demo: shutdown({ immediate: true }) of
 // its Gateway). Its clients drop; new clients land on the other gateway; the other sessions are
 // untouched; tn3270_proxy_backend_up shows it down; a gateway restarted with the same config on the
 // same ports comes back into rotation. lib/demo.ts exposes no configs, so the restart is built by

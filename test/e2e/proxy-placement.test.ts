@@ -1,4 +1,4 @@
-// Front proxy, Done 1: the real s3270 client through the demo proxy (2 gateways × 2 LUs). Four
+// Front proxy end to end: the real s3270 client through the demo proxy (2 gateways × 2 LUs). Four
 // sessions are placed two per gateway; the fifth Connect is refused by the proxy itself (its
 // listener closed); when one session ends the fifth connects; no client ever sees a gateway's
 // refusal (the proxy never accepts a client it then has to drop).
@@ -8,7 +8,7 @@ import type { Demo } from '../../lib/demo.js'
 import { gatewayStatus } from '../helpers/e2e-gateway.js'
 import { connectLu, metricSum, proxyMetric, proxyMetrics, proxyPort, s3270, startProxyDemo, type LogLine } from '../helpers/e2e-proxy.js'
 import { until } from '../helpers/until.js'
-import { RawTn3270eClient } from '../helpers/raw-tn3270e.js'
+import { E2eClient } from '../helpers/e2e-tn3270-client.js'
 import { S3270 } from '../helpers/s3270.js'
 
 /** A bare TCP connect: 'connected' (then closed at once) or the error code. */
@@ -149,9 +149,9 @@ t.test('tight churn with raw TN3270E clients: a client retrying every few ms is 
   const lines: LogLine[] = []
   const d = await startProxyDemo(t, lines, { gateways: 2, hosts: 1, lus: 2 })
   const port = proxyPort(d)
-  const live: RawTn3270eClient[] = []
-  t.teardown(() => { for (const c of live) c.close() })
-  for (let i = 0; i < 4; i++) live.push(await RawTn3270eClient.connect({ port }))
+  const live: E2eClient[] = []
+  t.teardown(() => { for (const c of live) c.destroy() })
+  for (let i = 0; i < 4; i++) live.push(await E2eClient.open(port))
   const CYCLES = 30
   let refused = 0
   let dropped = 0
@@ -160,7 +160,7 @@ t.test('tight churn with raw TN3270E clients: a client retrying every few ms is 
     gone.socket.end()
     for (;;) {
       try {
-        const c = await RawTn3270eClient.connect({ port })
+        const c = await E2eClient.open(port)
         live.push(c)
         break
       } catch (err) {
@@ -175,5 +175,5 @@ t.test('tight churn with raw TN3270E clients: a client retrying every few ms is 
   t.equal(dropped, 0, 'no client accepted and then dropped')
   t.equal(c.noBackend, 0)
   t.equal(c.forwarded, 4 + CYCLES)
-  t.same(live.map(x => x.lu.slice(0, 4)).sort(), ['GW1A', 'GW1A', 'GW2A', 'GW2A'], 'still two per gateway')
+  t.same(live.map(x => (x.lu ?? '').slice(0, 4)).sort(), ['GW1A', 'GW1A', 'GW2A', 'GW2A'], 'still two per gateway')
 })

@@ -1,6 +1,9 @@
-// A small raw TN3270E client for end-to-end tests against the gateway (RFC 2355 §7, §8). Written
-// independently of lib/telnet and lib/tn3270 on purpose (it checks them), using lib/datastream only
-// for the 3270 screen model (Screen, parseOutbound via Screen.apply) and buildInbound.
+// The raw TN3270E client of the end-to-end tests, against a gateway or through the proxy
+// (RFC 2355 §7, §8). Written independently of lib/telnet and lib/tn3270 on purpose (it checks
+// them), using lib/datastream only for the 3270 screen model (Screen, parseOutbound via
+// Screen.apply), buildInbound and EBCDIC decoding. It does on request what a real emulator won't:
+// stop reading (so its receive window fills), leave TIMING-MARKs unanswered, drop the connection
+// mid-negotiation or mid-screen.
 //
 //   const c = await E2eClient.connect(port)           // rejects with err.code ECONNREFUSED etc.
 //   const n = await c.negotiate()                      // { ok: true, lu } | { ok: false, ... }
@@ -8,11 +11,15 @@
 //   c.sendInput('ECHO ME'); await c.waitForText('ECHO: ECHO ME')
 //   await c.end()                                      // FIN, then wait for the server's close
 //
+//   const s = await E2eClient.open(port)               // connect + negotiate (RESPONSES) + first screen
+//   s.sendInput('FLOOD 100'); s.stopReading()          // s.received keeps every record, with its text
+//
 // Telnet framing (RFC 854): IAC IAC is a data 0xFF, IAC EOR (RFC 885) ends a record, IAC SB ...
 // IAC SE is a subnegotiation; DO/WILL for anything but TN3270E is refused (RFC 1143 keeps this
 // loop-free because the server only asks once).
 import { connect as netConnect, type Socket } from 'node:net'
-import { buildInbound, Screen } from '../../lib/datastream/index.js'
+import { buildInbound, decode, Screen } from '../../lib/datastream/index.js'
+import { errorCode, errorMessage } from '../../lib/errors.js'
 
 const IAC = 255
 const DONT = 254
@@ -23,6 +30,7 @@ const SB = 250
 const SE = 240
 const EOR = 239
 const OPT_TN3270E = 40
+const OPT_TIMING_MARK = 6
 
 // RFC 2355 §8 subnegotiation codes.
 const ASSOCIATE = 0
@@ -49,6 +57,8 @@ export interface E2eRecord {
   responseFlag: number
   seq: number
   data: Buffer
+  /** `data` read as EBCDIC (cp037), orders included: enough to look for words a screen shows. */
+  text: string
 }
 
 export type NegotiationResult =
@@ -65,6 +75,15 @@ export interface NegotiateOptions {
   timeoutMs?: number
   /** Resolve as soon as DEVICE-TYPE IS arrives, without sending FUNCTIONS (to drop mid-negotiation). */
   stopAfterDeviceType?: boolean
+}
+
+export interface OpenOptions {
+  host?: string
+  /** CONNECT resource name (LU or pool); undefined = generic. */
+  connect?: string
+  /** Answer DO TIMING-MARK with WONT, as x3270 does (default); false = stay silent. */
+  answerTimingMark?: boolean
+  timeoutMs?: number
 }
 
 export interface CloseInfo {
@@ -89,8 +108,14 @@ export async function tcpConnect (port: number, host = '127.0.0.1', timeoutMs = 
 export class E2eClient {
   readonly socket: Socket
   readonly screen: Screen
-  /** Records received and not yet consumed by nextRecord (all data types). */
+  /** Records received and not yet consumed by nextRecord or waitForText (all data types). */
   readonly records: E2eRecord[] = []
+  /** Every record received, in arrival order; never consumed. */
+  readonly received: E2eRecord[] = []
+  /** DO TIMING-MARKs received (RFC 860). */
+  timingMarks = 0
+  /** Answer DO TIMING-MARK with WONT (like x3270); false = leave keepalives unanswered. */
+  answerTimingMark = true
   /** Every record's data type, in arrival order (for assertions). */
   readonly seen: number[] = []
   readonly closed: Promise<CloseInfo>
@@ -120,7 +145,7 @@ export class E2eClient {
     socket.on('data', chunk => { this.feed(chunk) })
     socket.on('end', () => { this.gotFin = true; this.poke() })
     this.closed = new Promise(resolve => {
-      socket.on('error', err => { this.closeError = (err as NodeJS.ErrnoException).code ?? err.message })
+      socket.on('error', err => { this.closeError = errorCode(err) ?? errorMessage(err) })
       socket.once('close', () => {
         this.isClosed = true
         this.poke()
@@ -135,6 +160,25 @@ export class E2eClient {
 
   /** Wraps an already connected socket. */
   static wrap (socket: Socket): E2eClient { return new E2eClient(socket) }
+
+  /**
+   * A session as a terminal would open it: connect (rejects with the socket error, e.g.
+   * ECONNREFUSED), negotiate TN3270E with RESPONSES, wait for the first 3270-DATA record and apply
+   * it to `screen`. A refusal or a close before that rejects with an error without a code.
+   */
+  static async open (port: number, opts: OpenOptions = {}): Promise<E2eClient> {
+    const timeoutMs = opts.timeoutMs ?? 10_000
+    const c = await E2eClient.connect(port, opts.host, timeoutMs)
+    c.answerTimingMark = opts.answerTimingMark ?? true
+    const n = await c.negotiate({ connect: opts.connect, functions: [Fn.RESPONSES], timeoutMs })
+    if (!n.ok) {
+      c.destroy()
+      throw new Error(`TN3270E session not opened: ${n.kind === 'reject' ? `DEVICE-TYPE REJECT ${n.reason}` : n.detail}`)
+    }
+    await c.until(() => c.received.some(r => r.dataType === DataType.DATA_3270), timeoutMs, 'the first screen')
+    c.drainRecords()
+    return c
+  }
 
   /**
    * Runs the client side of RFC 2355 §7: WILL TN3270E on DO, DEVICE-TYPE REQUEST on SEND, then
@@ -250,6 +294,55 @@ export class E2eClient {
   /** Abort: drop the connection without reading any more (RST if unread data is pending). */
   destroy (): void { this.socket.destroy() }
 
+  /** Stop reading: the kernel's receive buffer fills, then the peer's send window closes. */
+  stopReading (): void { this.socket.pause() }
+  resumeReading (): void { this.socket.resume() }
+
+  /** How the connection ended so far: RST, another socket error, or the server's FIN. */
+  get closedWith (): 'reset' | 'error' | 'end' | undefined {
+    if (this.closeError === 'ECONNRESET') return 'reset'
+    if (this.closeError !== undefined) return 'error'
+    return this.gotFin ? 'end' : undefined
+  }
+
+  /** The socket error's code (or message) if the connection ended with one. */
+  get error (): string | undefined { return this.closeError }
+
+  /**
+   * The first record received (counting from `received[from]`) that `match` accepts. Each record
+   * is looked at once, so waiting through a flood of records stays linear.
+   */
+  async waitForRecord (match: (r: E2eRecord) => boolean, timeoutMs: number, what: string, from = 0): Promise<E2eRecord> {
+    let next = from
+    let found: E2eRecord | undefined
+    await this.until(() => {
+      for (; found === undefined && next < this.received.length; next++) if (match(this.received[next]!)) found = this.received[next]
+      return found !== undefined
+    }, timeoutMs, what)
+    return found!
+  }
+
+  /**
+   * Resolves once `cond` holds, checked whenever bytes arrive or the connection ends; rejects
+   * after `timeoutMs`, or as soon as the connection has closed with `cond` still false.
+   */
+  async until (cond: () => boolean, timeoutMs: number, what: string | (() => string)): Promise<void> {
+    const describe = typeof what === 'string' ? () => `timed out after ${timeoutMs} ms waiting for ${what}` : what
+    if (cond()) return
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => { this.waiters.delete(w); reject(new Error(describe())) }, timeoutMs)
+      const w: Waiter = () => {
+        const ok = cond()
+        if (!ok && !this.isClosed) return false
+        clearTimeout(timer)
+        if (ok) resolve()
+        else reject(new Error(`connection closed (${this.closedWith ?? 'closed'}) while waiting: ${describe()}`))
+        return true
+      }
+      this.waiters.add(w)
+    })
+  }
+
   /** Waits for the server to close the connection; returns how it closed. */
   async waitClosed (timeoutMs = 5000): Promise<CloseInfo> {
     let timer: NodeJS.Timeout | undefined
@@ -263,6 +356,7 @@ export class E2eClient {
 
   // ---- internals ----------------------------------------------------------------------------
 
+  /** Applies the queued 3270-DATA records to `screen` (other records are dropped from the queue). */
   private drainRecords (): void {
     while (this.records.length > 0) {
       const r = this.records.shift()!
@@ -285,14 +379,21 @@ export class E2eClient {
       if (verb === DO) this.writeRaw(Buffer.from([IAC, WILL, OPT_TN3270E]))
       return
     }
+    if (verb === DO && option === OPT_TIMING_MARK) {
+      this.timingMarks++
+      if (this.answerTimingMark) this.writeRaw(Buffer.from([IAC, WONT, OPT_TIMING_MARK]))
+      return
+    }
     if (verb === DO) this.writeRaw(Buffer.from([IAC, WONT, option]))
     else if (verb === WILL) this.writeRaw(Buffer.from([IAC, DONT, option]))
   }
 
   private onRecord (bytes: Buffer): void {
     if (bytes.length < 5) return
-    const r: E2eRecord = { dataType: bytes[0]!, requestFlag: bytes[1]!, responseFlag: bytes[2]!, seq: bytes.readUInt16BE(3), data: bytes.subarray(5) }
+    const data = bytes.subarray(5)
+    const r: E2eRecord = { dataType: bytes[0]!, requestFlag: bytes[1]!, responseFlag: bytes[2]!, seq: bytes.readUInt16BE(3), data, text: decode(data) }
     this.seen.push(r.dataType)
+    this.received.push(r)
     // ALWAYS-RESPONSE (RFC 2355 §8.1.3): answer positively (DEVICE-END, §10.2) so the host's
     // definite responses do not pile up against the gateway's credit.
     if (this.autoRespond && r.dataType === DataType.DATA_3270 && r.responseFlag === 0x02 && this.functions.includes(Fn.RESPONSES)) {
@@ -326,7 +427,7 @@ export class E2eClient {
           break
         case 'sb-iac':
           if (c === IAC) { this.sbBuf.push(IAC); this.state = 'sb' } else if (c === SE) {
-            if (this.sbBuf[0] === OPT_TN3270E) this.subnegs.push(Buffer.from(this.sbBuf.slice(1)))
+            if (this.sbBuf[0] === OPT_TN3270E) this.onSubneg(Buffer.from(this.sbBuf.slice(1)))
             this.state = 'data'
           } else this.state = 'sb'
           break
@@ -335,22 +436,14 @@ export class E2eClient {
     this.poke()
   }
 
-  private poke (): void {
-    for (const w of [...this.waiters]) if (w()) this.waiters.delete(w)
+  /** Queued for negotiate(); FUNCTIONS IS takes effect at once, for records in the same read. */
+  private onSubneg (body: Buffer): void {
+    if (body[0] === FUNCTIONS && body[1] === IS) this.functions = [...body.subarray(2)]
+    this.subnegs.push(body)
   }
 
-  private async until (cond: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
-    if (cond()) return
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => { this.waiters.delete(w); reject(new Error(what())) }, timeoutMs)
-      const w: Waiter = () => {
-        if (!cond()) return false
-        clearTimeout(timer)
-        resolve()
-        return true
-      }
-      this.waiters.add(w)
-    })
+  private poke (): void {
+    for (const w of [...this.waiters]) if (w()) this.waiters.delete(w)
   }
 
   /** Whether the client negotiated TN3270E (for diagnostics). */

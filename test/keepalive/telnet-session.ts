@@ -1,6 +1,6 @@
 // A minimal telnet-ish server session over a real net.Socket, enough for the keepalive engine:
 // DO TIMING-MARK / NOP with write callbacks, and WILL/WONT TIMING-MARK replies spotted in the
-// inbound bytes (RFC 860; tn3270-anchors §9: x3270 answers WONT TM in ~1 ms).
+// inbound bytes (RFC 860; x3270 answers IAC WONT TIMING-MARK at once, telnet.c).
 import { EventEmitter } from 'node:events'
 import type { Socket } from 'node:net'
 import type { TelnetKeepAliveSession } from '../../lib/keepalive/index.js'

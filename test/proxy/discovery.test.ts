@@ -1,5 +1,6 @@
 import t from 'tap'
 import { FakeClock } from '../helpers/fake-clock.js'
+import { ErrorCodes } from '../../lib/errors.js'
 import { DnsDiscovery, resolveDnsSource, staticTargets, type Resolver, type SrvRecord } from '../../lib/proxy/discovery.js'
 import type { BackendTarget } from '../../lib/proxy/backend.js'
 import { captureLogger } from './fake-gateway.js'
@@ -27,7 +28,7 @@ t.test('A records: one backend per address, admin URL from adminPort', async t =
     { id: 'gw.ns.svc/10.0.0.2:3270', host: '10.0.0.2', port: 3270, adminUrl: 'http://10.0.0.2:9090', weight: 2, source: 'dns:gw.ns.svc' },
   ])
   t.same((await resolveDnsSource({ name: '127.0.0.1', type: 'A', port: 1, refresh: 1, weight: 1 }, r)).map(x => x.id), ['127.0.0.1/127.0.0.1:1'], 'an IP literal needs no lookup')
-  await t.rejects(resolveDnsSource({ name: 'x', type: 'A', refresh: 1, weight: 1 }, r), /type A needs a port/)
+  await t.rejects(resolveDnsSource({ name: 'x', type: 'A', refresh: 1, weight: 1 }, r), { code: ErrorCodes.BACKEND_DISCOVERY, message: /type A needs a port/ })
   await t.rejects(resolveDnsSource({ name: 'missing', type: 'A', port: 1, refresh: 1, weight: 1 }, r), /ENOTFOUND/)
 })
 

@@ -2,8 +2,9 @@
 // a client is still being connected, DNS down at start.
 import t from 'tap'
 import net from 'node:net'
-import type { Resolver } from '../../lib/proxy/index.js'
-import { TestClient, startGateways, startTestProxy, testConfig, tryConnect, waitFor } from './fake-gateway.js'
+import { createRegistry } from '../../lib/observability/index.js'
+import { startProxy, type Resolver } from '../../lib/proxy/index.js'
+import { TestClient, captureLogger, startGateways, startTestProxy, testConfig, tryConnect, waitFor } from './fake-gateway.js'
 
 async function occupy (port: number): Promise<net.Server> {
   const s = net.createServer()
@@ -17,6 +18,21 @@ t.test('a port already in use fails the start with the error', async t => {
   t.teardown(() => blocker.close())
   const config = testConfig([a], { listener: { port: (blocker.address() as net.AddressInfo).port } })
   await t.rejects(startTestProxy(t, config), { code: 'EADDRINUSE' })
+})
+
+t.test('a start that fails at the second listener releases the first one', async t => {
+  const [a] = await startGateways(t, ['gwA'])
+  const blocker = await occupy(0)
+  t.teardown(() => blocker.close())
+  const base = testConfig([a])
+  const first = base.listeners[0]
+  const second = { ...first, name: 'second', port: (blocker.address() as net.AddressInfo).port, backends: first.backends.map(b => ({ ...b, name: 'gwA2' })) }
+  const log = captureLogger()
+  await t.rejects(startProxy({ ...base, listeners: [first, second] }, { logger: log.logger, registry: createRegistry() }), { code: 'EADDRINUSE' })
+  const opened = log.events('listener_open').find(e => e.listener === 'main')
+  t.ok(opened, 'the first listener had opened')
+  const port = Number(String(opened?.address).split(':').pop())
+  t.equal(await tryConnect(port), 'ECONNREFUSED', 'and is closed again')
 })
 
 t.test('re-open retried while another process holds the port', async t => {

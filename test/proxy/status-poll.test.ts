@@ -1,6 +1,7 @@
 import t from 'tap'
 import { MockAgent } from 'undici'
 import { FakeClock } from '../helpers/fake-clock.js'
+import { ErrorCodes } from '../../lib/errors.js'
 import { StatusPoller, fetchStatus, parseGatewayStatus, type PollResult } from '../../lib/proxy/status-poll.js'
 
 const gatewayStatus = (over: Record<string, unknown> = {}) => ({
@@ -24,9 +25,9 @@ t.test('parseGatewayStatus: free LUs of the listener the backend port reaches', 
   t.same(parseGatewayStatus({ pools: [{ name: 'A', free: 'x' }, { name: 'B', free: -3 }, { name: 'C', free: 2 }] }, 1).freeLus, 2, 'bad numbers count as 0')
   t.same(parseGatewayStatus({ pools: [{ name: 'A', free: 1 }], listeners: [{ address: '[::1]:5', pools: 'bad' }] }, 5).freeLus, 0, 'a listener without a pool list serves none')
   t.same(parseGatewayStatus({ pools: [{ name: 'A', free: 1 }], listeners: [{ address: 'nohost' }] }, 5).freeLus, 1)
-  t.throws(() => parseGatewayStatus(null, 1), /not a JSON object/)
-  t.throws(() => parseGatewayStatus([], 1), /not a JSON object/)
-  t.throws(() => parseGatewayStatus({ listeners: [] }, 1), /no "pools" array/)
+  t.throws(() => parseGatewayStatus(null, 1), { code: ErrorCodes.BACKEND_STATUS, message: /not a JSON object/ })
+  t.throws(() => parseGatewayStatus([], 1), { code: ErrorCodes.BACKEND_STATUS, message: /not a JSON object/ })
+  t.throws(() => parseGatewayStatus({ listeners: [] }, 1), { code: ErrorCodes.BACKEND_STATUS, message: /no "pools" array/ })
 })
 
 t.test('fetchStatus with a MockAgent: 200, HTTP errors, bad JSON, transport errors, timeout', async t => {
@@ -37,9 +38,9 @@ t.test('fetchStatus with a MockAgent: 200, HTTP errors, bad JSON, transport erro
   pool.intercept({ path: '/status', method: 'GET' }).reply(200, gatewayStatus())
   t.match(await fetchStatus('http://gw1:9000/status', { dispatcher: agent, timeout: 500 }), { name: 'gw1' })
   pool.intercept({ path: '/status', method: 'GET' }).reply(503, 'draining')
-  await t.rejects(fetchStatus('http://gw1:9000/status', { dispatcher: agent, timeout: 500 }), /answered HTTP 503/)
+  await t.rejects(fetchStatus('http://gw1:9000/status', { dispatcher: agent, timeout: 500 }), { code: ErrorCodes.BACKEND_STATUS, message: /answered HTTP 503/ })
   pool.intercept({ path: '/status', method: 'GET' }).reply(200, 'not json')
-  await t.rejects(fetchStatus('http://gw1:9000/status', { dispatcher: agent, timeout: 500 }), /body is not JSON/)
+  await t.rejects(fetchStatus('http://gw1:9000/status', { dispatcher: agent, timeout: 500 }), { code: ErrorCodes.BACKEND_STATUS, message: /body is not JSON/, cause: SyntaxError })
   pool.intercept({ path: '/status', method: 'GET' }).replyWithError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))
   await t.rejects(fetchStatus('http://gw1:9000/status', { dispatcher: agent, timeout: 500 }), /ECONNREFUSED/)
   pool.intercept({ path: '/status', method: 'GET' }).reply(200, gatewayStatus()).delay(400)

@@ -1,0 +1,129 @@
+// One configured listener with everything behind it: its backend pool (static backends and DNS
+// sources, each polled for /status) and the listen socket that follows the pool (CloseListenSocket).
+// HAProxy would call this a frontend with its default backend (doc/configuration.txt).
+import type { Dispatcher } from 'undici'
+import type { Clock } from '../clock.js'
+import type { ProxyConfig, ProxyListenerConfig } from '../config/index.js'
+import type { Logger, ProxyMetrics } from '../observability/index.js'
+import { DnsDiscovery, staticTargets, type Resolver } from './discovery.js'
+import { ProxyListener } from './listener.js'
+import { BackendPool, type BackendStatus } from './pool.js'
+import type { ProxySession, SessionSettings } from './session.js'
+
+/** What every frontend of one proxy shares. */
+export interface FrontendContext {
+  config: ProxyConfig
+  dispatcher: Dispatcher
+  resolver: Resolver
+  clock: Clock
+  logger: Logger
+  metrics: ProxyMetrics
+}
+
+export interface ProxyListenerStatus {
+  name: string
+  address: string
+  open: boolean
+  closeListenSocket: boolean
+  proxyProtocol: 'off' | 'v2'
+  sessions: number
+}
+
+/** The per-session settings of one listener: the proxy-wide timeouts plus the listener's PROXY v2 choice. */
+export function sessionSettings (config: ProxyConfig, cfg: ProxyListenerConfig): SessionSettings {
+  return {
+    listener: cfg.name,
+    connectTimeout: config.connectTimeout,
+    earlyCloseWindow: config.earlyCloseWindow,
+    idleTimeout: config.idleTimeout,
+    halfCloseTimeout: config.halfCloseTimeout,
+    tcpKeepAlive: config.tcpKeepAlive,
+    proxyProtocol: cfg.proxyProtocol === 'v2',
+  }
+}
+
+export class Frontend {
+  private readonly pool: BackendPool
+  private readonly listener: ProxyListener
+  private readonly dns: DnsDiscovery[]
+
+  constructor (readonly cfg: ProxyListenerConfig, ctx: FrontendContext) {
+    const { config, dispatcher, clock, logger, metrics } = ctx
+    this.pool = new BackendPool({
+      listener: cfg.name,
+      staleAfter: config.statusStaleAfter,
+      ejection: config.ejection,
+      statusInterval: config.statusInterval,
+      statusTimeout: config.statusTimeout,
+      dispatcher,
+      clock,
+      logger,
+      metrics,
+    })
+    this.pool.setSource('static', staticTargets(cfg.backends))
+    this.dns = cfg.dns.map(source => new DnsDiscovery({
+      source,
+      resolver: ctx.resolver,
+      clock,
+      logger,
+      onTargets: (targets) => this.pool.setSource(`dns:${source.name}`, targets),
+    }))
+    this.listener = new ProxyListener({
+      name: cfg.name,
+      host: cfg.host,
+      port: cfg.port,
+      closeListenSocket: cfg.closeListenSocket,
+      settings: sessionSettings(config, cfg),
+      pool: this.pool,
+      clock,
+      logger,
+      metrics,
+    })
+  }
+
+  get name (): string { return this.cfg.name }
+  /** Host and port of the listen socket (port 0 in the config becomes the real port at start). */
+  get address (): { host: string, port: number } { return this.listener.address }
+  get addressText (): string { return `${this.address.host}:${this.address.port}` }
+  get open (): boolean { return this.listener.open }
+  get sessions (): ReadonlySet<ProxySession> { return this.listener.sessions }
+
+  /**
+   * First DNS answers and a first /status round, then the listen socket: whether it opens depends
+   * on what they found. Rejects if the port cannot be bound (EADDRINUSE).
+   */
+  async start (): Promise<void> {
+    await Promise.all(this.dns.map(d => d.start()))
+    await this.pool.pollAll()
+    await this.listener.start()
+    // Only now: a pool change before start() would open the socket a second time.
+    this.pool.on('change', () => this.listener.reconcile())
+  }
+
+  /** No new clients, for good; sessions continue. */
+  stopAccepting (): void {
+    this.listener.stopAccepting()
+  }
+
+  /** Stops accepting, discovery and /status polling; sessions are the caller's to end. */
+  stop (): void {
+    this.listener.stopAccepting()
+    for (const d of this.dns) d.stop()
+    this.pool.close()
+  }
+
+  status (): ProxyListenerStatus {
+    return {
+      name: this.cfg.name,
+      address: this.addressText,
+      open: this.listener.open,
+      closeListenSocket: this.cfg.closeListenSocket,
+      proxyProtocol: this.cfg.proxyProtocol,
+      sessions: this.listener.sessions.size,
+    }
+  }
+
+  backendStatus (): Array<BackendStatus & { listener: string }> {
+    return this.pool.status().map(b => ({ listener: this.cfg.name, ...b }))
+  }
+}

@@ -1,0 +1,74 @@
+// The proxy listener's CloseListenSocket state machine (lib/proxy/listener.ts) on a real port:
+// open while a backend can take a client, closed while none can, re-open backoff while another
+// process holds the port, and a drain that cancels a pending re-open.
+import t from 'tap'
+import net from 'node:net'
+import { once } from 'node:events'
+import { FakeClock } from '../helpers/fake-clock.js'
+import { createProxyMetrics, createRegistry, silentLogger } from '../../lib/observability/index.js'
+import { ProxyListener } from '../../lib/proxy/listener.js'
+import type { BackendPool } from '../../lib/proxy/pool.js'
+import { waitFor } from './fake-gateway.js'
+
+function setup () {
+  const clock = new FakeClock()
+  const pool = { canServe: true }
+  const listener = new ProxyListener({
+    name: 'main',
+    host: '127.0.0.1',
+    port: 0,
+    closeListenSocket: true,
+    settings: { listener: 'main', connectTimeout: 100, earlyCloseWindow: 10, idleTimeout: 0, halfCloseTimeout: 0, tcpKeepAlive: 0, proxyProtocol: false },
+    // The listener asks the pool only canServe(); sessions are not started here.
+    pool: { canServe: () => pool.canServe } as unknown as BackendPool,
+    clock,
+    logger: silentLogger(),
+    metrics: createProxyMetrics(createRegistry()),
+    relistenDelay: 500,
+  })
+  t.teardown(() => listener.stopAccepting())
+  return { clock, pool, listener }
+}
+
+t.test('follows the pool; a failed re-open waits in retrying; a drain cancels the retry', async t => {
+  const { clock, pool, listener } = setup()
+  await listener.start()
+  t.equal(listener.state, 'open')
+  pool.canServe = false
+  listener.reconcile()
+  t.equal(listener.state, 'closed')
+  const blocker = net.createServer().listen(listener.address.port, '127.0.0.1')
+  await once(blocker, 'listening')
+  t.teardown(() => blocker.close())
+  pool.canServe = true
+  listener.reconcile()
+  t.equal(listener.state, 'opening')
+  listener.reconcile()
+  t.equal(listener.state, 'opening', 'one transition at a time')
+  await waitFor(() => listener.state === 'retrying', 2000, 'retrying')
+  t.equal(clock.pending, 1, 'one retry timer')
+  listener.reconcile()
+  t.equal(listener.state, 'retrying', 'no re-open before the delay')
+  listener.stopAccepting()
+  t.equal(listener.state, 'closed')
+  t.equal(clock.pending, 0, 'retry cancelled')
+  clock.advance(1000)
+  listener.reconcile()
+  t.equal(listener.state, 'closed', 'stopped for good')
+})
+
+t.test('the retry re-opens once the port is free', async t => {
+  const { clock, pool, listener } = setup()
+  await listener.start()
+  pool.canServe = false
+  listener.reconcile()
+  const blocker = net.createServer().listen(listener.address.port, '127.0.0.1')
+  await once(blocker, 'listening')
+  pool.canServe = true
+  listener.reconcile()
+  await waitFor(() => listener.state === 'retrying', 2000, 'retrying')
+  await new Promise<void>(resolve => blocker.close(() => resolve()))
+  clock.advance(500)
+  await waitFor(() => listener.state === 'open', 2000, 'open again')
+  t.equal(listener.open, true)
+})
