@@ -1,6 +1,7 @@
 // BIND (X'31') codec: full layout of sna-formats.md §3.6 for LU type 2 and LU 6.2, offsets with X'31' = byte 0.
 import { ByteReader, checkByte, checkRange, lenPrefix, malformed, SnaMalformedError } from './bytes.js'
 import { decodeControlVectors, encodeControlVectors, RequestCode, type ControlVector } from './ru.js'
+import { Sense } from './sense.js'
 
 /** §3.6 bytes 4/5 bits 2-3: 00 none, 01 exception, 10 definite, 11 either. */
 export type ChainResponseProtocol = 'none' | 'exception' | 'definite' | 'either'
@@ -415,7 +416,7 @@ export function decodeBindResponse (ru: Buffer): BindImage | undefined {
 export interface BindProblem { offset: number, reason: string }
 
 /** sense X'0835' + 2-byte pointer (§4.1; offsets with X'31' = 0, KB Q157444). */
-export function bindPointerSense (offset: number): number { return (0x0835 * 0x10000) + (offset & 0xffff) }
+export function bindPointerSense (offset: number): number { return (Sense.INVALID_PARAMETER + (offset & 0xffff)) >>> 0 }
 
 /** Sense for a BIND that failed to decode: 0835 + the failing offset. */
 export function bindDecodeSense (err: unknown): number | undefined {

@@ -3,16 +3,15 @@
 // Addresses (sna-formats.md §1): SSCP-PU DAF'=OAF'=0; SSCP-LU SSCP = the ACTLU's OAF' (0), LU = locaddr;
 // LU-LU PLU = the BIND's OAF' (1), SLU = locaddr.
 import { EventEmitter } from 'node:events'
-import { ErrorCodes, lbError } from '../errors.js'
+import { ErrorCodes, errorMessage, lbError } from '../errors.js'
 import type { Clock } from '../clock.js'
 import type { Logger } from '../observability/index.js'
 import { bindPointerSense, validateLu2Bind, type BindImage } from './bind.js'
 import { chainRu } from './chain.js'
 import { isDefinite, isException, type RequestRh } from './headers.js'
-import {
-  ActivationHalfSession, LuLuHalfSession,
-  type ActivationEvent, type DataEvent, type Decision, type LuLuEvent, type ResponseEvent,
-} from './halfsession.js'
+import { ActivationHalfSession, type ActivationEvent } from './activation.js'
+import { LuLuHalfSession, type DataEvent, type LuLuEvent } from './halfsession.js'
+import type { Decision, ResponseEvent } from './requests.js'
 import { buildNegativeResponse, decodePiu, encodePiu, type Ipm, type Piu } from './piu.js'
 import { actluPositiveRu, decodeActlu, encodeActpuResponse, encodeNotify, RequestCode, UnbindType } from './ru.js'
 import { formatSense, Sense } from './sense.js'
@@ -248,8 +247,8 @@ export class DependentLuNode extends EventEmitter<NodeEvents> {
     try {
       piu = decodePiu(buf)
     } catch (err) {
-      this.logger.warn({ pu: this.puName, err: (err as Error).message, length: buf.length }, 'malformed PIU dropped')
-      this.emit('protocolError', { reason: (err as Error).message })
+      this.logger.warn({ pu: this.puName, err: errorMessage(err), length: buf.length }, 'malformed PIU dropped')
+      this.emit('protocolError', { reason: errorMessage(err) })
       return
     }
     try {
@@ -257,8 +256,8 @@ export class DependentLuNode extends EventEmitter<NodeEvents> {
     } catch (err) {
       // the half-sessions answer protocol errors themselves; anything thrown here is a bug or a
       // PIU no rule covers: log it and keep the node alive
-      this.logger.error({ pu: this.puName, err: (err as Error).message, daf: piu.th.daf, oaf: piu.th.oaf }, 'PIU handling failed')
-      this.emit('protocolError', { reason: `PIU handling failed: ${(err as Error).message}` })
+      this.logger.error({ pu: this.puName, err: errorMessage(err), daf: piu.th.daf, oaf: piu.th.oaf }, 'PIU handling failed')
+      this.emit('protocolError', { reason: `PIU handling failed: ${errorMessage(err)}` })
     }
   }
 

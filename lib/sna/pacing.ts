@@ -12,22 +12,23 @@
 import { ErrorCodes, lbError, type Tn3270LbError } from '../errors.js'
 import type { Clock } from '../clock.js'
 import { CreditGate, type CreditEvent } from './pacing-credit.js'
+import { formatSense, Sense } from './sense.js'
 
 export { CreditGate, creditFromClientState } from './pacing-credit.js'
 export type { CreditDecision, CreditEvent, CreditGateOptions, ClientCreditState } from './pacing-credit.js'
 
-// Sense data for pacing errors (§4.1 X'2011', §2.4 IPM validation).
+// Sense data for pacing errors, by their names in the sense table (sense.ts).
 export const PacingSense = {
   /** Normal-flow request received after the pacing count reached 0 and before a pacing response was sent. */
-  BEYOND_WINDOW: 0x20110000,
+  BEYOND_WINDOW: Sense.PACING_ERROR,
   /** Unexpected IPM (also used for an IPR nobody asked for). */
-  UNEXPECTED_IPM: 0x20110001,
+  UNEXPECTED_IPM: Sense.PACING_UNEXPECTED_IPM,
   /** Unexpected pacing request: PI where none may be. */
-  UNEXPECTED_PI: 0x20110002,
+  UNEXPECTED_PI: Sense.PACING_UNEXPECTED_PI,
   /** PI set in a non-IPM response under adaptive pacing. */
-  PI_IN_NON_IPM_RESPONSE: 0x20110003,
-  /** Invalid IPM contents (solicited with NWS 0 or RWI on; unsolicited without RWI) — LSNA, §2.4. */
-  INVALID_IPM: 0x10010003,
+  PI_IN_NON_IPM_RESPONSE: Sense.PACING_PI_IN_NON_IPM_RESPONSE,
+  /** Invalid IPM contents (solicited with NWS 0 or RWI on; unsolicited without RWI). */
+  INVALID_IPM: Sense.IPM_FORMAT_ERROR,
 } as const
 
 export interface PacingViolation {
@@ -37,7 +38,7 @@ export interface PacingViolation {
 }
 
 function violation (sense: number, what: string): PacingViolation {
-  const hex = sense.toString(16).toUpperCase().padStart(8, '0')
+  const hex = formatSense(sense)
   return { sense, error: lbError(ErrorCodes.PACING_VIOLATION, `${what} (sense ${hex.slice(0, 4)} ${hex.slice(4)})`) }
 }
 

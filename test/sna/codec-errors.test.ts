@@ -186,7 +186,8 @@ t.test('LU2 BIND validation', async (t) => {
 t.test('sense catalogue', async (t) => {
   t.equal(senseName(0x08050000), 'Session limit exceeded')
   t.equal(senseName(0x08050001), 'Session limit exceeded: BIND would violate CNOS contention-winner limits')
-  t.equal(senseName(0x08063426), 'Resource unknown')
+  t.equal(senseName(0x08063426), 'Resource unknown: BIND refused by CICS (bytes 2-3 = CICS message 3426)')
+  t.equal(senseName(0x08060099), 'Resource unknown', 'a modifier without its own entry: the family meaning')
   t.equal(senseName(0x08350022), 'Invalid parameter at offset 34')
   t.equal(senseName(0x20020000), 'Chaining error')
   t.equal(senseName(0x081b0000), 'Receiver in transmit mode')
