@@ -99,6 +99,9 @@ export class ActivationHalfSession {
     return { send: [encodePiu(piu)], snf: this.sendSnf }
   }
 
+  /** The response a received request still waits for: 'definite', 'exception' (only a -RSP allowed) or none. */
+  owedResponse (snf: number, expedited = false): 'definite' | 'exception' | undefined { return this.book.owed(snf, expedited) }
+
   /** Answer a received request surfaced as 'data' or 'request'. */
   respond (snf: number, result: true | number, opts: { expedited?: boolean, ru?: Buffer } = {}): Buffer {
     return respondTo(this.book, snf, result, opts)

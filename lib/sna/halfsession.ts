@@ -309,8 +309,8 @@ export class LuLuHalfSession {
     return respondTo(this.book, snf, result, opts)
   }
 
-  /** Does a received request with this SNF still wait for our response? */
-  owesResponse (snf: number, expedited = false): boolean { return this.book.owes(snf, expedited) }
+  /** The response a received request still waits for: 'definite', 'exception' (only a -RSP allowed) or none. */
+  owedResponse (snf: number, expedited = false): 'definite' | 'exception' | undefined { return this.book.owed(snf, expedited) }
 
   /** Isolated pacing response toward the partner ("SNA Formats", GA27-3136; KB Q172484). */
   ipr (): Buffer { return encodeIpr({ daf: this.addr.remote, oaf: this.addr.local, odai: this.addr.odai }) }

@@ -65,8 +65,11 @@ export class RequestBook {
     }
   }
 
-  /** Does a received request with this SNF still wait for our response? */
-  owes (snf: number, expedited: boolean): boolean { return this.received.has(flowKey(expedited, snf)) }
+  /** The response a received request with this SNF still waits for (an exception request: only a negative one). */
+  owed (snf: number, expedited: boolean): 'definite' | 'exception' | undefined {
+    const r = this.received.get(flowKey(expedited, snf))
+    return r === undefined ? undefined : r.exception ? 'exception' : 'definite'
+  }
 
   clearNormal (): void {
     for (const k of [...this.sent.keys()]) if (k.startsWith('N')) this.sent.delete(k)
