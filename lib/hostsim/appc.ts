@@ -37,7 +37,7 @@ export class BindRejectingAppcSink implements AppcSink {
     }
     const rh = piu.rh
     if (rh === undefined || rh.rri || rh.category !== 'SC' || piu.ru[0] !== RequestCode.BIND) return undefined
-    let names: string[] = []
+    let names: string[]
     try {
       const bind = decodeLu62Bind(piu.ru)
       if (bindMode(bind) === SNASVCMG) return undefined

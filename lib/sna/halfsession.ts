@@ -20,7 +20,7 @@
 // this half-session only carries FI, CD, CEB and the response modes it is given.
 import { ErrorCodes, errorMessage, lbError } from '../errors.js'
 import {
-  commandRh, isDefinite, isException, requestRh, responseMode,
+  commandRh, isDefinite, requestRh, responseMode,
   type RequestRh, type ResponseMode, type RuCategory,
 } from './headers.js'
 import {
