@@ -4,7 +4,7 @@
 // sessions and CNOS support (byte 24) — plus the gateway's own BIND and the SLU's +RSP image.
 import { ErrorCodes, lbError } from '../errors.js'
 import { fromEbcdic, modeNameBytes, modeNameFrom, toEbcdic } from './ebcdic.js'
-import { decodeBindImage, encodeBindImage, UserDataKey, type BindImage, type Lu62Ps } from './sna.js'
+import { decodeBindImage, encodeBindImage, Sense, UserDataKey, type BindImage, type Lu62Ps } from './sna.js'
 
 export interface Lu62Bind {
   /** The complete image (authoritative: `encodeBind` writes exactly this). */
@@ -45,11 +45,20 @@ function view (image: BindImage): Lu62Bind {
  * Decodes a BIND and checks it is one an LU 6.2 can take: negotiable (KB Q157441, sense 0835 0001),
  * LU type 6 level 2. Codec errors from sna/ keep their offset (→ 0835 pointer sense).
  */
-export function decodeBind (ru: Buffer): Lu62Bind {
-  const image = decodeBindImage(ru)
+export function decodeBind (ru: Buffer): Lu62Bind { return lu62Bind(decodeBindImage(ru)) }
+
+/** The LU 6.2 view of a decoded BIND image; throws (APPC_MALFORMED) for one an LU 6.2 cannot take. */
+export function lu62Bind (image: BindImage): Lu62Bind {
   if (!image.negotiable) throw malformed(1, 'LU 6.2 BINDs must be negotiable (type 0000, KB Q157441)')
   if (image.luType !== 6 || image.ps.kind !== 'lu62') throw malformed(14, `LU type ${image.luType} is not LU 6.2 (X'06' level X'02')`)
   return view(image)
+}
+
+/** Sense for a decoded BIND image an LU 6.2 cannot take: 0835 0001 non-negotiable (KB Q157441), 0835 0000 not LU 6.2. */
+export function lu62BindSense (image: BindImage): number | undefined {
+  if (!image.negotiable) return Sense.BIND_TYPE_INVALID
+  if (image.luType !== 6 || image.ps.kind !== 'lu62') return Sense.INVALID_PARAMETER
+  return undefined
 }
 
 export function encodeBind (b: Lu62Bind): Buffer { return encodeBindImage(b.image) }
