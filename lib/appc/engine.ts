@@ -1,6 +1,6 @@
 // APPC engine (gateway side, the PLU of every session it binds): sessions per (local LU, partner
 // LU, mode), CNOS, contention winners/losers, allocation queue, SESTIMEOUT, BIND-failure recovery
-// (seed 001) and conversations. Decisions come from the pure modules (limits.ts, recovery.ts,
+// (KB Q107866) and conversations. Decisions come from the pure modules (limits.ts, recovery.ts,
 // cnos.ts); this file does the I/O and the bookkeeping.
 import { ErrorCodes, Tn3270LbError, errorMessage, lbError } from '../errors.js'
 import { systemClock, type Clock, type Timer } from '../clock.js'
@@ -183,7 +183,7 @@ export class AppcEngine {
     }
   }
 
-  /** The host link went down: every session on it is gone; limits stay (seed 001). */
+  /** The host link went down: every session on it is gone; limits stay (KB Q107866). */
   linkDown (host?: string): void {
     for (const ps of this.partners.values()) {
       if (host !== undefined && ps.host !== host) continue
@@ -352,7 +352,7 @@ export class AppcEngine {
     const s = this.newSession(ps, ms, polarity, autoActivated)
     this.gauge(ms, ps)
     const modeName = ms?.name ?? SNASVCMG
-    // §3.6/§5.2: byte 7 bit 3 = 1 → the primary (this gateway) is the contention winner
+    // GA27-3136 BIND/SC31-6808 contention: byte 7 bit 3 = 1 → the primary (this gateway) is the contention winner
     const image = buildBind({ plu: ps.localLu, slu: ps.name, mode: modeName, primaryWinner: polarity === 'winner', ruSize: 1024 })
     const done = new Promise<void>((resolve, reject) => { s.bind = { resolve, reject } })
     s.hs.sendBind(image.image, encodeBind(image))
@@ -405,7 +405,7 @@ export class AppcEngine {
     }
   }
 
-  /** Application sessions bound (not pending) to the partner: "active sessions on the connection" (seed 001). */
+  /** Application sessions bound (not pending) to the partner: "active sessions on the connection" (KB Q107866). */
   private activeSessions (ps: PartnerState): number {
     let n = 0
     for (const ms of ps.modes.values()) for (const s of ms.sessions) if (s.state !== 'pending') n++
@@ -435,7 +435,7 @@ export class AppcEngine {
     const ms = this.mode(req.partner, req.mode)
     const ps = ms.partner
     if (!ps.up) throw allocationError(`host link to ${ps.host} (partner ${ps.name}) is down`)
-    // seed 001: after a failed renegotiation nothing more is tried "until the connection is
+    // KB Q107866: after a failed renegotiation nothing more is tried "until the connection is
     // restarted or the SNA Server application retries" — a new ALLOCATE is such a retry
     ms.recovery = recoveryStep(ms.recovery, 'application_retry')
     const deadline = this.clock.now() + (req.timeoutMs ?? this.cfg.allocateTimeout)
@@ -453,7 +453,7 @@ export class AppcEngine {
     })
     s.conversation = conv
     if (s.polarity === 'loser') {
-      // §5.2: the contention loser must BID before it begins a bracket
+      // SC31-6808 contention: the contention loser must BID before it begins a bracket
       try {
         await new Promise<void>((resolve, reject) => { s.bid = { snf: s.hs.sendBid(), resolve, reject } })
       } catch (err) {
@@ -502,7 +502,7 @@ export class AppcEngine {
     }
   }
 
-  /** Seed 001 after a failed application BIND: renegotiate once, or fail the allocation. */
+  /** KB Q107866 after a failed application BIND: renegotiate once, or fail the allocation. */
   private async recover (ms: ModeState, failure: BindFailure): Promise<void> {
     const ps = ms.partner
     const label = failureLabel(failure)
@@ -556,7 +556,7 @@ export class AppcEngine {
     for (const w of ms.waiters.splice(0)) w.fail(err)
   }
 
-  /** A session whose conversation ended normally: hand it to a waiter, or keep it idle (seed 002). */
+  /** A session whose conversation ended normally: hand it to a waiter, or keep it idle (KB 831976). */
   private release (s: GwSession): void {
     const ms = s.mode
     if (ms === undefined) { s.state = 'free'; return }
@@ -647,7 +647,7 @@ export class AppcEngine {
           cleanup: () => { this.unbind(svc, UnbindType.CLEANUP) },
         })
         svc.conversation = conv
-        // §5.1, KB Q308927: request with reply modifier X'00', Attach to X'06F1' on SNASVCMG
+        // SC31-6808 CNOS, KB Q308927: request with reply modifier X'00', Attach to X'06F1' on SNASVCMG
         conv.send(encodeCnos({ kind: 'request', mode: ms.name, ...requested }))
         const reply = await receiveAll(conv)
         outcome = acceptCnosReply({ ...requested, mode: ms.name }, decodeCnos(reply))
@@ -675,7 +675,7 @@ export class AppcEngine {
     return p
   }
 
-  /** The SNASVCMG session CNOS runs on (§5.1, KB Q150959), bound on first need and kept. */
+  /** The SNASVCMG session CNOS runs on (SC31-6808 CNOS, KB Q150959), bound on first need and kept. */
   private serviceSession (ps: PartnerState): Promise<GwSession> {
     if (ps.svc !== undefined && ps.svc.state === 'free') return Promise.resolve(ps.svc)
     if (ps.svcBinding !== undefined) return ps.svcBinding

@@ -1,7 +1,7 @@
 // The LU 6.2 partner the host simulator runs (the SLU of every session the gateway binds):
-// per-mode limits from configuration, CNOS target (may lower limits, §5.1), BIND admission with
-// 0805 when limits are zero or exceeded (§4.1, §5.2), TPs ECHO, APINGD, TXN, `restart()` (limits
-// back to zero as after a VTAM re-IPL — SENSE 0805 "pending an Initialize CNOS", seed 001) and
+// per-mode limits from configuration, CNOS target (may lower limits, SC31-6808 CNOS), BIND admission with
+// 0805 when limits are zero or exceeded (GA27-3136 Sense Data, SC31-6808 contention), TPs ECHO, APINGD, TXN, `restart()` (limits
+// back to zero as after a VTAM re-IPL — SENSE 0805 "pending an Initialize CNOS", KB Q107866) and
 // BIND rejection on demand.
 //
 // TXN: a small transaction. Input = the bytes the client sent; reply = the input with ASCII a-z
@@ -152,7 +152,7 @@ export class Lu62Partner {
     for (let i = 0; i < count; i++) this.injected.push(sense)
   }
 
-  /** The next `count` CNOS requests are answered abnormally (reply modifier X'02', §5.1). */
+  /** The next `count` CNOS requests are answered abnormally (reply modifier X'02', SC31-6808 CNOS). */
   injectCnosFailure (count = 1): void { this.cnosFailures += count }
 
   /** Limits negotiated with a gateway LU for a mode (partner's view), for tests and the admin page. */
@@ -297,7 +297,7 @@ export class Lu62Partner {
     const tpName = isCnos ? 'CNOS' : tpNameText(f.tpName)
     const handler = isCnos ? this.cnosTp : this.tps.get(tpName)
     if (handler === undefined || (isCnos && s.mode !== SNASVCMG)) {
-      // §5.4: Attach rejected with FMH-7 1008 6021 after -RSP 0846 (ERP message forthcoming)
+      // SC31-6808 FMH-5: Attach rejected with FMH-7 1008 6021 after -RSP 0846 (ERP message forthcoming)
       this.log.info({ event: 'appc_partner_tp_unknown', tp: tpName, plu: s.plu }, 'lu62 partner: Attach for an unknown TP')
       if (c.exception) s.hs.respond(c.lastSnf, Sense.ERP_MESSAGE_FORTHCOMING)
       s.hs.sendChain({ fmh: encodeFmh7({ sense: Sense.TP_NAME_NOT_RECOGNIZED, errorLogFollows: false }), data: Buffer.alloc(0), ceb: true }).catch(() => undefined)
@@ -318,7 +318,7 @@ export class Lu62Partner {
     s.conv = conv
     conv.deliver(c)
     // a TP that returns (or fails) with its conversation still active ends it with DEALLOCATE
-    // ABEND (FMH-7 0864 0000, §4.1), as an LU does at TP_ENDED
+    // ABEND (FMH-7 0864 0000, GA27-3136 Sense Data), as an LU does at TP_ENDED
     const finish = (): void => {
       if (conv.state === 'send' || conv.state === 'receive' || conv.state === 'confirm_received') void conv.deallocate('abend').catch(() => undefined)
     }
@@ -328,7 +328,7 @@ export class Lu62Partner {
     })
   }
 
-  /** Service TP X'06F1' on SNASVCMG: answers a CNOS request (§5.1), may lower the limits. */
+  /** Service TP X'06F1' on SNASVCMG: answers a CNOS request (SC31-6808 CNOS), may lower the limits. */
   private readonly cnosTp: TpHandler = async (conv, ctx) => {
     const { data, then } = await collect(conv)
     if (then === 'deallocated') return

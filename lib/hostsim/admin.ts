@@ -30,7 +30,7 @@ export function hostAdminRoutes (target: HostAdminTarget, logger: Logger): Route
       return true
     }
     if (url.pathname === '/appc/restart') {
-      // Seed 001's case: the partner LU restarts while the connection stays up, so the gateway
+      // KB Q107866's case: the partner LU restarts while the connection stays up, so the gateway
       // only learns of it when its next BIND is refused (0805).
       if (req.method !== 'POST') return methodNotAllowed(res, 'POST')
       await readBody(req, 64 * 1024)
