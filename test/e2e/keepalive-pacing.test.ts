@@ -1,4 +1,6 @@
-// Issue 6 Done 2-3 and issue 7 Done 3, end to end through a demo gateway on real sockets.
+// KeepAlive (KB Q137309: one keepalive outstanding, events 700/701, hard or orderly close) and
+// application pacing (KB Q181737: the gateway holds at most one window for a client that stops
+// reading), end to end through a demo gateway on real sockets.
 import t, { type Test } from 'tap'
 import { PassThrough } from 'node:stream'
 import { request } from 'undici'

@@ -84,7 +84,7 @@ t.test('RH helpers and response modes', async (t) => {
     t.equal(isDefinite(rh), m.startsWith('RQD'))
     t.equal(isException(rh), m.startsWith('RQE'))
   }
-  // §2.2 table: byte 1 values 00 80 20 A0 90 30 B0
+  // GA27-3136 RH response modes table: byte 1 values 00 80 20 A0 90 30 B0
   t.same(modes.map((m) => encodeRh(requestRh({ mode: m }))[1]), [0x00, 0x80, 0x20, 0xa0, 0x90, 0x30, 0xb0])
   t.throws(() => responseMode({ ...requestRh({ mode: 'none' }), eri: true }), /ERI set without DR1 or DR2/)
   const cmd = commandRh('DFC', { mode: 'RQE1' })
