@@ -84,6 +84,7 @@ export class HostSimulator {
     if (this.phase === 'closed') {
       // closed while listening (a restart's resume racing close()): nothing may stay open
       await s.close('host shutting down')
+      this.log.info({ port: address.port }, 'host simulator closed while listening again; listener closed')
       return address
     }
     this.server = s
