@@ -1,10 +1,10 @@
-// LU 6.2 view of a BIND (sna-formats.md §3.6 "LU type 6.2 fields"; vectors V4 = KB Q185503, V5 =
+// LU 6.2 view of a BIND ("SNA Formats", GA27-3136, BIND "LU type 6.2 fields"; traces in KB Q185503 and
 // KB Q194324) on top of sna/'s generic BIND codec: what the APPC engine and partner need — the
 // mode name (user data key X'02'), the contention-winner bit (byte 7 bit 3), sync level, parallel
 // sessions and CNOS support (byte 24) — plus the gateway's own BIND and the SLU's +RSP image.
 import { ErrorCodes, lbError } from '../errors.js'
 import { fromEbcdic, modeNameBytes, modeNameFrom, toEbcdic } from './ebcdic.js'
-import { decodeBindImage, encodeBindImage, UserDataKey, type BindImage, type Lu62Ps } from './sna.js'
+import { decodeBindImage, encodeBindImage, Sense, UserDataKey, type BindImage, type Lu62Ps } from './sna.js'
 
 export interface Lu62Bind {
   /** The complete image (authoritative: `encodeBind` writes exactly this). */
@@ -13,9 +13,9 @@ export interface Lu62Bind {
   slu: string
   /** User data key X'02' (blank padding removed). */
   mode: string | undefined
-  /** Byte 7 bit 3: the primary (BIND sender) is the contention winner (§3.6, §5.2). */
+  /** Byte 7 bit 3: the primary (BIND sender) is the contention winner (GA27-3136 BIND, SC31-6808 contention). */
   primaryWinner: boolean
-  /** Byte 24 bits 1-2: 01 confirm; 10/11 read as syncpt [UNCONFIRMED, §3.6]. */
+  /** Byte 24 bits 1-2: 01 confirm; 10/11 read as syncpt [UNCONFIRMED, GA27-3136 BIND]. */
   syncLevel: 'none' | 'confirm' | 'syncpt'
   parallelSessions: boolean
   cnosSupported: boolean
@@ -45,11 +45,20 @@ function view (image: BindImage): Lu62Bind {
  * Decodes a BIND and checks it is one an LU 6.2 can take: negotiable (KB Q157441, sense 0835 0001),
  * LU type 6 level 2. Codec errors from sna/ keep their offset (→ 0835 pointer sense).
  */
-export function decodeBind (ru: Buffer): Lu62Bind {
-  const image = decodeBindImage(ru)
+export function decodeBind (ru: Buffer): Lu62Bind { return lu62Bind(decodeBindImage(ru)) }
+
+/** The LU 6.2 view of a decoded BIND image; throws (APPC_MALFORMED) for one an LU 6.2 cannot take. */
+export function lu62Bind (image: BindImage): Lu62Bind {
   if (!image.negotiable) throw malformed(1, 'LU 6.2 BINDs must be negotiable (type 0000, KB Q157441)')
   if (image.luType !== 6 || image.ps.kind !== 'lu62') throw malformed(14, `LU type ${image.luType} is not LU 6.2 (X'06' level X'02')`)
   return view(image)
+}
+
+/** Sense for a decoded BIND image an LU 6.2 cannot take: 0835 0001 non-negotiable (KB Q157441), 0835 0000 not LU 6.2. */
+export function lu62BindSense (image: BindImage): number | undefined {
+  if (!image.negotiable) return Sense.BIND_TYPE_INVALID
+  if (image.luType !== 6 || image.ps.kind !== 'lu62') return Sense.INVALID_PARAMETER
+  return undefined
 }
 
 export function encodeBind (b: Lu62Bind): Buffer { return encodeBindImage(b.image) }
@@ -74,7 +83,7 @@ export interface BindInit {
 }
 
 /**
- * The gateway's BIND, shaped like SNA Server's (V4): negotiable, FM profile 19, TS profile 7,
+ * The gateway's BIND, shaped like SNA Server's (KB Q185503): negotiable, FM profile 19, TS profile 7,
  * FM usage B0/B0/50, HDX-FF with symmetric recovery, byte 7 bit 3 from `primaryWinner`, no
  * session-level pacing (windows 0), sync level confirm, parallel sessions and CNOS supported,
  * user data: mode name (X'02'), session instance (X'03'), PLU network name (X'04').
@@ -132,7 +141,7 @@ export function buildBind (init: BindInit): Lu62Bind {
 }
 
 /**
- * The SLU's +RSP image (§3.6 "BIND response and negotiation", V4): the BIND echoed with the PLU
+ * The SLU's +RSP image (GA27-3136 BIND "BIND response and negotiation", KB Q185503): the BIND echoed with the PLU
  * name emptied, the mode and session instance kept, the SLU network name in user data key X'05'
  * in place of the PLU's X'04', URC and SLU name empty.
  */

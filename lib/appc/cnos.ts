@@ -1,21 +1,21 @@
-// CNOS — Change Number of Sessions (sna-formats.md §5.1, vector V10 = KB Q308927). The request
+// CNOS — Change Number of Sessions (SC31-6808 CNOS; trace in KB Q308927). The request
 // and the reply are GDS variable X'1210', exchanged on mode SNASVCMG with service TP X'06F1'.
 import { ErrorCodes, lbError } from '../errors.js'
 import { decodeGdsAll, encodeGds, GDS_CNOS } from './gds.js'
 import { modeNameBytes, modeNameFrom } from './ebcdic.js'
 
 export const SNASVCMG = 'SNASVCMG'
-/** §5.1: the CNOS service TP name, X'06F1' (not EBCDIC text). */
+/** SC31-6808 CNOS: the CNOS service TP name, X'06F1' (not EBCDIC text). */
 export const CNOS_TP = Buffer.from([0x06, 0xf1])
 
-// §5.1 byte 4: request X'02', reply X'08' (values from the Q308927 trace; bit meanings [UNCONFIRMED])
+// SC31-6808 CNOS byte 4: request X'02', reply X'08' (values from the Q308927 trace; bit meanings [UNCONFIRMED])
 export const CNOS_REQUEST = 0x02
 export const CNOS_REPLY = 0x08
 
 /**
- * §5.1 byte 5 reply modifier: reserved and zero in requests (KB Q308927). X'02' "abnormal — mode
+ * SC31-6808 CNOS byte 5 reply modifier: reserved and zero in requests (KB Q308927). X'02' "abnormal — mode
  * name not recognized" is confirmed; 00 accepted / 01 negotiated follow the APPC/PC return codes
- * 0000 / 0001 quoted in §5.1 [UNCONFIRMED as wire values].
+ * 0000 / 0001 quoted in SC31-6808 CNOS [UNCONFIRMED as wire values].
  */
 export const ReplyModifier = {
   ACCEPTED: 0x00,
@@ -38,7 +38,7 @@ export interface CnosVariable extends CnosLimits {
   action: number
   drain: number
   deactivationResponsibility: number
-  /** Byte 15: 00 = the one mode named (LSNA affect_mode_names) [polarity UNCONFIRMED]. */
+  /** Byte 15: 00 = the one mode named (Linux-SNA affect_mode_names) [polarity UNCONFIRMED]. */
   modeSelect: number
   mode: string
 }
@@ -104,7 +104,7 @@ export interface TargetModeDefinition {
 }
 
 /**
- * Target side of CNOS (pure). Rules [UNCONFIRMED architecture memory, §5.1]: the target may lower
+ * Target side of CNOS (pure). Rules [UNCONFIRMED architecture memory, SC31-6808 CNOS]: the target may lower
  * the session limit, never raise it; it keeps at least its own minimum winners where the limit
  * allows (capped by what the source asked for plus its own minimum), lowers the source's winners
  * so that source + target ≤ limit. Unknown mode → reply modifier X'02' and zero limits.
@@ -125,7 +125,7 @@ export type CnosOutcome =
 /**
  * Source side (pure): checks a reply against the request it answers. The target may only lower
  * values; winners must fit in the limit; the reply must name the mode asked for (and a one-mode
- * request must not come back as "all modes" — CICS DFHZC0161 check, §5.1).
+ * request must not come back as "all modes" — CICS DFHZC0161 check, SC31-6808 CNOS).
  */
 export function acceptCnosReply (req: CnosLimits & { mode: string }, reply: CnosVariable): CnosOutcome {
   if (reply.kind !== 'reply') return { ok: false, reason: 'partner sent a CNOS request where a reply was expected' }

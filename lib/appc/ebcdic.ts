@@ -1,5 +1,5 @@
 // The names LU 6.2 carries (TP, mode, LU, user id) in cp037, through datastream's code page: only
-// A-Z, a-z, 0-9, space and the few punctuation marks SNA names use (sna-formats.md §6.3) are
+// A-Z, a-z, 0-9, space and the few punctuation marks SNA names use (cp037) are
 // accepted, so a name never goes out silently mangled.
 import { decodeByte, encode } from '../datastream/index.js'
 import { ErrorCodes, lbError } from '../errors.js'

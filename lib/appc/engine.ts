@@ -1,18 +1,18 @@
 // APPC engine (gateway side, the PLU of every session it binds): sessions per (local LU, partner
 // LU, mode), CNOS, contention winners/losers, allocation queue, SESTIMEOUT, BIND-failure recovery
-// (seed 001) and conversations. Decisions come from the pure modules (limits.ts, recovery.ts,
+// (KB Q107866) and conversations. Decisions come from the pure modules (limits.ts, recovery.ts,
 // cnos.ts); this file does the I/O and the bookkeeping.
-import { ErrorCodes, lbError, type Tn3270LbError } from '../errors.js'
+import { ErrorCodes, Tn3270LbError, errorMessage, lbError } from '../errors.js'
 import { systemClock, type Clock, type Timer } from '../clock.js'
-import type { AppcConfig } from '../config/gateway.js'
+import type { AppcConfig } from '../config/index.js'
 import type { GatewayMetrics, Logger, RouteHandler } from '../observability/index.js'
-import { decodePiu, encodePiu, buildPositiveResponse, buildNegativeResponse, RequestCode, UnbindType, decodeUnbind, encodeUnbind, type Piu } from './sna.js'
-import { buildBind, decodeBind, encodeBind, maxRu } from './bind62.js'
+import { decodePiu, Sense, UnbindType, type BindImage, type LuLuEvent, type Piu, type ResponseEvent } from './sna.js'
+import { buildBind, encodeBind, lu62Bind, lu62BindSense, maxRu } from './bind62.js'
 import { CNOS_TP, SNASVCMG, acceptCnosReply, checkRequestedLimits, decodeCnos, encodeCnos, type CnosLimits } from './cnos.js'
 import { attach, type ConversationType } from './fmh.js'
 import { afterConversation, canActivate, chooseActivation, pickFreeSession, type ModeLimits, type Polarity } from './limits.js'
 import { decideRecovery, failureLabel, recoveryStep, senseHex, type BindFailure, type RecoveryPhase } from './recovery.js'
-import { Conversation, HalfSession, conversationError, receiveAll, type Chain, type ConversationEnd } from './session.js'
+import { Conversation, Lu62Session, conversationError, receiveAll, type Chain, type ConversationEnd } from './session.js'
 import type { AppcTransport } from './transport.js'
 import { appcRoutes } from './api.js'
 
@@ -98,7 +98,7 @@ interface GwSession {
   lastUsed: number
   idleTimer: Timer | undefined
   idleSince: number | undefined
-  hs: HalfSession
+  hs: Lu62Session
   conversation: Conversation | undefined
   bind: { resolve: () => void, reject: (e: Error) => void } | undefined
   bid: { snf: number, resolve: () => void, reject: (e: Error) => void } | undefined
@@ -132,8 +132,9 @@ interface PartnerState {
   cnosChain: Promise<unknown>
 }
 
-class BindFailedError extends Error {
-  constructor (readonly failure: BindFailure) { super(`BIND failed: ${failureLabel(failure)}`) }
+/** A BIND the partner refused (-RSP or UNBIND): what recovery (KB Q107866) decides on. */
+class BindFailedError extends Tn3270LbError {
+  constructor (readonly failure: BindFailure) { super(ErrorCodes.APPC_ALLOCATION, `BIND failed: ${failureLabel(failure)}`) }
 }
 
 function allocationError (message: string): Tn3270LbError { return lbError(ErrorCodes.APPC_ALLOCATION, message) }
@@ -182,7 +183,7 @@ export class AppcEngine {
     }
   }
 
-  /** The host link went down: every session on it is gone; limits stay (seed 001). */
+  /** The host link went down: every session on it is gone; limits stay (KB Q107866). */
   linkDown (host?: string): void {
     for (const ps of this.partners.values()) {
       if (host !== undefined && ps.host !== host) continue
@@ -210,67 +211,84 @@ export class AppcEngine {
     }
     try { this.onPiu(s, piu) } catch (err) {
       this.log.warn({ err, partner: s.partner.name, lfsid: s.key }, 'appc: protocol error, session unbound')
-      this.unbind(s, UnbindType.SESSION_FAILURE, 0x10086000)
+      this.unbind(s, UnbindType.SESSION_FAILURE, Sense.FMH_LENGTH_WRONG)
     }
   }
 
   private onPiu (s: GwSession, piu: Piu): void {
-    const rh = piu.rh
-    if (rh === undefined) throw lbError(ErrorCodes.APPC_MALFORMED, 'segmented PIUs are not used on LU 6.2 sessions here')
-    if (rh.rri && rh.category !== 'FMD') {
-      const code = rh.rti ? piu.ru[4] : piu.ru[0]
-      if (code === RequestCode.BIND && s.bind !== undefined) {
+    if (piu.rh === undefined) throw lbError(ErrorCodes.APPC_MALFORMED, 'segmented PIUs are not used on LU 6.2 sessions here')
+    s.hs.receive(piu)
+  }
+
+  /** What the half-session under a gateway session reports besides conversation chains. */
+  private onSessionEvent (s: GwSession, ev: LuLuEvent): void {
+    switch (ev.type) {
+      case 'bind': this.bound(s, ev.bind); return
+      case 'bind-rejected': {
         const b = s.bind
         s.bind = undefined
-        if (rh.rti) b.reject(new BindFailedError({ kind: 'negative', sense: piu.ru.readUInt32BE(0) }))
-        else {
-          // §3.6: the +RSP image carries the negotiated values; bytes 10/11 = RU sizes
-          try {
-            if (piu.ru.length > 1) s.hs.maxRu = maxRu(decodeBind(piu.ru), 'primary')
-          } catch (err) {
-            b.reject(allocationError(`partner ${s.partner.name} answered BIND with a malformed +RSP: ${(err as Error).message}`))
-            this.unbind(s, UnbindType.SESSION_FAILURE, 0x08350000)
-            return
-          }
-          b.resolve()
-        }
-      } else if (code === RequestCode.BID && s.bid !== undefined && s.bid.snf === piu.th.snf) {
-        const b = s.bid
-        s.bid = undefined
-        if (rh.rti) b.reject(allocationError(`partner refused BID on a contention-loser session (sense ${senseHex(piu.ru.readUInt32BE(0))})`))
-        else b.resolve()
-      }
-      return // +RSP(UNBIND) and strays need nothing
-    }
-    if (!rh.rri && rh.category === 'SC') {
-      if (piu.ru[0] === RequestCode.UNBIND) {
-        const u = decodeUnbind(piu.ru)
-        this.send(encodePiu(buildPositiveResponse(piu)), s.partner)
-        if (s.bind !== undefined) {
-          const b = s.bind
-          s.bind = undefined
-          b.reject(new BindFailedError({ kind: 'unbind', type: u.type }))
-        } else {
-          this.log.info({ event: 'appc_unbind_received', partner: s.partner.name, mode: s.mode?.name ?? SNASVCMG, type: u.type, sense: u.sense === undefined ? undefined : senseHex(u.sense) }, 'appc: partner unbound a session')
-          this.drop(s, conversationError(`partner ${s.partner.name} unbound the session (UNBIND type X'${u.type.toString(16).toUpperCase().padStart(2, '0')}')`, u.sense))
-        }
+        // local: the partner's +RSP(BIND) image did not decode (the half-session unbinds with type 06)
+        b?.reject(ev.local ? allocationError(`partner ${s.partner.name} answered BIND with a ${ev.reason}`) : new BindFailedError({ kind: 'negative', sense: ev.sense }))
         return
       }
-      // the gateway binds every session itself; other SC requests are not supported (1003 0000)
-      this.send(encodePiu(buildNegativeResponse(piu, 0x10030000)), s.partner)
+      case 'unbind':
+        if (!ev.local) this.unbound(s, ev.unbindType, ev.sense)
+        return
+      case 'response': this.response(s, ev); return
+      case 'request':
+        // the gateway binds every session itself and starts every conversation: not supported (1003)
+        s.hs.respond(ev.snf, Sense.FUNCTION_NOT_SUPPORTED)
+        return
+      case 'protocol-error':
+        this.log.debug({ partner: s.partner.name, lfsid: s.key, reason: ev.reason }, 'appc: protocol error on a session')
+        return
+      default:
+    }
+  }
+
+  /** +RSP(BIND): the image carries the negotiated values (bytes 10/11 = RU sizes, KB Q185503). */
+  private bound (s: GwSession, image: BindImage): void {
+    const b = s.bind
+    s.bind = undefined
+    const sense = lu62BindSense(image)
+    if (sense !== undefined) {
+      b?.reject(allocationError(`partner ${s.partner.name} answered BIND with a malformed +RSP: not an LU 6.2 BIND image (sense ${senseHex(sense)})`))
+      this.unbind(s, UnbindType.SESSION_FAILURE, Sense.INVALID_PARAMETER)
       return
     }
-    if (!rh.rri && rh.category !== 'FMD') {
-      this.send(encodePiu(buildNegativeResponse(piu, 0x10030000)), s.partner)
+    s.hs.maxRu = maxRu(lu62Bind(image), 'primary')
+    b?.resolve()
+  }
+
+  private unbound (s: GwSession, type: number, sense: number | undefined): void {
+    if (s.bind !== undefined) {
+      const b = s.bind
+      s.bind = undefined
+      b.reject(new BindFailedError({ kind: 'unbind', type }))
       return
     }
-    s.hs.receive(piu)
+    this.log.info({ event: 'appc_unbind_received', partner: s.partner.name, mode: s.mode?.name ?? SNASVCMG, type, sense: sense === undefined ? undefined : senseHex(sense) }, 'appc: partner unbound a session')
+    this.drop(s, conversationError(`partner ${s.partner.name} unbound the session (UNBIND type X'${type.toString(16).toUpperCase().padStart(2, '0')}')`, sense))
+  }
+
+  private response (s: GwSession, ev: ResponseEvent): void {
+    if (ev.request === 'BID' && s.bid !== undefined && s.bid.snf === ev.snf) {
+      const b = s.bid
+      s.bid = undefined
+      if (ev.positive) b.resolve()
+      else b.reject(allocationError(`partner refused BID on a contention-loser session (sense ${senseHex(ev.sense!)})`))
+      return
+    }
+    // -RSP 0846 0000 = "ERP message forthcoming" before an FMH-7 (KB Q156083); other -RSPs to data end the conversation
+    if (!ev.positive && !ev.expedited && ev.request === 'DATA' && ev.sense !== Sense.ERP_MESSAGE_FORTHCOMING) {
+      s.conversation?.sessionLost(conversationError(`partner sent a negative response on the conversation with ${s.conversation.tp}`, ev.sense))
+    }
   }
 
   private onChain (s: GwSession, c: Chain): void {
     if (s.conversation !== undefined) { s.conversation.deliver(c); return }
     // partner-initiated conversations are not served by the gateway: TP not available, no retry
-    if (c.fmh5 !== undefined) s.hs.respond(c.last, 0x084c0000)
+    if (c.fmh5 !== undefined) s.hs.respond(c.lastSnf, Sense.TP_NOT_AVAILABLE_NO_RETRY)
   }
 
   // ------------------------------------------------------------------ sessions
@@ -312,20 +330,16 @@ export class AppcEngine {
       lastUsed: this.clock.now(),
       idleTimer: undefined,
       idleSince: undefined,
-      hs: undefined as unknown as HalfSession,
+      hs: undefined as unknown as Lu62Session,
       conversation: undefined,
       bind: undefined,
       bid: undefined,
     }
-    s.hs = new HalfSession({ daf: sidh, oaf: sidl }, 1024, {
+    // the gateway is the primary: it sends DAF' = sidh, OAF' = sidl
+    s.hs = new Lu62Session({ role: 'primary', localAddress: sidl, remoteAddress: sidh, maxRu: 1024 }, {
       send: (piu) => { this.send(piu, ps) },
       chain: (c) => { this.onChain(s, c) },
-      response: (piu) => {
-        // -RSP 0846 0000 = "ERP message forthcoming" before an FMH-7 (§4.1, KB Q156083)
-        if (piu.rh?.rri === true && piu.rh.rti && piu.ru.readUInt32BE(0) !== 0x08460000) {
-          s.conversation?.sessionLost(conversationError(`partner sent a negative response on the conversation with ${s.conversation.tp}`, piu.ru.readUInt32BE(0)))
-        }
-      },
+      event: (ev) => { this.onSessionEvent(s, ev) },
     })
     this.byKey.set(key, s)
     ms?.sessions.add(s)
@@ -338,10 +352,10 @@ export class AppcEngine {
     const s = this.newSession(ps, ms, polarity, autoActivated)
     this.gauge(ms, ps)
     const modeName = ms?.name ?? SNASVCMG
-    // §3.6/§5.2: byte 7 bit 3 = 1 → the primary (this gateway) is the contention winner
+    // GA27-3136 BIND/SC31-6808 contention: byte 7 bit 3 = 1 → the primary (this gateway) is the contention winner
     const image = buildBind({ plu: ps.localLu, slu: ps.name, mode: modeName, primaryWinner: polarity === 'winner', ruSize: 1024 })
     const done = new Promise<void>((resolve, reject) => { s.bind = { resolve, reject } })
-    s.hs.sendCommand('SC', encodeBind(image), true)
+    s.hs.sendBind(image.image, encodeBind(image))
     try {
       await done
     } catch (err) {
@@ -377,7 +391,7 @@ export class AppcEngine {
   /** Gateway-initiated UNBIND (SESTIMEOUT, cleanup, lowered limits, close). */
   private unbind (s: GwSession, type: number, sense?: number): void {
     if (!this.byKey.has(s.key)) return
-    if (s.partner.up) s.hs.sendCommand('SC', encodeUnbind(type === UnbindType.SESSION_FAILURE ? { type, sense: sense ?? 0 } : { type }), true)
+    if (s.partner.up) s.hs.sendUnbind(type, type === UnbindType.SESSION_FAILURE ? sense ?? 0 : undefined)
     this.drop(s, conversationError(`session unbound by the gateway (UNBIND type X'${type.toString(16).toUpperCase().padStart(2, '0')}')`, sense))
   }
 
@@ -391,7 +405,7 @@ export class AppcEngine {
     }
   }
 
-  /** Application sessions bound (not pending) to the partner: "active sessions on the connection" (seed 001). */
+  /** Application sessions bound (not pending) to the partner: "active sessions on the connection" (KB Q107866). */
   private activeSessions (ps: PartnerState): number {
     let n = 0
     for (const ms of ps.modes.values()) for (const s of ms.sessions) if (s.state !== 'pending') n++
@@ -421,7 +435,7 @@ export class AppcEngine {
     const ms = this.mode(req.partner, req.mode)
     const ps = ms.partner
     if (!ps.up) throw allocationError(`host link to ${ps.host} (partner ${ps.name}) is down`)
-    // seed 001: after a failed renegotiation nothing more is tried "until the connection is
+    // KB Q107866: after a failed renegotiation nothing more is tried "until the connection is
     // restarted or the SNA Server application retries" — a new ALLOCATE is such a retry
     ms.recovery = recoveryStep(ms.recovery, 'application_retry')
     const deadline = this.clock.now() + (req.timeoutMs ?? this.cfg.allocateTimeout)
@@ -439,9 +453,9 @@ export class AppcEngine {
     })
     s.conversation = conv
     if (s.polarity === 'loser') {
-      // §5.2: the contention loser must BID before it begins a bracket
+      // SC31-6808 contention: the contention loser must BID before it begins a bracket
       try {
-        await new Promise<void>((resolve, reject) => { s.bid = { snf: s.hs.sendCommand('DFC', Buffer.from([RequestCode.BID]), false), resolve, reject } })
+        await new Promise<void>((resolve, reject) => { s.bid = { snf: s.hs.sendBid(), resolve, reject } })
       } catch (err) {
         s.conversation = undefined
         if (this.byKey.has(s.key)) this.release(s)
@@ -488,7 +502,7 @@ export class AppcEngine {
     }
   }
 
-  /** Seed 001 after a failed application BIND: renegotiate once, or fail the allocation. */
+  /** KB Q107866 after a failed application BIND: renegotiate once, or fail the allocation. */
   private async recover (ms: ModeState, failure: BindFailure): Promise<void> {
     const ps = ms.partner
     const label = failureLabel(failure)
@@ -506,7 +520,7 @@ export class AppcEngine {
       await this.ensureCnos(ms, 'recovery')
     } catch (err) {
       ms.recovery = recoveryStep(ms.recovery, 'cnos_failed')
-      const e = allocationError(`BIND to partner ${ps.name} mode ${ms.name} was rejected (${label}) and the CNOS renegotiation failed: ${(err as Error).message}; no further attempts until the link restarts or the application retries`)
+      const e = allocationError(`BIND to partner ${ps.name} mode ${ms.name} was rejected (${label}) and the CNOS renegotiation failed: ${errorMessage(err)}; no further attempts until the link restarts or the application retries`)
       this.failWaiters(ms, e)
       throw e
     }
@@ -542,7 +556,7 @@ export class AppcEngine {
     for (const w of ms.waiters.splice(0)) w.fail(err)
   }
 
-  /** A session whose conversation ended normally: hand it to a waiter, or keep it idle (seed 002). */
+  /** A session whose conversation ended normally: hand it to a waiter, or keep it idle (KB 831976). */
   private release (s: GwSession): void {
     const ms = s.mode
     if (ms === undefined) { s.state = 'free'; return }
@@ -633,12 +647,12 @@ export class AppcEngine {
           cleanup: () => { this.unbind(svc, UnbindType.CLEANUP) },
         })
         svc.conversation = conv
-        // §5.1, KB Q308927: request with reply modifier X'00', Attach to X'06F1' on SNASVCMG
+        // SC31-6808 CNOS, KB Q308927: request with reply modifier X'00', Attach to X'06F1' on SNASVCMG
         conv.send(encodeCnos({ kind: 'request', mode: ms.name, ...requested }))
         const reply = await receiveAll(conv)
         outcome = acceptCnosReply({ ...requested, mode: ms.name }, decodeCnos(reply))
       } catch (err) {
-        outcome = { ok: false as const, reason: (err as Error).message }
+        outcome = { ok: false as const, reason: errorMessage(err) }
       }
       if (!outcome.ok) {
         this.metrics?.appcCnos.inc({ partner: ps.name, mode: ms.name, trigger, result: 'failed' })
@@ -661,7 +675,7 @@ export class AppcEngine {
     return p
   }
 
-  /** The SNASVCMG session CNOS runs on (§5.1, KB Q150959), bound on first need and kept. */
+  /** The SNASVCMG session CNOS runs on (SC31-6808 CNOS, KB Q150959), bound on first need and kept. */
   private serviceSession (ps: PartnerState): Promise<GwSession> {
     if (ps.svc !== undefined && ps.svc.state === 'free') return Promise.resolve(ps.svc)
     if (ps.svcBinding !== undefined) return ps.svcBinding

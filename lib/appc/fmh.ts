@@ -1,4 +1,4 @@
-// FM headers for LU 6.2 (sna-formats.md §5.4 FMH-5 Attach, §5.5 FMH-7 error), vectors V11.
+// FM headers for LU 6.2 (SC31-6808: FMH-5 Attach, FMH-7 error; traces in KB Q169575, Q263206, Q156083).
 import { ErrorCodes, lbError } from '../errors.js'
 import { fromEbcdic, toEbcdic } from './ebcdic.js'
 
@@ -14,11 +14,11 @@ export interface Fmh5 {
   syncLevel: SyncLevel
   /** Byte 4 security indicators (KB Q169575 X'18'); kept as-is. */
   securityIndicators: number
-  /** Access security subfields `len type data` (type 02 user id, 01 password), §5.4. */
+  /** Access security subfields `len type data` (type 02 user id, 01 password), SC31-6808 FMH-5. */
   accessSecurity: Buffer
   luwId: Buffer
   conversationCorrelator: Buffer
-  /** Attach sequence number field (LSNA: 8 bytes), empty when absent. */
+  /** Attach sequence number field (Linux-SNA: 8 bytes), empty when absent. */
   attachSequence: Buffer | undefined
   /** Bytes after the FMH (PIP GDS variables) are not part of the header. */
 }
@@ -26,7 +26,7 @@ export interface Fmh5 {
 const FMH5_TYPE = 0x05
 const FMH7_TYPE = 0x07
 const ATTACH = 0x02ff
-// §5.4 byte 6: X'D0' basic, X'D1' mapped; byte 8 bits 0-1 sync level 00/01/10
+// SC31-6808 FMH-5 byte 6: X'D0' basic, X'D1' mapped; byte 8 bits 0-1 sync level 00/01/10
 const CONV_TYPE: Record<ConversationType, number> = { basic: 0xd0, mapped: 0xd1 }
 const SYNC: Record<SyncLevel, number> = { none: 0x00, confirm: 0x40, syncpt: 0x80 }
 
@@ -53,7 +53,7 @@ export function attach (tp: string | Buffer, conversationType: ConversationType,
   }
 }
 
-/** §5.4: len | type 05 | 02FF | security byte | 03 | conv type | 00 | sync | LL fields. */
+/** SC31-6808 FMH-5: len | type 05 | 02FF | security byte | 03 | conv type | 00 | sync | LL fields. */
 export function encodeFmh5 (f: Fmh5): Buffer {
   if (f.tpName.length === 0) throw malformed('FMH-5: TP name is empty')
   const body = Buffer.concat([
@@ -71,7 +71,7 @@ export function encodeFmh5 (f: Fmh5): Buffer {
 
 export function fmhType (ru: Buffer): number {
   if (ru.length < 2) throw malformed(`FM header: RU of ${ru.length} bytes is too short`)
-  return ru[1]! & 0x7f // §5.4 byte 1: bit 0 concatenation, bits 1-7 type
+  return ru[1]! & 0x7f // SC31-6808 FMH-5 byte 1: bit 0 concatenation, bits 1-7 type
 }
 
 /** Decodes the FMH-5 at the start of `ru`; `rest` = bytes after it (PIP or data). */
@@ -112,7 +112,7 @@ export function decodeFmh5 (ru: Buffer): { fmh: Fmh5, rest: Buffer } {
   }
 }
 
-/** §5.4 access security subfields: `len type data`, len counting type + data. */
+/** SC31-6808 FMH-5 access security subfields: `len type data`, len counting type + data. */
 export function decodeAccessSecurity (b: Buffer): Array<{ type: number, data: Buffer }> {
   const out: Array<{ type: number, data: Buffer }> = []
   let pos = 0
@@ -127,7 +127,7 @@ export function decodeAccessSecurity (b: Buffer): Array<{ type: number, data: Bu
 
 export interface Fmh7 { sense: number, errorLogFollows: boolean }
 
-/** §5.5: `07 07 | sense(4) | flags (bit 0 = error-log GDS variable follows)`. */
+/** SC31-6808 FMH-7: `07 07 | sense(4) | flags (bit 0 = error-log GDS variable follows)`. */
 export function encodeFmh7 (f: Fmh7): Buffer {
   const b = Buffer.alloc(7)
   b[0] = 7

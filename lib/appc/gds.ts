@@ -1,14 +1,14 @@
-// GDS variables and LL-framed logical records (sna-formats.md §5.6, §5.1 table row 0-1):
+// GDS variables and LL-framed logical records (SC31-6808 GDS; the CNOS trace of KB Q308927):
 // `LL(2) ID(2) data`, LL counts itself; LL bit 0 (X'8000') = "another segment of this variable
-// follows" (WS hf_sna_gds_cont). Basic-conversation logical records use the same LL without an ID.
+// follows" (Wireshark packet-sna.c hf_sna_gds_cont). Basic-conversation logical records use the same LL without an ID.
 import { ErrorCodes, lbError } from '../errors.js'
 
-export const GDS_CNOS = 0x1210            // §5.1 Change Number of Sessions
-export const GDS_APPLICATION_DATA = 0x12ff // §5.6 mapped conversation application data
+export const GDS_CNOS = 0x1210            // SC31-6808 CNOS Change Number of Sessions
+export const GDS_APPLICATION_DATA = 0x12ff // SC31-6808 GDS mapped conversation application data
 export const GDS_NULL_DATA = 0x12f1
 export const GDS_MAP_NAME = 0x12f3
 export const GDS_ERROR_DATA = 0x12f4
-export const GDS_ERROR_LOG = 0x12e1       // §5.5 FMH-7 error log
+export const GDS_ERROR_LOG = 0x12e1       // SC31-6808 FMH-7 error log
 
 const CONTINUED = 0x8000
 /** Largest LL value of one segment (15 bits). */

@@ -1,9 +1,9 @@
-// Session-limit accounting per (local LU, partner LU, mode) — pure (sna-formats.md §5.1, §5.2).
+// Session-limit accounting per (local LU, partner LU, mode) — pure (SC31-6808 CNOS, SC31-6808 contention).
 // A mode has a negotiated session limit L, minimum contention winners for the local LU (Wl) and
 // for the partner (Wp), Wl + Wp ≤ L. A new session may be activated only while the total stays
 // ≤ L; as a local winner only while local winners stay ≤ L − Wp (the partner keeps its minimum),
 // as a local loser (partner winner) only while losers stay ≤ L − Wl. The partner applies the same
-// rule to BINDs it receives and refuses violations with 0805 0000 / 0805 0001 (§4.1, §5.2).
+// rule to BINDs it receives and refuses violations with 0805 0000 / 0805 0001 (GA27-3136 Sense Data, SC31-6808 contention).
 
 export interface ModeLimits { sessionLimit: number, minWinners: number, minPartnerWinners: number }
 export interface ModeCounts { winners: number, losers: number }
@@ -26,9 +26,9 @@ export function chooseActivation (l: ModeLimits, c: ModeCounts): Polarity | unde
 
 /** Sense for a BIND the receiver must refuse, or undefined to accept (receiver = partner side). */
 export function bindAdmission (l: ModeLimits | undefined, c: ModeCounts, senderPolarity: Polarity): number | undefined {
-  // §4.1 0805 0000: limits zero (e.g. after restart, "pending an Initialize CNOS") or exceeded
+  // GA27-3136 Sense Data 0805 0000: limits zero (e.g. after restart, "pending an Initialize CNOS") or exceeded
   if (l === undefined || l.sessionLimit === 0 || c.winners + c.losers >= l.sessionLimit) return 0x08050000
-  // §4.1 0805 0001: would prevent the agreed contention-winner minimums
+  // GA27-3136 Sense Data 0805 0001: would prevent the agreed contention-winner minimums
   if (!canActivate(l, c, senderPolarity)) return 0x08050001
   return undefined
 }
@@ -41,7 +41,7 @@ export function mirror (l: ModeLimits): ModeLimits {
 export interface FreeSession { polarity: Polarity, lastUsed: number }
 
 /**
- * Session reuse: prefer a free winner (no BID, §5.2), then a free loser (BID first); among equals
+ * Session reuse: prefer a free winner (no BID, SC31-6808 contention), then a free loser (BID first); among equals
  * the most recently used, so idle ones age out under SESTIMEOUT.
  */
 export function pickFreeSession<T extends FreeSession> (free: readonly T[]): T | undefined {
@@ -54,15 +54,15 @@ export function pickFreeSession<T extends FreeSession> (free: readonly T[]): T |
   return best
 }
 
-// ---------------------------------------------------------------- SESTIMEOUT (seed 002, KB 831976)
+// ---------------------------------------------------------------- SESTIMEOUT (KB 831976)
 
-/** SESTIMEOUT is counted in 5-second timer ticks (seed 002). */
+/** SESTIMEOUT is counted in 5-second timer ticks (KB 831976). */
 export const SESTIMEOUT_TICK_MS = 5000
 
 export interface SessionOrigin { polarity: Polarity, initiatedLocally: boolean, autoActivated: boolean }
 
 /**
- * Seed 002: only "LU 6.2 contention winner sessions that [the gateway] initiates" and "that are
+ * KB 831976: only "LU 6.2 contention winner sessions that [the gateway] initiates" and "that are
  * not autoactivated" are deactivated when idle; 0 = never. Returns the idle time in ms, or
  * undefined when the session stays bound.
  */
@@ -75,7 +75,7 @@ export function idleUnbindAfter (sesTimeoutTicks: number, s: SessionOrigin): num
 export type ConversationEnd = 'normal' | 'cancel' | 'tp_ended_hard'
 
 /**
- * What happens to the session when its conversation ends (seed 002): an abnormal end (Cancel →
+ * What happens to the session when its conversation ends (KB 831976): an abnormal end (Cancel →
  * CLOSE ERR, TP_ENDED(HARD)) always gets an UNBIND cleanup, even with SESTIMEOUT 0; a normal end
  * frees the session for reuse, with an idle timer where `idleUnbindAfter` says so.
  */

@@ -1,7 +1,7 @@
 // The LU 6.2 partner the host simulator runs (the SLU of every session the gateway binds):
-// per-mode limits from configuration, CNOS target (may lower limits, §5.1), BIND admission with
-// 0805 when limits are zero or exceeded (§4.1, §5.2), TPs ECHO, APINGD, TXN, `restart()` (limits
-// back to zero as after a VTAM re-IPL — SENSE 0805 "pending an Initialize CNOS", seed 001) and
+// per-mode limits from configuration, CNOS target (may lower limits, SC31-6808 CNOS), BIND admission with
+// 0805 when limits are zero or exceeded (GA27-3136 Sense Data, SC31-6808 contention), TPs ECHO, APINGD, TXN, `restart()` (limits
+// back to zero as after a VTAM re-IPL — SENSE 0805 "pending an Initialize CNOS", KB Q107866) and
 // BIND rejection on demand.
 //
 // TXN: a small transaction. Input = the bytes the client sent; reply = the input with ASCII a-z
@@ -11,12 +11,12 @@
 import { ErrorCodes, lbError } from '../errors.js'
 import { systemClock, type Clock } from '../clock.js'
 import type { Logger } from '../observability/index.js'
-import { decodePiu, encodePiu, buildPositiveResponse, buildNegativeResponse, commandRh, bindDecodeSense, RequestCode, UnbindType, encodeUnbind, type Piu } from './sna.js'
-import { bindMode, bindResponseImage, decodeBind, encodeBind, maxRu } from './bind62.js'
+import { decodePiu, encodePiu, buildNegativeResponse, commandRh, RequestCode, Sense, UnbindType, encodeUnbind, type BindImage, type LuLuEvent, type Piu } from './sna.js'
+import { bindMode, bindResponseImage, decodeBind, encodeBind, lu62Bind, lu62BindSense, maxRu } from './bind62.js'
 import { SNASVCMG, decodeCnos, encodeCnos, negotiateCnos } from './cnos.js'
 import { encodeFmh7, tpNameText } from './fmh.js'
 import { bindAdmission, type ModeLimits, type Polarity } from './limits.js'
-import { Conversation, HalfSession, type Chain } from './session.js'
+import { Conversation, Lu62Session, type Chain } from './session.js'
 import { senseHex } from './recovery.js'
 import type { AppcTransport } from './transport.js'
 
@@ -43,12 +43,10 @@ interface PartnerSession {
   /** Polarity of this (partner) half-session. */
   polarity: Polarity
   boundAt: number
-  hs: HalfSession
+  hs: Lu62Session
   conv: Conversation | undefined
 }
 
-const TP_NOT_RECOGNIZED = 0x10086021 // §4.1 1008 6021
-const ERP_FORTHCOMING = 0x08460000  // §4.1 0846 0000
 
 function upperAscii (b: Buffer): Buffer {
   const out = Buffer.from(b)
@@ -142,7 +140,7 @@ export class Lu62Partner {
    */
   restart (): void {
     for (const s of [...this.sessions.values()]) {
-      s.hs.sendCommand('SC', encodeUnbind({ type: UnbindType.RECOVERABLE_LU_FAILURE }), true)
+      s.hs.sendUnbind(UnbindType.RECOVERABLE_LU_FAILURE)
       this.drop(s)
     }
     this.limits.clear()
@@ -154,7 +152,7 @@ export class Lu62Partner {
     for (let i = 0; i < count; i++) this.injected.push(sense)
   }
 
-  /** The next `count` CNOS requests are answered abnormally (reply modifier X'02', §5.1). */
+  /** The next `count` CNOS requests are answered abnormally (reply modifier X'02', SC31-6808 CNOS). */
   injectCnosFailure (count = 1): void { this.cnosFailures += count }
 
   /** Limits negotiated with a gateway LU for a mode (partner's view), for tests and the admin page. */
@@ -169,7 +167,7 @@ export class Lu62Partner {
   close (): void {
     this.closed = true
     for (const s of [...this.sessions.values()]) {
-      s.hs.sendCommand('SC', encodeUnbind({ type: UnbindType.NORMAL }), true)
+      s.hs.sendUnbind(UnbindType.NORMAL)
       this.drop(s)
     }
   }
@@ -192,77 +190,91 @@ export class Lu62Partner {
     const rh = piu.rh
     if (rh === undefined) return
     const key = `${link}/${piu.th.daf}.${piu.th.oaf}`
-    const reply = (p: Piu): void => { this.transport.send(encodePiu(p), link) }
-    if (!rh.rri && rh.category === 'SC' && piu.ru[0] === RequestCode.BIND) { this.onBind(piu, key, link, reply); return }
     const s = this.sessions.get(key)
     if (s === undefined) {
-      if (!rh.rri) reply(buildNegativeResponse(piu, 0x80050001)) // §4.1 8005 0001 no session
+      if (!rh.rri && rh.category === 'SC' && piu.ru[0] === RequestCode.BIND) this.onBind(piu, key, link)
+      else if (!rh.rri) this.transport.send(encodePiu(buildNegativeResponse(piu, Sense.NO_LU_LU_SESSION)), link)
       return
     }
-    if (!rh.rri && rh.category === 'SC' && piu.ru[0] === RequestCode.UNBIND) {
-      reply(buildPositiveResponse(piu))
-      this.drop(s)
-      return
-    }
-    if (!rh.rri && rh.category === 'DFC' && piu.ru[0] === RequestCode.BID) {
-      // BID (§5.2): this partner never starts conversations itself, so a free session is granted;
-      // one with a conversation gets 0814 (bracket bid reject, §4.3)
-      reply(s.conv === undefined ? buildPositiveResponse(piu) : buildNegativeResponse(piu, 0x08140000))
-      return
-    }
-    if (rh.rri && rh.category !== 'FMD') return // +RSP(UNBIND) after restart()/close()
-    if (!rh.rri && rh.category !== 'FMD') { reply(buildNegativeResponse(piu, 0x10030000)); return }
     try {
       s.hs.receive(piu)
     } catch (err) {
       this.log.warn({ err, link, plu: s.plu }, 'lu62 partner: protocol error, session unbound')
-      s.hs.sendCommand('SC', encodeUnbind({ type: UnbindType.SESSION_FAILURE, sense: 0x10086000 }), true)
+      s.hs.sendUnbind(UnbindType.SESSION_FAILURE, Sense.FMH_LENGTH_WRONG)
       this.drop(s)
     }
   }
 
-  private onBind (piu: Piu, key: string, link: string, reply: (p: Piu) => void): void {
-    let bind
-    try { bind = decodeBind(piu.ru) } catch (err) {
-      // §4.1 0835 + the offset of the bad field (KB Q157444); 0835 0001 for a non-negotiable one
-      const sense = bindDecodeSense(err) ?? (/negotiable/.test((err as Error).message) ? 0x08350001 : 0x08350000)
-      this.log.warn({ err, sense: senseHex(sense) }, 'lu62 partner: malformed BIND refused')
-      reply(buildNegativeResponse(piu, sense))
+  /** A BIND on a new local-form session id: the half-session decodes it, validateBind() decides. */
+  private onBind (piu: Piu, key: string, link: string): void {
+    if (this.injected[0] === 'UNBIND' && applicationBind(piu.ru) !== undefined) {
+      // injected failure: answer the BIND with an UNBIND instead of a response
+      this.injected.shift()
+      this.log.info({ event: 'appc_partner_bind_refused', sense: 'UNBIND', injected: true }, 'lu62 partner: BIND refused')
+      this.transport.send(encodePiu({ th: { mpf: 'whole', odai: true, efi: true, daf: piu.th.oaf, oaf: piu.th.daf, snf: 1 }, rh: commandRh('SC'), ru: encodeUnbind({ type: UnbindType.NORMAL }) }), link)
       return
     }
-    if (this.sessions.has(key)) { reply(buildNegativeResponse(piu, 0x08150004)); return } // §4.1 LFSID in use
-    const mode = bindMode(bind) ?? ''
-    const plu = bind.plu
-    // §5.2: byte 7 bit 3 = 1 → the primary (gateway) wins, this partner is the loser
-    const polarity: Polarity = bind.primaryWinner ? 'loser' : 'winner'
-    if (mode !== SNASVCMG) {
-      const injected = this.injected.shift()
-      const sense = injected ?? this.admission(link, plu, mode, polarity)
-      if (sense !== undefined) {
-        this.log.info({ event: 'appc_partner_bind_refused', plu, mode, sense: sense === 'UNBIND' ? 'UNBIND' : senseHex(sense), injected: injected !== undefined }, 'lu62 partner: BIND refused')
-        if (sense === 'UNBIND') {
-          const [daf, oaf] = key.split('/')[1]!.split('.').map(Number) as [number, number]
-          reply({ th: { mpf: 'whole', odai: true, efi: true, daf: oaf, oaf: daf, snf: 1 }, rh: commandRh('SC'), ru: encodeUnbind({ type: UnbindType.NORMAL }) })
-        } else reply(buildNegativeResponse(piu, sense))
-        return
-      }
-    }
-    const s: PartnerSession = {
-      key,
-      link,
-      plu,
-      mode,
-      polarity,
-      boundAt: this.clock.now(),
-      hs: undefined as unknown as HalfSession,
-      conv: undefined,
-    }
-    s.hs = new HalfSession({ daf: piu.th.oaf, oaf: piu.th.daf }, maxRu(bind, 'secondary'), {
+    const s: PartnerSession = { key, link, plu: '', mode: '', polarity: 'winner', boundAt: this.clock.now(), hs: undefined as unknown as Lu62Session, conv: undefined }
+    s.hs = new Lu62Session({
+      role: 'secondary',
+      localAddress: piu.th.daf,
+      remoteAddress: piu.th.oaf,
+      maxRu: 256,
+      validateBind: (image) => this.validateBind(image, link),
+      bindResponse: (image) => encodeBind(bindResponseImage(lu62Bind(image), this.lu)),
+    }, {
       send: (p) => { this.transport.send(p, link) },
       chain: (c) => { this.onChain(s, c) },
+      event: (ev) => { this.onSessionEvent(s, ev) },
     })
-    this.sessions.set(key, s)
-    reply(buildPositiveResponse(piu, encodeBind(bindResponseImage(bind, this.lu))))
+    s.hs.receive(piu)
+  }
+
+  /** Refuses a BIND an LU 6.2 cannot take, an injected failure, or one the session limits forbid (0805). */
+  private validateBind (image: BindImage, link: string): number | undefined {
+    const sense = lu62BindSense(image)
+    if (sense !== undefined) {
+      this.log.warn({ sense: senseHex(sense) }, 'lu62 partner: malformed BIND refused')
+      return sense
+    }
+    const bind = lu62Bind(image)
+    const mode = bindMode(bind) ?? ''
+    if (mode === SNASVCMG) return undefined
+    const injected = this.injected.shift()
+    const refusal = typeof injected === 'number' ? injected : this.admission(link, bind.plu, mode, bind.primaryWinner ? 'loser' : 'winner')
+    if (refusal !== undefined) this.log.info({ event: 'appc_partner_bind_refused', plu: bind.plu, mode, sense: senseHex(refusal), injected: injected !== undefined }, 'lu62 partner: BIND refused')
+    return refusal
+  }
+
+  private onSessionEvent (s: PartnerSession, ev: LuLuEvent): void {
+    switch (ev.type) {
+      case 'bind': {
+        const bind = lu62Bind(ev.bind)
+        s.plu = bind.plu
+        s.mode = bindMode(bind) ?? ''
+        // byte 7 bit 3 = 1 → the primary (gateway) wins, this partner is the loser
+        s.polarity = bind.primaryWinner ? 'loser' : 'winner'
+        s.hs.maxRu = maxRu(bind, 'secondary')
+        this.sessions.set(s.key, s)
+        return
+      }
+      case 'unbind':
+        if (!ev.local) this.drop(s)
+        return
+      case 'request':
+        // BID: this partner never starts conversations itself, so a free session is granted; one
+        // with a conversation gets 0814 (bracket bid reject). Other requests: not supported (1003).
+        if (ev.rh.category === 'DFC' && ev.ru[0] === RequestCode.BID) s.hs.respond(ev.snf, s.conv === undefined ? undefined : Sense.BID_REJECT_RTR_FORTHCOMING)
+        else s.hs.respond(ev.snf, Sense.FUNCTION_NOT_SUPPORTED)
+        return
+      case 'bind-rejected':
+        this.log.debug({ link: s.link, sense: senseHex(ev.sense), reason: ev.reason }, 'lu62 partner: BIND refused')
+        return
+      case 'protocol-error':
+        this.log.debug({ link: s.link, plu: s.plu, reason: ev.reason }, 'lu62 partner: protocol error on a session')
+        return
+      default:
+    }
   }
 
   private admission (link: string, plu: string, mode: string, polarity: Polarity): number | undefined {
@@ -278,16 +290,17 @@ export class Lu62Partner {
 
   private onChain (s: PartnerSession, c: Chain): void {
     if (s.conv !== undefined) { s.conv.deliver(c); return }
-    if (c.fmh5 === undefined) { s.hs.respond(c.last, 0x20030000); return } // §4.1 2003 bracket error
+    // data outside a conversation: bracket error (2003)
+    if (c.fmh5 === undefined) { s.hs.respond(c.lastSnf, Sense.BRACKET_ERROR); return }
     const f = c.fmh5
     const isCnos = f.tpName.length === 2 && f.tpName[0] === 0x06 && f.tpName[1] === 0xf1
     const tpName = isCnos ? 'CNOS' : tpNameText(f.tpName)
     const handler = isCnos ? this.cnosTp : this.tps.get(tpName)
     if (handler === undefined || (isCnos && s.mode !== SNASVCMG)) {
-      // §5.4: Attach rejected with FMH-7 1008 6021 after -RSP 0846 (ERP message forthcoming)
+      // SC31-6808 FMH-5: Attach rejected with FMH-7 1008 6021 after -RSP 0846 (ERP message forthcoming)
       this.log.info({ event: 'appc_partner_tp_unknown', tp: tpName, plu: s.plu }, 'lu62 partner: Attach for an unknown TP')
-      if (!c.last.rh!.rri && (c.last.rh as { eri: boolean }).eri) s.hs.respond(c.last, ERP_FORTHCOMING)
-      void s.hs.sendChain({ fmh: encodeFmh7({ sense: TP_NOT_RECOGNIZED, errorLogFollows: false }), data: Buffer.alloc(0), ceb: true })
+      if (c.exception) s.hs.respond(c.lastSnf, Sense.ERP_MESSAGE_FORTHCOMING)
+      s.hs.sendChain({ fmh: encodeFmh7({ sense: Sense.TP_NAME_NOT_RECOGNIZED, errorLogFollows: false }), data: Buffer.alloc(0), ceb: true }).catch(() => undefined)
       return
     }
     const conv = new Conversation(s.hs, {
@@ -298,14 +311,14 @@ export class Lu62Partner {
       onEnd: () => { if (s.conv === conv) s.conv = undefined },
       cleanup: () => {
         if (!this.sessions.has(s.key)) return
-        s.hs.sendCommand('SC', encodeUnbind({ type: UnbindType.CLEANUP }), true)
+        s.hs.sendUnbind(UnbindType.CLEANUP)
         this.drop(s)
       },
     })
     s.conv = conv
     conv.deliver(c)
     // a TP that returns (or fails) with its conversation still active ends it with DEALLOCATE
-    // ABEND (FMH-7 0864 0000, §4.1), as an LU does at TP_ENDED
+    // ABEND (FMH-7 0864 0000, GA27-3136 Sense Data), as an LU does at TP_ENDED
     const finish = (): void => {
       if (conv.state === 'send' || conv.state === 'receive' || conv.state === 'confirm_received') void conv.deallocate('abend').catch(() => undefined)
     }
@@ -315,7 +328,7 @@ export class Lu62Partner {
     })
   }
 
-  /** Service TP X'06F1' on SNASVCMG: answers a CNOS request (§5.1), may lower the limits. */
+  /** Service TP X'06F1' on SNASVCMG: answers a CNOS request (SC31-6808 CNOS), may lower the limits. */
   private readonly cnosTp: TpHandler = async (conv, ctx) => {
     const { data, then } = await collect(conv)
     if (then === 'deallocated') return
@@ -332,5 +345,15 @@ export class Lu62Partner {
     this.log.info({ event: 'appc_partner_cnos', plu: ctx.plu, mode: req.mode, requested: { sessionLimit: req.sessionLimit, sourceWinners: req.sourceWinners, targetWinners: req.targetWinners }, reply: r }, 'lu62 partner: CNOS')
     conv.send(encodeCnos({ kind: 'reply', mode: req.mode, sessionLimit: r.sessionLimit, sourceWinners: r.sourceWinners, targetWinners: r.targetWinners, replyModifier: r.replyModifier }))
     await conv.deallocate('flush')
+  }
+}
+
+/** The LU 6.2 BIND of an application mode (not SNASVCMG), or undefined for anything else. */
+function applicationBind (ru: Buffer): ReturnType<typeof decodeBind> | undefined {
+  try {
+    const bind = decodeBind(ru)
+    return bindMode(bind) === SNASVCMG ? undefined : bind
+  } catch {
+    return undefined // malformed: the half-session answers 0835
   }
 }

@@ -1,7 +1,7 @@
-// BIND-failure recovery: RENEGLIMITS / RETRYCNOS exactly as seed 001 (KB Q107866) says; sense
-// decode per sna-formats.md §4.1/§4.2. Pure: no I/O, no clock.
+// BIND-failure recovery: RENEGLIMITS / RETRYCNOS exactly as KB Q107866 says; sense
+// decode per "SNA Formats", GA27-3136, Sense Data and KB Q216202. Pure: no I/O, no clock.
 //
-// Seed 001, in the order the rules apply:
+// KB Q107866, in the order the rules apply:
 //  - "If the remote application is now active, and there are no active sessions on the
 //    connection, performing CNOS re-negotiation solves this problem" → never with active sessions.
 //  - "If the CNOS re-negotiation fails, no further attempts are made to activate the session until
@@ -26,7 +26,7 @@ export function senseHex (sense: number): string { return (sense >>> 0).toString
 
 export function failureLabel (f: BindFailure): string { return f.kind === 'unbind' ? 'UNBIND' : senseHex(f.sense) }
 
-/** Does RETRYCNOS cover this failure? (seed 001 table: 0806/3426, 0805xxxx, 0801xxxx, UNBIND) */
+/** Does RETRYCNOS cover this failure? (KB Q107866 table: 0806/3426, 0805xxxx, 0801xxxx, UNBIND) */
 export function retryCnosCovers (f: BindFailure): boolean {
   if (f.kind === 'unbind') return true
   const s = f.sense >>> 0

@@ -1,16 +1,19 @@
-// An LU 6.2 half-session (chains, brackets, responses on one bound session) and the conversation
-// state machine that runs on it. Both ends use these: AppcEngine (gateway, PLU) and Lu62Partner
-// (host, SLU). RH usage (sna-formats.md §2, §5.1 trace, §5.4): the FMH-5 Attach travels in the
-// first RU of the chain with FI=1 and BB; data RUs follow; the last RU carries EC and CD (turn the
-// direction), CEB (end the conversation = bracket) or DR1 without ERI (CONFIRM, answered by +RSP
-// = CONFIRMED). Other RUs ask for exception responses only (RQE1).
-import { ErrorCodes, lbError, type Tn3270LbError } from '../errors.js'
-import { buildPositiveResponse, buildNegativeResponse, encodePiu, requestRh, type Piu, type RequestRh } from './sna.js'
+// LU 6.2 on one bound session, at the conversation level: chains with FM headers, confirmation
+// waits, and the conversation state machine. The session itself (BIND/UNBIND, sequence numbers,
+// chaining, response bookkeeping, ODAI = 1 addressing) is the sna LU-LU half-session; Lu62Session
+// only adds what LU 6.2 needs on top ("SNA LU 6.2 Reference: Peer Protocols", SC31-6808; traces in
+// KB Q263206, Q308927): the FMH-5 Attach travels in the first RU of the chain with FI=1 and BB;
+// data RUs follow; the last RU carries EC and CD (turn the direction), CEB (end the conversation =
+// bracket) or a definite response request (CONFIRM, answered by +RSP = CONFIRMED). Other RUs ask
+// for exception responses only (RQE1). Both ends use it: AppcEngine (gateway, primary) and
+// Lu62Partner (host, secondary).
+import { ErrorCodes, SenseError, errorMessage, lbError, type Tn3270LbError } from '../errors.js'
+import {
+  LuLuHalfSession, RequestCode, Sense, formatSense,
+  type BindImage, type DataEvent, type Decision, type LuLuEvent, type Piu,
+} from './sna.js'
 import { GdsParser, encodeGds, GDS_APPLICATION_DATA } from './gds.js'
 import { decodeFmh5, decodeFmh7, encodeFmh5, encodeFmh7, fmhType, type ConversationType, type Fmh5, type SyncLevel } from './fmh.js'
-import { senseHex } from './recovery.js'
-
-export interface SessionAddress { daf: number, oaf: number }
 
 export interface Chain {
   fmh5?: Fmh5
@@ -21,50 +24,97 @@ export interface Chain {
   ceb: boolean
   /** Definite response asked for on the last RU: a CONFIRM. */
   rqd: boolean
-  last: Piu
+  /** The last RU asked for an exception response (only a -RSP may answer it). */
+  exception: boolean
+  /** SNF of the last RU: the one a response answers. */
+  lastSnf: number
 }
 
-export interface HalfSessionHooks {
+export interface Lu62SessionHooks {
   send: (piu: Buffer) => void
+  /** A whole chain for the conversation on this session. */
   chain: (chain: Chain) => void
-  /** A response to one of our normal-flow requests that nobody waited for (e.g. -RSP 0846). */
-  response?: (piu: Piu) => void
+  /** Everything else the half-session reports (BIND result, UNBIND, requests, responses nobody waited for, errors). */
+  event: (ev: LuLuEvent) => void
+}
+
+export interface Lu62SessionOptions {
+  role: 'primary' | 'secondary'
+  /** Local-form session id: the gateway sends DAF' = sidh, OAF' = sidl; the partner answers swapped. */
+  localAddress: number
+  remoteAddress: number
+  /** Largest RU this side sends (BIND bytes 10/11), until the BIND exchange says otherwise. */
+  maxRu: number
+  /** Secondary: a sense to refuse a received BIND with. */
+  validateBind?: (bind: BindImage) => number | undefined
+  /** Secondary: RU of the +RSP(BIND) (the negotiated image). */
+  bindResponse?: (bind: BindImage) => Buffer
 }
 
 /** Sense of an error the partner told us about, or a local conversation failure. */
-export function conversationError (message: string, sense?: number): Tn3270LbError & { sense?: number } {
-  const e = lbError(ErrorCodes.APPC_CONVERSATION, sense === undefined ? message : `${message} (sense ${senseHex(sense)})`) as Tn3270LbError & { sense?: number }
-  if (sense !== undefined) e.sense = sense
-  return e
+export function conversationError (message: string, sense?: number): Tn3270LbError {
+  return sense === undefined
+    ? lbError(ErrorCodes.APPC_CONVERSATION, message)
+    : new SenseError(ErrorCodes.APPC_CONVERSATION, `${message} (sense ${formatSense(sense)})`, sense)
 }
 
-export class HalfSession {
-  private snfOut = 0
-  private expOut = 0
+export class Lu62Session {
+  readonly hs: LuLuHalfSession
   private building: { parts: Buffer[], fmh5?: Fmh5, fmh7?: { sense: number }, bb: boolean } | undefined
   private readonly waiting = new Map<number, { resolve: () => void, reject: (e: Error) => void }>()
-
-  /** Largest RU this side sends (from the BIND, §3.6 bytes 10/11). */
+  /** Largest RU this side sends. */
   maxRu: number
 
-  constructor (readonly addr: SessionAddress, maxRu: number, private readonly hooks: HalfSessionHooks) { this.maxRu = maxRu }
-
-  private th (efi: boolean, snf: number): Piu['th'] {
-    return { mpf: 'whole', odai: true, efi, daf: this.addr.daf, oaf: this.addr.oaf, snf }
+  constructor (opts: Lu62SessionOptions, private readonly hooks: Lu62SessionHooks) {
+    this.maxRu = opts.maxRu
+    this.hs = new LuLuHalfSession({
+      role: opts.role,
+      localAddress: opts.localAddress,
+      remoteAddress: opts.remoteAddress,
+      odai: true,
+      // LU 6.2 here keeps its tolerant receive: requests are not refused for their sequence numbers
+      inboundSequence: 'unchecked',
+      autoRespondRequests: false,
+      ...(opts.validateBind !== undefined ? { validateBind: opts.validateBind } : {}),
+      ...(opts.bindResponse !== undefined ? { bindResponse: (bind: BindImage) => opts.bindResponse!(bind) } : {}),
+    })
   }
 
-  /** Sends an expedited or normal SC/DFC request (BIND, UNBIND, BID) and returns its SNF. */
-  sendCommand (category: 'SC' | 'DFC', ru: Buffer, expedited: boolean): number {
-    const snf = expedited ? ++this.expOut & 0xffff : ++this.snfOut & 0xffff
-    this.hooks.send(encodePiu({ th: this.th(expedited, snf), rh: requestRh({ category, fi: true, mode: 'RQD1' }), ru }))
-    return snf
+  /** One PIU of this session (ODAI = 1, its LFSID). Throws on an FM header it cannot decode. */
+  receive (piu: Piu): void { this.apply(this.hs.receive(piu)) }
+
+  /** Primary: BIND; the result comes back as a 'bind' or 'bind-rejected' event. */
+  sendBind (image: BindImage, ru: Buffer): void { this.apply(this.hs.sendBind(image, ru)) }
+
+  /** UNBIND (any type; FE carries `sense`), when the session is still there to unbind. */
+  sendUnbind (type: number, sense?: number): void {
+    if (!this.hs.isBound && this.hs.state !== 'pending-bind') return
+    this.apply(this.hs.sendUnbind(type, sense))
+  }
+
+  /** BID (DFC X'C8', RQD1) before a contention loser begins a bracket; returns its SNF. */
+  sendBid (): number {
+    const out = this.hs.sendData(Buffer.from([RequestCode.BID]), { category: 'DFC', fi: true, mode: 'RQD1' })
+    for (const p of out.send) this.hooks.send(p)
+    return out.snf
   }
 
   /**
    * Sends one chain. Resolves when a definite response asked for (`rqd`) arrives; rejects on a
-   * -RSP to it. Without `rqd` it resolves at once.
+   * -RSP to it, or at once when the session cannot send. Without `rqd` it resolves at once.
    */
   sendChain (c: { fmh?: Buffer, data: Buffer, bb?: boolean, cd?: boolean, ceb?: boolean, rqd?: boolean }): Promise<void> {
+    let lastSnf: number
+    try {
+      lastSnf = this.sendRus(c)
+    } catch (err) {
+      return Promise.reject(conversationError(`the session cannot send: ${errorMessage(err)}`))
+    }
+    if (c.rqd !== true) return Promise.resolve()
+    return new Promise((resolve, reject) => { this.waiting.set(lastSnf, { resolve, reject }) })
+  }
+
+  private sendRus (c: { fmh?: Buffer, data: Buffer, bb?: boolean, cd?: boolean, ceb?: boolean, rqd?: boolean }): number {
     const rus: Array<{ ru: Buffer, fi: boolean }> = []
     if (c.fmh !== undefined) rus.push({ ru: c.fmh, fi: true })
     for (let off = 0; off < c.data.length; off += this.maxRu) rus.push({ ru: c.data.subarray(off, off + this.maxRu), fi: false })
@@ -73,8 +123,7 @@ export class HalfSession {
     rus.forEach((r, i) => {
       const first = i === 0
       const last = i === rus.length - 1
-      const rh: RequestRh = requestRh({
-        category: 'FMD',
+      const out = this.hs.sendData(r.ru, {
         fi: r.fi,
         bci: first,
         eci: last,
@@ -83,37 +132,51 @@ export class HalfSession {
         cdi: last && c.cd === true,
         cebi: last && c.ceb === true,
       })
-      lastSnf = ++this.snfOut & 0xffff
-      this.hooks.send(encodePiu({ th: this.th(false, lastSnf), rh, ru: r.ru }))
+      lastSnf = out.snf
+      for (const p of out.send) this.hooks.send(p)
     })
-    if (c.rqd !== true) return Promise.resolve()
-    return new Promise((resolve, reject) => { this.waiting.set(lastSnf, { resolve, reject }) })
+    return lastSnf
   }
 
-  respond (req: Piu, sense?: number): void {
-    this.hooks.send(encodePiu(sense === undefined ? buildPositiveResponse(req) : buildNegativeResponse(req, sense)))
+  /** +RSP (no sense) or -RSP to a received request, when it still waits for that kind of response. */
+  respond (snf: number, sense?: number): void {
+    const owed = this.hs.owedResponse(snf)
+    if (owed === undefined || (sense === undefined && owed === 'exception')) return
+    this.hooks.send(this.hs.respond(snf, sense ?? true))
   }
 
-  /** Normal-flow FMD PIUs and their responses for this session. */
-  receive (piu: Piu): void {
-    const rh = piu.rh!
-    if (rh.rri) {
-      const w = this.waiting.get(piu.th.snf)
-      if (w !== undefined) {
-        this.waiting.delete(piu.th.snf)
-        if (rh.rti) w.reject(conversationError('partner refused the confirmation', piu.ru.length >= 4 ? piu.ru.readUInt32BE(0) : undefined))
-        else w.resolve()
-        return
-      }
-      this.hooks.response?.(piu)
-      return
+  /** The session is gone: every waiting confirmation fails. */
+  fail (err: Error): void {
+    for (const w of this.waiting.values()) w.reject(err)
+    this.waiting.clear()
+    this.building = undefined
+  }
+
+  private apply (d: Decision<LuLuEvent>): void {
+    for (const p of d.send) this.hooks.send(p)
+    for (const ev of d.events) {
+      if (ev.type === 'data') this.data(ev)
+      else if (ev.type === 'response' && !ev.expedited && this.waiting.has(ev.snf)) this.confirmation(ev.snf, ev.positive, ev.sense)
+      else this.hooks.event(ev)
     }
+  }
+
+  private confirmation (snf: number, positive: boolean, sense: number | undefined): void {
+    const w = this.waiting.get(snf)!
+    this.waiting.delete(snf)
+    if (positive) w.resolve()
+    else w.reject(conversationError('partner refused the confirmation', sense))
+  }
+
+  /** Builds chains from FMD RUs; FM headers (FI) are decoded here. */
+  private data (ev: DataEvent): void {
+    const rh = ev.rh
     if (rh.bci || this.building === undefined) this.building = { parts: [], bb: rh.bbi }
     const b = this.building
-    let ru = piu.ru
+    let ru = ev.ru
     if (rh.fi) {
       const type = fmhType(ru)
-      if (type === 5) { const d = decodeFmh5(ru); b.fmh5 = d.fmh; ru = d.rest } else if (type === 7) { const d = decodeFmh7(ru); b.fmh7 = { sense: d.fmh.sense }; ru = d.rest } else throw conversationError(`unsupported FM header type ${type}`, 0x1008600b)
+      if (type === 5) { const d = decodeFmh5(ru); b.fmh5 = d.fmh; ru = d.rest } else if (type === 7) { const d = decodeFmh7(ru); b.fmh7 = { sense: d.fmh.sense }; ru = d.rest } else throw conversationError(`unsupported FM header type ${type}`, Sense.FMH_UNRECOGNIZED)
     }
     b.parts.push(ru)
     if (!rh.eci) return
@@ -126,15 +189,9 @@ export class HalfSession {
       cd: rh.cdi,
       ceb: rh.cebi,
       rqd: rh.dr1 && !rh.eri,
-      last: piu,
+      exception: rh.eri,
+      lastSnf: ev.snf,
     })
-  }
-
-  /** The session is gone: every waiting confirmation fails. */
-  fail (err: Error): void {
-    for (const w of this.waiting.values()) w.reject(err)
-    this.waiting.clear()
-    this.building = undefined
   }
 }
 
@@ -163,11 +220,9 @@ export interface ConversationOptions {
   attach?: Fmh5
   state: 'send' | 'receive'
   onEnd: (end: ConversationEnd) => void
-  /** Unbinds the session for an abnormal end (seed 002 UNBIND cleanup). */
+  /** Unbinds the session for an abnormal end (KB 831976: an abnormal end always gets an UNBIND cleanup). */
   cleanup: () => void
 }
-
-const DEALLOCATE_ABEND = 0x08640000 // §4.1 0864 0000 deallocate abend (FMH-7)
 
 let nextConversationId = 1
 
@@ -182,10 +237,10 @@ export class Conversation {
   private readonly inbox: Inbound[] = []
   private waiter: ((v: Inbound) => void) | undefined
   private readonly gds = new GdsParser()
-  private confirmReq: { piu: Piu, next: 'receive' | 'send' | 'deallocated' } | undefined
+  private confirmReq: { snf: number, next: 'receive' | 'send' | 'deallocated' } | undefined
   private ended = false
 
-  constructor (private readonly hs: HalfSession, private readonly opts: ConversationOptions) {
+  constructor (private readonly hs: Lu62Session, private readonly opts: ConversationOptions) {
     this.type = opts.type
     this.syncLevel = opts.syncLevel
     this.tp = opts.tp
@@ -212,8 +267,8 @@ export class Conversation {
     this.out = []
     let fmh = attach === undefined ? undefined : encodeFmh5(attach)
     if (ind.fmh7 !== undefined) {
-      // §5.5: FMH-7 carries the error; an Attach still pending goes first in its own chain
-      if (fmh !== undefined) void this.hs.sendChain({ fmh, data, bb: true })
+      // FMH-7 carries the error (KB Q156083); an Attach still pending goes first in its own chain
+      if (fmh !== undefined) this.hs.sendChain({ fmh, data, bb: true }).catch(() => undefined)
       fmh = encodeFmh7({ sense: ind.fmh7, errorLogFollows: false })
       data = Buffer.alloc(0)
       return this.hs.sendChain({ fmh, data, ...ind, bb: false })
@@ -262,7 +317,7 @@ export class Conversation {
     this.need(['confirm_received'], 'confirmed')
     const req = this.confirmReq!
     this.confirmReq = undefined
-    this.hs.respond(req.piu)
+    this.hs.respond(req.snf)
     this.st = req.next === 'deallocated' ? 'deallocated' : req.next
     if (this.st === 'deallocated') this.end('normal')
   }
@@ -276,7 +331,7 @@ export class Conversation {
       this.need(['send', 'receive', 'confirm_received'], 'deallocate(abend)')
       this.out = []
       this.st = 'deallocated'
-      await this.flush({ ceb: true, fmh7: DEALLOCATE_ABEND })
+      await this.flush({ ceb: true, fmh7: Sense.DEALLOCATE_ABEND })
       this.end('normal')
       return
     }
@@ -296,10 +351,10 @@ export class Conversation {
     this.end('normal')
   }
 
-  /** Abnormal end by the application (Cancel → CLOSE ERR, seed 002): UNBIND cleanup of the session. */
+  /** Abnormal end by the application (Cancel → CLOSE ERR, KB 831976): UNBIND cleanup of the session. */
   cancel (): void { this.abnormal('cancel') }
 
-  /** TP_ENDED(HARD) while the conversation is active: same UNBIND cleanup (seed 002). */
+  /** TP_ENDED(HARD) while the conversation is active: same UNBIND cleanup (KB 831976). */
   tpEnded (hard: boolean): void {
     if (hard) this.abnormal('tp_ended_hard')
     else if (this.st !== 'deallocated' && this.st !== 'failed') this.abnormal('cancel')
@@ -357,7 +412,7 @@ export class Conversation {
     if (this.type === 'mapped') {
       let vars
       try { vars = this.gds.feed(c.data) } catch (err) {
-        this.sessionLost(err as Error)
+        this.sessionLost(err instanceof Error ? err : conversationError(errorMessage(err)))
         this.opts.cleanup()
         return
       }
@@ -367,7 +422,7 @@ export class Conversation {
     }
     if (c.rqd) {
       const next = c.ceb ? 'deallocated' : c.cd ? 'send' : 'receive'
-      this.confirmReq = { piu: c.last, next }
+      this.confirmReq = { snf: c.lastSnf, next }
       this.st = 'confirm_received'
       this.push({ what: 'confirm', next })
       return

@@ -1,6 +1,6 @@
 // How appc/ meets the link (docs/internals.md hostlink/): each side hands whole PIUs to a
 // transport and is given received PIUs by its owner. On the `sna` link LU 6.2 PIUs carry ODAI = 1
-// (sna-formats.md §1: LFSID = ODAI + DAF' + OAF'); ODAI = 0 traffic is dependent-LU and is routed
+// ("SNA Formats", GA27-3136, TH: LFSID = ODAI + DAF' + OAF'); ODAI = 0 traffic is dependent-LU and is routed
 // elsewhere by the link owners (`isLu62Piu`).
 
 /** Gateway side: `link` is the partner's host name; host side: an opaque id of the connection. */

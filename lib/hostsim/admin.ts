@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { readBody, sendJson, type RouteHandler } from '../observability/index.js'
 import type { Logger } from '../observability/index.js'
+import { errorMessage } from '../errors.js'
 import { faultsUpdateSchema, type Faults } from './faults.js'
 
 export interface HostAdminTarget {
@@ -29,7 +30,7 @@ export function hostAdminRoutes (target: HostAdminTarget, logger: Logger): Route
       return true
     }
     if (url.pathname === '/appc/restart') {
-      // Seed 001's case: the partner LU restarts while the connection stays up, so the gateway
+      // KB Q107866's case: the partner LU restarts while the connection stays up, so the gateway
       // only learns of it when its next BIND is refused (0805).
       if (req.method !== 'POST') return methodNotAllowed(res, 'POST')
       await readBody(req, 64 * 1024)
@@ -58,7 +59,7 @@ export function hostAdminRoutes (target: HostAdminTarget, logger: Logger): Route
         const text = (await readBody(req, 64 * 1024)).toString('utf8')
         body = text.trim() === '' ? {} : JSON.parse(text)
       } catch (err) {
-        sendJson(res, 400, { error: `body is not JSON: ${(err as Error).message}` })
+        sendJson(res, 400, { error: `body is not JSON: ${errorMessage(err)}` })
         return true
       }
       const parsed = faultsUpdateSchema.safeParse(body)

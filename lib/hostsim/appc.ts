@@ -1,9 +1,9 @@
 // Adapter between a gateway link and the LU 6.2 partner (appc/Lu62Partner): LU 6.2 PIUs (ODAI = 1,
 // docs/internals.md hostlink/) go to the partner, except a BIND the `rejectBinds` fault refuses:
-// that one gets -RSP(BIND) with the fault's sense here (sna-formats.md §2.3: RU = sense + X'31';
-// §5.3 "a -RSP(BIND) ends that activation; nothing else changes"). SNASVCMG BINDs are never
+// that one gets -RSP(BIND) with the fault's sense here ("SNA Formats", GA27-3136, responses: RU = sense + X'31';
+// a -RSP(BIND) ends that activation and nothing else). SNASVCMG BINDs are never
 // refused by the fault, so CNOS can still run and the gateway's RETRYCNOS/RENEGLIMITS recovery
-// (seed 001) is what gets exercised. The partner's own injectBindFailure stays available too.
+// (KB Q107866) is what gets exercised. The partner's own injectBindFailure stays available too.
 import type { Logger } from '../observability/index.js'
 import { SNASVCMG, bindMode, decodeBind as decodeLu62Bind, type Lu62Partner } from '../appc/index.js'
 import { decodePiu, negativeResponse, RequestCode } from '../sna/index.js'
@@ -37,7 +37,7 @@ export class BindRejectingAppcSink implements AppcSink {
     }
     const rh = piu.rh
     if (rh === undefined || rh.rri || rh.category !== 'SC' || piu.ru[0] !== RequestCode.BIND) return undefined
-    let names: string[] = []
+    let names: string[]
     try {
       const bind = decodeLu62Bind(piu.ru)
       if (bindMode(bind) === SNASVCMG) return undefined

@@ -1,8 +1,8 @@
 // The LU2 BIND image the simulated host's applications send, built from the `bind` config section
-// with the sna BIND codec. Values follow VTAM's LU2 BINDs in sna-formats.md §7 V1 (IBMLINK) and V2
+// with the sna BIND codec. Values follow VTAM's LU2 BINDs in the IBMLINK trace (x3270 c3270/Test/ibmlink2.trc) and KB Q195170
 // (VTAM → PU 2.0, KB Q195170): non-negotiable, FM/TS profile 3, primary protocols X'B1', secondary
 // X'90', common X'30' (brackets, termination rule 1) and X'80' (HDX flip-flop, secondary is
-// contention winner — MS LUA requires byte 7 = X'80', §3.6), LU type 2, byte 15 X'80',
+// contention winner — MS LUA requires byte 7 = X'80', GA27-3136 BIND), LU type 2, byte 15 X'80',
 // screen-size code X'7E' (default only) or X'7F' (default and alternate).
 import type { HostSimConfig } from '../config/index.js'
 import { decodeRuSize, encodeBind, encodeRuSize, nameToEbcdic, type BindImage } from '../sna/index.js'
@@ -15,7 +15,7 @@ export interface Lu2BindParams {
   lu: string
 }
 
-/** The RU size a BIND byte really announces: the encoder rounds down to a × 2^b (§3.6 bytes 10/11). */
+/** The RU size a BIND byte really announces: the encoder rounds down to a × 2^b (GA27-3136 BIND bytes 10/11). */
 export function effectiveRuSize (size: number): number {
   return decodeRuSize(encodeRuSize(size))
 }
@@ -44,7 +44,7 @@ export function lu2BindImage (p: Lu2BindParams): BindImage {
     primaryContentionWinner: false,
     alternateCodeProcessingId: 0,
     primarySendsFirst: false,
-    // One-stage pacing (§6.1): byte 9 = byte 12 (PLU→SLU), byte 8 = byte 13 (SLU→PLU).
+    // One-stage pacing (GA27-3136 pacing): byte 9 = byte 12 (PLU→SLU), byte 8 = byte 13 (SLU→PLU).
     pacing: {
       secondarySendTwoStage: false,
       secondarySendWindow: b.secondarySendWindow,

@@ -5,12 +5,12 @@
 //   first screen   `tn3270-lb demo host <HOST>`, `LU <LUNAME>`, prompt `==>` + input field
 //   text + ENTER   `ECHO: <text>` on the message line, input field cleared
 //   FLOOD n+ENTER  n outbound records, each a Write carrying `RECORD i OF n`, the last one
-//                  restores the keyboard (WCC X'02', sna-formats.md §6.2)
-//   PF3            log off: the PLU sends UNBIND (type 01 normal, §3.7)
-//   CLEAR          the first screen again (CLEAR is a short read, §6.2: no fields)
+//                  restores the keyboard (WCC X'02', GA23-0059)
+//   PF3            log off: the PLU sends UNBIND (type 01 normal, GA27-3136 UNBIND)
+//   CLEAR          the first screen again (CLEAR is a short read, GA23-0059: no fields)
 //   other AIDs     the screen again with "KEY NOT ASSIGNED"
 
-/** AID bytes used here (sna-formats.md §6.2). */
+/** AID bytes used here (GA23-0059). */
 export const DemoAid = { ENTER: 0x7d, PF3: 0xf3, CLEAR: 0x6d } as const
 
 export const MAX_FLOOD = 1_000_000

@@ -6,9 +6,9 @@
 //   { "clear": true }                                                        back to no faults
 //
 // "Reject BINDs" means: a BIND the host *receives* (LU 6.2 partner, ODAI = 1) gets -RSP(BIND)
-// with that sense (sna-formats.md §2.3: RU = 4 sense bytes + X'31'); a dependent-LU session the
+// with that sense ("SNA Formats", GA27-3136, responses: RU = 4 sense bytes + X'31'); a dependent-LU session the
 // host would *start* (LU2 logon, DEFAPPL) is refused the way VTAM refuses a logon the application
-// rejected (§4.1 0801: "also returned when an application rejects the CINIT/logon"): the BIND is
+// rejected (GA27-3136 Sense Data 0801: "also returned when an application rejects the CINIT/logon"): the BIND is
 // never sent, INIT-SELF gets -RSP with the sense, a typed LOGON gets a USS message naming it.
 import { z } from 'zod'
 import { parseDuration } from '../config/index.js'

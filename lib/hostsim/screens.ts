@@ -1,5 +1,5 @@
 // 3270 outbound records for application DEMO, built with the datastream ScreenWriter
-// (sna-formats.md §6.2: Erase/Write F5 / Write F1 + WCC, SBA/SF/IC orders, keyboard restore X'02').
+// (GA23-0059: Erase/Write F5 / Write F1 + WCC, SBA/SF/IC orders, keyboard restore X'02').
 import { ScreenWriter } from '../datastream/index.js'
 import type { DemoAction } from './demo.js'
 

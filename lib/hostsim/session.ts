@@ -1,49 +1,37 @@
-// The primary (PLU) half of one LU-LU session between an application of the simulated host and
-// a dependent LU behind a gateway. State machine:
+// The primary (PLU) end of one LU-LU session between an application of the simulated host and a
+// dependent LU behind a gateway: the sna LU-LU half-session in the primary role (BIND, SDT, UNBIND,
+// sequence numbers, chaining, brackets, response bookkeeping) with the DEMO application on top.
 //
 //   pending-bind --+RSP(BIND)--> pending-sdt --+RSP(SDT)--> active --UNBIND sent--> pending-unbind
-//        |  -RSP(BIND)              | -RSP(SDT)                 |  UNBIND received / link down
-//        v                          v                           v
-//      ended  <---------------------+---------------------------+-- +RSP(UNBIND)
+//        |  -RSP(BIND)              | -RSP(SDT): UNBIND cleanup     |  UNBIND received / link down
+//        v                          v                               v
+//      ended  <---------------------+-------------------------------+-- response to our UNBIND
 //
-// Flows (sna-formats.md): BIND/SDT/UNBIND are expedited SC requests, RH `6B 80 00` (§3.6-§3.8),
-// answered with the request code; LU2 (TS profile 3) gets SDT after +RSP(BIND) (§3.8). Outbound
-// 3270 data is normal-flow FMD, chained when a record is larger than the BIND's primary max RU
-// (§3.6 byte 11), sequence numbers from 1 after SDT (HERC pre-increments, §1), paced by the BIND's
-// primary send window: the first request of each window carries PI and the next window waits for
-// the LU's IPR (§6.1, via PacingSender). Inbound data from the LU is checked for sequence and
-// pacing (PI → IPR at once: the host always has room, §6.1 receiver) and chains are reassembled.
+// Flows ("SNA Formats", GA27-3136; VTAM's LU2 BIND to a PU 2.0 in KB Q195170): BIND/SDT/UNBIND are
+// expedited SC requests, RH 6B 80 00; LU2 (TS profile 3) gets SDT after +RSP(BIND). Outbound data
+// is normal-flow FMD, RQE1, BB on the first chain, CD on the record that unlocks the keyboard
+// (plu-output.ts paces and chains it). Inbound data is checked by the half-session (a 3274 counts
+// sequence numbers from 0, Hercules from 1: both accepted), paced by the host's receive window
+// (PI → IPR, or a solicited IPM, at once: the host always has room) and reassembled into records.
 import type { Clock } from '../clock.js'
 import type { Logger } from '../observability/index.js'
 import { parseInbound } from '../datastream/index.js'
+import { errorMessage } from '../errors.js'
 import {
-  chainRu, encodePiu, encodeIpr, encodeIpm, decodeIpmRu, isIpr, isIpm, requestRh, commandRh,
-  positiveResponse, negativeResponse, responseSense, encodeSdt, encodeUnbind, decodeUnbind, UnbindType,
-  RequestCode, requestName, isDefinite, PacingSender, PacingReceiver, senseName, ChainReassembler,
-  type Piu, type RequestRh, type ResponseRh,
+  ChainReassembler, LuLuHalfSession, PacingReceiver, RequestCode, Sense, UnbindType,
+  decodeBind, formatSense, negativeResponse, requestName, senseName, isDefinite,
+  type DataEvent, type Decision, type Ipm, type LuLuEvent, type Piu, type RequestRh, type ResponseEvent,
 } from '../sna/index.js'
 import { DemoApp, type DemoAction } from './demo.js'
 import { renderDemo } from './screens.js'
-import { hex8 } from './faults.js'
-
-/** Sense codes this module sends (sna-formats.md §4). */
-export const HostSense = {
-  /** 1003: function not supported. */
-  FUNCTION_NOT_SUPPORTED: 0x10030000,
-  /** 1001: RU data error (3270 data we cannot parse). */
-  RU_DATA_ERROR: 0x10010000,
-  /** 2001: sequence number error. */
-  SEQUENCE: 0x20010000,
-  /** 8005 0001: no session. */
-  NO_SESSION: 0x80050001,
-} as const
+import { PluOutput, type OutputPacingStatus } from './plu-output.js'
 
 export type SessionState = 'pending-bind' | 'pending-sdt' | 'active' | 'pending-unbind' | 'ended'
 
 export interface SessionEnv {
   host: string
   lu: string
-  /** LU local address (DAF' of outbound PIUs); the PLU is X'01' (§1 observed addresses). */
+  /** LU local address (DAF' of outbound PIUs); the PLU is X'01' (KB Q195170, Q267902). */
   address: number
   application: string
   bind: Buffer
@@ -64,16 +52,6 @@ export interface SessionEnv {
 export const PLU_ADDRESS = 0x01
 /** Largest inbound chain accepted (bytes); beyond it the chain is refused (ChainReassembler: 0812). */
 export const MAX_INBOUND_CHAIN = 64 * 1024
-/** Requests the pacing sender may hold; the FLOOD generator is pulled only as the window opens. */
-const PACING_QUEUE_LIMIT = 4096
-
-interface OutRu {
-  ru: Buffer
-  bci: boolean
-  eci: boolean
-  /** Last RU of a reply that leaves the keyboard unlocked: give direction to the LU (CD). */
-  cd: boolean
-}
 
 export interface SessionStatus {
   lu: string
@@ -82,46 +60,50 @@ export interface SessionStatus {
   since: string
   sent: { records: number, requests: number }
   received: { records: number, requests: number }
-  pacing: {
-    window: number
-    adaptive: boolean
-    /** ms the session has waited for the LU's IPR with output queued (0 = not waiting). */
-    waitingForIprMs: number
-    /** Requests (RUs) queued behind the closed window plus records not yet built. */
-    queued: number
-    iprsReceived: number
-    /** Sum of completed waits for an IPR (ms). */
-    totalWaitMs: number
-  }
+  pacing: OutputPacingStatus
 }
+
+/** DFC requests that carry nothing the DEMO application needs: acknowledged. */
+const ACKNOWLEDGED = new Set<number>([RequestCode.LUSTAT, RequestCode.SIG, RequestCode.CHASE, RequestCode.RTR, RequestCode.SHUTC])
 
 export class PluSession {
   private st: SessionState = 'pending-bind'
   private readonly since: number
   private readonly app = new DemoApp()
-  private readonly sender: PacingSender<OutRu>
-  private readonly receiver: PacingReceiver<Buffer>
-  private expeditedId = 0
-  private sendSnf = 0
-  private recvSnf: number | undefined
-  private bracketOpen = false
-  private unbindReason = 'logoff'
-  private linkBlocked = false
-  /** Records produced by the application and not yet chained into the sender. */
-  private readonly outbound: Array<Iterator<Buffer>> = []
-  private pendingRecordRus: OutRu[] = []
-  private readonly pendingExpedited = new Map<number, 'BIND' | 'SDT' | 'UNBIND'>()
+  private readonly hs: LuLuHalfSession
+  private readonly output: PluOutput
+  private readonly receiver: PacingReceiver<true>
   private readonly reassembler = new ChainReassembler(MAX_INBOUND_CHAIN)
-  private waitingSince: number | undefined
-  private totalWaitMs = 0
-  private iprs = 0
-  private readonly counters = { recordsOut: 0, requestsOut: 0, recordsIn: 0, requestsIn: 0 }
+  private unbindReason = 'logoff'
+  /** Expedited identifier of our UNBIND: its response ends the session. */
+  private unbindSnf: number | undefined
+  private readonly counters = { recordsIn: 0, requestsIn: 0 }
 
   constructor (private readonly env: SessionEnv) {
     this.since = env.clock.now()
-    this.sender = new PacingSender<OutRu>({ window: env.primarySendWindow, adaptive: env.adaptive, queueLimit: PACING_QUEUE_LIMIT })
-    // The host application always has room: unlimited credit, so an IPR goes back for every PI.
-    this.receiver = new PacingReceiver<Buffer>({
+    this.hs = new LuLuHalfSession({
+      role: 'primary',
+      localAddress: PLU_ADDRESS,
+      remoteAddress: env.address,
+      inboundSequence: { firstMayBeZero: true, resyncAfterError: false },
+      inboundPacing: (rh) => this.inboundPacing(rh),
+      autoRespondRequests: false,
+    })
+    this.output = new PluOutput({
+      lu: env.lu,
+      window: env.primarySendWindow,
+      adaptive: env.adaptive,
+      maxRu: env.maxRuPrimary,
+      clock: env.clock,
+      logger: env.logger,
+      transmit: (item, pi, rlwi) => {
+        const out = this.hs.sendData(item.ru, { bci: item.bci, eci: item.eci, mode: 'RQE1', pi, rlwi, cdi: item.cd })
+        return this.env.send(out.send[0]!) !== false
+      },
+      active: () => this.st === 'active',
+    })
+    // The host application always has room: unlimited credit, so a pacing response goes back for every PI.
+    this.receiver = new PacingReceiver<true>({
       window: env.secondarySendWindow,
       adaptive: env.adaptive,
       initialCredit: Number.MAX_SAFE_INTEGER / 2,
@@ -133,20 +115,26 @@ export class PluSession {
   get state (): SessionState { return this.st }
   get application (): string { return this.env.application }
 
-  /** Sends the BIND (expedited, RH 6B 80 00, §3.6; V2 is VTAM's LU2 BIND to a PU 2.0). */
+  /** Sends the BIND (expedited, RH 6B 80 00). */
   start (): void {
-    if (this.st !== 'pending-bind' || this.pendingExpedited.size > 0) return
-    this.sendExpedited('BIND', this.env.bind)
+    if (this.st !== 'pending-bind' || this.hs.state !== 'reset') return
+    this.apply(this.hs.sendBind(decodeBind(this.env.bind), this.env.bind))
   }
 
   /** PLU-initiated end (application logoff, TERMSELF, NOTIFY disabled): UNBIND with `type`. */
   unbind (type: number = UnbindType.NORMAL, reason = 'logoff'): void {
     if (this.st === 'ended' || this.st === 'pending-unbind') return
     this.app.end()
-    this.stopOutput()
-    this.st = 'pending-unbind'
+    this.output.stop()
     this.unbindReason = reason
-    this.sendExpedited('UNBIND', encodeUnbind({ type }))
+    if (!this.hs.isBound && this.hs.state !== 'pending-bind') {
+      this.finish(reason, true)
+      return
+    }
+    this.st = 'pending-unbind'
+    const d = this.hs.sendUnbind(type)
+    this.unbindSnf = d.snf
+    this.apply(d)
   }
 
   /** Link gone or host restart: no flows, just forget the session. */
@@ -156,206 +144,145 @@ export class PluSession {
   }
 
   /** The link drained after a send returned false: continue the output. */
-  resume (): void {
-    if (!this.linkBlocked) return
-    this.linkBlocked = false
-    this.pump()
-  }
+  resume (): void { this.output.resume() }
 
   /** A PIU on this LU-LU session (DAF' = PLU, OAF' = the LU). */
-  receive (piu: Piu, raw: Buffer): void {
+  receive (piu: Piu): void {
     const rh = piu.rh!
-    if (rh.rri) {
-      this.receiveResponse(piu)
-      return
-    }
     if (this.st === 'ended') {
-      this.reject(raw, rh, HostSense.NO_SESSION, 'request on an ended session')
+      if (!rh.rri) this.refuseEnded(piu, rh)
       return
     }
-    if (rh.category === 'FMD') this.receiveData(piu, raw, rh)
-    else this.receiveCommand(piu, raw, rh)
+    const answersUnbind = rh.rri && this.st === 'pending-unbind' && piu.th.efi && piu.th.snf === this.unbindSnf
+    this.apply(this.hs.receive(piu))
+    if (answersUnbind && this.st === 'pending-unbind') {
+      if (rh.rri && rh.rti) this.env.logger.warn({ lu: this.env.lu }, 'UNBIND answered negatively; session ended anyway')
+      this.finish(this.unbindReason, true)
+    }
   }
 
   status (): SessionStatus {
-    const now = this.env.clock.now()
-    let queued = this.sender.queued + this.pendingRecordRus.length + this.outbound.length
-    if (queued < 0) queued = 0
     return {
       lu: this.env.lu,
       application: this.env.application,
       state: this.st,
       since: new Date(this.since).toISOString(),
-      sent: { records: this.counters.recordsOut, requests: this.counters.requestsOut },
+      sent: { records: this.output.recordsOut, requests: this.output.requestsOut },
       received: { records: this.counters.recordsIn, requests: this.counters.requestsIn },
-      pacing: {
-        window: this.env.primarySendWindow,
-        adaptive: this.sender.adaptive,
-        waitingForIprMs: this.waitingSince === undefined ? 0 : now - this.waitingSince,
-        queued,
-        iprsReceived: this.iprs,
-        totalWaitMs: this.totalWaitMs,
-      },
+      pacing: this.output.status(),
     }
   }
 
-  // ------------------------------------------------------------------ responses from the LU
+  // ------------------------------------------------------------------ half-session decisions
 
-  private receiveResponse (piu: Piu): void {
-    const rh = piu.rh as ResponseRh
-    if (isIpr(piu) || isIpm(piu)) {
-      this.receivePacing(piu)
+  private apply (d: Decision<LuLuEvent>): void {
+    for (const piu of d.send) this.env.send(piu)
+    for (const ev of d.events) {
+      if (this.st === 'ended') return
+      this.onEvent(ev)
+    }
+  }
+
+  private onEvent (ev: LuLuEvent): void {
+    switch (ev.type) {
+      case 'bind': this.bound(); return
+      case 'bind-rejected': this.bindRejected(ev.sense, ev.local); return
+      case 'sdt': this.started(); return
+      case 'response': this.response(ev); return
+      case 'response-pacing': this.pacingResponse('response-pi'); return
+      case 'ipr': this.pacingResponse('ipr'); return
+      case 'ipm': this.ipm(ev.ipm); return
+      case 'data': this.data(ev); return
+      case 'request': this.request(ev.name, ev.ru, ev.rh, ev.snf, ev.expedited); return
+      case 'unbind':
+        if (!ev.local) this.unbindFromLu(ev.unbindType)
+        return
+      case 'protocol-error':
+        this.env.logger.warn({ lu: this.env.lu, reason: ev.reason, sense: ev.sense === undefined ? undefined : formatSense(ev.sense) }, 'LU-LU protocol error')
+        return
+      default:
+    }
+  }
+
+  private bound (): void {
+    if (this.st !== 'pending-bind') return
+    this.st = 'pending-sdt'
+    // LU2 is TS profile 3: data traffic starts with SDT.
+    if (this.hs.state === 'bound') this.apply(this.hs.sendSdt())
+    else this.started()
+  }
+
+  private bindRejected (sense: number, local: boolean): void {
+    const why = local ? 'BIND response not understood' : 'BIND rejected by the LU'
+    this.env.logger.warn({ lu: this.env.lu, application: this.env.application, sense: formatSense(sense), senseName: senseName(sense) }, why)
+    this.finish(`${local ? 'BIND response not understood' : 'BIND rejected'}, sense ${formatSense(sense)}`, false, sense)
+  }
+
+  private started (): void {
+    this.st = 'active'
+    this.env.logger.info({ lu: this.env.lu, application: this.env.application, event: 'session_started' }, 'LU-LU session started')
+    this.runActions(this.app.start())
+  }
+
+  private response (ev: ResponseEvent): void {
+    if (ev.positive) return
+    const sense = ev.sense!
+    if (ev.request === 'SDT' && this.st === 'pending-sdt') {
+      this.env.logger.warn({ lu: this.env.lu, sense: formatSense(sense), senseName: senseName(sense) }, 'SDT rejected by the LU; unbinding')
+      this.unbind(UnbindType.CLEANUP, `SDT rejected, sense ${formatSense(sense)}`)
       return
     }
-    if (piu.th.efi) {
-      const what = this.pendingExpedited.get(piu.th.snf)
-      if (what === undefined) {
-        this.env.logger.warn({ lu: this.env.lu, snf: piu.th.snf }, 'expedited response matches no request; ignored')
-        return
-      }
-      this.pendingExpedited.delete(piu.th.snf)
-      const sense = rh.rti ? safeSense(piu) : undefined
-      this.expeditedResponse(what, sense)
-      return
-    }
-    // Normal-flow response to our data (RQE1: only negative ones come back) or a PI-carrying +RSP.
-    if (rh.pi && !rh.rti) this.receivePacingResponse('response-pi')
-    if (rh.rti) {
-      const sense = safeSense(piu)
-      this.env.logger.warn({ lu: this.env.lu, snf: piu.th.snf, sense: sense === undefined ? undefined : hex8(sense), senseName: sense === undefined ? undefined : senseName(sense) },
-        'negative response to outbound data')
-    }
+    this.env.logger.warn({ lu: this.env.lu, snf: ev.snf, sense: formatSense(sense), senseName: senseName(sense) }, `negative response to ${ev.request === 'DATA' ? 'outbound data' : ev.request}`)
   }
 
-  private expeditedResponse (what: 'BIND' | 'SDT' | 'UNBIND', sense: number | undefined): void {
-    const log = this.env.logger
-    switch (what) {
-      case 'BIND':
-        if (this.st !== 'pending-bind') return
-        if (sense !== undefined) {
-          log.warn({ lu: this.env.lu, application: this.env.application, sense: hex8(sense), senseName: senseName(sense) }, 'BIND rejected by the LU')
-          this.finish(`BIND rejected, sense ${hex8(sense)}`, false, sense)
-          return
-        }
-        // LU2 is TS profile 3: data traffic starts with SDT (§3.8).
-        this.st = 'pending-sdt'
-        this.sendExpedited('SDT', encodeSdt())
-        return
-      case 'SDT':
-        if (this.st !== 'pending-sdt') return
-        if (sense !== undefined) {
-          log.warn({ lu: this.env.lu, sense: hex8(sense), senseName: senseName(sense) }, 'SDT rejected by the LU; unbinding')
-          this.st = 'active'
-          this.unbind(UnbindType.CLEANUP, `SDT rejected, sense ${hex8(sense)}`)
-          return
-        }
-        this.st = 'active'
-        // Sequence numbers restart at SDT (§1: I3274/HERC reset on BIND, SDT, CLEAR).
-        this.sendSnf = 0
-        this.recvSnf = undefined
-        log.info({ lu: this.env.lu, application: this.env.application, event: 'session_started' }, 'LU-LU session started')
-        this.runActions(this.app.start())
-        return
-      case 'UNBIND':
-        if (sense !== undefined) log.warn({ lu: this.env.lu, sense: hex8(sense) }, 'UNBIND answered negatively; session ended anyway')
-        if (this.st === 'pending-unbind') this.finish(this.unbindReason, true)
-    }
+  private unbindFromLu (type: number): void {
+    this.env.logger.info({ lu: this.env.lu, unbindType: type }, 'UNBIND from the LU')
+    this.finish(`UNBIND type ${type.toString(16).padStart(2, '0').toUpperCase()} from the LU`, false)
   }
 
-  private receivePacing (piu: Piu): void {
-    if (isIpm(piu)) {
-      let ipm
-      try {
-        ipm = decodeIpmRu(piu.ru)
-      } catch (err) {
-        this.env.logger.warn({ lu: this.env.lu, err: (err as Error).message }, 'bad IPM from the LU; ignored')
-        return
-      }
-      const d = this.sender.receiveIpm(ipm)
-      if (d.violation !== undefined) {
-        this.env.logger.warn({ lu: this.env.lu, sense: hex8(d.violation.sense) }, d.violation.error.message)
-        return
-      }
-      if (d.sendIpm !== undefined) this.env.send(encodeIpm({ daf: this.env.address, oaf: PLU_ADDRESS }, d.sendIpm))
-      this.windowOpened()
-      this.transmit(d.send)
-      this.pump()
-      return
-    }
-    this.receivePacingResponse('ipr')
+  // ------------------------------------------------------------------ pacing
+
+  /** Inbound pacing (the half-session's hook): PI answered at once, violations refused. */
+  private inboundPacing (rh: RequestRh): { send?: Buffer[], reject?: { sense: number, reason: string } } {
+    this.counters.requestsIn++
+    const d = this.receiver.receiveRequest(true, { pi: rh.pi, rlwi: rh.rlwi })
+    if (d.violation !== undefined) return { reject: { sense: d.violation.sense, reason: d.violation.error.message } }
+    const send: Buffer[] = []
+    if (d.sendIpr) send.push(this.hs.ipr())
+    if (d.sendIpm !== undefined) send.push(this.hs.ipm(d.sendIpm))
+    return { send }
   }
 
-  private receivePacingResponse (kind: 'ipr' | 'response-pi'): void {
-    const d = this.sender.receivePacingResponse(kind)
-    if (d.violation !== undefined) {
-      // A response cannot be answered with a response: log it (sense 2011 0001, §4.1) and go on.
-      this.env.logger.warn({ lu: this.env.lu, sense: hex8(d.violation.sense) }, d.violation.error.message)
-      return
-    }
-    this.iprs++
-    this.windowOpened()
-    this.transmit(d.send)
-    this.pump()
+  private pacingResponse (kind: 'ipr' | 'response-pi'): void {
+    // A response cannot be answered with a response: a violation (2011 0001) is logged.
+    const violation = this.output.pacingResponse(kind)
+    if (violation !== undefined) this.env.logger.warn({ lu: this.env.lu, sense: formatSense(violation.sense) }, violation.error.message)
   }
 
-  private windowOpened (): void {
-    if (this.waitingSince !== undefined) {
-      this.totalWaitMs += this.env.clock.now() - this.waitingSince
-      this.waitingSince = undefined
-    }
+  private ipm (ipm: Ipm): void {
+    // A reset acknowledgement answers a receive-window reset; the others pace what we send.
+    const violation = ipm.type === 'reset-ack'
+      ? this.receiver.receiveIpm(ipm).violation
+      : this.output.ipm(ipm, ack => { this.env.send(this.hs.ipm(ack)) })
+    if (violation !== undefined) this.env.logger.warn({ lu: this.env.lu, sense: formatSense(violation.sense) }, violation.error.message)
   }
 
   // ------------------------------------------------------------------ requests from the LU
 
-  private receiveCommand (piu: Piu, raw: Buffer, rh: RequestRh): void {
-    const code = piu.ru[0]
-    if (rh.category === 'SC' && code === RequestCode.UNBIND) {
-      let type: number = UnbindType.NORMAL
-      try { type = decodeUnbind(piu.ru).type } catch { /* a short UNBIND still ends the session */ }
-      this.env.send(positiveResponse(piu))
-      this.env.logger.info({ lu: this.env.lu, unbindType: type }, 'UNBIND from the LU')
-      this.app.end()
-      this.finish(`UNBIND type ${type.toString(16).padStart(2, '0').toUpperCase()} from the LU`, false)
+  private request (name: string, ru: Buffer, rh: RequestRh, snf: number, expedited: boolean): void {
+    if (rh.category === 'DFC' && ACKNOWLEDGED.has(ru[0]!)) {
+      if (isDefinite(rh)) this.answer(snf, true, expedited)
       return
     }
-    if (rh.category === 'DFC' && (code === RequestCode.LUSTAT || code === RequestCode.SIG || code === RequestCode.CHASE ||
-        code === RequestCode.RTR || code === RequestCode.SHUTC)) {
-      // Status and direction commands carry nothing the DEMO application needs: acknowledge.
-      if (rh.dr1 || rh.dr2) this.respond(raw)
-      return
-    }
-    this.reject(raw, rh, HostSense.FUNCTION_NOT_SUPPORTED, `${requestName(rh.category, rh.fi, piu.ru)} not supported on an LU2 session`)
+    this.answer(snf, Sense.FUNCTION_NOT_SUPPORTED, expedited, `${name} not supported on an LU2 session`)
   }
 
-  private receiveData (piu: Piu, raw: Buffer, rh: RequestRh): void {
-    if (this.st !== 'active') {
-      this.reject(raw, rh, HostSense.NO_SESSION, `data before the session is active (${this.st})`)
-      return
-    }
-    // §1: normal-flow requests carry consecutive sequence numbers; the first after SDT is 1
-    // (HERC) or 0 (I3274 counts from 0), both accepted.
-    const expected = this.recvSnf === undefined ? undefined : (this.recvSnf + 1) & 0xffff
-    if ((expected === undefined && piu.th.snf > 1) || (expected !== undefined && piu.th.snf !== expected)) {
-      this.reject(raw, rh, HostSense.SEQUENCE, `sequence number ${piu.th.snf}, expected ${expected ?? '0 or 1'}`)
-      return
-    }
-    this.recvSnf = piu.th.snf
-    this.counters.requestsIn++
-    const d = this.receiver.receiveRequest(raw, { pi: rh.pi, rlwi: rh.rlwi })
-    if (d.violation !== undefined) {
-      this.reject(raw, rh, d.violation.sense, d.violation.error.message)
-      return
-    }
-    if (d.sendIpr) this.env.send(encodeIpr({ daf: this.env.address, oaf: PLU_ADDRESS }))
-    if (d.sendIpm !== undefined) this.env.send(encodeIpm({ daf: this.env.address, oaf: PLU_ADDRESS }, d.sendIpm))
-    // Chaining (§2.1 BCI/ECI): BC starts a chain, EC ends it; out of order is 2002, too long 0812.
-    const chained = this.reassembler.push(piu.ru, rh.bci, rh.eci)
-    if (chained.kind === 'error') {
-      this.reject(raw, rh, chained.sense, chained.reason)
-      return
-    }
+  private data (ev: DataEvent): void {
+    // Chaining: the half-session checked BC/EC; a chain beyond MAX_INBOUND_CHAIN is refused (0812).
+    const chained = this.reassembler.push(ev.ru, ev.rh.bci, ev.rh.eci)
+    if (chained.kind === 'error') { this.answer(ev.snf, chained.sense, false, chained.reason); return }
     if (chained.kind === 'partial') {
-      if (isDefinite(rh)) this.respond(raw)
+      if (ev.definite) this.answer(ev.snf, true, false)
       return
     }
     const record = chained.data
@@ -363,27 +290,30 @@ export class PluSession {
     try {
       parsed = parseInbound(record, { rows: this.env.rows, cols: this.env.cols })
     } catch (err) {
-      this.reject(raw, rh, HostSense.RU_DATA_ERROR, `3270 input not understood: ${(err as Error).message}`)
+      this.answer(ev.snf, Sense.RU_DATA_ERROR, false, `3270 input not understood: ${errorMessage(err)}`)
       return
     }
-    if (isDefinite(rh)) this.respond(raw)
+    if (ev.definite) this.answer(ev.snf, true, false)
     this.counters.recordsIn++
-    // Never log screen contents at info level (ARCHITECTURE §5 Logs): AID and sizes only.
+    // Never log screen contents at info level (passwords): AID and sizes only.
     this.env.logger.debug({ lu: this.env.lu, aid: parsed.aid, fields: parsed.fields.length, bytes: record.length }, 'inbound 3270 record')
     const texts = parsed.fields.map(f => f.text.replace(/\u0000/g, ''))
     if (parsed.unformatted !== undefined) texts.unshift(parsed.unformatted.text)
-    // An inbound chain ends the host's bracket turn (§6.2: LU input flows RQE1 + CD).
     this.runActions(this.app.input({ aid: parsed.aidCode, fields: texts }))
   }
 
-  private respond (raw: Buffer): void {
-    this.env.send(positiveResponse(raw))
+  /** +RSP or -RSP to a received request that asked for one. */
+  private answer (snf: number, result: true | number, expedited: boolean, why?: string): void {
+    if (result !== true) this.env.logger.warn({ lu: this.env.lu, sense: formatSense(result), senseName: senseName(result), reason: why }, 'request from the LU rejected')
+    const owed = this.hs.owedResponse(snf, expedited)
+    if (owed === undefined || (result === true && owed === 'exception')) return
+    this.env.send(this.hs.respond(snf, result, { expedited }))
   }
 
-  private reject (raw: Buffer, rh: RequestRh, sense: number, why: string): void {
-    this.env.logger.warn({ lu: this.env.lu, sense: hex8(sense), senseName: senseName(sense), reason: why }, 'request from the LU rejected')
-    // Exception and definite response modes both allow a -RSP; "no response" requests get none.
-    if (rh.dr1 || rh.dr2) this.env.send(negativeResponse(raw, sense))
+  /** A request after the session ended: -RSP 8005 0001 (no session). */
+  private refuseEnded (piu: Piu, rh: RequestRh): void {
+    this.env.logger.warn({ lu: this.env.lu, sense: formatSense(Sense.NO_LU_LU_SESSION), reason: `${requestName(rh.category, rh.fi, piu.ru)} on an ended session` }, 'request from the LU rejected')
+    if (rh.dr1 || rh.dr2) this.env.send(negativeResponse(piu, Sense.NO_LU_LU_SESSION))
   }
 
   // ------------------------------------------------------------------ outbound
@@ -394,100 +324,18 @@ export class PluSession {
         this.unbind(UnbindType.NORMAL, 'logoff')
         return
       }
-      this.outbound.push(renderDemo({ host: this.env.host, lu: this.env.lu, rows: this.env.rows, cols: this.env.cols }, action))
+      this.output.enqueue(renderDemo({ host: this.env.host, lu: this.env.lu, rows: this.env.rows, cols: this.env.cols }, action))
     }
-    this.pump()
-  }
-
-  /** Feeds the pacing sender one record at a time while its window is open. */
-  private pump (): void {
-    while (this.st === 'active' && this.sender.queued === 0 && !this.linkBlocked) {
-      if (this.pendingRecordRus.length === 0) {
-        const record = this.nextRecord()
-        if (record === undefined) return
-        this.pendingRecordRus = this.chain(record)
-        this.counters.recordsOut++
-      }
-      while (this.pendingRecordRus.length > 0 && this.sender.queued === 0) {
-        const item = this.pendingRecordRus.shift()!
-        const r = this.sender.submit(item)
-        if (!r.ok) {
-          // Cannot happen while we feed one request at a time; keep the record rather than lose it.
-          this.pendingRecordRus.unshift(item)
-          this.env.logger.error({ lu: this.env.lu, err: r.error.message }, 'pacing queue full')
-          return
-        }
-        this.transmit(r.send)
-      }
-    }
-    if (this.st === 'active' && this.sender.queued > 0 && this.waitingSince === undefined) {
-      // The window is used up and output is waiting: the host now waits for the LU's IPR.
-      this.waitingSince = this.env.clock.now()
-    }
-  }
-
-  private nextRecord (): Buffer | undefined {
-    while (this.outbound.length > 0) {
-      const next = this.outbound[0].next()
-      if (next.done !== true) return next.value
-      this.outbound.shift()
-    }
-    return undefined
-  }
-
-  private chain (record: Buffer): OutRu[] {
-    // §6.2 WCC X'02' keyboard restore: a record that unlocks the keyboard ends the host's turn.
-    const unlocks = record.length > 1 && (record[0] === 0xf1 || record[0] === 0xf5 || record[0] === 0x7e) && (record[1] & 0x02) !== 0
-    return chainRu(record, this.env.maxRuPrimary).map(e => ({ ru: e.ru, bci: e.bci, eci: e.eci, cd: unlocks && e.eci }))
-  }
-
-  private transmit (items: Array<{ item: OutRu, setPi: boolean, setRlwi: boolean }>): void {
-    for (const { item, setPi, setRlwi } of items) {
-      if (this.st !== 'active') return
-      this.sendSnf = (this.sendSnf + 1) & 0xffff
-      // §6.2: host output flows FMD, RQE1 (exception response: FLOOD needs no 20000 +RSPs),
-      // BB on the first chain of the session's bracket, CD on the chain that hands the turn back.
-      const bb = !this.bracketOpen && item.bci
-      if (bb) this.bracketOpen = true
-      const rh = requestRh({ category: 'FMD', mode: 'RQE1', bci: item.bci, eci: item.eci, pi: setPi, rlwi: setRlwi, bbi: bb, cdi: item.cd })
-      if (this.env.send(encodePiu({ th: { mpf: 'whole', odai: false, efi: false, daf: this.env.address, oaf: PLU_ADDRESS, snf: this.sendSnf }, rh, ru: item.ru })) === false) {
-        // The link's socket buffer is full: stop pulling new records until it drains.
-        this.linkBlocked = true
-      }
-      this.counters.requestsOut++
-    }
-  }
-
-  private stopOutput (): void {
-    this.outbound.length = 0
-    this.pendingRecordRus = []
-    this.sender.drainQueue()
-    this.windowOpened()
-  }
-
-  private sendExpedited (what: 'BIND' | 'SDT' | 'UNBIND', ru: Buffer): void {
-    // Expedited requests carry an identifier in the SNF that the response echoes (§1).
-    this.expeditedId = (this.expeditedId % 0xffff) + 1
-    this.pendingExpedited.set(this.expeditedId, what)
-    this.env.send(encodePiu({ th: { mpf: 'whole', odai: false, efi: true, daf: this.env.address, oaf: PLU_ADDRESS, snf: this.expeditedId }, rh: commandRh('SC'), ru }))
   }
 
   private finish (reason: string, byPlu: boolean, bindSense?: number): void {
     if (this.st === 'ended') return
     this.st = 'ended'
     this.app.end()
-    this.stopOutput()
+    this.output.stop()
     this.receiver.close()
-    this.pendingExpedited.clear()
+    this.hs.reset(UnbindType.CLEANUP)
     this.env.logger.info({ lu: this.env.lu, application: this.env.application, event: 'session_ended', reason }, 'LU-LU session ended')
     this.env.onEnded({ reason, byPlu, bindSense })
-  }
-}
-
-function safeSense (piu: Piu): number | undefined {
-  try {
-    return responseSense(piu)
-  } catch {
-    return undefined
   }
 }

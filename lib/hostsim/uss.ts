@@ -6,9 +6,9 @@
 // logon or logoff command"). Message texts below follow the ISTINCDT wording as far as the
 // reference goes; the logon-failed text is this simulator's own.
 //
-// Character-coded SSCP-LU data (sna-formats.md §6.2 "On the unbound SSCP-LU session HERC sends
-// typed logon text as character-coded FMD (FI=0)"): plain EBCDIC text, lines separated by the
-// New Line format control X'15'. No 3270 command, WCC or buffer addresses.
+// Character-coded SSCP-LU data (Hercules comm3705.c sends typed logon text on the unbound SSCP-LU
+// session as character-coded FMD, FI=0): plain EBCDIC text, lines separated by the New Line
+// format control X'15' (GA23-0059). No 3270 command, WCC or buffer addresses.
 import { decode, encode } from '../datastream/index.js'
 
 /** 3270 New Line format control, as interpreted in SSCP-LU mode (unformatted). */
@@ -163,7 +163,7 @@ const ORDER_SBA = 0x11
  * Text of a character-coded SSCP-LU request from the terminal. A 3274 (and x3270 in SSCP-LU
  * mode) sends the typed characters only; a gateway that forwards a Read Modified instead sends
  * `AID cursor [SBA addr] data` — both are accepted (ENTER X'7D' cannot start a command: it is an
- * apostrophe). A lone CLEAR AID (short read, §6.2) asks for the screen again.
+ * apostrophe). A lone CLEAR AID (short read, GA23-0059) asks for the screen again.
  */
 export function decodeSscpLuInput (bytes: Uint8Array): UssCommand | string {
   let b = Buffer.from(bytes)

@@ -1,12 +1,13 @@
-// BIND (X'31') codec: full layout of sna-formats.md §3.6 for LU type 2 and LU 6.2, offsets with X'31' = byte 0.
+// BIND (X'31') codec: full layout of "SNA Formats", GA27-3136, BIND for LU type 2 and LU 6.2, offsets with X'31' = byte 0.
 import { ByteReader, checkByte, checkRange, lenPrefix, malformed, SnaMalformedError } from './bytes.js'
 import { decodeControlVectors, encodeControlVectors, RequestCode, type ControlVector } from './ru.js'
+import { Sense } from './sense.js'
 
-/** §3.6 bytes 4/5 bits 2-3: 00 none, 01 exception, 10 definite, 11 either. */
+/** GA27-3136 BIND bytes 4/5 bits 2-3: 00 none, 01 exception, 10 definite, 11 either. */
 export type ChainResponseProtocol = 'none' | 'exception' | 'definite' | 'either'
 const CHAIN_RSP: ChainResponseProtocol[] = ['none', 'exception', 'definite', 'either']
 
-/** §3.6 bytes 4 (primary) and 5 (secondary): LU protocols for FM data. */
+/** GA27-3136 BIND bytes 4 (primary) and 5 (secondary): LU protocols for FM data. */
 export interface LuProtocols {
   /** bit 0: multiple-RU chains allowed. */
   multiRuChains: boolean
@@ -22,12 +23,12 @@ export interface LuProtocols {
   mayEndBracket: boolean
 }
 
-/** §3.6 byte 7 bits 0-1. */
+/** GA27-3136 BIND byte 7 bits 0-1. */
 export type SendReceiveMode = 'FDX' | 'HDX-contention' | 'HDX-FF'
 const SR_MODES: SendReceiveMode[] = ['FDX', 'HDX-contention', 'HDX-FF']
 
 export interface BindPacing {
-  /** Byte 8 bit 0 (HP: 0 = one-stage for secondary→primary, §3.6). */
+  /** Byte 8 bit 0 (HP: 0 = one-stage for secondary→primary, GA27-3136 BIND). */
   secondarySendTwoStage: boolean
   /** Byte 8 bits 2-7: SLU→PLU window. */
   secondarySendWindow: number
@@ -43,7 +44,7 @@ export interface BindPacing {
   primaryReceiveWindow: number
 }
 
-/** LU type 2 presentation-space characteristics, bytes 15-25 (§3.6). */
+/** LU type 2 presentation-space characteristics, bytes 15-25 (GA27-3136 BIND). */
 export interface Lu2Ps {
   kind: 'lu2'
   /** Byte 15 (X'80' in most LU2 logmodes: extended data stream, query the device). */
@@ -60,7 +61,7 @@ export interface Lu2Ps {
   compression: number
 }
 
-/** LU 6.2 fields, bytes 15-25 (§3.6). */
+/** LU 6.2 fields, bytes 15-25 (GA27-3136 BIND). */
 export interface Lu62Ps {
   kind: 'lu62'
   /** Bytes 16-21 (reserved). */
@@ -95,7 +96,7 @@ export type PsCharacteristics = Lu2Ps | Lu62Ps | RawPs
 
 export interface UserDataSubfield { key: number, data: Buffer }
 
-/** LU 6.2 structured user data keys (§3.6). */
+/** LU 6.2 structured user data keys (GA27-3136 BIND). */
 export const UserDataKey = {
   MODE_NAME: 0x02,
   SESSION_INSTANCE_ID: 0x03,
@@ -119,7 +120,7 @@ export interface BindImage {
   secondary: LuProtocols
   /** Byte 6. */
   common: {
-    /** bit 0 (LSNA "whole BIU required") [UNCONFIRMED]. */
+    /** bit 0 (Linux-SNA "whole BIU required") [UNCONFIRMED]. */
     wholeBiuRequired: boolean
     fmHeaders: boolean
     brackets: boolean
@@ -152,15 +153,15 @@ export interface BindImage {
   /** Byte 26. */
   cryptography: number
   pluName: Buffer
-  /** Absent when the RU ends after the PLU name (V3). */
+  /** Absent when the RU ends after the PLU name (KB Q157444). */
   userData?: BindUserData
   urc?: Buffer
   sluName?: Buffer
-  /** Present iff byte 7 bit 6 is set (§3.6). */
+  /** Present iff byte 7 bit 6 is set (GA27-3136 BIND). */
   controlVectors?: ControlVector[]
 }
 
-// ---------------------------------------------------------------- RU size (§3.6 bytes 10/11)
+// ---------------------------------------------------------------- RU size (GA27-3136 BIND bytes 10/11)
 
 /** `X'ab'` = a × 2^b with a in 8..F; X'00' = no maximum (X3270 maxru). */
 export function decodeRuSize (byte: number, offset = 0): number {
@@ -169,7 +170,7 @@ export function decodeRuSize (byte: number, offset = 0): number {
   return (byte >> 4) * (1 << (byte & 0x0f))
 }
 
-/** Encoder (LSNA sna_sm_bind_ru_fold): halve until ≤ 15, rounding down; 0 = no maximum. */
+/** Encoder (Linux-SNA sna_sm_bind_ru_fold): halve until ≤ 15, rounding down; 0 = no maximum. */
 export function encodeRuSize (size: number): number {
   if (!Number.isInteger(size) || size < 0) throw malformed('BIND max RU size', 0, `value ${size} is not a non-negative integer`)
   if (size === 0) return 0
@@ -183,7 +184,7 @@ export function encodeRuSize (size: number): number {
 // ---------------------------------------------------------------- helpers
 
 function protocolsByte (p: LuProtocols): number {
-  // §3.6 bytes 4/5: bit0 chaining 80, bit1 request mode 40, bits2-3 chain response 30, bit4 2PC 08, bit6 compression 02, bit7 EB 01
+  // GA27-3136 BIND bytes 4/5: bit0 chaining 80, bit1 request mode 40, bits2-3 chain response 30, bit4 2PC 08, bit6 compression 02, bit7 EB 01
   return (p.multiRuChains ? 0x80 : 0) | (p.delayedRequestMode ? 0x40 : 0) | (CHAIN_RSP.indexOf(p.chainResponse) << 4) |
     (p.twoPhaseCommit ? 0x08 : 0) | (p.compression ? 0x02 : 0) | (p.mayEndBracket ? 0x01 : 0)
 }
@@ -203,7 +204,7 @@ function windowBits (w: number, field: string): number { checkRange(w, 0, 63, fi
 
 function decodeUserData (raw: Buffer, luType: number, offset: number): BindUserData {
   if (luType !== 6 || raw.length === 0 || raw[0] !== 0x00) return { kind: 'raw', bytes: raw }
-  // §3.6 LU 6.2 structured user data: X'00', then `len key data` with len counting key + data (V4, V5)
+  // GA27-3136 BIND LU 6.2 structured user data: X'00', then `len key data` with len counting key + data (KB Q185503, Q194324)
   const r = new ByteReader(raw, 'BIND user data', offset)
   r.u8('format byte')
   const subfields: UserDataSubfield[] = []
@@ -239,29 +240,29 @@ export function encodeBind (b: BindImage): Buffer {
   checkRange(b.alternateCodeProcessingId, 0, 3, 'BIND alternate code processing id'); checkByte(b.cryptography, 'BIND cryptography')
   const h = Buffer.alloc(27)
   h[0] = RequestCode.BIND
-  h[1] = b.negotiable ? 0x00 : 0x01 // §3.6 byte 1: format 0000, type 0 negotiable / 1 non-negotiable
+  h[1] = b.negotiable ? 0x00 : 0x01 // GA27-3136 BIND byte 1: format 0000, type 0 negotiable / 1 non-negotiable
   h[2] = b.fmProfile
   h[3] = b.tsProfile
   h[4] = protocolsByte(b.primary)
   h[5] = protocolsByte(b.secondary)
-  const c = b.common // §3.6 byte 6
+  const c = b.common // GA27-3136 BIND byte 6
   h[6] = (c.wholeBiuRequired ? 0x80 : 0) | (c.fmHeaders ? 0x40 : 0) | (c.brackets ? 0x20 : 0) | (c.bracketTerminationRule1 ? 0x10 : 0) |
     (c.alternateCodeSet ? 0x08 : 0) | (c.sequenceNumbersAvailable ? 0x04 : 0) | (c.bisSent ? 0x02 : 0) | (c.bindQueuing ? 0x01 : 0)
-  // §3.6 byte 7: bits0-1 send/receive mode, bit2 recovery, bit3 contention winner, bits4-5 alt code, bit6 CVs, bit7 HDX-FF reset state
+  // GA27-3136 BIND byte 7: bits0-1 send/receive mode, bit2 recovery, bit3 contention winner, bits4-5 alt code, bit6 CVs, bit7 HDX-FF reset state
   h[7] = (SR_MODES.indexOf(b.sendReceiveMode) << 6) | (b.symmetricRecovery ? 0x20 : 0) | (b.primaryContentionWinner ? 0x10 : 0) |
     (b.alternateCodeProcessingId << 2) | (b.controlVectors !== undefined ? 0x02 : 0) | (b.primarySendsFirst ? 0x01 : 0)
-  const p = b.pacing // §3.6 bytes 8, 9, 12, 13: staging/adaptive bit 0, window bits 2-7
+  const p = b.pacing // GA27-3136 BIND bytes 8, 9, 12, 13: staging/adaptive bit 0, window bits 2-7
   h[8] = (p.secondarySendTwoStage ? 0x80 : 0) | windowBits(p.secondarySendWindow, 'BIND secondary send window')
   h[9] = (p.adaptive ? 0x80 : 0) | windowBits(p.secondaryReceiveWindow, 'BIND secondary receive window')
   h[10] = encodeRuSize(b.maxSecondarySendRu)
   h[11] = encodeRuSize(b.maxPrimarySendRu)
   h[12] = (p.primarySendOneStage ? 0x80 : 0) | windowBits(p.primarySendWindow, 'BIND primary send window')
   h[13] = windowBits(p.primaryReceiveWindow, 'BIND primary receive window')
-  h[14] = (b.psUsageNonBasic ? 0x80 : 0) | b.luType // §3.6 byte 14: format bit 0, LU type bits 1-7
+  h[14] = (b.psUsageNonBasic ? 0x80 : 0) | b.luType // GA27-3136 BIND byte 14: format bit 0, LU type bits 1-7
   encodePs(b.ps, h)
   h[26] = b.cryptography
   const parts = [h, lenPrefix(b.pluName, 'BIND PLU name')]
-  // §3.6: PLU name → user data → URC → SLU name → CVs; a later field forces earlier ones (length 0)
+  // GA27-3136 BIND: PLU name → user data → URC → SLU name → CVs; a later field forces earlier ones (length 0)
   const hasCv = b.controlVectors !== undefined
   const hasSlu = hasCv || b.sluName !== undefined
   const hasUrc = hasSlu || b.urc !== undefined
@@ -280,7 +281,7 @@ function encodePs (ps: PsCharacteristics, h: Buffer): void {
     return
   }
   if (ps.kind === 'lu2') {
-    // §3.6 LU type 2: 15 flags, 16-19 reserved, 20/21 rows/cols, 22/23 alternate, 24 screen-size code, 25 bits 6-7 compression
+    // GA27-3136 BIND LU type 2: 15 flags, 16-19 reserved, 20/21 rows/cols, 22/23 alternate, 24 screen-size code, 25 bits 6-7 compression
     checkByte(ps.flags, 'BIND LU2 byte 15')
     if (ps.reserved.length !== 4) throw malformed('BIND LU2 bytes 16-19', 16, `must be 4 bytes, got ${ps.reserved.length}`)
     for (const [v, n] of [[ps.rows, 'rows'], [ps.cols, 'cols'], [ps.altRows, 'alternate rows'], [ps.altCols, 'alternate cols'], [ps.screenSizeCode, 'screen size code']] as Array<[number, string]>) checkByte(v, `BIND LU2 ${n}`)
@@ -291,7 +292,7 @@ function encodePs (ps: PsCharacteristics, h: Buffer): void {
     h[25] = ps.compression
     return
   }
-  // §3.6 LU 6.2: 15 = X'02' level, 16-21 reserved, 22 security flags, 23 acceptance, 24 sync/parallel/CNOS, 25 limited resource/LCC
+  // GA27-3136 BIND LU 6.2: 15 = X'02' level, 16-21 reserved, 22 security flags, 23 acceptance, 24 sync/parallel/CNOS, 25 limited resource/LCC
   if (ps.reserved.length !== 6) throw malformed('BIND LU 6.2 bytes 16-21', 16, `must be 6 bytes, got ${ps.reserved.length}`)
   checkRange(ps.syncLevel, 0, 3, 'BIND sync level'); checkRange(ps.reinitiation, 0, 3, 'BIND reinitiation'); checkRange(ps.lccCompression, 0, 3, 'BIND LCC compression')
   h[15] = 0x02
@@ -404,7 +405,7 @@ export function decodeBind (ru: Buffer): BindImage {
   return bind
 }
 
-/** +RSP(BIND) RU: just X'31' (non-negotiable acceptance) or the full (possibly negotiated) image (§3.6). */
+/** +RSP(BIND) RU: just X'31' (non-negotiable acceptance) or the full (possibly negotiated) image (GA27-3136 BIND). */
 export function decodeBindResponse (ru: Buffer): BindImage | undefined {
   if (ru.length === 1 && ru[0] === RequestCode.BIND) return undefined
   return decodeBind(ru)
@@ -414,8 +415,8 @@ export function decodeBindResponse (ru: Buffer): BindImage | undefined {
 
 export interface BindProblem { offset: number, reason: string }
 
-/** sense X'0835' + 2-byte pointer (§4.1; offsets with X'31' = 0, KB Q157444). */
-export function bindPointerSense (offset: number): number { return (0x0835 * 0x10000) + (offset & 0xffff) }
+/** sense X'0835' + 2-byte pointer (GA27-3136 Sense Data; offsets with X'31' = 0, KB Q157444). */
+export function bindPointerSense (offset: number): number { return (Sense.INVALID_PARAMETER + (offset & 0xffff)) >>> 0 }
 
 /** Sense for a BIND that failed to decode: 0835 + the failing offset. */
 export function bindDecodeSense (err: unknown): number | undefined {
@@ -425,7 +426,7 @@ export function bindDecodeSense (err: unknown): number | undefined {
 const LU2_SCREEN_CODES = new Set([0x00, 0x01, 0x02, 0x03, 0x7e, 0x7f])
 
 /**
- * Checks a decoded BIND for an LU type 2 secondary (§3.6: FM/TS profile 3, LU type 2, HDX-FF,
+ * Checks a decoded BIND for an LU type 2 secondary (GA27-3136 BIND: FM/TS profile 3, LU type 2, HDX-FF,
  * screen-size code; X3270: default screen ≥ 24×80). Returns the first problem or undefined.
  */
 export function validateLu2Bind (b: BindImage): BindProblem | undefined {
@@ -450,7 +451,7 @@ const NAME_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.@#$ '
 const NAME_EBCDIC = [0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xd9,
   0xe2, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7, 0xe8, 0xe9, 0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9, 0x4b, 0x7c, 0x7b, 0x5b, 0x40]
 
-/** SNA names (A-Z 0-9 . @ # $ blank) to EBCDIC cp037 (§6.3); lower case is upper-cased. */
+/** SNA names (A-Z 0-9 . @ # $ blank) to EBCDIC cp037; lower case is upper-cased. */
 export function nameToEbcdic (name: string): Buffer {
   return Buffer.from([...name.toUpperCase()].map((ch, i) => {
     const k = NAME_CHARS.indexOf(ch)

@@ -1,6 +1,6 @@
 // Checked byte access for every SNA decoder: no read ever goes past the buffer; a short or bad
 // field raises SNA_MALFORMED naming the field and its offset (offset is also kept as a number so
-// a BIND decoder failure can become the X'0835xxxx' pointer sense, sna-formats.md §4.1).
+// a BIND decoder failure can become the X'0835xxxx' pointer sense, "SNA Formats", GA27-3136, Sense Data).
 import { ErrorCodes, Tn3270LbError } from '../errors.js'
 
 export class SnaMalformedError extends Tn3270LbError {

@@ -1,4 +1,4 @@
-// Chaining: split data into RUs with BC/EC flags and reassemble chains (sna-formats.md §2.1 BCI 02 / ECI 01).
+// Chaining: split data into RUs with BC/EC flags and reassemble chains ("SNA Formats", GA27-3136, RH BCI 02 / ECI 01).
 import { ErrorCodes, lbError } from '../errors.js'
 import { Sense } from './sense.js'
 

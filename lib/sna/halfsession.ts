@@ -1,301 +1,40 @@
-// Half-session state machines for both roles (primary = host side, secondary = PU 2.0 / gateway side).
-// Pure: each input returns a Decision (PIUs to send, events to surface); no I/O, no timers.
+// The LU-LU half-session, both roles, for every user in the code base: the gateway's dependent LU
+// (secondary, ODAI = 0), the host simulator's PLU (primary, ODAI = 0) and both ends of an LU 6.2
+// session (APPC engine primary, LU 6.2 partner secondary, ODAI = 1). Pure: each input returns a
+// Decision (PIUs to send, events to surface); no I/O, no timers.
 //
-//   SSCP-PU / SSCP-LU (ActivationHalfSession):
-//     reset --ACTPU|ACTLU sent--> pending-active --+RSP--> active --DACT sent--> pending-reset --+RSP--> reset
-//     reset|active --ACT received (secondary)--> active (+RSP);  active --DACT received--> reset (+RSP)
-//   LU-LU (LuLuHalfSession):
-//     reset --BIND sent--> pending-bind --+RSP--> bound (TS 3/4) | active (other TS profiles)
-//     reset --BIND received, accepted--> bound | active  (rejected: -RSP 0835xxxx, stays reset)
-//     bound --SDT--> active;  active --CLEAR--> bound;  any bound state --UNBIND received--> unbinding --+RSP sent--> reset
-//     unbinding (type X'07'-X'7F') --BIND received--> bound (sna-formats.md §3.7, KB Q161040)
-//     bound|active --UNBIND sent--> pending-unbind --+RSP--> reset (types X'07'-X'7F': reset at once)
-//   Data traffic (active): per-direction sequence numbers (first request SNF 1, reset on BIND/SDT/CLEAR, §1),
-//   chaining BC/EC (2002), brackets BB/EB/CEB (2003), definite/exception response bookkeeping (responses echo SNF).
-import { ErrorCodes, lbError } from '../errors.js'
+//   reset --BIND sent--> pending-bind --+RSP--> bound (TS profiles 3/4) | active (other TS profiles)
+//   reset --BIND received, accepted--> bound | active  (rejected: -RSP 0835xxxx, stays reset)
+//   bound --SDT--> active;  active --CLEAR--> bound;  any bound state --UNBIND received--> unbinding --+RSP sent--> reset
+//   unbinding (type X'07'-X'7F') --BIND received--> bound (KB Q161040)
+//   bound|active --UNBIND sent--> pending-unbind --+RSP--> reset (types X'07'-X'7F': reset at once)
+//
+// Data traffic (active), per "SNA Formats", GA27-3136 (TH, RH and RU chapters): sequence numbers
+// per direction, first request SNF 1 after BIND/SDT/CLEAR (Hercules comm3705.c pre-increments;
+// the IBM 3274 simulator snhstq/IBM3705_R5 i3274_cc.c counts from 0, which a receiver may accept),
+// chaining BC/EC (2002), brackets BB/EB/CEB (2003) when the BIND uses brackets, definite/exception
+// response bookkeeping (responses echo the SNF, KB Q195170). Session-level pacing is not decided
+// here (pacing.ts is): an inbound pacing hook lets the owner check PI/RLWI in order (after the
+// sequence check, before chaining) and answer with an IPR/IPM; IPR, IPM and PI in a response come
+// out as events. LU 6.2 concerns (FMH-5/FMH-7, GDS, CONFIRM, conversation ends) stay in lib/appc:
+// this half-session only carries FI, CD, CEB and the response modes it is given.
+import { ErrorCodes, errorMessage, lbError } from '../errors.js'
 import {
-  commandRh, isDefinite, isException, requestRh, responseMode,
-  type RequestRh, type ResponseMode, type RuCategory, type Th,
+  commandRh, isDefinite, requestRh, responseMode,
+  type RequestRh, type ResponseMode, type RuCategory,
 } from './headers.js'
 import {
   buildNegativeResponse, buildPositiveResponse, decodeIpmRu, encodeIpm, encodeIpr, encodePiu, isIpm, isIpr,
-  responseSense, type Ipm, type Piu,
+  type Ipm, type Piu,
 } from './piu.js'
 import { RequestCode, requestName, decodeUnbind, encodeUnbind, unbindAllowsEarlyRebind } from './ru.js'
 import { decodeBind, decodeBindResponse, bindDecodeSense, bindPointerSense, type BindImage } from './bind.js'
 import { chainPosition, type ChainPosition } from './chain.js'
-import { Sense } from './sense.js'
-
-export type Role = 'primary' | 'secondary'
-
-export interface Decision<E> {
-  send: Buffer[]
-  events: E[]
-}
-
-function stateError (what: string, state: string, allowed: string): never {
-  throw lbError(ErrorCodes.SNA_STATE, `${what} not allowed in state ${state} (needs ${allowed})`)
-}
-
-const nextSnf = (n: number): number => (n + 1) & 0xffff
-
-interface Addresses { local: number, remote: number, odai: boolean }
-
-function requestPiu (addr: Addresses, snf: number, efi: boolean, rh: RequestRh, ru: Buffer): Piu {
-  const th: Th = { mpf: 'whole', odai: addr.odai, efi, daf: addr.remote, oaf: addr.local, snf }
-  return { th, rh, ru }
-}
-
-/** Bookkeeping of requests we sent that may still get a response (keyed by flow + SNF). */
-interface SentRequest { name: string, definite: boolean, piu: Piu }
-/** Requests we received that we still owe (or may owe) a response to. */
-interface ReceivedRequest { name: string, definite: boolean, exception: boolean, piu: Piu }
-
-const flowKey = (efi: boolean, snf: number): string => `${efi ? 'X' : 'N'}${snf}`
-const MAX_EXCEPTION_TRACKED = 256
-
-class RequestBook {
-  sent = new Map<string, SentRequest>()
-  received = new Map<string, ReceivedRequest>()
-
-  trackSent (piu: Piu, name: string, mode: ResponseMode): void {
-    if (mode === 'none') return
-    const definite = !mode.startsWith('RQE')
-    const key = flowKey(piu.th.efi, piu.th.snf)
-    this.sent.delete(key)
-    this.sent.set(key, { name, definite, piu })
-    if (this.sent.size > MAX_EXCEPTION_TRACKED) {
-      // exception requests normally never get a response: forget the oldest one
-      for (const [k, v] of this.sent) { if (!v.definite) { this.sent.delete(k); break } }
-    }
-  }
-
-  trackReceived (piu: Piu, name: string): void {
-    const rh = piu.rh as RequestRh
-    if (!isDefinite(rh) && !isException(rh)) return
-    const key = flowKey(piu.th.efi, piu.th.snf)
-    this.received.delete(key)
-    this.received.set(key, { name, definite: isDefinite(rh), exception: isException(rh), piu })
-    if (this.received.size > MAX_EXCEPTION_TRACKED) {
-      for (const [k, v] of this.received) { if (!v.definite) { this.received.delete(k); break } }
-    }
-  }
-
-  clearNormal (): void {
-    for (const k of [...this.sent.keys()]) if (k.startsWith('N')) this.sent.delete(k)
-    for (const k of [...this.received.keys()]) if (k.startsWith('N')) this.received.delete(k)
-  }
-
-  clear (): void { this.sent.clear(); this.received.clear() }
-}
-
-export interface ResponseEvent {
-  type: 'response'
-  /** SNF of the request this answers (echoed, §1). */
-  snf: number
-  expedited: boolean
-  request: string
-  positive: boolean
-  sense?: number
-  ru: Buffer
-  /** PI set in the response (pacing response carried in a normal response). */
-  pacing: boolean
-}
-
-export interface ProtocolErrorEvent { type: 'protocol-error', reason: string, sense?: number, snf?: number }
-
-/** Answer a pending received request: +RSP (optionally with RU) or -RSP with sense. */
-function respondTo (book: RequestBook, snf: number, result: true | number, opts: { expedited?: boolean, ru?: Buffer, pacing?: boolean }): Buffer {
-  const key = flowKey(opts.expedited === true, snf)
-  const pending = book.received.get(key)
-  if (pending === undefined) throw lbError(ErrorCodes.SNA_STATE, `no received ${opts.expedited === true ? 'expedited' : 'normal-flow'} request with SNF ${snf} awaits a response`)
-  if (result === true && pending.exception) throw lbError(ErrorCodes.SNA_STATE, `request SNF ${snf} (${pending.name}) asked for an exception response: a positive response is not allowed`)
-  book.received.delete(key)
-  return encodePiu(result === true ? buildPositiveResponse(pending.piu, opts.ru, { pacing: opts.pacing === true }) : buildNegativeResponse(pending.piu, result))
-}
-
-/** Matches a received response against what we sent; returns the event (or a protocol error). */
-function matchResponse (book: RequestBook, piu: Piu): ResponseEvent | ProtocolErrorEvent {
-  const rh = piu.rh!
-  const key = flowKey(piu.th.efi, piu.th.snf)
-  const sent = book.sent.get(key)
-  if (rh.rri && rh.rti && piu.ru.length < 4) return { type: 'protocol-error', reason: `negative response with SNF ${piu.th.snf} carries ${piu.ru.length} byte(s) of sense data (needs 4)`, snf: piu.th.snf }
-  const sense = rh.rri && rh.rti ? responseSense(piu) : undefined
-  if (sent === undefined) return { type: 'protocol-error', reason: `response with SNF ${piu.th.snf} matches no outstanding request`, snf: piu.th.snf }
-  if (sense === undefined && !sent.definite) {
-    book.sent.delete(key)
-    return { type: 'protocol-error', reason: `positive response to exception-response request SNF ${piu.th.snf} (${sent.name})`, snf: piu.th.snf }
-  }
-  book.sent.delete(key)
-  const ev: ResponseEvent = { type: 'response', snf: piu.th.snf, expedited: piu.th.efi, request: sent.name, positive: sense === undefined, ru: piu.ru, pacing: rh.pi }
-  if (sense !== undefined) { ev.sense = sense; ev.ru = Buffer.from(piu.ru.subarray(4)) }
-  return ev
-}
-
-// =====================================================================================================
-// SSCP-PU and SSCP-LU
-
-export type ActivationState = 'reset' | 'pending-active' | 'active' | 'pending-reset'
-
-export type ActivationEvent =
-  | { type: 'active', request: Buffer, response?: Buffer, reactivation: boolean }
-  | { type: 'inactive' }
-  | { type: 'activation-failed', sense: number }
-  | { type: 'data', ru: Buffer, rh: RequestRh, snf: number, fi: boolean, expedited: boolean }
-  | { type: 'request', name: string, piu: Piu }
-  | ResponseEvent
-  | ProtocolErrorEvent
-
-export interface ActivationOptions {
-  kind: 'sscp-pu' | 'sscp-lu'
-  role: Role
-  /** Our address (secondary: PU 0 or the LU's local address; primary: SSCP address). */
-  localAddress: number
-  /** Partner's address; a secondary learns it from the activation request's OAF (I3274, §1). */
-  remoteAddress: number
-  /** Secondary: RU of the +RSP to an activation request (default: the request code, §2.3). */
-  activationResponse?: (requestRu: Buffer) => Buffer
-}
-
-/** SSCP-PU / SSCP-LU half-session (sna-formats.md §3.2-§3.4). */
-export class ActivationHalfSession {
-  private st: ActivationState = 'reset'
-  private readonly addr: Addresses
-  private readonly book = new RequestBook()
-  private sendSnf = 0
-  private expId = 0
-  private readonly actCode: number
-  private readonly deactCode: number
-
-  constructor (private readonly opts: ActivationOptions) {
-    this.addr = { local: opts.localAddress, remote: opts.remoteAddress, odai: false }
-    this.actCode = opts.kind === 'sscp-pu' ? RequestCode.ACTPU : RequestCode.ACTLU
-    this.deactCode = opts.kind === 'sscp-pu' ? RequestCode.DACTPU : RequestCode.DACTLU
-  }
-
-  get state (): ActivationState { return this.st }
-  get remoteAddress (): number { return this.addr.remote }
-  get localAddress (): number { return this.addr.local }
-
-  private get actName (): string { return this.opts.kind === 'sscp-pu' ? 'ACTPU' : 'ACTLU' }
-  private get deactName (): string { return this.opts.kind === 'sscp-pu' ? 'DACTPU' : 'DACTLU' }
-
-  /** Primary: send ACTPU/ACTLU (expedited, RQD1). */
-  activate (ru: Buffer): Decision<ActivationEvent> {
-    if (this.opts.role !== 'primary') stateError(`${this.actName} send by a secondary`, this.st, 'role primary')
-    if (this.st !== 'reset') stateError(`${this.actName} send`, this.st, 'reset')
-    if (ru[0] !== this.actCode) throw lbError(ErrorCodes.SNA_STATE, `activate() needs an ${this.actName} RU`)
-    this.st = 'pending-active'
-    return { send: [this.sendExpedited(ru, this.actName)], events: [] }
-  }
-
-  /** Primary: send DACTPU/DACTLU. */
-  deactivate (ru: Buffer): Decision<ActivationEvent> {
-    if (this.opts.role !== 'primary') stateError(`${this.deactName} send by a secondary`, this.st, 'role primary')
-    if (this.st !== 'active') stateError(`${this.deactName} send`, this.st, 'active')
-    if (ru[0] !== this.deactCode) throw lbError(ErrorCodes.SNA_STATE, `deactivate() needs a ${this.deactName} RU`)
-    this.st = 'pending-reset'
-    return { send: [this.sendExpedited(ru, this.deactName)], events: [] }
-  }
-
-  private sendExpedited (ru: Buffer, name: string): Buffer {
-    this.expId = nextSnf(this.expId)
-    const piu = requestPiu(this.addr, this.expId, true, commandRh('SC'), ru)
-    this.book.trackSent(piu, name, 'RQD1')
-    return encodePiu(piu)
-  }
-
-  /**
-   * Normal-flow FMD request on the session (character-coded data with fi=false, NS RUs such as
-   * NOTIFY/INITSELF with fi=true). Returns the PIU and the SNF used.
-   */
-  sendData (ru: Buffer, opts: { fi?: boolean, mode?: ResponseMode, cdi?: boolean } = {}): { send: Buffer[], snf: number } {
-    if (this.st !== 'active') stateError(`${this.opts.kind} data send`, this.st, 'active')
-    this.sendSnf = nextSnf(this.sendSnf)
-    const mode = opts.mode ?? 'RQD1'
-    const piu = requestPiu(this.addr, this.sendSnf, false, requestRh({ category: 'FMD', fi: opts.fi === true, mode, cdi: opts.cdi === true }), ru)
-    this.book.trackSent(piu, requestName('FMD', opts.fi === true, ru), mode)
-    return { send: [encodePiu(piu)], snf: this.sendSnf }
-  }
-
-  /** Answer a received request surfaced as 'data' or 'request'. */
-  respond (snf: number, result: true | number, opts: { expedited?: boolean, ru?: Buffer } = {}): Buffer {
-    return respondTo(this.book, snf, result, opts)
-  }
-
-  /** Link down / hierarchical reset: back to reset, no PIUs. */
-  reset (): Decision<ActivationEvent> {
-    const was = this.st
-    this.st = 'reset'
-    this.book.clear()
-    this.sendSnf = 0
-    return { send: [], events: was === 'active' || was === 'pending-reset' ? [{ type: 'inactive' }] : [] }
-  }
-
-  receive (piu: Piu): Decision<ActivationEvent> {
-    const rh = piu.rh
-    if (rh === undefined) return { send: [], events: [{ type: 'protocol-error', reason: 'segmented PIU on an SSCP session' }] }
-    if (rh.rri) return this.receiveResponse(piu)
-    const name = requestName(rh.category, rh.fi, piu.ru)
-    const wantsResponse = isDefinite(rh) || isException(rh)
-    if (rh.category === 'SC' && piu.ru[0] === this.actCode) return this.receiveActivation(piu, wantsResponse)
-    if (rh.category === 'SC' && piu.ru[0] === this.deactCode) return this.receiveDeactivation(piu, wantsResponse)
-    if (this.st !== 'active') {
-      // §4.1: 8009 LU not active (SSCP-LU) / 8005 no session (SSCP-PU)
-      const sense = this.opts.kind === 'sscp-lu' ? Sense.LU_NOT_ACTIVE : Sense.NO_SESSION
-      return { send: wantsResponse ? [encodePiu(buildNegativeResponse(piu, sense))] : [], events: [{ type: 'protocol-error', reason: `${name} received in state ${this.st}`, sense, snf: piu.th.snf }] }
-    }
-    this.book.trackReceived(piu, name)
-    if (rh.category === 'FMD') return { send: [], events: [{ type: 'data', ru: piu.ru, rh, snf: piu.th.snf, fi: rh.fi, expedited: piu.th.efi }] }
-    return { send: [], events: [{ type: 'request', name, piu }] }
-  }
-
-  private receiveActivation (piu: Piu, wantsResponse: boolean): Decision<ActivationEvent> {
-    if (this.opts.role !== 'secondary') {
-      return { send: wantsResponse ? [encodePiu(buildNegativeResponse(piu, Sense.FUNCTION_NOT_SUPPORTED))] : [], events: [{ type: 'protocol-error', reason: `${this.actName} received by a primary`, sense: Sense.FUNCTION_NOT_SUPPORTED }] }
-    }
-    // reset → active, or active → active (re-activation, cold/ERP): the session restarts either way
-    const wasActive = this.st === 'active'
-    this.st = 'active'
-    this.addr.remote = piu.th.oaf
-    this.book.clear()
-    this.sendSnf = 0
-    const ru = this.opts.activationResponse?.(piu.ru)
-    const rsp = encodePiu(buildPositiveResponse(piu, ru))
-    // a re-activation (ERP or cold) of an active session is reported as 'active' again, with reactivation set
-    return { send: [rsp], events: [{ type: 'active', request: piu.ru, reactivation: wasActive }] }
-  }
-
-  private receiveDeactivation (piu: Piu, wantsResponse: boolean): Decision<ActivationEvent> {
-    if (this.opts.role !== 'secondary') {
-      return { send: wantsResponse ? [encodePiu(buildNegativeResponse(piu, Sense.FUNCTION_NOT_SUPPORTED))] : [], events: [{ type: 'protocol-error', reason: `${this.deactName} received by a primary`, sense: Sense.FUNCTION_NOT_SUPPORTED }] }
-    }
-    const was = this.st
-    this.st = 'reset'
-    this.book.clear()
-    this.sendSnf = 0
-    return { send: [encodePiu(buildPositiveResponse(piu))], events: was === 'active' ? [{ type: 'inactive' }] : [] }
-  }
-
-  private receiveResponse (piu: Piu): Decision<ActivationEvent> {
-    const ev = matchResponse(this.book, piu)
-    if (ev.type === 'protocol-error') return { send: [], events: [ev] }
-    const events: ActivationEvent[] = []
-    if (ev.request === this.actName && this.st === 'pending-active') {
-      if (ev.positive) { this.st = 'active'; events.push({ type: 'active', request: Buffer.alloc(0), response: piu.ru, reactivation: false }) } else { this.st = 'reset'; events.push({ type: 'activation-failed', sense: ev.sense! }) }
-      return { send: [], events }
-    }
-    if (ev.request === this.deactName && this.st === 'pending-reset') {
-      this.st = 'reset'
-      this.book.clear()
-      return { send: [], events: [{ type: 'inactive' }] }
-    }
-    return { send: [], events: [ev] }
-  }
-}
-
-// =====================================================================================================
-// LU-LU
+import { formatSense, Sense } from './sense.js'
+import {
+  matchResponse, nextSnf, rejectRequest, requestPiu, respondTo, RequestBook, stateError,
+  type Addresses, type Decision, type ProtocolErrorEvent, type RespondOptions, type ResponseEvent, type Role,
+} from './requests.js'
 
 export type LuLuState = 'reset' | 'pending-bind' | 'bound' | 'pending-sdt' | 'active' | 'unbinding' | 'pending-unbind'
 
@@ -311,7 +50,8 @@ export interface DataEvent {
 
 export type LuLuEvent =
   | { type: 'bind', bind: BindImage, ru: Buffer }
-  | { type: 'bind-rejected', sense: number, reason: string }
+  /** `local`: we refused (a received BIND, or the partner's negotiated image); else the partner's -RSP(BIND). */
+  | { type: 'bind-rejected', sense: number, reason: string, local: boolean }
   | { type: 'sdt' }
   | { type: 'clear' }
   | { type: 'unbind', unbindType: number, sense?: number, local: boolean }
@@ -320,14 +60,35 @@ export type LuLuEvent =
   | { type: 'pacing', snf: number }
   | { type: 'ipr' }
   | { type: 'ipm', ipm: Ipm }
+  /** A positive normal-flow response with PI: the fixed-pacing response carried in a response. */
+  | { type: 'response-pacing', snf: number }
   | ResponseEvent
   | ProtocolErrorEvent
+
+/** How received normal-flow sequence numbers are checked (-RSP 2001 on a mismatch). */
+export interface InboundSequenceRule {
+  /** Accept SNF 0 as well as 1 for the first request after BIND/SDT/CLEAR (a 3274 counts from 0). */
+  firstMayBeZero: boolean
+  /** After an error expect the wrong SNF + 1 next (one gap is reported once); else keep expecting the old one. */
+  resyncAfterError: boolean
+}
+
+export const DEFAULT_SEQUENCE_RULE: InboundSequenceRule = { firstMayBeZero: false, resyncAfterError: true }
+
+/** What the inbound pacing hook decided for one normal-flow request. */
+export interface InboundPacingResult {
+  /** PIUs to send at once (an IPR or IPM built with ipr()/ipm()). */
+  send?: Buffer[]
+  /** Refuse the request with this sense (a pacing violation). */
+  reject?: { sense: number, reason: string }
+}
 
 export interface LuLuOptions {
   role: Role
   localAddress: number
-  /** Partner address; a secondary learns it from the BIND's OAF (I3274, §1). */
+  /** Partner address; a secondary learns it from the BIND's OAF' (i3274_cc.c). */
   remoteAddress: number
+  /** ODAI of every PIU: 0 for dependent LUs behind a boundary function, 1 for LU 6.2 local-form session ids. */
   odai?: boolean
   /** Secondary: decide on a decoded BIND; return a sense (e.g. 0835xxxx) to reject, undefined to accept. */
   validateBind?: (bind: BindImage) => number | undefined
@@ -335,6 +96,12 @@ export interface LuLuOptions {
   bindResponse?: (bind: BindImage, ru: Buffer) => Buffer
   /** Secondary: answer UNBIND at once (default) or leave it pending until respondUnbind(). */
   autoRespondUnbind?: boolean
+  /** Received normal-flow sequence numbers: a rule (default DEFAULT_SEQUENCE_RULE) or 'unchecked'. */
+  inboundSequence?: InboundSequenceRule | 'unchecked'
+  /** Called for every received normal-flow request that passed the sequence check. */
+  inboundPacing?: (rh: RequestRh, snf: number) => InboundPacingResult | undefined
+  /** DFC/NC requests asking for a definite response: answered +RSP here (default) or left to the owner (false). */
+  autoRespondRequests?: boolean
 }
 
 export interface SendDataOptions {
@@ -349,23 +116,31 @@ export interface SendDataOptions {
   ebi?: boolean
   cdi?: boolean
   cebi?: boolean
+  /** FM header (FMD) / formatted (other categories). */
   fi?: boolean
   pi?: boolean
+  /** Request larger window (adaptive pacing). */
+  rlwi?: boolean
   category?: RuCategory
 }
 
-/** Does this TS profile use SDT? (§3.8: TS 3/4 yes, TS 7 no [rule UNCONFIRMED, consistent with LSNA/I3274]) */
+/** Does this TS profile use SDT? (TS 3/4 yes, TS 7 no: LU 6.2 starts data traffic at +RSP(BIND), as Linux-SNA does.) */
 export function tsProfileUsesSdt (ts: number): boolean { return ts === 3 || ts === 4 }
 
-interface DirectionState { lastSnf: number, inChain: boolean }
+interface DirectionState { lastSnf: number, inChain: boolean, started: boolean }
+const freshDirection = (): DirectionState => ({ lastSnf: 0, inChain: false, started: false })
+
+type LuLuDecision = Decision<LuLuEvent>
+/** A local SC command: the decision plus the expedited identifier (SNF) its response will echo. */
+export type CommandDecision = LuLuDecision & { snf: number }
 
 /** LU-LU half-session, either role. */
 export class LuLuHalfSession {
   private st: LuLuState = 'reset'
   private readonly addr: Addresses
   private readonly book = new RequestBook()
-  private out: DirectionState = { lastSnf: 0, inChain: false }
-  private inb: DirectionState = { lastSnf: 0, inChain: false }
+  private out: DirectionState = freshDirection()
+  private inb: DirectionState = freshDirection()
   private expId = 0
   private inBracket = false
   private endBracketAtChainEnd = false
@@ -380,6 +155,7 @@ export class LuLuHalfSession {
   }
 
   get state (): LuLuState { return this.st }
+  get role (): Role { return this.opts.role }
   get bind (): BindImage | undefined { return this.image }
   get bindRu (): Buffer | undefined { return this.imageRu }
   get remoteAddress (): number { return this.addr.remote }
@@ -391,8 +167,8 @@ export class LuLuHalfSession {
   get isBound (): boolean { return this.st === 'bound' || this.st === 'pending-sdt' || this.st === 'active' }
 
   private resetDataTraffic (): void {
-    this.out = { lastSnf: 0, inChain: false }
-    this.inb = { lastSnf: 0, inChain: false }
+    this.out = freshDirection()
+    this.inb = freshDirection()
     this.inBracket = false
     this.endBracketAtChainEnd = false
     this.book.clearNormal()
@@ -421,51 +197,60 @@ export class LuLuHalfSession {
     return encodePiu(piu)
   }
 
+  private command (ru: Buffer, name: string, events: LuLuEvent[]): CommandDecision {
+    const piu = this.sendExpedited(ru, name)
+    return { send: [piu], events, snf: this.expId }
+  }
+
+  private needRole (role: Role, what: string): void {
+    if (this.opts.role !== role) stateError(`${what} by a ${this.opts.role}`, this.st, `role ${role}`)
+  }
+
   // ------------------------------------------------------------------ local commands
 
   /** Primary: send BIND. */
-  sendBind (bind: BindImage, ru: Buffer): Decision<LuLuEvent> {
-    if (this.opts.role !== 'primary') stateError('BIND send by a secondary', this.st, 'role primary')
+  sendBind (bind: BindImage, ru: Buffer): CommandDecision {
+    this.needRole('primary', 'BIND send')
     if (this.st !== 'reset') stateError('BIND send', this.st, 'reset')
     this.st = 'pending-bind'
     this.pendingBind = { bind, ru }
-    return { send: [this.sendExpedited(ru, 'BIND')], events: [] }
+    return this.command(ru, 'BIND', [])
   }
 
   /** Primary: send SDT. */
-  sendSdt (): Decision<LuLuEvent> {
-    if (this.opts.role !== 'primary') stateError('SDT send by a secondary', this.st, 'role primary')
+  sendSdt (): CommandDecision {
+    this.needRole('primary', 'SDT send')
     if (this.st !== 'bound') stateError('SDT send', this.st, 'bound')
     this.st = 'pending-sdt'
-    return { send: [this.sendExpedited(Buffer.from([RequestCode.SDT]), 'SDT')], events: [] }
+    return this.command(Buffer.from([RequestCode.SDT]), 'SDT', [])
   }
 
   /** Primary: send CLEAR (data traffic reset; sequence numbers reset). */
-  sendClear (): Decision<LuLuEvent> {
-    if (this.opts.role !== 'primary') stateError('CLEAR send by a secondary', this.st, 'role primary')
+  sendClear (): CommandDecision {
+    this.needRole('primary', 'CLEAR send')
     if (this.st !== 'active' && this.st !== 'bound') stateError('CLEAR send', this.st, 'bound or active')
     this.resetDataTraffic()
     this.st = 'bound'
-    return { send: [this.sendExpedited(Buffer.from([RequestCode.CLEAR]), 'CLEAR')], events: [] }
+    return this.command(Buffer.from([RequestCode.CLEAR]), 'CLEAR', [])
   }
 
-  /** Either role: send UNBIND. Types X'07'-X'7F' reset the half-session at once (§3.7). */
-  sendUnbind (type: number, sense?: number): Decision<LuLuEvent> {
+  /** Either role: send UNBIND. Types X'07'-X'7F' reset the half-session at once (KB Q161040). */
+  sendUnbind (type: number, sense?: number): CommandDecision {
     if (!this.isBound && this.st !== 'pending-bind') stateError('UNBIND send', this.st, 'a bound state')
     const ru = encodeUnbind(sense === undefined ? { type } : { type, sense })
     if (unbindAllowsEarlyRebind(type)) {
       this.toReset()
       const ev: LuLuEvent = { type: 'unbind', unbindType: type, local: true }
       if (sense !== undefined) ev.sense = sense
-      return { send: [this.sendExpedited(ru, 'UNBIND')], events: [ev] }
+      return this.command(ru, 'UNBIND', [ev])
     }
     this.st = 'pending-unbind'
     this.sentUnbindType = type
-    return { send: [this.sendExpedited(ru, 'UNBIND')], events: [] }
+    return this.command(ru, 'UNBIND', [])
   }
 
   /** Secondary with autoRespondUnbind=false: send the owed +RSP(UNBIND). */
-  respondUnbind (): Decision<LuLuEvent> {
+  respondUnbind (): LuLuDecision {
     if (this.unbindPending === undefined) stateError('+RSP(UNBIND)', this.st, 'a received UNBIND')
     const { snf } = this.unbindPending
     this.unbindPending = undefined
@@ -481,6 +266,22 @@ export class LuLuHalfSession {
     const eci = o.eci ?? true
     if (bci && this.out.inChain) throw lbError(ErrorCodes.SNA_STATE, 'begin-chain while an outbound chain is in progress (2002)')
     if (!bci && !this.out.inChain) throw lbError(ErrorCodes.SNA_STATE, 'middle/last RU without an outbound chain in progress (2002)')
+    const { bbi, ends } = this.outboundBrackets(o, bci, eci)
+    const mode: ResponseMode = o.mode ?? (o.definite === true ? 'RQD1' : 'RQE1')
+    this.out.lastSnf = nextSnf(this.out.lastSnf)
+    const rh = requestRh({
+      category: o.category ?? 'FMD', fi: o.fi ?? false, bci, eci, mode, bbi, ebi: o.ebi ?? false,
+      cdi: o.cdi ?? false, cebi: o.cebi ?? false, pi: o.pi ?? false, rlwi: o.rlwi ?? false,
+    })
+    const piu = requestPiu(this.addr, this.out.lastSnf, false, rh, ru)
+    this.book.trackSent(piu, requestName(rh.category, rh.fi, ru), mode)
+    this.out.inChain = !eci
+    if (this.image!.common.brackets) this.trackBracket(bci && bbi, ends, eci)
+    return { send: [encodePiu(piu)], snf: this.out.lastSnf }
+  }
+
+  /** BB for an outbound chain (automatic between brackets) and whether it ends the bracket (EB/CEB). */
+  private outboundBrackets (o: SendDataOptions, bci: boolean, eci: boolean): { bbi: boolean, ends: boolean } {
     const bind = this.image!
     let bbi = o.bbi ?? false
     if (bind.common.brackets && bci) {
@@ -493,33 +294,32 @@ export class LuLuHalfSession {
       const mine = this.opts.role === 'primary' ? bind.primary : bind.secondary
       if (!mine.mayEndBracket) throw lbError(ErrorCodes.SNA_STATE, `the BIND does not allow the ${this.opts.role} to end brackets (2003)`)
     }
-    const mode: ResponseMode = o.mode ?? (o.definite === true ? 'RQD1' : 'RQE1')
-    this.out.lastSnf = nextSnf(this.out.lastSnf)
-    const rh = requestRh({ category: o.category ?? 'FMD', fi: o.fi ?? false, bci, eci, mode, bbi, ebi: o.ebi ?? false, cdi: o.cdi ?? false, cebi: o.cebi ?? false, pi: o.pi ?? false })
-    const piu = requestPiu(this.addr, this.out.lastSnf, false, rh, ru)
-    this.book.trackSent(piu, requestName(rh.category, rh.fi, ru), mode)
-    this.out.inChain = !eci
-    if (bind.common.brackets) {
-      if (bbi) this.inBracket = true
-      if (ends) this.endBracketAtChainEnd = true
-      if (eci && this.endBracketAtChainEnd) { this.inBracket = false; this.endBracketAtChainEnd = false }
-    }
-    return { send: [encodePiu(piu)], snf: this.out.lastSnf }
+    return { bbi, ends }
+  }
+
+  /** Bracket state after a chain element went out or came in (one bracket state per session). */
+  private trackBracket (begins: boolean, ends: boolean, eci: boolean): void {
+    if (begins) this.inBracket = true
+    if (ends) this.endBracketAtChainEnd = true
+    if (eci && this.endBracketAtChainEnd) { this.inBracket = false; this.endBracketAtChainEnd = false }
   }
 
   /** Respond to a received normal-flow (or expedited) request by SNF. */
-  respond (snf: number, result: true | number, opts: { expedited?: boolean, ru?: Buffer, pacing?: boolean } = {}): Buffer {
+  respond (snf: number, result: true | number, opts: RespondOptions = {}): Buffer {
     return respondTo(this.book, snf, result, opts)
   }
 
-  /** Isolated pacing response toward the partner (§2.4). */
+  /** The response a received request still waits for: 'definite', 'exception' (only a -RSP allowed) or none. */
+  owedResponse (snf: number, expedited = false): 'definite' | 'exception' | undefined { return this.book.owed(snf, expedited) }
+
+  /** Isolated pacing response toward the partner ("SNA Formats", GA27-3136; KB Q172484). */
   ipr (): Buffer { return encodeIpr({ daf: this.addr.remote, oaf: this.addr.local, odai: this.addr.odai }) }
 
-  /** Isolated pacing message toward the partner (§2.4). */
+  /** Isolated pacing message toward the partner (adaptive pacing). */
   ipm (ipm: Ipm): Buffer { return encodeIpm({ daf: this.addr.remote, oaf: this.addr.local, odai: this.addr.odai }, ipm) }
 
   /** Link down / hierarchical reset: back to reset without PIUs; emits 'unbind' if a session existed. */
-  reset (unbindType: number): Decision<LuLuEvent> {
+  reset (unbindType: number): LuLuDecision {
     const had = this.isBound || this.st === 'unbinding' || this.st === 'pending-unbind'
     this.toReset()
     this.unbindPending = undefined
@@ -528,42 +328,40 @@ export class LuLuHalfSession {
 
   // ------------------------------------------------------------------ receive
 
-  receive (piu: Piu): Decision<LuLuEvent> {
+  receive (piu: Piu): LuLuDecision {
     const rh = piu.rh
-    if (rh === undefined) return { send: [], events: [{ type: 'protocol-error', reason: 'segmented PIU (no RH) is not supported on a dependent-LU session' }] }
+    if (rh === undefined) return { send: [], events: [{ type: 'protocol-error', reason: 'segmented PIU (no RH) is not supported on an LU-LU session' }] }
     if (rh.rri) return this.receiveResponse(piu)
     if (piu.th.efi || rh.category === 'SC') return this.receiveExpedited(piu, rh)
     return this.receiveNormal(piu, rh)
   }
 
-  private reject (piu: Piu, rh: RequestRh, sense: number, reason: string): Decision<LuLuEvent> {
-    const canRespond = isDefinite(rh) || isException(rh)
-    return { send: canRespond ? [encodePiu(buildNegativeResponse(piu, sense))] : [], events: [{ type: 'protocol-error', reason, sense, snf: piu.th.snf }] }
+  private reject (piu: Piu, rh: RequestRh, sense: number, reason: string): LuLuDecision {
+    return rejectRequest<LuLuEvent>(piu, rh, sense, reason)
   }
 
-  private receiveExpedited (piu: Piu, rh: RequestRh): Decision<LuLuEvent> {
+  /** A surfaced DFC/NC request; a definite one is answered +RSP here unless the owner answers. */
+  private surfaceRequest (piu: Piu, rh: RequestRh, name: string): LuLuDecision {
+    this.book.trackReceived(piu, name)
+    const answer = isDefinite(rh) && this.opts.autoRespondRequests !== false
+    return {
+      send: answer ? [respondTo(this.book, piu.th.snf, true, { expedited: piu.th.efi })] : [],
+      events: [{ type: 'request', name, ru: piu.ru, rh, snf: piu.th.snf, expedited: piu.th.efi }],
+    }
+  }
+
+  private receiveExpedited (piu: Piu, rh: RequestRh): LuLuDecision {
     const name = requestName(rh.category, rh.fi, piu.ru)
     if (rh.category !== 'SC') {
-      // expedited DFC (SIG ...): surface; a definite one is answered positively
+      // expedited DFC (SIG ...)
       if (!this.isBound) return this.reject(piu, rh, Sense.NO_LU_LU_SESSION, `${name} received in state ${this.st}`)
-      this.book.trackReceived(piu, name)
-      return { send: isDefinite(rh) ? [respondTo(this.book, piu.th.snf, true, { expedited: piu.th.efi })] : [], events: [{ type: 'request', name, ru: piu.ru, rh, snf: piu.th.snf, expedited: piu.th.efi }] }
+      return this.surfaceRequest(piu, rh, name)
     }
     switch (piu.ru[0]) {
       case RequestCode.BIND: return this.receiveBind(piu, rh)
       case RequestCode.UNBIND: return this.receiveUnbind(piu, rh)
-      case RequestCode.SDT:
-        if (this.opts.role !== 'secondary') return this.reject(piu, rh, Sense.FUNCTION_NOT_SUPPORTED, 'SDT received by a primary')
-        if (this.st !== 'bound') return this.reject(piu, rh, this.isBound ? Sense.FUNCTION_ACTIVE : Sense.NO_LU_LU_SESSION, `SDT received in state ${this.st}`)
-        this.resetDataTraffic()
-        this.st = 'active'
-        return { send: [encodePiu(buildPositiveResponse(piu))], events: [{ type: 'sdt' }] }
-      case RequestCode.CLEAR:
-        if (this.opts.role !== 'secondary') return this.reject(piu, rh, Sense.FUNCTION_NOT_SUPPORTED, 'CLEAR received by a primary')
-        if (this.st !== 'active' && this.st !== 'bound') return this.reject(piu, rh, Sense.NO_LU_LU_SESSION, `CLEAR received in state ${this.st}`)
-        this.resetDataTraffic()
-        this.st = 'bound'
-        return { send: [encodePiu(buildPositiveResponse(piu))], events: [{ type: 'clear' }] }
+      case RequestCode.SDT: return this.receiveSdt(piu, rh)
+      case RequestCode.CLEAR: return this.receiveClear(piu, rh)
       default:
         if (!this.isBound) return this.reject(piu, rh, Sense.NO_LU_LU_SESSION, `${name} received in state ${this.st}`)
         this.book.trackReceived(piu, name)
@@ -571,24 +369,41 @@ export class LuLuHalfSession {
     }
   }
 
-  private receiveBind (piu: Piu, rh: RequestRh): Decision<LuLuEvent> {
+  private receiveSdt (piu: Piu, rh: RequestRh): LuLuDecision {
+    if (this.opts.role !== 'secondary') return this.reject(piu, rh, Sense.FUNCTION_NOT_SUPPORTED, 'SDT received by a primary')
+    if (this.st !== 'bound') return this.reject(piu, rh, this.isBound ? Sense.FUNCTION_ACTIVE : Sense.NO_LU_LU_SESSION, `SDT received in state ${this.st}`)
+    this.resetDataTraffic()
+    this.st = 'active'
+    return { send: [encodePiu(buildPositiveResponse(piu))], events: [{ type: 'sdt' }] }
+  }
+
+  private receiveClear (piu: Piu, rh: RequestRh): LuLuDecision {
+    if (this.opts.role !== 'secondary') return this.reject(piu, rh, Sense.FUNCTION_NOT_SUPPORTED, 'CLEAR received by a primary')
+    if (this.st !== 'active' && this.st !== 'bound') return this.reject(piu, rh, Sense.NO_LU_LU_SESSION, `CLEAR received in state ${this.st}`)
+    this.resetDataTraffic()
+    this.st = 'bound'
+    return { send: [encodePiu(buildPositiveResponse(piu))], events: [{ type: 'clear' }] }
+  }
+
+  private receiveBind (piu: Piu, rh: RequestRh): LuLuDecision {
     if (this.opts.role !== 'secondary') return this.reject(piu, rh, Sense.FUNCTION_NOT_SUPPORTED, 'BIND received by a primary')
     const earlyRebind = this.st === 'unbinding' && this.unbindPending !== undefined && unbindAllowsEarlyRebind(this.unbindPending.type)
     if (this.st !== 'reset' && !earlyRebind) {
-      return this.reject(piu, rh, Sense.FUNCTION_ACTIVE, `BIND received in state ${this.st}`)
+      // an LU 6.2 BIND on a local-form session id already in use is 0815 0004 (IBM sc0815)
+      return this.reject(piu, rh, this.addr.odai ? Sense.FUNCTION_ACTIVE_LFSID_IN_USE : Sense.FUNCTION_ACTIVE, `BIND received in state ${this.st}`)
     }
     let bind: BindImage
     try {
       bind = decodeBind(piu.ru)
     } catch (err) {
       const sense = bindDecodeSense(err) ?? bindPointerSense(0)
-      return { send: [encodePiu(buildNegativeResponse(piu, sense))], events: [{ type: 'bind-rejected', sense, reason: (err as Error).message }] }
+      return { send: [encodePiu(buildNegativeResponse(piu, sense))], events: [{ type: 'bind-rejected', sense, reason: errorMessage(err), local: true }] }
     }
     const sense = this.opts.validateBind?.(bind)
     if (sense !== undefined) {
-      return { send: [encodePiu(buildNegativeResponse(piu, sense))], events: [{ type: 'bind-rejected', sense, reason: `BIND rejected by validation (sense ${sense.toString(16).padStart(8, '0').toUpperCase()})` }] }
+      return { send: [encodePiu(buildNegativeResponse(piu, sense))], events: [{ type: 'bind-rejected', sense, reason: `BIND rejected by validation (sense ${formatSense(sense)})`, local: true }] }
     }
-    // a BIND that overtakes our +RSP(UNBIND) (§3.7): the old session is gone; the owed response stays owed
+    // a BIND that overtakes our +RSP(UNBIND): the old session is gone; the owed response stays owed
     if (earlyRebind) { this.st = 'reset' }
     this.addr.remote = piu.th.oaf
     this.enterBound(bind, piu.ru)
@@ -596,15 +411,15 @@ export class LuLuHalfSession {
     return { send: [encodePiu(buildPositiveResponse(piu, rspRu))], events: [{ type: 'bind', bind, ru: piu.ru }] }
   }
 
-  private receiveUnbind (piu: Piu, rh: RequestRh): Decision<LuLuEvent> {
+  private receiveUnbind (piu: Piu, rh: RequestRh): LuLuDecision {
     let type: number; let sense: number | undefined
     try {
       const u = decodeUnbind(piu.ru); type = u.type; sense = u.sense
     } catch (err) {
-      return this.reject(piu, rh, bindPointerSense(1), (err as Error).message)
+      return this.reject(piu, rh, bindPointerSense(1), errorMessage(err))
     }
     if (!this.isBound && this.st !== 'pending-unbind' && this.st !== 'pending-bind') {
-      return this.reject(piu, rh, 0x80050004, `UNBIND received in state ${this.st}`)
+      return this.reject(piu, rh, Sense.UNBIND_NO_SESSION, `UNBIND received in state ${this.st}`)
     }
     const ev: LuLuEvent = { type: 'unbind', unbindType: type, local: false }
     if (sense !== undefined) ev.sense = sense
@@ -619,77 +434,119 @@ export class LuLuHalfSession {
     return { send, events: [ev] }
   }
 
-  private receiveNormal (piu: Piu, rh: RequestRh): Decision<LuLuEvent> {
+  private receiveNormal (piu: Piu, rh: RequestRh): LuLuDecision {
     const name = requestName(rh.category, rh.fi, piu.ru)
     if (this.st !== 'active') {
-      const sense = this.isBound ? Sense.DATA_TRAFFIC_RESET : Sense.NO_LU_LU_SESSION
+      // bound, waiting for SDT (or after CLEAR): data traffic reset; otherwise there is no session
+      const sense = this.st === 'bound' ? Sense.DATA_TRAFFIC_RESET : Sense.NO_LU_LU_SESSION
       return this.reject(piu, rh, sense, `${name} received in state ${this.st}`)
     }
-    try { responseMode(rh) } catch (err) { return this.reject(piu, rh, Sense.INVALID_RESPONSE_MODE, (err as Error).message) }
-    const events: LuLuEvent[] = []
-    // §1: sequence numbers per direction, first request after BIND/SDT/CLEAR is SNF 1
-    const expected = nextSnf(this.inb.lastSnf)
-    this.inb.lastSnf = piu.th.snf // resynchronise after an error so one gap is reported once
-    if (piu.th.snf !== expected) return this.reject(piu, rh, Sense.SEQUENCE_ERROR, `SNF ${piu.th.snf} received, expected ${expected}`)
-    // chaining (2002)
-    if (rh.bci && this.inb.inChain) { this.inb.inChain = false; return this.reject(piu, rh, Sense.CHAINING_ERROR, 'begin-chain while an inbound chain is in progress') }
-    if (!rh.bci && !this.inb.inChain) return this.reject(piu, rh, Sense.CHAINING_ERROR, 'middle/last RU without a chain in progress')
-    // brackets (2003)
-    const bind = this.image!
-    if (bind.common.brackets) {
-      if (rh.bci && rh.bbi && this.inBracket) return this.reject(piu, rh, Sense.BRACKET_ERROR, 'begin-bracket received while in a bracket')
-      if (rh.bci && !rh.bbi && !this.inBracket) return this.reject(piu, rh, Sense.BRACKET_ERROR, 'chain received between brackets without BB')
-      const ends = (rh.bci && rh.ebi) || (rh.eci && rh.cebi)
-      const theirs = this.opts.role === 'primary' ? bind.secondary : bind.primary
-      if (ends && !theirs.mayEndBracket) return this.reject(piu, rh, Sense.BRACKET_ERROR, 'end-bracket from an LU the BIND does not allow to end brackets')
-      if (rh.bci && rh.bbi) this.inBracket = true
-      if (ends) this.endBracketAtChainEnd = true
-      if (rh.eci && this.endBracketAtChainEnd) { this.inBracket = false; this.endBracketAtChainEnd = false }
-    }
-    this.inb.inChain = !rh.eci
+    try { responseMode(rh) } catch (err) { return this.reject(piu, rh, Sense.INVALID_RESPONSE_MODE, errorMessage(err)) }
+    const sequenceError = this.checkSequence(piu.th.snf)
+    if (sequenceError !== undefined) return this.reject(piu, rh, Sense.SEQUENCE_ERROR, sequenceError)
+    const send: Buffer[] = []
+    const pacing = this.opts.inboundPacing?.(rh, piu.th.snf)
+    if (pacing?.send !== undefined) send.push(...pacing.send)
+    if (pacing?.reject !== undefined) return withSend(send, this.reject(piu, rh, pacing.reject.sense, pacing.reject.reason))
+    const flowError = this.checkChainAndBrackets(rh)
+    if (flowError !== undefined) return withSend(send, this.reject(piu, rh, flowError.sense, flowError.reason))
     this.book.trackReceived(piu, name)
+    const events: LuLuEvent[] = []
     if (rh.pi) events.push({ type: 'pacing', snf: piu.th.snf })
     if (rh.category === 'FMD') {
       events.push({ type: 'data', ru: piu.ru, rh, chain: chainPosition(rh.bci, rh.eci), definite: isDefinite(rh), snf: piu.th.snf, pacing: rh.pi })
-      return { send: [], events }
+      return { send, events }
     }
-    // normal-flow DFC (LUSTAT, BID, RTR, SHUTD, CHASE ...): accepted positively when a definite response is asked
-    events.push({ type: 'request', name, ru: piu.ru, rh, snf: piu.th.snf, expedited: false })
-    return { send: isDefinite(rh) ? [respondTo(this.book, piu.th.snf, true, {})] : [], events }
+    // normal-flow DFC (LUSTAT, BID, RTR, SHUTD, CHASE ...) and NC
+    const surfaced = this.surfaceRequest(piu, rh, name)
+    return { send: [...send, ...surfaced.send], events: [...events, ...surfaced.events] }
   }
 
-  private receiveResponse (piu: Piu): Decision<LuLuEvent> {
+  /** Sequence number check of a received normal-flow request; the reason of a 2001, or undefined. */
+  private checkSequence (snf: number): string | undefined {
+    const rule = this.opts.inboundSequence ?? DEFAULT_SEQUENCE_RULE
+    if (rule === 'unchecked') return undefined
+    const expected = nextSnf(this.inb.lastSnf)
+    const ok = snf === expected || (rule.firstMayBeZero && !this.inb.started && snf === 0)
+    if (ok || rule.resyncAfterError) { this.inb.lastSnf = snf; this.inb.started = true }
+    if (ok) return undefined
+    return `SNF ${snf} received, expected ${!this.inb.started && rule.firstMayBeZero ? '0 or 1' : expected}`
+  }
+
+  /** Chaining (2002) and bracket (2003) rules for a received chain element; updates the state when it passes. */
+  private checkChainAndBrackets (rh: RequestRh): { sense: number, reason: string } | undefined {
+    if (rh.bci && this.inb.inChain) { this.inb.inChain = false; return { sense: Sense.CHAINING_ERROR, reason: 'begin-chain while an inbound chain is in progress' } }
+    if (!rh.bci && !this.inb.inChain) return { sense: Sense.CHAINING_ERROR, reason: 'middle/last RU without a chain in progress' }
+    const bind = this.image!
+    if (bind.common.brackets) {
+      if (rh.bci && rh.bbi && this.inBracket) return { sense: Sense.BRACKET_ERROR, reason: 'begin-bracket received while in a bracket' }
+      if (rh.bci && !rh.bbi && !this.inBracket) return { sense: Sense.BRACKET_ERROR, reason: 'chain received between brackets without BB' }
+      const ends = (rh.bci && rh.ebi) || (rh.eci && rh.cebi)
+      const theirs = this.opts.role === 'primary' ? bind.secondary : bind.primary
+      if (ends && !theirs.mayEndBracket) return { sense: Sense.BRACKET_ERROR, reason: 'end-bracket from an LU the BIND does not allow to end brackets' }
+      this.trackBracket(rh.bci && rh.bbi, ends, rh.eci)
+    }
+    this.inb.inChain = !rh.eci
+    return undefined
+  }
+
+  private receiveResponse (piu: Piu): LuLuDecision {
     if (isIpr(piu)) return { send: [], events: [{ type: 'ipr' }] }
     if (isIpm(piu)) {
-      try { return { send: [], events: [{ type: 'ipm', ipm: decodeIpmRu(piu.ru) }] } } catch (err) { return { send: [], events: [{ type: 'protocol-error', reason: (err as Error).message, sense: 0x10010003 }] } }
+      try {
+        return { send: [], events: [{ type: 'ipm', ipm: decodeIpmRu(piu.ru) }] }
+      } catch (err) {
+        return { send: [], events: [{ type: 'protocol-error', reason: errorMessage(err), sense: Sense.IPM_FORMAT_ERROR }] }
+      }
     }
     const ev = matchResponse(this.book, piu)
-    if (ev.type === 'protocol-error') return { send: [], events: [ev] }
-    const events: LuLuEvent[] = [ev]
-    if (ev.request === 'BIND' && this.st === 'pending-bind') {
-      const pending = this.pendingBind!
-      this.pendingBind = undefined
-      if (!ev.positive) { this.toReset(); return { send: [], events: [{ type: 'bind-rejected', sense: ev.sense!, reason: 'negative response to BIND' }] } }
-      let negotiated = pending.bind
-      try { negotiated = decodeBindResponse(piu.ru) ?? pending.bind } catch (err) {
-        // a malformed negotiated image: end the session attempt with UNBIND type 06 (§3.7)
-        this.st = 'bound'
-        const out = this.sendUnbind(0x06)
-        return { send: out.send, events: [{ type: 'protocol-error', reason: (err as Error).message }, ...out.events] }
-      }
-      this.enterBound(negotiated, piu.ru.length > 1 ? piu.ru : pending.ru)
-      return { send: [], events: [{ type: 'bind', bind: negotiated, ru: this.imageRu! }] }
-    }
+    const rh = piu.rh!
+    const carriesPacing: LuLuEvent[] = !piu.th.efi && rh.rri && rh.pi && !rh.rti ? [{ type: 'response-pacing', snf: piu.th.snf }] : []
+    if (ev.type === 'protocol-error') return { send: [], events: [ev, ...carriesPacing] }
+    return withEvents(this.afterResponse(piu, ev), carriesPacing)
+  }
+
+  /** State changes a response to one of our SC requests brings. */
+  private afterResponse (piu: Piu, ev: ResponseEvent): LuLuDecision {
+    if (ev.request === 'BIND' && this.st === 'pending-bind') return this.bindResponse(piu, ev)
     if (ev.request === 'SDT' && this.st === 'pending-sdt') {
       if (ev.positive) { this.resetDataTraffic(); this.st = 'active'; return { send: [], events: [{ type: 'sdt' }] } }
       this.st = 'bound'
-      return { send: [], events }
+      return { send: [], events: [ev] }
     }
-    if (ev.request === 'CLEAR') return { send: [], events: ev.positive ? [{ type: 'clear' }] : events }
+    if (ev.request === 'CLEAR') return { send: [], events: ev.positive ? [{ type: 'clear' }] : [ev] }
     if (ev.request === 'UNBIND') {
-      if (this.st === 'pending-unbind') { this.toReset(); return { send: [], events: [{ type: 'unbind', unbindType: this.sentUnbindType, local: true }] } }
-      return { send: [], events: [] } // late +RSP(UNBIND) after an early-reset type
+      if (this.st !== 'pending-unbind') return { send: [], events: [] } // late +RSP(UNBIND) after an early-reset type
+      this.toReset()
+      return { send: [], events: [{ type: 'unbind', unbindType: this.sentUnbindType, local: true }] }
     }
-    return { send: [], events }
+    return { send: [], events: [ev] }
   }
+
+  private bindResponse (piu: Piu, ev: ResponseEvent): LuLuDecision {
+    const pending = this.pendingBind!
+    this.pendingBind = undefined
+    if (!ev.positive) { this.toReset(); return { send: [], events: [{ type: 'bind-rejected', sense: ev.sense!, reason: 'negative response to BIND', local: false }] } }
+    let negotiated: BindImage
+    try {
+      negotiated = decodeBindResponse(piu.ru) ?? pending.bind
+    } catch (err) {
+      // a malformed negotiated image: end the session attempt with UNBIND type 06 (invalid session parameters)
+      this.st = 'bound'
+      const out = this.sendUnbind(0x06)
+      const reason = `malformed +RSP(BIND): ${errorMessage(err)}`
+      const sense = bindDecodeSense(err) ?? bindPointerSense(0)
+      return { send: out.send, events: [{ type: 'protocol-error', reason }, { type: 'bind-rejected', sense, reason, local: true }, ...out.events] }
+    }
+    this.enterBound(negotiated, piu.ru.length > 1 ? piu.ru : pending.ru)
+    return { send: [], events: [{ type: 'bind', bind: negotiated, ru: this.imageRu! }] }
+  }
+}
+
+function withSend (send: Buffer[], d: LuLuDecision): LuLuDecision {
+  return send.length === 0 ? d : { send: [...send, ...d.send], events: d.events }
+}
+
+function withEvents (d: LuLuDecision, events: LuLuEvent[]): LuLuDecision {
+  return events.length === 0 ? d : { send: d.send, events: [...d.events, ...events] }
 }

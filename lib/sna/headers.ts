@@ -1,16 +1,16 @@
 // FID2 transmission header and request/response header codecs.
 import { ByteReader, checkByte, malformed } from './bytes.js'
 
-// ---------------------------------------------------------------- TH (sna-formats.md §1)
+// ---------------------------------------------------------------- TH ("SNA Formats", GA27-3136, TH)
 
-/** MPF: sna-formats.md §1, WS hf_sna_th_mpf 0x0C (3 whole, 2 first, 1 last, 0 middle). */
+/** MPF: "SNA Formats", GA27-3136, TH, Wireshark packet-sna.c hf_sna_th_mpf 0x0C (3 whole, 2 first, 1 last, 0 middle). */
 export type Mpf = 'whole' | 'first' | 'middle' | 'last'
 const MPF_BITS: Record<Mpf, number> = { whole: 0x0c, first: 0x08, last: 0x04, middle: 0x00 }
 const MPF_FROM_BITS: Mpf[] = ['middle', 'last', 'first', 'whole']
 
 export interface Th {
   mpf: Mpf
-  /** OAF'-DAF' assignor indicator; 0 for dependent LUs (§1). */
+  /** OAF'-DAF' assignor indicator; 0 for dependent LUs (GA27-3136 TH). */
   odai: boolean
   /** Expedited flow. */
   efi: boolean
@@ -26,7 +26,7 @@ export function encodeTh (th: Th): Buffer {
   checkByte(th.oaf, 'TH OAF\'')
   if (!Number.isInteger(th.snf) || th.snf < 0 || th.snf > 0xffff) throw malformed('TH SNF', 4, `value ${th.snf} is not 16-bit`)
   const b = Buffer.alloc(TH_LENGTH)
-  // §1: byte 0 = FID 0010 (F0) | MPF (0C) | ODAI (02) | EFI (01); byte 1 reserved; DAF' 2; OAF' 3; SNF 4-5
+  // GA27-3136 TH: byte 0 = FID 0010 (F0) | MPF (0C) | ODAI (02) | EFI (01); byte 1 reserved; DAF' 2; OAF' 3; SNF 4-5
   b[0] = 0x20 | MPF_BITS[th.mpf] | (th.odai ? 0x02 : 0) | (th.efi ? 0x01 : 0)
   b[1] = 0
   b[2] = th.daf
@@ -39,14 +39,14 @@ export function decodeTh (buf: Buffer): Th {
   const r = new ByteReader(buf, 'TH')
   const b0 = r.u8('byte 0 (FID/MPF/ODAI/EFI)')
   if ((b0 & 0xf0) !== 0x20) throw malformed('TH FID', 0, `FID ${(b0 >> 4).toString(16)} is not FID2 (byte 0 = ${b0.toString(16).padStart(2, '0')})`)
-  r.u8('byte 1 (reserved)') // reserved, ignored (§1)
+  r.u8('byte 1 (reserved)') // reserved, ignored (GA27-3136 TH)
   const daf = r.u8('DAF\'')
   const oaf = r.u8('OAF\'')
   const snf = r.u16('SNF')
   return { mpf: MPF_FROM_BITS[(b0 & 0x0c) >> 2]!, odai: (b0 & 0x02) !== 0, efi: (b0 & 0x01) !== 0, daf, oaf, snf }
 }
 
-// ---------------------------------------------------------------- RH (sna-formats.md §2.1)
+// ---------------------------------------------------------------- RH ("SNA Formats", GA27-3136, RH)
 
 export type RuCategory = 'FMD' | 'NC' | 'DFC' | 'SC'
 const CATEGORIES: RuCategory[] = ['FMD', 'NC', 'DFC', 'SC']
@@ -91,17 +91,17 @@ export const RH_LENGTH = 3
 
 export function encodeRh (rh: Rh): Buffer {
   const b = Buffer.alloc(RH_LENGTH)
-  // §2.1 byte 0: RRI 80, category 60, FI 08, SDI 04, BCI 02, ECI 01
+  // GA27-3136 RH byte 0: RRI 80, category 60, FI 08, SDI 04, BCI 02, ECI 01
   b[0] = (rh.rri ? 0x80 : 0) | (CATEGORIES.indexOf(rh.category) << 5) | (rh.fi ? 0x08 : 0) |
     (rh.sdi ? 0x04 : 0) | (rh.bci ? 0x02 : 0) | (rh.eci ? 0x01 : 0)
-  // §2.1 byte 1: DR1 80, LCCI 40 (req), DR2 20, ERI/RTI 10, RLWI 04 (req), QRI 02, PI 01
+  // GA27-3136 RH byte 1: DR1 80, LCCI 40 (req), DR2 20, ERI/RTI 10, RLWI 04 (req), QRI 02, PI 01
   b[1] = (rh.dr1 ? 0x80 : 0) | (rh.dr2 ? 0x20 : 0) | (rh.qri ? 0x02 : 0) | (rh.pi ? 0x01 : 0)
   if (rh.rri) {
     b[1] |= rh.rti ? 0x10 : 0
-    b[2] = 0 // response byte 2 reserved (§2.1)
+    b[2] = 0 // response byte 2 reserved (GA27-3136 RH)
   } else {
     b[1] |= (rh.lcci ? 0x40 : 0) | (rh.eri ? 0x10 : 0) | (rh.rlwi ? 0x04 : 0)
-    // §2.1 byte 2: BBI 80, EBI 40, CDI 20, CSI 08, EDI 04, PDI 02, CEBI 01
+    // GA27-3136 RH byte 2: BBI 80, EBI 40, CDI 20, CSI 08, EDI 04, PDI 02, CEBI 01
     b[2] = (rh.bbi ? 0x80 : 0) | (rh.ebi ? 0x40 : 0) | (rh.cdi ? 0x20 : 0) | (rh.csi ? 0x08 : 0) |
       (rh.edi ? 0x04 : 0) | (rh.pdi ? 0x02 : 0) | (rh.cebi ? 0x01 : 0)
   }
@@ -156,11 +156,11 @@ export function decodeRh (buf: Buffer, base = 0): Rh {
   }
 }
 
-// ---------------------------------------------------------------- response modes (§2.2)
+// ---------------------------------------------------------------- response modes (GA27-3136 RH response modes)
 
 export type ResponseMode = 'none' | 'RQD1' | 'RQD2' | 'RQD3' | 'RQE1' | 'RQE2' | 'RQE3'
 
-/** sna-formats.md §2.2 (LSNA SNA_DFC_RQD1/RQE1/...): DR1, DR2, ERI. */
+/** "SNA Formats", GA27-3136, RH response modes (Linux-SNA SNA_DFC_RQD1/RQE1/...): DR1, DR2, ERI. */
 const MODE_BITS: Record<ResponseMode, { dr1: boolean, dr2: boolean, eri: boolean }> = {
   none: { dr1: false, dr2: false, eri: false },
   RQD1: { dr1: true, dr2: false, eri: false },
@@ -214,7 +214,7 @@ export function requestRh (init: RequestRhInit = {}): RequestRh {
   }
 }
 
-/** RH of an SC/DFC/NC command request: formatted (FI=1), BC+EC, RQD1 by default (§3.8 `6B 80 00`). */
+/** RH of an SC/DFC/NC command request: formatted (FI=1), BC+EC, RQD1 by default (GA27-3136 SDT/CLEAR `6B 80 00`). */
 export function commandRh (category: RuCategory, init: RequestRhInit = {}): RequestRh {
   return requestRh({ category, fi: true, ...init })
 }

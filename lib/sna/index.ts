@@ -6,9 +6,11 @@ export * from './ru.js'
 export * from './bind.js'
 export * from './sense.js'
 export * from './chain.js'
+export type { Decision, ResponseEvent, ProtocolErrorEvent, RespondOptions, Role } from './requests.js'
+export * from './activation.js'
 export * from './halfsession.js'
 export { DependentLuNode, DependentLu, type DependentLuNodeOptions, type LuState, type LuDataEvent, type LuRequestEvent, type LuEvents, type NodeEvents, type SendDataOpts } from './node.js'
-// Pacing (seed 003) by name: its IPM type is called PacingIpm here because piu.ts owns `Ipm`.
+// Pacing (KB Q181737) by name: its IPM type is called PacingIpm here because piu.ts owns `Ipm`.
 export {
   CreditGate, creditFromClientState, PacingSense, pacingFromBindRu, pacingWindows,
   PacingSender, PacingReceiver, SessionPacing,

@@ -1,18 +1,17 @@
 // DependentLuNode: the gateway side of a PU type 2.0 with dependent LU type 2 LUs. No I/O of its own:
 // PIUs from the host (ODAI = 0) come in through receive(); PIUs to the host go out through `send`.
-// Addresses (sna-formats.md §1): SSCP-PU DAF'=OAF'=0; SSCP-LU SSCP = the ACTLU's OAF' (0), LU = locaddr;
+// Addresses ("SNA Formats", GA27-3136, TH): SSCP-PU DAF'=OAF'=0; SSCP-LU SSCP = the ACTLU's OAF' (0), LU = locaddr;
 // LU-LU PLU = the BIND's OAF' (1), SLU = locaddr.
 import { EventEmitter } from 'node:events'
-import { ErrorCodes, lbError } from '../errors.js'
+import { ErrorCodes, errorMessage, lbError } from '../errors.js'
 import type { Clock } from '../clock.js'
 import type { Logger } from '../observability/index.js'
 import { bindPointerSense, validateLu2Bind, type BindImage } from './bind.js'
 import { chainRu } from './chain.js'
 import { isDefinite, isException, type RequestRh } from './headers.js'
-import {
-  ActivationHalfSession, LuLuHalfSession,
-  type ActivationEvent, type DataEvent, type Decision, type LuLuEvent, type ResponseEvent,
-} from './halfsession.js'
+import { ActivationHalfSession, type ActivationEvent } from './activation.js'
+import { LuLuHalfSession, type DataEvent, type LuLuEvent } from './halfsession.js'
+import type { Decision, ResponseEvent } from './requests.js'
 import { buildNegativeResponse, decodePiu, encodePiu, type Ipm, type Piu } from './piu.js'
 import { actluPositiveRu, decodeActlu, encodeActpuResponse, encodeNotify, RequestCode, UnbindType } from './ru.js'
 import { formatSense, Sense } from './sense.js'
@@ -78,7 +77,7 @@ export class DependentLu extends EventEmitter<LuEvents> {
       localAddress: locaddr,
       remoteAddress: 0,
       activationResponse: (ru) => {
-        // +RSP(ACTLU) with the LU status vector: enabled iff a client is attached (§3.3, V8)
+        // +RSP(ACTLU) with the LU status vector: enabled iff a client is attached (GA27-3136 ACTLU; i3274_cc.c)
         try { return actluPositiveRu(decodeActlu(ru), this.isAttached) } catch { return Buffer.from([RequestCode.ACTLU]) }
       },
     })
@@ -160,20 +159,20 @@ export class DependentLu extends EventEmitter<LuEvents> {
     this.node.transmit([this.luLu.ipm(ipm)])
   }
 
-  /** A client took the LU: NOTIFY(SLU enabled) if the SSCP-LU session is up (§3.5). */
+  /** A client took the LU: NOTIFY(SLU enabled) if the SSCP-LU session is up (GA27-3136 NOTIFY). */
   attach (): void {
     this.isAttached = true
     if (this.sscpLu.state === 'active') this.notify(true)
   }
 
-  /** The client left: NOTIFY(SLU disabled) if the SSCP-LU session is up (§3.5, KB Q267902). */
+  /** The client left: NOTIFY(SLU disabled) if the SSCP-LU session is up (GA27-3136 NOTIFY, KB Q267902). */
   detach (): void {
     this.isAttached = false
     if (this.sscpLu.state === 'active') this.notify(false)
   }
 
   private notify (enabled: boolean): void {
-    // §3.5 I3274 F2_NOTIFY_Req: RH 0B 00 20 (FMD FI, BC EC, no response, CD)
+    // GA27-3136 NOTIFY i3274_cc.c F2_NOTIFY_Req: RH 0B 00 20 (FMD FI, BC EC, no response, CD)
     const out = this.sscpLu.sendData(encodeNotify({ enabled }), { fi: true, mode: 'none', cdi: true })
     this.node.logger.debug({ lu: this.name, enabled }, 'NOTIFY sent')
     this.node.transmit(out.send)
@@ -216,7 +215,7 @@ export class DependentLuNode extends EventEmitter<NodeEvents> {
       role: 'secondary',
       localAddress: 0,
       remoteAddress: 0,
-      // +RSP(ACTPU): X'11' + echoed format/type byte (§3.2, HERC)
+      // +RSP(ACTPU): X'11' + echoed format/type byte (GA27-3136 ACTPU, Hercules)
       activationResponse: (ru) => ru.length >= 2 ? encodeActpuResponse({ formatType: ru[1]!, data: Buffer.alloc(0) }) : Buffer.from([RequestCode.ACTPU]),
     })
     for (const { name, locaddr } of opts.lus) {
@@ -248,8 +247,8 @@ export class DependentLuNode extends EventEmitter<NodeEvents> {
     try {
       piu = decodePiu(buf)
     } catch (err) {
-      this.logger.warn({ pu: this.puName, err: (err as Error).message, length: buf.length }, 'malformed PIU dropped')
-      this.emit('protocolError', { reason: (err as Error).message })
+      this.logger.warn({ pu: this.puName, err: errorMessage(err), length: buf.length }, 'malformed PIU dropped')
+      this.emit('protocolError', { reason: errorMessage(err) })
       return
     }
     try {
@@ -257,8 +256,8 @@ export class DependentLuNode extends EventEmitter<NodeEvents> {
     } catch (err) {
       // the half-sessions answer protocol errors themselves; anything thrown here is a bug or a
       // PIU no rule covers: log it and keep the node alive
-      this.logger.error({ pu: this.puName, err: (err as Error).message, daf: piu.th.daf, oaf: piu.th.oaf }, 'PIU handling failed')
-      this.emit('protocolError', { reason: `PIU handling failed: ${(err as Error).message}` })
+      this.logger.error({ pu: this.puName, err: errorMessage(err), daf: piu.th.daf, oaf: piu.th.oaf }, 'PIU handling failed')
+      this.emit('protocolError', { reason: `PIU handling failed: ${errorMessage(err)}` })
     }
   }
 
@@ -270,7 +269,7 @@ export class DependentLuNode extends EventEmitter<NodeEvents> {
     }
     const rh = piu.rh
     if (rh !== undefined && !rh.rri && rh.category === 'FMD' && rh.fi && piu.ru.length < 3) {
-      // An NS request (FMD with FI) starts with a 3-byte NS header (§2.3); a shorter RU cannot
+      // An NS request (FMD with FI) starts with a 3-byte NS header (GA27-3136 responses); a shorter RU cannot
       // be routed or echoed, so it is refused here rather than deep in a half-session.
       this.rejectUnrouted(piu, Sense.RU_LENGTH_ERROR, `NS request of ${piu.ru.length} bytes is shorter than its 3-byte header`)
       return
@@ -281,7 +280,7 @@ export class DependentLuNode extends EventEmitter<NodeEvents> {
     lu.lastActivity = this.clock.now()
     if (piu.th.oaf === lu.sscpLu.remoteAddress) { this.apply(lu, lu.sscpLu.receive(piu), 'sscplu'); return }
     if (lu.sscpLu.state !== 'active' && piu.rh !== undefined && !piu.rh.rri) {
-      // §4.1 8009: LU-LU traffic to an LU without an SSCP-LU session
+      // GA27-3136 Sense Data 8009: LU-LU traffic to an LU without an SSCP-LU session
       this.rejectUnrouted(piu, Sense.LU_NOT_ACTIVE, `LU ${lu.name} is not active`, lu.name)
       return
     }

@@ -1,4 +1,4 @@
-// Application credit gate (seed 003, KB Q181737): the transport-neutral half of the pacing engine.
+// Application credit gate (KB Q181737): the transport-neutral half of the pacing engine.
 //
 // A receiver hands out "windows" of messages to an upstream sender (SNA: the IPR/IPM; a TN3270 host
 // link: resuming socket reads) and passes what arrives on to a downstream consumer (the client).

@@ -1,33 +1,34 @@
-// SNA session-level pacing (sna-formats §6.1), one half-session direction at a time.
+// SNA session-level pacing ("SNA Formats", GA27-3136, pacing), one half-session direction at a time.
 //
 // `PacingSender` is the sending end of one direction (gateway: client input toward the host; host
 // simulator: host output toward the LU). `PacingReceiver` is the receiving end (gateway: host output
 // toward the client; host simulator: LU input), and decides when the pacing response may go back,
-// using the application-credit rule of seed 003 (KB Q181737) through `CreditGate`.
+// using the application-credit rule of KB Q181737 through `CreditGate`.
 //
 // Pure: no I/O, no bytes. Callers tell us which RH bits arrived (PI, RLWI) and which IPR/IPM arrived
 // (decoded by the sna codec), and we return decisions ({ setPi }, { sendIpr }, { sendIpm }) that the
-// codec turns into RH bits and isolated pacing messages (§2.4). Only normal-flow requests are paced
-// (§6.1): expedited requests and responses never go through these classes.
+// codec turns into RH bits and isolated pacing messages (GA27-3136 IPR/IPM). Only normal-flow requests are paced
+// (GA27-3136 pacing): expedited requests and responses never go through these classes.
 import { ErrorCodes, lbError, type Tn3270LbError } from '../errors.js'
 import type { Clock } from '../clock.js'
 import { CreditGate, type CreditEvent } from './pacing-credit.js'
+import { formatSense, Sense } from './sense.js'
 
 export { CreditGate, creditFromClientState } from './pacing-credit.js'
 export type { CreditDecision, CreditEvent, CreditGateOptions, ClientCreditState } from './pacing-credit.js'
 
-// Sense data for pacing errors (§4.1 X'2011', §2.4 IPM validation).
+// Sense data for pacing errors, by their names in the sense table (sense.ts).
 export const PacingSense = {
   /** Normal-flow request received after the pacing count reached 0 and before a pacing response was sent. */
-  BEYOND_WINDOW: 0x20110000,
+  BEYOND_WINDOW: Sense.PACING_ERROR,
   /** Unexpected IPM (also used for an IPR nobody asked for). */
-  UNEXPECTED_IPM: 0x20110001,
+  UNEXPECTED_IPM: Sense.PACING_UNEXPECTED_IPM,
   /** Unexpected pacing request: PI where none may be. */
-  UNEXPECTED_PI: 0x20110002,
+  UNEXPECTED_PI: Sense.PACING_UNEXPECTED_PI,
   /** PI set in a non-IPM response under adaptive pacing. */
-  PI_IN_NON_IPM_RESPONSE: 0x20110003,
-  /** Invalid IPM contents (solicited with NWS 0 or RWI on; unsolicited without RWI) — LSNA, §2.4. */
-  INVALID_IPM: 0x10010003,
+  PI_IN_NON_IPM_RESPONSE: Sense.PACING_PI_IN_NON_IPM_RESPONSE,
+  /** Invalid IPM contents (solicited with NWS 0 or RWI on; unsolicited without RWI). */
+  INVALID_IPM: Sense.IPM_FORMAT_ERROR,
 } as const
 
 export interface PacingViolation {
@@ -37,12 +38,12 @@ export interface PacingViolation {
 }
 
 function violation (sense: number, what: string): PacingViolation {
-  const hex = sense.toString(16).toUpperCase().padStart(8, '0')
+  const hex = formatSense(sense)
   return { sense, error: lbError(ErrorCodes.PACING_VIOLATION, `${what} (sense ${hex.slice(0, 4)} ${hex.slice(4)})`) }
 }
 
 /**
- * Isolated pacing message contents (§2.4): type, reset-window indicator, next-window size. Same shape
+ * Isolated pacing message contents (GA27-3136 IPR/IPM): type, reset-window indicator, next-window size. Same shape
  * as the codec's `Ipm` (piu.ts), so decoded IPMs pass straight in and decisions go straight to encodeIpm.
  */
 export interface PacingIpm {
@@ -54,7 +55,7 @@ export interface PacingIpm {
 export type Ipm = PacingIpm
 
 // ---------------------------------------------------------------------------------------------------
-// BIND windows (§3.6 bytes 8, 9, 12, 13; §6.1 which byte governs which direction)
+// BIND windows (GA27-3136 BIND bytes 8, 9, 12, 13; GA27-3136 pacing which byte governs which direction)
 
 /** The window fields of a BIND; the codec's decoded `BindPacing` (bind.ts) has this shape and more. */
 export interface BindPacingWindows {
@@ -97,9 +98,9 @@ export function pacingWindows (p: BindPacingWindows, role: 'primary' | 'secondar
 
 export interface PacedRequest<T> {
   item: T
-  /** Set PI in the RH: first request of a window (the pacing request, §6.1). */
+  /** Set PI in the RH: first request of a window (the pacing request, GA27-3136 pacing). */
   setPi: boolean
-  /** Set RLWI (adaptive only): the sender has more queued than this window holds (§2.1 byte 1 X'04'). */
+  /** Set RLWI (adaptive only): the sender has more queued than this window holds (GA27-3136 RH byte 1 X'04'). */
   setRlwi: boolean
 }
 
@@ -150,7 +151,7 @@ export class PacingSender<T> {
     this.queueLimit = opts.queueLimit
   }
 
-  /** Window 0 in the BIND: nothing is paced (§6.1). */
+  /** Window 0 in the BIND: nothing is paced (GA27-3136 pacing). */
   get paced (): boolean { return this.bindWindow > 0 }
   /** Requests waiting for a pacing response. */
   get queued (): number { return this.queue.length }
@@ -166,9 +167,9 @@ export class PacingSender<T> {
     return { ok: true, send: this.pump() }
   }
 
-  /** An IPR arrived (or, kind 'response-pi', a normal response with PI: the other fixed form, §6.1). */
+  /** An IPR arrived (or, kind 'response-pi', a normal response with PI: the other fixed form, GA27-3136 pacing). */
   receivePacingResponse (kind: 'ipr' | 'response-pi' = 'ipr'): SenderDecision<T> {
-    // Adaptive sessions answer pacing requests with IPMs only (§4.1 2011 0003).
+    // Adaptive sessions answer pacing requests with IPMs only (GA27-3136 Sense Data 2011 0003).
     if (this.adaptive) return { send: [], violation: violation(PacingSense.PI_IN_NON_IPM_RESPONSE, `pacing response (${kind}) without IPM on an adaptive-paced session`) }
     if (!this.paced || !this.awaitingPacingResponse) {
       return { send: [], violation: violation(PacingSense.UNEXPECTED_IPM, `pacing response (${kind}) with no pacing request outstanding`) }
@@ -184,7 +185,7 @@ export class PacingSender<T> {
     if (!this.adaptive) return { send: [], violation: violation(PacingSense.UNEXPECTED_IPM, `IPM (${ipm.type}) on a session without adaptive pacing`) }
     switch (ipm.type) {
       case 'solicited':
-        // LSNA validation (§2.4): a solicited IPM grants a real window and never resets.
+        // Linux-SNA validation (GA27-3136 IPR/IPM): a solicited IPM grants a real window and never resets.
         if (ipm.nws === 0 || ipm.rwi) return { send: [], violation: violation(PacingSense.INVALID_IPM, `solicited IPM with ${ipm.rwi ? 'RWI set' : 'NWS 0'}`) }
         if (!this.awaitingPacingResponse) return { send: [], violation: violation(PacingSense.UNEXPECTED_IPM, 'solicited IPM with no pacing request outstanding') }
         this.awaitingPacingResponse = false
@@ -192,7 +193,7 @@ export class PacingSender<T> {
         return { send: this.pump() }
       case 'unsolicited':
         if (!ipm.rwi) return { send: [], violation: violation(PacingSense.INVALID_IPM, 'unsolicited IPM without RWI') }
-        // Reset window (§2.4): the residual count is void, NWS is adopted at once, and any pacing
+        // Reset window (GA27-3136 IPR/IPM): the residual count is void, NWS is adopted at once, and any pacing
         // request we had outstanding is answered by this IPM. With NWS 0 we have nothing left to send
         // with, so our reset acknowledgement doubles as the next pacing request.
         this.residualPacingCount = 0
@@ -216,7 +217,7 @@ export class PacingSender<T> {
         this.residualPacingCount--
         out.push({ item: this.queue.shift() as T, setPi: false, setRlwi: false })
       } else if (this.nextWindowSize > 0) {
-        // First request of a window carries PI (§6.1) and asks for the next window.
+        // First request of a window carries PI (GA27-3136 pacing) and asks for the next window.
         this.windowSize = this.nextWindowSize
         this.residualPacingCount = this.nextWindowSize - 1
         this.nextWindowSize = 0
@@ -237,7 +238,7 @@ export class PacingSender<T> {
 export interface ReceiverDecision<T> {
   /** Pass these on (to the client) now, in order. */
   deliver: T[]
-  /** Send an IPR (RH 83 01 00, no RU, §2.4) now: fixed pacing's grant of one more window. */
+  /** Send an IPR (RH 83 01 00, no RU, GA27-3136 IPR/IPM) now: fixed pacing's grant of one more window. */
   sendIpr: boolean
   /** Send this IPM now (adaptive: solicited grant, or the unsolicited reset from resetWindow()). */
   sendIpm?: PacingIpm
@@ -278,7 +279,7 @@ export class PacingReceiver<T> {
     this.windowSize = opts.window
     this.nextWindowSize = opts.window
     this.adaptive = opts.adaptive === true && opts.window > 0
-    // Adaptive NWS is 15 bits (§2.4).
+    // Adaptive NWS is 15 bits (GA27-3136 IPR/IPM).
     const maxWindow = this.adaptive ? Math.min(32767, opts.maxWindow ?? opts.window) : opts.window
     this.gate = new CreditGate<T>({
       window: opts.window,
@@ -329,7 +330,7 @@ export class PacingReceiver<T> {
   setAvailableCredit (n: number): ReceiverDecision<T> { return this.decide(this.gate.setAvailableCredit(n)) }
 
   /**
-   * Adaptive only: stop the sender now with an unsolicited IPM, RWI on, NWS 0 (§2.4). Use when the
+   * Adaptive only: stop the sender now with an unsolicited IPM, RWI on, NWS 0 (GA27-3136 IPR/IPM). Use when the
    * client stopped draining and credit was taken back (`gate.overcommitted`). The sender acknowledges;
    * its acknowledgement counts as the next pacing request, granted again once credit is back.
    */
@@ -368,7 +369,7 @@ export class PacingReceiver<T> {
     for (const d of ds) {
       out.deliver.push(...d.deliver)
       if (d.grant > 0) {
-        // The grant authorises the sender's next window (§6.1): remember it to check the next PI.
+        // The grant authorises the sender's next window (GA27-3136 pacing): remember it to check the next PI.
         this.nextWindowSize = d.grant
         out.creditWaitMs = d.creditWaitMs
         if (this.adaptive) out.sendIpm = { type: 'solicited', rwi: false, nws: d.grant }
@@ -383,7 +384,7 @@ export class PacingReceiver<T> {
 // Both directions of one LU-LU session
 
 export interface SessionPacingOptions {
-  /** Pacing fields of the BIND as finally agreed (the BIND response's values, §6.1). */
+  /** Pacing fields of the BIND as finally agreed (the BIND response's values, GA27-3136 pacing). */
   bind: BindPacingWindows
   /** Our end: the gateway is the secondary (SLU); the host simulator is the primary (PLU). */
   role: 'primary' | 'secondary'
@@ -422,7 +423,7 @@ export class SessionPacing<S, R> {
   /** An IPR (or a response with PI) always answers our own pacing request. */
   receivePacingResponse (kind: 'ipr' | 'response-pi' = 'ipr'): SenderDecision<S> { return this.sender.receivePacingResponse(kind) }
 
-  /** Solicited/unsolicited IPMs pace what we send; a reset acknowledgement answers our reset (§2.4). */
+  /** Solicited/unsolicited IPMs pace what we send; a reset acknowledgement answers our reset (GA27-3136 IPR/IPM). */
   receiveIpm (ipm: PacingIpm): IpmDecision<S, R> {
     return ipm.type === 'reset-ack'
       ? { to: 'receiver', decision: this.receiver.receiveIpm(ipm) }

@@ -1,5 +1,5 @@
-// PIU = TH + RH + RU (sna-formats.md §1: FID2 PIUs are never blocked; middle/last segments carry no RH),
-// plus response builders (§2.3) and the isolated pacing response / message (§2.4).
+// PIU = TH + RH + RU ("SNA Formats", GA27-3136, TH: FID2 PIUs are never blocked; middle/last segments carry no RH),
+// plus response builders (GA27-3136 responses) and the isolated pacing response / message (GA27-3136 IPR/IPM).
 import { ByteReader, checkRange, malformed } from './bytes.js'
 import {
   decodeRh, decodeTh, encodeRh, encodeTh, RH_LENGTH, TH_LENGTH,
@@ -8,14 +8,14 @@ import {
 
 export interface Piu {
   th: Th
-  /** Absent exactly for middle/last segments (§1). */
+  /** Absent exactly for middle/last segments (GA27-3136 TH). */
   rh?: Rh
   ru: Buffer
 }
 
 export function encodePiu (piu: { th: Th, rh?: Rh | undefined, ru?: Buffer | undefined }): Buffer {
   const segmentOnly = piu.th.mpf === 'middle' || piu.th.mpf === 'last'
-  if (segmentOnly && piu.rh !== undefined) throw malformed('PIU RH', TH_LENGTH, `an MPF=${piu.th.mpf} segment carries no RH (§1)`)
+  if (segmentOnly && piu.rh !== undefined) throw malformed('PIU RH', TH_LENGTH, `an MPF=${piu.th.mpf} segment carries no RH (GA27-3136 TH)`)
   if (!segmentOnly && piu.rh === undefined) throw malformed('PIU RH', TH_LENGTH, `an MPF=${piu.th.mpf} PIU needs an RH`)
   const parts = [encodeTh(piu.th)]
   if (piu.rh !== undefined) parts.push(encodeRh(piu.rh))
@@ -44,13 +44,13 @@ function requestOf (piu: Piu, what: string): RequestRh {
   return piu.rh
 }
 
-/** TH of a response: addresses swapped, same ODAI/EFI, SNF echoed (§1, §2.3; KB Q195170). */
+/** TH of a response: addresses swapped, same ODAI/EFI, SNF echoed (GA27-3136 TH, GA27-3136 responses; KB Q195170). */
 export function responseTh (reqTh: Th): Th {
   return { mpf: 'whole', odai: reqTh.odai, efi: reqTh.efi, daf: reqTh.oaf, oaf: reqTh.daf, snf: reqTh.snf }
 }
 
 /**
- * The default RU of a positive response (§2.3): SC/DFC/NC → the request code byte; NS (FMD FI=1)
+ * The default RU of a positive response (GA27-3136 responses): SC/DFC/NC → the request code byte; NS (FMD FI=1)
  * → the 3-byte NS header; FMD data → empty.
  */
 export function responseEcho (rh: RequestRh, ru: Buffer): Buffer {
@@ -64,7 +64,7 @@ export function responseEcho (rh: RequestRh, ru: Buffer): Buffer {
 }
 
 function responseRh (req: RequestRh, negative: boolean, pacing: boolean): ResponseRh {
-  // §2.3: RH0 = request RH0 | 83 (category and FI kept, BC/EC on), SDI only on -RSP;
+  // GA27-3136 responses: RH0 = request RH0 | 83 (category and FI kept, BC/EC on), SDI only on -RSP;
   // RH1 = DR1/DR2 and QRI echoed, RTI = negative; RH2 = 00.
   return {
     rri: true,
@@ -82,11 +82,11 @@ function responseRh (req: RequestRh, negative: boolean, pacing: boolean): Respon
 }
 
 export interface ResponseOptions {
-  /** Set PI in the response (a pacing response carried in a normal response, §6.1). */
+  /** Set PI in the response (a pacing response carried in a normal response, GA27-3136 pacing). */
   pacing?: boolean
 }
 
-/** +RSP for `req`; `ru` replaces the default echo (§2.3) when given (e.g. +RSP(ACTLU) with CVs). */
+/** +RSP for `req`; `ru` replaces the default echo (GA27-3136 responses) when given (e.g. +RSP(ACTLU) with CVs). */
 export function buildPositiveResponse (req: Buffer | Piu, ru?: Buffer, opts: ResponseOptions = {}): Piu {
   const piu = asPiu(req)
   const rh = requestOf(piu, '+RSP')
@@ -105,8 +105,8 @@ export function senseBytes (sense: number): Buffer {
 }
 
 /**
- * -RSP for `req` (§2.3): RU = 4-byte sense, then for SC/DFC/NC requests the request code, for NS
- * requests the NS header ([UNCONFIRMED] in §2.3/§8.6), for FMD data nothing.
+ * -RSP for `req` (GA27-3136 responses): RU = 4-byte sense, then for SC/DFC/NC requests the request code, for NS
+ * requests the NS header ([UNCONFIRMED]: no trace shows one), for FMD data nothing.
  */
 export function buildNegativeResponse (req: Buffer | Piu, sense: number): Piu {
   const piu = asPiu(req)
@@ -127,17 +127,17 @@ export function responseSense (piu: Piu): number | undefined {
   return piu.ru.readUInt32BE(0)
 }
 
-// ---------------------------------------------------------------- IPR / IPM (§2.4)
+// ---------------------------------------------------------------- IPR / IPM (GA27-3136 IPR/IPM)
 
 export interface IprAddress { daf: number, oaf: number, odai?: boolean, snf?: number }
 
-/** RH `83 01 00`: FMD response, BC+EC, PI, positive (§2.4; KB Q172484, Q263206). */
+/** RH `83 01 00`: FMD response, BC+EC, PI, positive (GA27-3136 IPR/IPM; KB Q172484, Q263206). */
 export const IPR_RH: ResponseRh = {
   rri: true, category: 'FMD', fi: false, sdi: false, bci: true, eci: true,
   dr1: false, dr2: false, qri: false, pi: true, rti: false,
 }
 
-/** Isolated pacing response: TH normal flow, SNF 0000 as observed (§2.4), RH 83 01 00, no RU. */
+/** Isolated pacing response: TH normal flow, SNF 0000 as observed (GA27-3136 IPR/IPM), RH 83 01 00, no RU. */
 export function encodeIpr (addr: IprAddress): Buffer {
   return encodePiu({ th: { mpf: 'whole', odai: addr.odai ?? false, efi: false, daf: addr.daf, oaf: addr.oaf, snf: addr.snf ?? 0 }, rh: IPR_RH, ru: Buffer.alloc(0) })
 }
@@ -167,7 +167,7 @@ export interface Ipm {
 export function encodeIpmRu (ipm: Ipm): Buffer {
   checkRange(ipm.nws, 0, 0x7fff, 'IPM next-window size')
   const b = Buffer.alloc(3)
-  // §2.4: byte 0 bits 0-1 type, bit 2 RWI; bytes 1-2 bit 0 format (0), bits 1-15 NWS
+  // GA27-3136 IPR/IPM: byte 0 bits 0-1 type, bit 2 RWI; bytes 1-2 bit 0 format (0), bits 1-15 NWS
   b[0] = (IPM_TYPES.indexOf(ipm.type) << 6) | (ipm.rwi ? 0x20 : 0)
   b.writeUInt16BE(ipm.nws, 1)
   return b

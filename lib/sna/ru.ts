@@ -1,8 +1,8 @@
-// RU codecs other than BIND (sna-formats.md §3). Every decoder checks the request code and lengths.
+// RU codecs other than BIND ("SNA Formats", GA27-3136, RUs). Every decoder checks the request code and lengths.
 import { ByteReader, checkByte, checkRange, lenPrefix, malformed } from './bytes.js'
 import type { RuCategory } from './headers.js'
 
-/** Request codes, sna-formats.md §3.1 (LSNA SNA_RU_RC_*, HERC format_sna). */
+/** Request codes, "SNA Formats", GA27-3136, request codes (Linux-SNA SNA_RU_RC_*, Hercules format_sna). */
 export const RequestCode = {
   ACTPU: 0x11,
   DACTPU: 0x12,
@@ -31,7 +31,7 @@ export const RequestCode = {
   CHASE: 0x84,
 } as const
 
-/** NS headers, §3.1 (format 1 = X'81', format 0 = X'01' first byte; KB Q267902 shows TERMSELF X'010683'). */
+/** NS headers, GA27-3136 request codes (format 1 = X'81', format 0 = X'01' first byte; KB Q267902 shows TERMSELF X'010683'). */
 export const NsHeader = {
   NOTIFY: 0x810620,
   INITSELF: 0x810681,
@@ -88,7 +88,7 @@ function nsHeader (h: number): Buffer { const b = Buffer.alloc(3); b.writeUIntBE
 
 export interface ControlVector { key: number, data: Buffer }
 
-/** `key, length, data` vectors to the end of the RU (§3.2, §3.6 CVs after the SLU name). */
+/** `key, length, data` vectors to the end of the RU (GA27-3136 ACTPU, GA27-3136 BIND CVs after the SLU name). */
 export function decodeControlVectors (r: ByteReader, what: string): ControlVector[] {
   const out: ControlVector[] = []
   while (!r.atEnd) {
@@ -103,7 +103,7 @@ export function encodeControlVectors (cvs: ControlVector[]): Buffer {
   return Buffer.concat(cvs.map((cv) => { checkByte(cv.key, 'CV key'); return Buffer.concat([Buffer.from([cv.key]), lenPrefix(cv.data, `CV X'${cv.key.toString(16)}'`)]) }))
 }
 
-// ---------------------------------------------------------------- ACTPU / DACTPU (§3.2, §3.4)
+// ---------------------------------------------------------------- ACTPU / DACTPU (GA27-3136 ACTPU, GA27-3136 DACTPU/DACTLU)
 
 export interface Actpu {
   /** Byte 1 bits 0-3. */
@@ -121,7 +121,7 @@ export function encodeActpu (a: Actpu): Buffer {
   checkRange(a.format, 0, 15, 'ACTPU format'); checkRange(a.activationType, 0, 15, 'ACTPU type')
   checkRange(a.fmProfile, 0, 15, 'ACTPU FM profile'); checkRange(a.tsProfile, 0, 15, 'ACTPU TS profile')
   if (a.sscpId.length !== 6) throw malformed('ACTPU SSCP ID', 3, `must be 6 bytes, got ${a.sscpId.length}`)
-  // §3.2: 11 | format(4) type(4) | FM(4) TS(4) | SSCP ID (6) | CVs
+  // GA27-3136 ACTPU: 11 | format(4) type(4) | FM(4) TS(4) | SSCP ID (6) | CVs
   return Buffer.concat([Buffer.from([RequestCode.ACTPU, (a.format << 4) | a.activationType, (a.fmProfile << 4) | a.tsProfile]), a.sscpId, encodeControlVectors(a.controlVectors)])
 }
 
@@ -134,7 +134,7 @@ export function decodeActpu (ru: Buffer): Actpu {
   return { format: ft >> 4, activationType: ft & 0x0f, fmProfile: prof >> 4, tsProfile: prof & 0x0f, sscpId, controlVectors: decodeControlVectors(r, 'ACTPU') }
 }
 
-/** +RSP(ACTPU): X'11' + echoed format/type byte + optional data (§3.2; body after the code UNCONFIRMED). */
+/** +RSP(ACTPU): X'11' + echoed format/type byte + optional data (GA27-3136 ACTPU; body after the code UNCONFIRMED). */
 export interface ActpuResponse { formatType?: number, data: Buffer }
 
 export function encodeActpuResponse (r: ActpuResponse): Buffer {
@@ -175,14 +175,14 @@ function decodeDeact (ru: Buffer, code: number, name: string): Deactivate {
   return d
 }
 
-/** DACTPU `12 | type | cause` (§3.4, LSNA sna_ru_dactpu); type/cause optional. */
+/** DACTPU `12 | type | cause` (GA27-3136 DACTPU/DACTLU, Linux-SNA sna_ru_dactpu); type/cause optional. */
 export const encodeDactpu = (d: Deactivate = { type: 1 }): Buffer => encodeDeact(RequestCode.DACTPU, d, 'DACTPU')
 export const decodeDactpu = (ru: Buffer): Deactivate => decodeDeact(ru, RequestCode.DACTPU, 'DACTPU')
-/** DACTLU `0E | type | cause` (§3.4). */
+/** DACTLU `0E | type | cause` (GA27-3136 DACTPU/DACTLU). */
 export const encodeDactlu = (d: Deactivate = { type: 1 }): Buffer => encodeDeact(RequestCode.DACTLU, d, 'DACTLU')
 export const decodeDactlu = (ru: Buffer): Deactivate => decodeDeact(ru, RequestCode.DACTLU, 'DACTLU')
 
-// ---------------------------------------------------------------- ACTLU (§3.3)
+// ---------------------------------------------------------------- ACTLU (GA27-3136 ACTLU)
 
 export interface Actlu {
   /** Byte 1 bit 0. */
@@ -198,7 +198,7 @@ export interface Actlu {
 
 function actluByte1 (a: Pick<Actlu, 'enhancedAddressManagement' | 'dynamicAddress' | 'activationType'>): number {
   checkRange(a.activationType, 0, 3, 'ACTLU activation type')
-  // §3.3: bit0 enhanced address mgmt (80), bit1 static/dynamic (40), bits 6-7 activation type
+  // GA27-3136 ACTLU: bit0 enhanced address mgmt (80), bit1 static/dynamic (40), bits 6-7 activation type
   return (a.enhancedAddressManagement ? 0x80 : 0) | (a.dynamicAddress ? 0x40 : 0) | a.activationType
 }
 
@@ -220,7 +220,7 @@ export function decodeActlu (ru: Buffer): Actlu {
 }
 
 /**
- * +RSP(ACTLU) (§3.3, I3274 F2_ACTLU_Rsp; V8): `0D type profiles | 00 + 4-byte SSCP-LU capabilities
+ * +RSP(ACTLU) (GA27-3136 ACTLU, i3274_cc.c F2_ACTLU_Rsp): `0D type profiles | 00 + 4-byte SSCP-LU capabilities
  * (CV X'00' has no length byte) | CV X'0C' (LU status; first body byte 03 enabled / 01 disabled)`.
  */
 export interface ActluResponse {
@@ -260,12 +260,12 @@ export function decodeActluResponse (ru: Buffer): ActluResponse {
   return out
 }
 
-/** LU status vector X'0C' body (V8 / §3.5): status 03 enabled, 01 disabled, then 00 01 00 00 00 + 8 blanks. */
+/** LU status vector X'0C' body (i3274_cc.c; GA27-3136 NOTIFY): status 03 enabled, 01 disabled, then 00 01 00 00 00 + 8 blanks. */
 export function luStatusVector (enabled: boolean): Buffer {
   return Buffer.from([enabled ? 0x03 : 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40])
 }
 
-/** The +RSP(ACTLU) RU a PU 2.0 returns (V8 bytes exactly for `0D 01 01`, enabled). */
+/** The +RSP(ACTLU) RU a PU 2.0 returns (i3274_cc.c bytes exactly for `0D 01 01`, enabled). */
 export function actluPositiveRu (req: Actlu, enabled: boolean): Buffer {
   return encodeActluResponse({
     typeByte: actluByte1(req),
@@ -276,7 +276,7 @@ export function actluPositiveRu (req: Actlu, enabled: boolean): Buffer {
   })
 }
 
-// ---------------------------------------------------------------- NOTIFY (§3.5)
+// ---------------------------------------------------------------- NOTIFY (GA27-3136 NOTIFY)
 
 export interface Notify {
   enabled: boolean
@@ -288,7 +288,7 @@ const NOTIFY_DETAIL: Buffer = Buffer.from(luStatusVector(true).subarray(1))
 
 export function encodeNotify (n: { enabled: boolean, detail?: Buffer }): Buffer {
   const body = Buffer.concat([Buffer.from([n.enabled ? 0x03 : 0x01]), n.detail ?? NOTIFY_DETAIL])
-  // §3.5: 81 06 20 | 0C len | 03 enabled / 01 disabled | detail
+  // GA27-3136 NOTIFY: 81 06 20 | 0C len | 03 enabled / 01 disabled | detail
   return Buffer.concat([nsHeader(NsHeader.NOTIFY), Buffer.from([0x0c]), lenPrefix(body, 'NOTIFY CV X\'0C\'')])
 }
 
@@ -305,10 +305,10 @@ export function decodeNotify (ru: Buffer): Notify {
   return { enabled: status === 0x03, detail: Buffer.from(body.subarray(1)) }
 }
 
-// ---------------------------------------------------------------- INITSELF / TERMSELF (§3.1, V6)
+// ---------------------------------------------------------------- INITSELF / TERMSELF (GA27-3136 request codes, KB Q267902)
 
 /**
- * INIT-SELF. Layout used here (NS header §3.1; field order [UNCONFIRMED] beyond the V6 TERMSELF
+ * INIT-SELF. Layout used here (NS header GA27-3136 request codes; field order [UNCONFIRMED] beyond the KB Q267902 TERMSELF
  * prefix `type | name type X'F3' | PLU name length | name`): header | type byte | name type |
  * PLU name (len-prefixed) | mode name | requester ID | password | user field (each len-prefixed).
  */
@@ -347,7 +347,7 @@ export function decodeInitSelf (ru: Buffer): InitSelf {
   return out
 }
 
-/** TERM-SELF: header | type byte | name type | PLU name (len-prefixed) | trailing fields kept raw (V6). */
+/** TERM-SELF: header | type byte | name type | PLU name (len-prefixed) | trailing fields kept raw (KB Q267902). */
 export interface TermSelf {
   format: 0 | 1
   typeByte: number
@@ -367,9 +367,9 @@ export function decodeTermSelf (ru: Buffer): TermSelf {
   return { format: h === NsHeader.TERMSELF ? 1 : 0, typeByte: r.u8('type'), nameType: r.u8('name type'), pluName: r.lenPrefixed('PLU name'), trailing: r.rest() }
 }
 
-// ---------------------------------------------------------------- UNBIND (§3.7)
+// ---------------------------------------------------------------- UNBIND (GA27-3136 UNBIND)
 
-/** UNBIND type codes, §3.7 table. */
+/** UNBIND type codes, GA27-3136 UNBIND table. */
 export const UnbindType = {
   NORMAL: 0x01,
   BIND_FORTHCOMING: 0x02,
@@ -396,14 +396,14 @@ export function unbindTypeName (type: number): string {
   return UNBIND_NAMES[type] ?? `type X'${type.toString(16).padStart(2, '0').toUpperCase()}'`
 }
 
-/** §3.7 (KB Q161040): for types X'07'-X'7F' the sender may BIND again before our +RSP(UNBIND). */
+/** GA27-3136 UNBIND (KB Q161040): for types X'07'-X'7F' the sender may BIND again before our +RSP(UNBIND). */
 export function unbindAllowsEarlyRebind (type: number): boolean { return type >= 0x07 && type <= 0x7f }
 
 export interface Unbind { type: number, sense?: number }
 
 export function encodeUnbind (u: Unbind): Buffer {
   checkByte(u.type, 'UNBIND type')
-  // §3.7: 32 | type | [4-byte sense when type = FE]
+  // GA27-3136 UNBIND: 32 | type | [4-byte sense when type = FE]
   if (u.type === UnbindType.SESSION_FAILURE) {
     if (u.sense === undefined) throw malformed('UNBIND sense', 2, 'type X\'FE\' needs sense data')
     const b = Buffer.alloc(6); b[0] = RequestCode.UNBIND; b[1] = u.type; b.writeUInt32BE(u.sense >>> 0, 2); return b
@@ -425,7 +425,7 @@ export function decodeUnbind (ru: Buffer): Unbind {
   return { type }
 }
 
-// ---------------------------------------------------------------- single-byte commands (§3.8)
+// ---------------------------------------------------------------- single-byte commands (GA27-3136 SDT/CLEAR)
 
 function single (code: number, name: string): { encode: () => Buffer, decode: (ru: Buffer) => void } {
   return {
@@ -456,9 +456,9 @@ export const decodeBid = bid.decode
 export const encodeRtr = rtr.encode
 export const decodeRtr = rtr.decode
 
-// ---------------------------------------------------------------- LUSTAT / SIG (§3.1, V8, V9)
+// ---------------------------------------------------------------- LUSTAT / SIG (GA27-3136 request codes; i3274_cc.c, KB Q172484)
 
-/** LUSTAT `04 | 2-byte status | 2-byte extension` (V8 "LU now available" = 04 00 01 00 00). */
+/** LUSTAT `04 | 2-byte status | 2-byte extension` (i3274_cc.c "LU now available" = 04 00 01 00 00). */
 export interface Lustat { status: number, extension: number }
 /** SIG `C9 | 2-byte signal code | 2-byte extension`. */
 export interface Sig { code: number, extension: number }

@@ -124,7 +124,7 @@ t.test('partner errors: unknown TP (FMH-7 1008 6021), deallocate abend, TP failu
   await settle()
   t.teardown(() => { engine.close(); partner.close() })
   await t.rejects(engine.transact('HOSTLU', 'APPCMODE', 'NOSUCHTP', Buffer.from('x')), { code: 'TN3270LB_ERR_APPC_CONVERSATION', sense: 0x10086021, message: /sense 10086021/ })
-  t.same(piuLog, ['08460000'], '-RSP 0846 (ERP message forthcoming) came first (§4.1, KB Q156083)')
+  t.same(piuLog, ['08460000'], '-RSP 0846 (ERP message forthcoming) came first (GA27-3136 Sense Data, KB Q156083)')
   await t.rejects(engine.transact('HOSTLU', 'APPCMODE', 'BOOM', Buffer.from('x')), { sense: 0x08640000, message: /sense 08640000/ })
   await t.rejects(engine.transact('HOSTLU', 'APPCMODE', 'ABEND', Buffer.from('x')), { sense: 0x08640000, message: /sense 08640000/ })
   t.equal(engine.sessions()[0]!.sessions.length, 1, 'errors ended the brackets cleanly; the session stays for reuse')

@@ -1,4 +1,4 @@
-// Wire formats against the real traces (sna-formats.md §7 V4, V5, V10, V11).
+// Wire formats against real traces (KB Q185503, Q194324, Q308927, Q169575, Q156083); the V-numbers name them.
 import t from 'tap'
 import {
   decodeBind, encodeBind, bindMode, bindResponseImage, buildBind, maxRu,
@@ -10,7 +10,7 @@ import { fromEbcdic, toEbcdic, modeNameBytes } from '../../lib/appc/ebcdic.js'
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex')
 
-// V4 — KB Q185503, RU bytes as in the article's DLC dump (the §7 listing drops two of the zero
+// V4 — KB Q185503, RU bytes as in the article's DLC dump (a transcription of the dump drops two of the zero
 // bytes 16-22; the dump has byte 23 = X'16', byte 24 = X'23' as the article's text says).
 const V4_BIND = hex(`31001307B0B050B10707898987070602 00000000000000 1623 0000
   10 E4E2D4E4E3D3F0F14BD4E2E2D3E4F1F6
@@ -198,7 +198,7 @@ t.test('FMH-5 errors and round trips', async t => {
   t.throws(() => attach('bad name!', 'basic'), /no cp037 mapping/)
 })
 
-t.test('GDS LL framing with the continuation bit (§5.6)', async t => {
+t.test('GDS LL framing with the continuation bit (SC31-6808 GDS)', async t => {
   t.same(encodeGds(GDS_APPLICATION_DATA, hex('C1C2')), hex('000612FFC1C2'))
   const big = Buffer.alloc(70000, 7)
   const enc = encodeGds(GDS_APPLICATION_DATA, big)

@@ -40,7 +40,7 @@ t.test('activation never breaks the limit or the partner minimum (exhaustive 0..
   t.ok(checked > 500, `${checked} states checked`)
 })
 
-t.test('bindAdmission senses (§4.1 0805 0000 / 0805 0001)', async t => {
+t.test('bindAdmission senses (GA27-3136 Sense Data 0805 0000 / 0805 0001)', async t => {
   t.equal(bindAdmission(undefined, { winners: 0, losers: 0 }, 'loser'), 0x08050000, 'limits never negotiated')
   t.equal(bindAdmission({ sessionLimit: 0, minWinners: 0, minPartnerWinners: 0 }, { winners: 0, losers: 0 }, 'loser'), 0x08050000, 'limits reset to zero')
   t.equal(bindAdmission({ sessionLimit: 2, minWinners: 0, minPartnerWinners: 0 }, { winners: 1, losers: 1 }, 'loser'), 0x08050000, 'limit reached')
@@ -60,7 +60,7 @@ t.test('pickFreeSession prefers winners, then the most recently used', async t =
   t.equal(pickFreeSession([b, a])!.n, 'b')
 })
 
-t.test('SESTIMEOUT (seed 002): which sessions, how long', async t => {
+t.test('SESTIMEOUT (KB 831976): which sessions, how long', async t => {
   const winner = { polarity: 'winner' as const, initiatedLocally: true, autoActivated: false }
   t.equal(SESTIMEOUT_TICK_MS, 5000)
   t.equal(idleUnbindAfter(4, winner), 20000, 'default 4 ticks = 20 s')

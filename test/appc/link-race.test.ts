@@ -16,7 +16,7 @@ for (const settings of [{ renegLimits: false, retryCnos: false }, { renegLimits:
     f.link.disconnect()
     f.partner.restart()
     f.link.connect()
-    // the gateway kept its limits (seed 001); the start-of-day CNOS is in flight right now
+    // the gateway kept its limits (KB Q107866); the start-of-day CNOS is in flight right now
     const r = await f.engine.transact('HOSTLU', 'APPCMODE', 'TXN', Buffer.from('two'))
     t.match(r.toString(), /^TWO TXN#2/)
     t.equal(await f.metric('tn3270_gateway_appc_bind_failures_total'), 0, 'no BIND met the zeroed limits')

@@ -1,4 +1,4 @@
-// Seed 001 end to end: engine ↔ Lu62Partner over the in-memory link.
+// KB Q107866 end to end: engine ↔ Lu62Partner over the in-memory link.
 import t from 'tap'
 import { Writable } from 'node:stream'
 import { createLogger } from '../../lib/observability/index.js'

@@ -1,4 +1,4 @@
-// Seed 001 (KB Q107866) as a table: (renegLimits, retryCnos) × failure × active sessions.
+// KB Q107866 as a table: (renegLimits, retryCnos) × failure × active sessions.
 import t from 'tap'
 import { decideRecovery, recoveryStep, retryCnosCovers, failureLabel, senseHex, type BindFailure, type RecoveryPhase, type RecoveryEvent } from '../../lib/appc/index.js'
 
@@ -36,7 +36,7 @@ const TABLE: Row[] = [
   [false, false, 'UNBIND', 2, 'fail'], [false, false, '08063426', 2, 'fail'], [false, false, '0805xxxx', 2, 'fail'], [false, false, '0801xxxx', 2, 'fail'], [false, false, 'other', 2, 'fail'],
 ]
 
-t.test('decideRecovery: the full seed 001 table (first failure)', async t => {
+t.test('decideRecovery: the full KB Q107866 table (first failure)', async t => {
   t.equal(TABLE.length, 2 * 2 * 5 * 2)
   for (const [renegLimits, retryCnos, f, active, expected] of TABLE) {
     const d = decideRecovery({ renegLimits, retryCnos }, FAILURES[f]!, active, false)
@@ -76,7 +76,7 @@ t.test('recovery state machine: one renegotiation, none until restart or retry',
   t.equal(run(['link_restart'], 'exhausted'), 'normal', 'the connection restarts')
   t.equal(run(['link_restart'], 'renegotiated'), 'normal')
   t.equal(run(['bind_failed_final', 'renegotiate'], 'exhausted'), 'renegotiated')
-  // the sequence seed 001 describes, with the decision fed by the phase
+  // the sequence KB Q107866 describes, with the decision fed by the phase
   const settings = { renegLimits: false, retryCnos: true }
   let phase: RecoveryPhase = 'normal'
   const f = FAILURES['0805xxxx']!

@@ -1,4 +1,4 @@
-// Seed 002 (KB 831976) with a FakeClock: idle contention-winner sessions, reuse, abnormal ends.
+// KB 831976 with a FakeClock: idle contention-winner sessions, reuse, abnormal ends.
 import t from 'tap'
 import { fixture } from './fixture.js'
 

@@ -1,4 +1,4 @@
-// APPC seed 001 (KB Q107866, RENEGLIMITS / RETRYCNOS) end to end: a real gateway and a real host
+// APPC BIND-failure recovery (KB Q107866, RENEGLIMITS / RETRYCNOS) end to end: a real gateway and a real host
 // simulator from startDemo, the real `sna` host link between them, driven through the gateway's
 // /v1/appc API and the host simulator's admin API with undici; results read from the gateway's
 // /metrics, /v1/appc/sessions and log lines and the host's /status.
@@ -127,7 +127,7 @@ t.test('host BIND rejections (POST /faults rejectBinds) show up in bind_failures
 })
 
 t.test('renegLimits=false retryCnos=false: transactions sent while the link comes back never meet the zeroed limits', async t => {
-  // The host restart zeroes the partner's limits; the gateway keeps its own (seed 001) and runs a
+  // The host restart zeroes the partner's limits; the gateway keeps its own (KB Q107866) and runs a
   // start-of-day CNOS at link up. A transaction that arrives in between must wait for that CNOS
   // instead of sending its BIND first (which the partner would refuse with 0805 0000).
   const e = await start(t, ['appc.renegLimits=false', 'appc.retryCnos=false'])

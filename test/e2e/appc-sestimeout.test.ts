@@ -1,4 +1,4 @@
-// APPC seed 002 (KB 831976, SESTIMEOUT) end to end with real time: real gateway, real host
+// APPC idle-session timeout (KB 831976, SESTIMEOUT) end to end with real time: real gateway, real host
 // simulator, real `sna` link, /v1/appc API over undici. "No new BIND" is read from both ends: the
 // gateway's /v1/appc/sessions (same session id and lfsid) and the host simulator's /status (the
 // partner's session list: same lfsid, same boundAt, still one #INTER session).

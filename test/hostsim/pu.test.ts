@@ -107,7 +107,7 @@ t.test('FLOOD 50 with a pacing window of 7: in order, one window per IPR', async
   v.records.length = 0
   h.pu.input(LU1, ENTER, [{ address: INPUT_ADDR, text: 'FLOOD 50' }])
   // The first screen opened a window of 7 (PI) and used 1: six records go at once, then every
-  // IPR authorises one more window of 7 whose first request carries PI (§6.1).
+  // IPR authorises one more window of 7 whose first request carries PI (GA27-3136 pacing).
   let expected = 6
   let iprs = 0
   for (;;) {

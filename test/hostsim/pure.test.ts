@@ -131,7 +131,7 @@ t.test('LU2 BIND image from config', async t => {
   const ru = lu2BindRu({ bind: cfg.bind, application: 'DEMO', lu: 'GW1LU001' })
   const b = decodeBind(ru)
   t.equal(validateLu2Bind(b), undefined, 'a valid LU2 BIND for the gateway side')
-  // sna-formats.md §7 V1/V2: 31 01 03 03 B1 90 30 80
+  // IBMLINK trace (x3270 c3270/Test/ibmlink2.trc) and KB Q195170: 31 01 03 03 B1 90 30 80
   t.same([...ru.subarray(0, 8)], [0x31, 0x01, 0x03, 0x03, 0xb1, 0x90, 0x30, 0x80])
   t.equal(ru[8], 0x03, 'byte 8: secondary send window 3')
   t.equal(ru[9], 0x07, 'byte 9: secondary receive window 7')

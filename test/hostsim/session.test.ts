@@ -35,7 +35,7 @@ function session (bind: Record<string, unknown> = {}) {
     onEnded: (info) => ended.push(info),
   }
   const s = new PluSession(env)
-  const feed = (b: Buffer): void => s.receive(decodePiu(b), b)
+  const feed = (b: Buffer): void => s.receive(decodePiu(b))
   const last = (): Buffer => raws[raws.length - 1]
   return { s, sent, raws, ended, feed, last }
 }

@@ -1,5 +1,5 @@
 // A minimal PU 2.0 with dependent LUs for host-simulator tests, built from the sna codecs: it
-// answers ACTPU/ACTLU/BIND/SDT/UNBIND like a 3274 (sna-formats.md §7 V8), keeps a 3270 Screen per
+// answers ACTPU/ACTLU/BIND/SDT/UNBIND like a 3274 (snhstq/IBM3705_R5 I327x/i3274_cc.c), keeps a 3270 Screen per
 // LU from the LU-LU data, and records everything so tests can assert on the host's flows.
 import { EventEmitter } from 'node:events'
 import {
@@ -44,7 +44,7 @@ export interface TestPuOptions {
   rejectBindSense?: number
   rejectActpuSense?: number
   rejectActluSense?: number
-  /** +RSP(ACTLU) RU to send instead of the V8 one. */
+  /** +RSP(ACTLU) RU to send instead of the i3274_cc.c one. */
   actluResponseRu?: Buffer
   /** -RSP to character-coded SSCP-LU data with this sense. */
   rejectUssSense?: number
@@ -97,7 +97,7 @@ export class TestPu extends EventEmitter {
         this.emit('actpu')
         return
       }
-      // V8-style +RSP(ACTPU): the request code and the format/type byte.
+      // i3274_cc.c-style +RSP(ACTPU): the request code and the format/type byte.
       this.send(positiveResponse(raw, Buffer.from([0x11, piu.ru[1]!])))
       this.emit('actpu')
       return
@@ -181,7 +181,7 @@ export class TestPu extends EventEmitter {
 
   notify (name: string, enabled: boolean): void {
     const lu = this.lu(name)
-    // §3.5 NOTIFY: RH 0B 00 20 (FMD, FI, no response requested) — here RQD1 to see the +RSP.
+    // NOTIFY (KB Q267902): RH 0B 00 20 (FMD, FI, no response requested) — here RQD1 to see the +RSP.
     this.sendSscpLu(lu, requestRh({ category: 'FMD', fi: true, mode: 'RQD1' }), encodeNotify({ enabled }))
   }
 
@@ -204,11 +204,11 @@ export class TestPu extends EventEmitter {
     this.send(encodePiu({ th: { mpf: 'whole', odai: false, efi: false, daf: 0x00, oaf: lu.address, snf: this.sscpSnf }, rh, ru }))
   }
 
-  /** An AID with fields on the LU-LU session (RH 03 90 20: RQE1 + CD, §6.2). */
+  /** An AID with fields on the LU-LU session (RH 03 90 20: RQE1 + CD, GA23-0059). */
   input (name: string, aid: number, fields: Array<{ address: number, text: string }> = [], opts: { pi?: boolean, snf?: number, mode?: 'RQE1' | 'RQD1' } = {}): void {
     const lu = this.lu(name)
     const record = buildInbound({ aid, cursor: 0, fields, rows: 24, cols: 80 })
-    // §6.1: the first request of each window (BIND byte 8) carries PI; the host IPRs at once.
+    // GA27-3136 pacing: the first request of each window (BIND byte 8) carries PI; the host IPRs at once.
     const window = lu.bind?.pacing.secondarySendWindow ?? 0
     const pi = opts.pi ?? (window > 0 && lu.sentInWindow % window === 0)
     lu.sentInWindow++

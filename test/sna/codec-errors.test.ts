@@ -84,7 +84,7 @@ t.test('RH helpers and response modes', async (t) => {
     t.equal(isDefinite(rh), m.startsWith('RQD'))
     t.equal(isException(rh), m.startsWith('RQE'))
   }
-  // §2.2 table: byte 1 values 00 80 20 A0 90 30 B0
+  // GA27-3136 RH response modes table: byte 1 values 00 80 20 A0 90 30 B0
   t.same(modes.map((m) => encodeRh(requestRh({ mode: m }))[1]), [0x00, 0x80, 0x20, 0xa0, 0x90, 0x30, 0xb0])
   t.throws(() => responseMode({ ...requestRh({ mode: 'none' }), eri: true }), /ERI set without DR1 or DR2/)
   const cmd = commandRh('DFC', { mode: 'RQE1' })
@@ -186,7 +186,8 @@ t.test('LU2 BIND validation', async (t) => {
 t.test('sense catalogue', async (t) => {
   t.equal(senseName(0x08050000), 'Session limit exceeded')
   t.equal(senseName(0x08050001), 'Session limit exceeded: BIND would violate CNOS contention-winner limits')
-  t.equal(senseName(0x08063426), 'Resource unknown')
+  t.equal(senseName(0x08063426), 'Resource unknown: BIND refused by CICS (bytes 2-3 = CICS message 3426)')
+  t.equal(senseName(0x08060099), 'Resource unknown', 'a modifier without its own entry: the family meaning')
   t.equal(senseName(0x08350022), 'Invalid parameter at offset 34')
   t.equal(senseName(0x20020000), 'Chaining error')
   t.equal(senseName(0x081b0000), 'Receiver in transmit mode')

@@ -74,7 +74,7 @@ t.test('ACTPU → ACTLU → NOTIFY → BIND → SDT → data both ways → UNBIN
   t.match(s.toHost(), [{ type: 'active' }])
   t.equal(lu.state, 'active'); t.same(events, ['active'])
 
-  // client attaches: NOTIFY(enabled) on the SSCP-LU session, RH 0B 00 20 (§3.5)
+  // client attaches: NOTIFY(enabled) on the SSCP-LU session, RH 0B 00 20 (GA27-3136 NOTIFY)
   lu.attach()
   t.equal(hx(s.wire[0]!), hx(h('2C 00 00 02 00 01 0B 00 20 81 06 20 0C 0E 03 00 01 00 00 00 40 40 40 40 40 40 40 40')))
   const notifyEv = s.toHost()

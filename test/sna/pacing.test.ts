@@ -1,4 +1,4 @@
-// Unit and state tests for the pacing engine (sna-formats §2.4, §3.6, §4.1, §6.1; seed 003).
+// Unit and state tests for the pacing engine ("SNA Formats", GA27-3136: IPR/IPM, BIND bytes 8/9/12/13, sense 2011; KB Q181737).
 import t from 'tap'
 import { FakeClock } from '../helpers/fake-clock.js'
 import { ErrorCodes, isLbError } from '../../lib/errors.js'
@@ -22,7 +22,7 @@ function receiver (window: number, opts: { credit?: number, adaptive?: boolean, 
   return { r, clock, events }
 }
 
-t.test('seed 003 worked example: window 7, credit 8, host sends 7, client gives 3', async (t) => {
+t.test('KB Q181737 worked example: window 7, credit 8, host sends 7, client gives 3', async (t) => {
   const { r } = receiver(7, { credit: 8 })
   // Host sends its first (BIND-authorised) window of 7; the first carries PI.
   const delivered: number[] = []
@@ -62,14 +62,14 @@ t.test('seed 003 worked example: window 7, credit 8, host sends 7, client gives 
   t.same(d.deliver, [7])
 })
 
-t.test('BIND pacing fields and per-role windows (§3.6, §6.1)', async (t) => {
-  // V1 IBMLINK BIND: byte 8 00, byte 9 87 (adaptive, 7), byte 12 87, byte 13 00.
+t.test('BIND pacing fields and per-role windows (GA27-3136 BIND, GA27-3136 pacing)', async (t) => {
+  // IBMLINK BIND (x3270 c3270/Test/ibmlink2.trc): byte 8 00, byte 9 87 (adaptive, 7), byte 12 87, byte 13 00.
   const v1 = Uint8Array.from([0x31, 0x01, 0x03, 0x03, 0xb1, 0x90, 0x30, 0x80, 0x00, 0x87, 0x87, 0xf8, 0x87, 0x00, 0x02])
   const p = pacingFromBindRu(v1)
   t.same(p, { secondarySendWindow: 0, secondaryReceiveWindow: 7, primarySendWindow: 7, primaryReceiveWindow: 0, adaptive: true })
   t.same(pacingWindows(p, 'secondary'), { send: 0, receive: 7, adaptive: true })
   t.same(pacingWindows(p, 'primary'), { send: 7, receive: 0, adaptive: true })
-  // V4 (negotiated response): 07 03 .. .. 83 07.
+  // KB Q185503 (negotiated response): 07 03 .. .. 83 07.
   const v4 = Uint8Array.from([0x31, 0x00, 0x13, 0x07, 0xb0, 0xb0, 0x50, 0xb1, 0x07, 0x03, 0x89, 0x89, 0x83, 0x07])
   t.same(pacingWindows(pacingFromBindRu(v4), 'secondary'), { send: 7, receive: 3, adaptive: false })
   t.same(pacingWindows(pacingFromBindRu(v4), 'primary'), { send: 3, receive: 7, adaptive: false })
@@ -179,7 +179,7 @@ t.test('sender: bounded queue returns PACING_QUEUE_FULL and never drops', async 
   t.throws(() => new PacingReceiver({ window: -1, clock: new FakeClock(), stallAfter: 1 }), RangeError)
 })
 
-t.test('receiver: violations carry the §4.1 sense and leave the state alone', async (t) => {
+t.test('receiver: violations carry the 2011/1001 sense (GA27-3136 Sense Data) and leave the state alone', async (t) => {
   const { r } = receiver(3, { credit: 0 })
   t.equal(r.receiveRequest(0, { pi: false }).violation?.sense, PacingSense.BEYOND_WINDOW, 'first request without PI')
   t.notOk(r.receiveRequest(0, { pi: true }).violation)
@@ -201,7 +201,7 @@ t.test('receiver: violations carry the §4.1 sense and leave the state alone', a
   t.ok(d.sendIpr)
 })
 
-t.test('adaptive sender: solicited, unsolicited (reset), reset-ack and IPM validation (§2.4)', async (t) => {
+t.test('adaptive sender: solicited, unsolicited (reset), reset-ack and IPM validation (GA27-3136 IPR/IPM)', async (t) => {
   const s = new PacingSender<number>({ window: 2, adaptive: true, queueLimit: 100 })
   const sub = (i: number) => { const r = s.submit(i); return r.ok ? r.send : [] }
   t.equal(s.receiveIpm({ type: 'solicited', rwi: false, nws: 1 }).violation?.sense, PacingSense.UNEXPECTED_IPM, 'solicited with no PI outstanding')

@@ -1,4 +1,5 @@
-// Real vectors of sna-formats.md §7 decoded field by field and re-encoded byte-exactly.
+// Real vectors (x3270 traces, KB articles, the 3274 simulator i3274_cc.c) decoded field by field and
+// re-encoded byte-exactly; V1..V9 number them in the order below.
 import t from 'tap'
 import {
   decodePiu, encodePiu, decodeBind, encodeBind, decodeBindResponse, positiveResponse, negativeResponse,
@@ -87,7 +88,7 @@ t.test('V3 BIND ending after the PLU name, rejected with 0835 0001', async (t) =
   t.equal(senseName(responseSense(r)!), 'Invalid parameter: BIND type (negotiable/non-negotiable)')
 })
 
-// KB Q185503 hex dump (the §7 V4 listing lost one X'00' in bytes 16-22; these are the dump's bytes).
+// KB Q185503 hex dump (a transcription of the dump lost one X'00' in bytes 16-22; these are the dump's bytes).
 const V4_BIND = h(`31 00 13 07 B0 B0 50 B1 07 07 89 89 87 07 06 02 00 00 00 00 00 00 00 16 23 00 00
   10 E4E2D4E4E3D3F0F14BD4E2E2D3E4F1F6
   32 00 09 02 C4E2C9D3F6D4D6C4 09 03 F000000000000005 11 04 E4E2D4E4E3D3F0F14BD4E2E2D3E4F1F6 0A 13 00 17145F7F7341E14B
@@ -186,7 +187,7 @@ t.test('V7 ACTPU with PU-capabilities CV (KB Q161492)', async (t) => {
   t.equal(hx(positiveResponse(buf, encodeActpuResponse({ formatType: 0x12, data: Buffer.alloc(0) }))), hx(h('2D 00 00 00 00 FA EB 80 00 11 12')))
 })
 
-t.test('V8 PU 2.0 responses (I3274)', async (t) => {
+t.test('V8 PU 2.0 responses (i3274_cc.c)', async (t) => {
   const actlu = decodeActlu(h('0D 01 01'))
   t.same(actlu, { enhancedAddressManagement: false, dynamicAddress: false, activationType: 1, fmProfile: 0, tsProfile: 1, controlVectors: [] })
   const rsp = actluPositiveRu(actlu, true)
