@@ -5,7 +5,7 @@
 import { ErrorCodes, lbError, type Tn3270LbError } from '../errors.js'
 import { systemClock, type Clock, type Timer } from '../clock.js'
 import type { AppcConfig } from '../config/gateway.js'
-import type { GatewayMetrics, Logger, RouteHandler } from '../observability/index.js'
+import type { GatewayMetrics, Logger } from '../observability/index.js'
 import { decodePiu, encodePiu, buildPositiveResponse, buildNegativeResponse, RequestCode, UnbindType, decodeUnbind, encodeUnbind, type Piu } from './sna.js'
 import { buildBind, decodeBind, encodeBind, maxRu } from './bind62.js'
 import { CNOS_TP, SNASVCMG, acceptCnosReply, checkRequestedLimits, decodeCnos, encodeCnos, type CnosLimits } from './cnos.js'
@@ -14,7 +14,6 @@ import { afterConversation, canActivate, chooseActivation, pickFreeSession, type
 import { decideRecovery, failureLabel, recoveryStep, senseHex, type BindFailure, type RecoveryPhase } from './recovery.js'
 import { Conversation, HalfSession, conversationError, receiveAll, type Chain, type ConversationEnd } from './session.js'
 import type { AppcTransport } from './transport.js'
-import { appcRoutes } from './api.js'
 
 export interface AppcEngineOptions {
   /** The gateway config's `appc` section. */
@@ -757,8 +756,7 @@ export class AppcEngine {
     return out
   }
 
-  /** Admin-port routes (`/v1/appc/...`). */
-  routes (): RouteHandler { return appcRoutes(this, this.cfg.apiToken) }
+  // The admin-port routes (`/v1/appc/...`) live in lib/gateway/appc-routes.ts, on the public API above.
 
   /** Unbinds every session and fails waiters; the engine refuses new work afterwards. */
   close (): void {
