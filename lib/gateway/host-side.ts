@@ -47,7 +47,7 @@ export interface Lu62Port {
 }
 
 export interface HostSideEvents {
-  /** The link came up and its LUs can be activated. */
+  /** The link is up and the host has activated its LUs (sna: ACTPU and every ACTLU): they can be handed out. */
   up: []
   /** The link went down (reason for logs). */
   down: [string]

@@ -30,8 +30,10 @@ export class SnaHostSide extends EventEmitter<HostSideEvents> implements HostSid
   private readonly bridges = new Map<LuBridge, Promise<void>>()
   private lu62Attachment: Lu62Attachment | undefined
   private linkIsUp = false
-  /** What the gauge and the 'up'/'down' events last said. */
-  private reportedUp = false
+  /** LUs offered to the host on the link (HELLO, docs/hostlink.md). */
+  private readonly offered: string[]
+  /** Whether 'up' was announced (and 'down' not since). */
+  private announcedUp = false
 
   constructor (host: GatewayHostConfig & { link: SnaLinkConfig }, ctx: HostSideContext) {
     super()
@@ -39,6 +41,7 @@ export class SnaHostSide extends EventEmitter<HostSideEvents> implements HostSid
     this.ctx = ctx
     this.clock = ctx.clock ?? systemClock
     const offered = ctx.lus.luOfHost(host.name).map(l => ({ name: l.name, locaddr: l.def.locaddr! }))
+    this.offered = offered.map(l => l.name)
     const puName = puNameOf(ctx.config.name)
     this.node = new DependentLuNode({ puName, lus: offered, send: piu => { this.link.send(piu) }, logger: ctx.logger, clock: this.clock })
     this.link = new SnaLinkClient({ ...host.link, node: puName, lus: offered, expectNode: host.name, logger: ctx.logger })
@@ -51,7 +54,7 @@ export class SnaHostSide extends EventEmitter<HostSideEvents> implements HostSid
     }
     ctx.metrics.hostLinkUp.set({ host: host.name }, 0)
     this.listenToLink()
-    this.listenToNode(offered.map(l => l.name))
+    this.listenToNode()
   }
 
   get up (): boolean { return this.linkIsUp && this.node.puActive }
@@ -118,29 +121,41 @@ export class SnaHostSide extends EventEmitter<HostSideEvents> implements HostSid
     })
   }
 
-  private listenToNode (luNames: string[]): void {
+  private listenToNode (): void {
     const { lus, logger } = this.ctx
     this.node.on('puActive', () => { this.report('PU active') })
     this.node.on('puInactive', () => { this.report('PU inactive') })
     this.node.on('protocolError', e => logger.warn({ reason: e.reason, sense: e.sense?.toString(16), lu: e.lu }, 'SNA protocol error'))
-    for (const name of luNames) {
+    for (const name of this.offered) {
       const lu = this.node.lu(name)
       lu.on('active', () => {
         // An LU left bound from a previous owner must not be handed out mid-session.
         if (lu.luLu.isBound && !lu.attached) lu.sendUnbind(UnbindType.NORMAL)
         lus.activate(name)
+        this.report('LU active')
       })
       lu.on('inactive', () => lus.deactivate(name, 'deactivated by the host (DACTLU)'))
     }
   }
 
-  /** Gauge and events follow `up` (link and PU both active). */
+  /**
+   * The gauge follows `up` (link and PU active). 'up' is announced once the host has also
+   * activated every LU offered (ACTLU), so LUs can be handed out when start-up goes on; 'down'
+   * when the link or the PU goes.
+   */
   private report (why: string): void {
     const up = this.up
     this.ctx.metrics.hostLinkUp.set({ host: this.name }, up ? 1 : 0)
-    if (up === this.reportedUp) return
-    this.reportedUp = up
-    if (up) this.emit('up')
-    else this.emit('down', why)
+    if (!up) {
+      if (this.announcedUp) {
+        this.announcedUp = false
+        this.emit('down', why)
+      }
+      return
+    }
+    if (!this.announcedUp && this.offered.every(name => this.node.lu(name).state !== 'inactive')) {
+      this.announcedUp = true
+      this.emit('up')
+    }
   }
 }
