@@ -1,4 +1,4 @@
-// Churn (issue 3, Done 4): 2,000 client cycles against one gateway — connect, negotiate TN3270E,
+// Churn: 2,000 client cycles against one gateway — connect, negotiate TN3270E,
 // get the DEMO screen, ECHO round trip, leave — with some clients dropping the TCP connection
 // mid-screen (destroy before reading the reply, or before the first screen). Afterwards every LU
 // is free, no sockets or timers leaked, and the host simulator's view of LU-LU sessions equals the

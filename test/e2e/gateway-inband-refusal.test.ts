@@ -1,4 +1,4 @@
-// Issue 4 scope: with closeListenSocket false the gateway keeps listening and refuses in band —
+// docs/operations.md (CloseListenSocket): with closeListenSocket false the gateway keeps listening and refuses in band —
 // TN3270E gets DEVICE-TYPE REJECT, plain TN3270 a short message and a close.
 import t from 'tap'
 import { connect } from 'node:net'

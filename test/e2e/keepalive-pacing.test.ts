@@ -1,4 +1,5 @@
-// Issue 6 Done 2-3 and issue 7 Done 3, end to end through a demo gateway on real sockets.
+// KeepAlive (KB Q137309, events 700/701) and fixed pacing with client credit (KB Q181737), end to
+// end through a demo gateway on real sockets (docs/operations.md).
 import t, { type Test } from 'tap'
 import { PassThrough } from 'node:stream'
 import { request } from 'undici'
