@@ -1,7 +1,7 @@
 // CloseListenSocket (KB Q101235) end to end with the real s3270 client: a gateway whose pool of
 // 2 LUs is full refuses the third connect at TCP level (no "no LU" screen), says so on /metrics
-// and /status, and takes the third client as soon as an LU frees. Also: the gateway's Prometheus exposition passes
-// `promtool check metrics` and carries every gateway metric docs/metrics.md names.
+// and /status, and takes the third client as soon as an LU frees. Also: the gateway's Prometheus
+// exposition passes `promtool check metrics` and carries every gateway metric docs/metrics.md names.
 import t, { type Test } from 'tap'
 import { spawn } from 'node:child_process'
 import { S3270 } from '../helpers/s3270.js'
