@@ -269,4 +269,8 @@ t.test('a stage may hand the next stages another socket; no stages at all still 
   t.equal(r.lus.spare('P'), 2, 'reservation given back')
   conn.end('late')
   t.equal(ends.length, 1, 'ends once')
+
+  const throwing = new ClientConnection({ socket: new Socket(), listener, allocator }, { metrics: createGatewayMetrics(new Registry()), logger, clock: systemClock, onEnd: () => { throw new Error('hook bug') } })
+  await throwing.run([])
+  t.match(lines.at(-1), { level: 50, err: 'hook bug', msg: 'onConnectionEnd hook failed' }, 'a failing end hook is logged, not thrown')
 })
