@@ -24,7 +24,11 @@ export type StagePhase = 'admission' | 'proxy-header' | 'negotiating' | 'serving
 export type ConnectionPhase = StagePhase | 'ending' | 'closed'
 export type ConnectionResult = 'accepted' | 'rejected_resource' | 'rejected_error'
 
-/** Who the client is, as far as the pipeline has learned. */
+/**
+ * Who the client is, as far as the pipeline has learned. Stages add what they learn here (the TLS
+ * stage its certificate facts, a PROXY v2 TLV a device request handed over by the proxy); later
+ * stages decide from it (allowed pools, per-client caps keyed by the real client).
+ */
 export interface ClientIdentity {
   /** address:port of the real client: the socket's peer, or the source of a trusted PROXY v2 header. */
   client: string
