@@ -408,3 +408,29 @@ t.test('a host still freeing the device an LU just had is retried before the res
   t.ok(refused >= 1, 'the host did refuse at first')
   t.equal(gw.lus.lu('LUA')!.state, 'in_use', 'not taken out of rotation')
 })
+
+t.test('records typed before the host\'s first screen are bounded; host data other than 3270-DATA is not relayed', async t => {
+  // A host slow to paint: the client types more than pacing.inboundQueueLimit records meanwhile.
+  const slow = await fakeHost(t, async p => {
+    await p.plainHandshake()
+    await new Promise(resolve => setTimeout(resolve, 300))
+    p.sendRecord(screenRecord('LATE'))
+  })
+  const gw = await gateway(t, config(slow.port, {}, { pacing: { inboundQueueLimit: 2 } }))
+  const c = await tn3270eClient(t, gw.port('main'))
+  for (let i = 0; i < 3; i++) c.sendRecord(Buffer.from([0, 0, 0, 0, i, 0x7d]))
+  await c.waitClosed()
+  await until('served', () => gw.serving() === 0)
+  t.match(gw.ended.at(-1), /client sent more than 2 records before the host session was up/)
+
+  // SCS-DATA from a TN3270E host has nowhere to go on a display session.
+  const e = await fakeHost(t, async p => {
+    await eHost('TCP001')(p)
+    p.sendRecord(Buffer.from([0x01, 0, 0, 0, 1, 0x40]))
+    p.sendRecord(Buffer.concat([Buffer.from([0, 0, 0, 0, 2]), screenRecord('AFTER')]))
+  })
+  const gw2 = await gateway(t, config(e.port, { luRequest: 'connect' }))
+  const d = await tn3270eClient(t, gw2.port('main'), 'LUA')
+  t.same((await d.recordAt(1)).subarray(5), screenRecord('AFTER'), 'the SCS record was dropped, the next screen relayed')
+  d.end()
+})
