@@ -185,6 +185,8 @@ export class ClientConnection {
     const lease = this.lease!
     const reason = this.endReason ?? (this.failure === undefined ? 'ended' : `gateway error: ${errorMessage(this.failure)}`)
     if (this.failure !== undefined) this.ctx.logger.error({ err: this.failure, client: this.identity.client }, 'connection handler failed')
+    // Host sides close the client before they resolve; one that failed may not have.
+    if (!session.closed) session.close(reason)
     this.ctx.metrics.sessionsActive.dec({ pool: lease.pool, mode: session.mode })
     lease.release()
     this.log.info({ event: 'session-end', reason }, 'client session ended')

@@ -29,9 +29,12 @@ class ScriptedHost extends EventEmitter<HostSideEvents> implements HostSide {
   readonly bindImage = false
   readonly lu62 = undefined
   readonly bindings: ClientBinding[] = []
+  /** Serve with a bug: throw after taking the session. */
+  failing = false
   start (): void {}
   async serve (b: ClientBinding): Promise<void> {
     this.bindings.push(b)
+    if (this.failing) throw new Error('host side bug')
     b.session.send3270(screenRecord('HELLO'))
     await new Promise<void>(resolve => {
       const done = (reason: string): void => { b.onEnd(`client closed: ${reason}`); resolve() }
@@ -216,6 +219,10 @@ t.test('admission: over maxPendingPerClient a connection is refused at once with
   t.equal(pending.take('x', 1), undefined)
   a(); a()
   t.equal(pending.count('x'), 0, 'release is idempotent')
+  const b1 = pending.take('y', 2)!
+  pending.take('y', 2)
+  b1()
+  t.equal(pending.count('y'), 1, 'one slot of two given back')
 
   const exempt = await rig(t, { negotiation: { timeout: '2s', maxPendingPerClient: 1 }, listeners: [{ name: 'main', port: 0, pools: ['P'], proxyProtocol: { mode: 'optional', trustedSources: ['127.0.0.0/8'] } }] })
   const x = await open(t, exempt.port)
@@ -270,7 +277,31 @@ t.test('a stage may hand the next stages another socket; no stages at all still 
   conn.end('late')
   t.equal(ends.length, 1, 'ends once')
 
+  let laterRan = false
+  const stopping = new ClientConnection({ socket: new Socket(), listener, allocator }, { metrics: createGatewayMetrics(new Registry()), logger, clock: systemClock, onEnd: i => { ends.push(i) } })
+  await stopping.run([
+    { phase: 'proxy-header', run: c => { c.end('gateway stopping') } },
+    { phase: 'negotiating', run: () => { laterRan = true } },
+  ])
+  t.equal(laterRan, false, 'no stage runs after an end from outside')
+  t.match(ends.at(-1), { phase: 'proxy-header', reason: 'gateway stopping' })
+
   const throwing = new ClientConnection({ socket: new Socket(), listener, allocator }, { metrics: createGatewayMetrics(new Registry()), logger, clock: systemClock, onEnd: () => { throw new Error('hook bug') } })
   await throwing.run([])
   t.match(lines.at(-1), { level: 50, err: 'hook bug', msg: 'onConnectionEnd hook failed' }, 'a failing end hook is logged, not thrown')
+})
+
+t.test('a host side that fails still ends the session once: the LU goes back and the error is logged', async t => {
+  const r = await rig(t)
+  r.host.failing = true
+  const peer = new HostPeer(await open(t, r.port))
+  t.equal((await requestDevice(peer))[1], 4)
+  peer.subneg(Opt.TN3270E, [3, 7])
+  await ended(r, 1)
+  t.match(r.ends, [{ phase: 'serving', result: 'accepted', reason: 'gateway error: host side bug' }])
+  t.match(r.lines.find(l => l.level === 50), { msg: 'connection handler failed' })
+  await peer.waitClosed()
+  t.pass('the client is closed')
+  t.equal(r.lus.lu('LU1')!.state, 'free')
+  t.equal(await r.metric('sessionsActive', { pool: 'P', mode: 'tn3270e' }), 0)
 })
