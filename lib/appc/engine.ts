@@ -5,7 +5,7 @@
 import { ErrorCodes, Tn3270LbError, errorMessage, lbError } from '../errors.js'
 import { systemClock, type Clock, type Timer } from '../clock.js'
 import type { AppcConfig } from '../config/index.js'
-import type { GatewayMetrics, Logger, RouteHandler } from '../observability/index.js'
+import type { GatewayMetrics, Logger } from '../observability/index.js'
 import { decodePiu, Sense, UnbindType, type BindImage, type LuLuEvent, type Piu, type ResponseEvent } from './sna.js'
 import { buildBind, encodeBind, lu62Bind, lu62BindSense, maxRu } from './bind62.js'
 import { CNOS_TP, SNASVCMG, acceptCnosReply, checkRequestedLimits, decodeCnos, encodeCnos, type CnosLimits } from './cnos.js'
@@ -14,7 +14,6 @@ import { afterConversation, canActivate, chooseActivation, pickFreeSession, type
 import { decideRecovery, failureLabel, recoveryStep, senseHex, type BindFailure, type RecoveryPhase } from './recovery.js'
 import { Conversation, Lu62Session, conversationError, receiveAll, type Chain, type ConversationEnd } from './session.js'
 import type { AppcTransport } from './transport.js'
-import { appcRoutes } from './api.js'
 
 export interface AppcEngineOptions {
   /** The gateway config's `appc` section. */
@@ -771,8 +770,7 @@ export class AppcEngine {
     return out
   }
 
-  /** Admin-port routes (`/v1/appc/...`). */
-  routes (): RouteHandler { return appcRoutes(this, this.cfg.apiToken) }
+  // The admin-port routes (`/v1/appc/...`) live in lib/gateway/appc-routes.ts, on the public API above.
 
   /** Unbinds every session and fails waiters; the engine refuses new work afterwards. */
   close (): void {

@@ -4,7 +4,6 @@ export { AppcEngine, type AppcEngineOptions, type AllocateRequest, type ApingRes
 export { Lu62Partner, builtInTps, type Lu62PartnerOptions, type Lu62PartnerMode, type TpHandler } from './partner.js'
 export { Conversation, receiveAll, type ConversationState, type ReceiveResult } from './session.js'
 export { isLu62Piu, type AppcTransport, type PiuReceiver } from './transport.js'
-export { appcRoutes } from './api.js'
 export { decideRecovery, recoveryStep, retryCnosCovers, failureLabel, senseHex, type BindFailure, type RecoveryDecision, type RecoverySettings, type RecoveryPhase, type RecoveryEvent } from './recovery.js'
 export { canActivate, chooseActivation, bindAdmission, pickFreeSession, idleUnbindAfter, afterConversation, SESTIMEOUT_TICK_MS, type ModeLimits, type ModeCounts, type Polarity } from './limits.js'
 export { encodeCnos, decodeCnos, negotiateCnos, acceptCnosReply, checkRequestedLimits, ReplyModifier, SNASVCMG, CNOS_TP, type CnosLimits, type CnosVariable } from './cnos.js'

@@ -1,8 +1,24 @@
 // What the gateway needs from a host, whatever the link type: LU activation state flows into
 // the LuRegistry, and a negotiated client session is handed over to be served on its LU.
-import type { Lease, LuDefinition } from './lu-pool.js'
+// What differs between link types is said by capabilities (`bindImage`, `lu62`), never by
+// asking which class a host side is (docs/internals.md, gateway/).
+import type { EventEmitter } from 'node:events'
+import type { Clock } from '../clock.js'
+import type { GatewayConfig } from '../config/index.js'
+import type { GatewayMetrics, Logger } from '../observability/index.js'
 import type { Tn3270ServerSession } from '../tn3270/index.js'
-import type { Logger } from '../observability/index.js'
+import type { Lease, LuDefinition, LuRegistry } from './lu-pool.js'
+
+/** What every host side is built with. */
+export interface HostSideContext {
+  config: GatewayConfig
+  lus: LuRegistry
+  metrics: GatewayMetrics
+  /** Child logger carrying the host name. */
+  logger: Logger
+  /** Default: the system clock. */
+  clock?: Clock
+}
 
 export interface ClientBinding {
   session: Tn3270ServerSession
@@ -14,13 +30,38 @@ export interface ClientBinding {
   onEnd: (reason: string) => void
 }
 
-export interface HostSide {
+/** The APPC engine's side of an sna link: it receives ODAI = 1 PIUs and is told of link changes. */
+export interface Lu62Attachment {
+  receive: (piu: Buffer) => void
+  linkUp: () => void
+  linkDown: () => void
+}
+
+/**
+ * A host link that can carry LU 6.2 sessions (sna links: FID2 PIUs with ODAI = 1, "SNA Formats",
+ * GA27-3136). The APPC engine sends through it and attaches to what arrives.
+ */
+export interface Lu62Port {
+  send: (piu: Buffer) => boolean
+  attach: (attachment: Lu62Attachment) => void
+}
+
+export interface HostSideEvents {
+  /** The link is up and the host has activated its LUs (sna: ACTPU and every ACTLU): they can be handed out. */
+  up: []
+  /** The link went down (reason for logs). */
+  down: [string]
+}
+
+export interface HostSide extends EventEmitter<HostSideEvents> {
   readonly name: string
   readonly type: 'sna' | 'tn3270'
   /** True while the link is up (tn3270_gateway_host_link_up). */
   readonly up: boolean
-  /** Whether sessions on this host carry BIND images to TN3270E clients (BIND-IMAGE function). */
-  readonly sendsBindImage: boolean
+  /** Capability: sessions on this host carry BIND images to TN3270E clients (BIND-IMAGE, RFC 2355 §10.3). */
+  readonly bindImage: boolean
+  /** Capability: the link carries LU 6.2 traffic for the APPC engine (sna links only). */
+  readonly lu62: Lu62Port | undefined
   start: () => void
   /**
    * Serves a client on the LU it was given. Resolves when the client and the LU session are
@@ -28,7 +69,7 @@ export interface HostSide {
    * may be handed to someone else.
    */
   serve: (binding: ClientBinding) => Promise<void>
-  /** Tells every client of this host that the gateway is stopping, ends LU sessions cleanly. */
+  /** Tells every client of this host that the gateway is stopping; resolves when their sessions have ended. */
   endAll: (reason: string) => Promise<void>
   close: () => Promise<void>
   status: () => Record<string, unknown>

@@ -1,4 +1,4 @@
-// CloseListenSocket (seed 000, KB Q101235): a listener listens exactly while one of its pools
+// CloseListenSocket (KB Q101235): a listener listens exactly while one of its pools
 // can hand out an LU. Emulators with hot-backup lists only move on after a *connect failure*;
 // a server that accepts and then says "no LU" locks them in. Capacity is reserved at accept
 // time, so the listener closes as soon as sessions plus connections still negotiating fill it,
@@ -104,7 +104,7 @@ export class ListenerManager extends EventEmitter {
   private open (l: ManagedListener): void {
     const { logger, metrics } = this.opts
     // A new Server each time: Node allows re-listen after close(), and a fresh object keeps the
-    // old one's accepted connections (which stay open) separate (lb-ops-style §3.1).
+    // old one's accepted connections (which stay open) separate (Node.js net docs: server.close() keeps accepted sockets).
     const server = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 })
     l.server = server
     l.state = 'opening'

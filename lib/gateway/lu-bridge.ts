@@ -1,20 +1,24 @@
-// Joins one TN3270(E) client session to its dependent LU's sessions with the host:
+// Joins one TN3270(E) client session to its dependent LU's sessions with the host. The client
+// leg (credit, keepalive, response time, ending once) is the shared ClientLeg; this file keeps
+// what is SNA:
 //   host → client: LU-LU FMD chains become 3270 records, BIND/UNBIND become BIND-IMAGE/UNBIND
 //     records where negotiated, SSCP-LU data becomes SSCP-LU-DATA (TN3270E) or a screen (TN3270);
-//     session-level pacing grants the host a window only with client credit (seed 003).
+//     session-level pacing grants the host a window only with client credit (KB Q181737) — an IPR
+//     under fixed pacing, a solicited IPM under adaptive pacing ("SNA Formats", GA27-3136).
 //   client → host: records become FMD chains split at the BIND's max RU size, paced by the host's
-//     window with a bounded queue; TN3270E responses become SNA responses (RFC 2355 §10).
-//   KeepAlive runs on the client connection (seed 004).
+//     window (IPR or IPM) with a bounded queue; TN3270E responses become SNA responses (RFC 2355 §10).
 // When either side ends, the LU is cleaned as SNA requires (UNBIND, NOTIFY disabled) before
 // the lease goes back to the pool.
-import type { EventEmitter } from 'node:events'
 import { systemClock, type Clock } from '../clock.js'
 import type { GatewayConfig } from '../config/index.js'
 import { decode as ebcdicDecode, encode as ebcdicEncode, parseInbound, ScreenWriter } from '../datastream/index.js'
-import { attachKeepAlive, telnetKeepAliveTarget, type KeepAliveHandle } from '../keepalive/index.js'
+import { errorMessage } from '../errors.js'
 import type { GatewayMetrics } from '../observability/index.js'
-import { chainRu, UnbindType, type BindImage, type DependentLu, type LuDataEvent } from '../sna/index.js'
-import { creditFromClientState, SessionPacing, type ReceiverDecision } from '../sna/index.js'
+import {
+  chainRu, SessionPacing, UnbindType,
+  type BindImage, type DependentLu, type Ipm, type LuDataEvent, type PacingViolation, type ReceiverDecision, type SenderDecision,
+} from '../sna/index.js'
+import { ClientLeg } from './client-leg.js'
 import type { ClientBinding } from './host-side.js'
 
 /** How long to wait for the host's +RSP(UNBIND) when the client leaves before freeing the LU. */
@@ -27,11 +31,6 @@ const UNBIND_WAIT_MS = 3000
  */
 const NEGATIVE_SENSE: Record<number, number> = { 0: 0x10030000, 1: 0x08020000, 2: 0x10010000, 3: 0x08310000 }
 
-/** 3270 commands that carry a WCC (SNA codes and their local-channel twins), GA23-0059. */
-const WCC_COMMANDS = new Set([0xf1, 0xf5, 0x7e, 0x01, 0x05, 0x0d])
-
-const EMPTY = Buffer.alloc(0)
-
 /** One RU of an inbound chain, as queued by the pacing sender (each RU counts in the window). */
 interface InboundRu { ru: Buffer, bci: boolean, eci: boolean }
 
@@ -41,27 +40,32 @@ export interface BridgeContext {
   clock?: Clock
 }
 
+/** Pacing accounting for /status: what the gateway holds for this client right now. */
+export interface BridgePacingStatus {
+  window: number
+  adaptive: boolean
+  held: number
+  owed: boolean
+  stalled: boolean
+  clientQueuedBytes: number
+  inboundQueued: number
+}
+
 export class LuBridge {
   private readonly b: ClientBinding
   private readonly lu: DependentLu
   private readonly ctx: BridgeContext
   private readonly clock: Clock
+  private readonly leg: ClientLeg
   private pacing: SessionPacing<InboundRu, LuDataEvent> | undefined
   private bind: BindImage | undefined
   private chain: Buffer[] = []
   /** Definite responses the host asked for, by TN3270E SEQ: the host's SNF to answer. */
   private readonly pendingResponses = new Map<number, number>()
-  private keepalive: KeepAliveHandle | undefined
-  private inboundSince: bigint | undefined
-  private ending = false
-  private clientClosed = false
   private readonly done: Promise<void>
   private resolveDone!: () => void
-  private readonly listeners: Array<() => void> = []
   /** After SYSREQ the client talks to the SSCP (LOGOFF, ...) until the next SYSREQ. */
   private sscpMode = false
-  /** A credit check is scheduled for when the bytes written so far have left the process. */
-  private creditCheckPending = false
 
   constructor (binding: ClientBinding, lu: DependentLu, ctx: BridgeContext) {
     this.b = binding
@@ -69,52 +73,31 @@ export class LuBridge {
     this.ctx = ctx
     this.clock = ctx.clock ?? systemClock
     this.done = new Promise(resolve => { this.resolveDone = resolve })
+    this.leg = new ClientLeg({
+      binding, config: ctx.config, metrics: ctx.metrics, clock: this.clock,
+      onCredit: () => { this.evaluateCredit() },
+      end: reason => { this.end(reason) },
+    })
   }
 
   /** Serves until the client or the LU goes away; resolves once the LU is clean. */
   run (): Promise<void> {
-    const { session } = this.b
-    const { config, metrics } = this.ctx
-    this.on(this.lu, 'bind', (bind: BindImage) => this.onBind(bind))
-    this.on(this.lu, 'unbind', (type: number) => this.onUnbind(type))
-    this.on(this.lu, 'data', (ev: LuDataEvent) => this.onHostData(ev))
-    this.on(this.lu, 'sscpData', (ru: Buffer) => this.onSscpData(ru))
-    this.on(this.lu, 'ipr', () => this.onPacingResponse())
-    this.on(this.lu, 'inactive', () => { this.end('host deactivated the LU (DACTLU or link down)') })
-    this.on(this.lu, 'protocolError', (e: { reason: string, sense?: number }) => this.b.logger.warn({ reason: e.reason, sense: e.sense }, 'SNA protocol error on LU'))
-    this.on(session, 'data', (d: { type: string, data: Buffer, seq: number }) => this.onClientData(d))
-    this.on(session, 'response', (r: { seq: number, positive: boolean, code: number }) => this.onClientResponse(r))
-    this.on(session, 'attn', () => this.b.logger.debug('ATTN from client'))
-    // SYSREQ (RFC 2355 §10.5; anchors §3.2): switch the client between the LU-LU and the SSCP-LU
-    // session, as a 3270 terminal does; the SSCP answers on SSCP-LU-DATA.
-    this.on(session, 'sysreq', () => {
-      this.sscpMode = !this.sscpMode
-      this.b.logger.debug({ sscpMode: this.sscpMode }, 'SYSREQ from client')
-    })
-    this.on(session, 'close', (reason: string) => { this.clientClosed = true; this.end(`client: ${reason}`) })
-    this.on(session.socket, 'drain', () => this.evaluateCredit())
-    if (config.keepalive.method !== 'none') {
-      this.keepalive = attachKeepAlive(telnetKeepAliveTarget(session), config.keepalive, {
-        logger: this.b.logger,
-        metrics,
-        clock: this.clock,
-        client: session.client,
-        lu: this.lu.name,
-      })
-    }
+    this.listenToLu()
+    this.listenToClient()
+    this.leg.startKeepAlive()
     // A BIND left from an earlier client cannot be reused: the host's view of the screen is wrong.
     if (this.lu.luLu.isBound) this.lu.sendUnbind(UnbindType.NORMAL)
-    // NOTIFY(SLU enabled): the host's SSCP now starts the session (USS or DEFAPPL), §3.5.
+    // NOTIFY(SLU enabled): the host's SSCP now starts the session (USS or DEFAPPL).
     this.lu.attach()
     if (this.lu.state === 'inactive') this.end('LU is not active')
     return this.done
   }
 
-  /** Pacing accounting for /status: what the gateway holds for this client right now. */
-  pacingStatus (): { window: number, held: number, owed: boolean, stalled: boolean, clientQueuedBytes: number, inboundQueued: number } {
+  pacingStatus (): BridgePacingStatus {
     const r = this.pacing?.receiver
     return {
       window: r?.windowSize ?? 0,
+      adaptive: r?.adaptive ?? false,
       held: r?.held ?? 0,
       owed: r?.pacingResponseOwed ?? false,
       stalled: r?.stalled ?? false,
@@ -127,15 +110,37 @@ export class LuBridge {
 
   /** Ends the client side (if still open) and cleans the LU. Idempotent. */
   end (reason: string): void {
-    if (this.ending) return
-    this.ending = true
-    this.b.onEnd(reason)
-    this.keepalive?.stop()
+    if (!this.leg.end(reason)) return
     this.pacing?.close()
-    if (!this.clientClosed) this.b.session.close(reason)
     void this.cleanLu().finally(() => {
-      for (const off of this.listeners) off()
+      this.leg.dispose()
       this.resolveDone()
+    })
+  }
+
+  private listenToLu (): void {
+    const { leg, lu } = this
+    leg.listen(lu, 'bind', (bind: BindImage) => { this.onBind(bind) })
+    leg.listen(lu, 'unbind', (type: number) => { this.onUnbind(type) })
+    leg.listen(lu, 'data', (ev: LuDataEvent) => { this.onHostData(ev) })
+    leg.listen(lu, 'sscpData', (ru: Buffer) => { this.onSscpData(ru) })
+    leg.listen(lu, 'ipr', () => { this.onPacingResponse() })
+    leg.listen(lu, 'ipm', (ipm: Ipm) => { this.onIpm(ipm) })
+    leg.listen(lu, 'inactive', () => { this.end('host deactivated the LU (DACTLU or link down)') })
+    leg.listen(lu, 'protocolError', (e: { reason: string, sense?: number }) => { this.b.logger.warn({ reason: e.reason, sense: e.sense }, 'SNA protocol error on LU') })
+  }
+
+  private listenToClient (): void {
+    const { leg } = this
+    const { session } = this.b
+    leg.listen(session, 'data', (d: { type: string, data: Buffer, seq: number }) => { this.onClientData(d) })
+    leg.listen(session, 'response', (r: { seq: number, positive: boolean, code: number }) => { this.onClientResponse(r) })
+    leg.listen(session, 'attn', () => { this.b.logger.debug('ATTN from client') })
+    // SYSREQ (RFC 2355 §10.5): switch the client between the LU-LU and the SSCP-LU session, as a
+    // 3270 terminal does; the SSCP answers on SSCP-LU-DATA.
+    leg.listen(session, 'sysreq', () => {
+      this.sscpMode = !this.sscpMode
+      this.b.logger.debug({ sscpMode: this.sscpMode }, 'SYSREQ from client')
     })
   }
 
@@ -148,7 +153,7 @@ export class LuBridge {
       try {
         lu.sendUnbind(UnbindType.NORMAL)
       } catch (err) {
-        this.b.logger.debug({ err: (err as Error).message }, 'UNBIND not sent')
+        this.b.logger.debug({ err: errorMessage(err) }, 'UNBIND not sent')
       }
     }
     if (!ended()) {
@@ -176,21 +181,6 @@ export class LuBridge {
     })
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  private on (emitter: EventEmitter<any>, event: string, fn: (...args: any[]) => void): void {
-    const guarded = (...args: any[]): void => {
-      try {
-        fn(...args)
-      } catch (err) {
-        // One bad exchange ends this client, never the gateway.
-        this.b.logger.error({ err: (err as Error).message, event }, 'session bridge failed')
-        this.end(`bridge error: ${(err as Error).message}`)
-      }
-    }
-    emitter.on(event, guarded)
-    this.listeners.push(() => emitter.off(event, guarded))
-  }
-
   // ---------------------------------------------------------------- host → client
 
   private onBind (bind: BindImage): void {
@@ -216,17 +206,20 @@ export class LuBridge {
         }
       },
     })
-    const window = this.pacing.receiver.windowSize
-    const twoWindows = 2 * window * (bind.maxPrimarySendRu + 7)
-    if (window > 0 && config.pacing.highWaterMark < twoWindows) {
-      // The IPR needs credit for the rest of the current window plus the next one (seed 003),
-      // so below two windows of max-size RUs the host only gets one window per round trip,
-      // and an IPR owed at the end of a partial window waits until the host sends again.
-      this.b.logger.warn({ highWaterMark: config.pacing.highWaterMark, window, maxRu: bind.maxPrimarySendRu, needed: twoWindows },
-        'pacing.highWaterMark is below two pacing windows of max-size RUs; outbound throughput will be limited')
-    }
+    this.warnIfHighWaterMarkTooLow(bind, this.pacing.receiver.windowSize)
     const { session } = this.b
     if (session.functions.has('BIND-IMAGE') && this.lu.bindImage !== undefined) session.sendBindImage(this.lu.bindImage)
+  }
+
+  private warnIfHighWaterMarkTooLow (bind: BindImage, window: number): void {
+    const { highWaterMark } = this.ctx.config.pacing
+    const twoWindows = 2 * window * (bind.maxPrimarySendRu + 7)
+    if (window === 0 || highWaterMark >= twoWindows) return
+    // The pacing response needs credit for the rest of the current window plus the next one
+    // (KB Q181737), so below two windows of max-size RUs the host only gets one window per round
+    // trip, and a response owed at the end of a partial window waits until the host sends again.
+    this.b.logger.warn({ highWaterMark, window, maxRu: bind.maxPrimarySendRu, needed: twoWindows },
+      'pacing.highWaterMark is below two pacing windows of max-size RUs; outbound throughput will be limited')
   }
 
   private onUnbind (type: number): void {
@@ -235,7 +228,7 @@ export class LuBridge {
     this.chain = []
     this.pendingResponses.clear()
     const { session } = this.b
-    if (!this.ending && session.functions.has('BIND-IMAGE')) session.sendUnbind(type)
+    if (this.leg.open && session.functions.has('BIND-IMAGE')) session.sendUnbind(type)
   }
 
   private onHostData (ev: LuDataEvent): void {
@@ -246,15 +239,17 @@ export class LuBridge {
     }
     const d = pacing.receiver.receiveRequest(copyEvent(ev), { pi: ev.pacing, rlwi: ev.rh.rlwi })
     if (d.violation !== undefined) {
-      // Pacing protocol error by the host: negative response with the 2011/1001 sense (§4.1).
+      // Pacing protocol error by the host: negative response with the sense the decision names
+      // (2011 xxxx, "SNA Formats", GA27-3136); the request is not passed on.
       this.lu.sendResponse(ev.snf, d.violation.sense)
-      this.b.logger.warn({ sense: d.violation.sense.toString(16) }, d.violation.error.message)
+      this.warnPacing(d.violation)
       return
     }
     this.applyReceiver(d)
   }
 
   private applyReceiver (d: ReceiverDecision<LuDataEvent>): void {
+    if (d.violation !== undefined) { this.warnPacing(d.violation); return }
     if (d.deliver.length > 1) {
       // One write to the kernel for a window's records instead of one per record.
       const socket = this.b.session.socket
@@ -267,23 +262,10 @@ export class LuBridge {
     } else if (d.deliver.length === 1) {
       this.deliverToClient(d.deliver[0]!)
     }
+    // The grant of the host's next window: an IPR under fixed pacing, a solicited IPM under adaptive.
     if (d.sendIpr) this.lu.sendIpr()
-    if (d.deliver.length > 0) this.scheduleCreditCheck()
-  }
-
-  /**
-   * Credit is room in the client's write queue, so it comes back when delivered records leave
-   * the process. An empty write's callback runs once everything before it was handed to the
-   * kernel — for a client that stopped reading, never, which is the point. 'drain' only fires
-   * after the socket's own buffer limit was crossed, so it alone would miss small records.
-   */
-  private scheduleCreditCheck (): void {
-    if (this.creditCheckPending || this.ending) return
-    this.creditCheckPending = true
-    this.b.session.socket.write(EMPTY, () => {
-      this.creditCheckPending = false
-      setImmediate(() => this.evaluateCredit())
-    })
+    if (d.sendIpm !== undefined) this.lu.sendIpm(d.sendIpm)
+    if (d.deliver.length > 0) this.leg.checkCreditWhenFlushed()
   }
 
   private deliverToClient (ev: LuDataEvent): void {
@@ -297,7 +279,7 @@ export class LuBridge {
     if (wantsResponse && seq !== undefined) this.pendingResponses.set(seq, ev.snf)
     // The client cannot answer (no RESPONSES): the gateway does, once the record is queued.
     else if (ev.definite) this.lu.sendResponse(ev.snf, true)
-    this.observeResponseTime(record)
+    this.leg.hostRecordDelivered(record)
   }
 
   private onSscpData (ru: Buffer): void {
@@ -316,11 +298,35 @@ export class LuBridge {
     session.send3270(w.toBuffer())
   }
 
+  /** An IPR from the host: the next window for what we send (fixed pacing). */
   private onPacingResponse (): void {
     const p = this.pacing
     if (p === undefined) return
-    const d = p.receivePacingResponse('ipr')
+    this.applySender(p.receivePacingResponse('ipr'))
+  }
+
+  /**
+   * An IPM from the host (adaptive pacing, "SNA Formats", GA27-3136): solicited and unsolicited
+   * IPMs pace what we send (an unsolicited one is acknowledged with a reset-ack IPM); a reset
+   * acknowledgement answers a reset of ours.
+   */
+  private onIpm (ipm: Ipm): void {
+    const p = this.pacing
+    if (p === undefined) return
+    const d = p.receiveIpm(ipm)
+    if (d.to === 'sender') this.applySender(d.decision)
+    else this.applyReceiver(d.decision)
+  }
+
+  private applySender (d: SenderDecision<InboundRu>): void {
+    // A pacing response cannot be answered with a response: say so and carry on.
+    if (d.violation !== undefined) { this.warnPacing(d.violation); return }
+    if (d.sendIpm !== undefined) this.lu.sendIpm(d.sendIpm)
     for (const item of d.send) this.sendRuToHost(item)
+  }
+
+  private warnPacing (v: PacingViolation): void {
+    this.b.logger.warn({ sense: v.sense.toString(16).toUpperCase().padStart(8, '0'), code: v.error.code }, v.error.message)
   }
 
   // ---------------------------------------------------------------- client → host
@@ -329,20 +335,18 @@ export class LuBridge {
     const lu = this.lu
     if (d.type === 'SSCP-LU-DATA' || (d.type === '3270-DATA' && (this.sscpMode || lu.state !== 'in-session'))) {
       if (lu.state === 'inactive') return
-      // Typed text on the SSCP-LU session (LOGON ...): character-coded, §6.2 HERC.
+      // Typed text on the SSCP-LU session (LOGON ...) is character-coded.
       const text = d.type === 'SSCP-LU-DATA' ? d.data : sscpTextFromInbound(d.data, this.b.session.rows, this.b.session.cols)
       if (text.length > 0) lu.sendSscpData(text)
       return
     }
     if (d.type !== '3270-DATA' || lu.state !== 'in-session' || this.bind === undefined) return
-    this.inboundSince = process.hrtime.bigint()
-    const parts = chainRu(d.data, this.bind.maxSecondarySendRu)
+    this.leg.clientRecordForwarded()
     const p = this.pacing!
-    for (let i = 0; i < parts.length; i++) {
-      const part = parts[i]!
+    for (const part of chainRu(d.data, this.bind.maxSecondarySendRu)) {
       const r = p.sender.submit({ ru: part.ru, bci: part.bci, eci: part.eci })
       if (!r.ok) {
-        // Bounded inbound queue (issue 7): say so and end, never drop silently.
+        // Bounded inbound queue: say so and end, never drop silently.
         this.b.logger.warn({ queued: p.sender.queued, limit: this.ctx.config.pacing.inboundQueueLimit }, r.error.message)
         this.end('inbound queue limit reached while the host withheld its pacing window')
         return
@@ -352,7 +356,7 @@ export class LuBridge {
   }
 
   private sendRuToHost ({ item, setPi }: { item: InboundRu, setPi: boolean }): void {
-    // Inbound 3270 data: RH 03 90 20 = FMD, BC EC, RQE1, CD on the last RU (sna-formats §6.2).
+    // Inbound 3270 data: FMD, RQE1, CD on the last RU of the chain ("SNA Formats", GA27-3136).
     this.lu.sendData(item.ru, { beginChain: item.bci, endChain: item.eci, changeDirection: item.eci, pacing: setPi })
   }
 
@@ -364,14 +368,11 @@ export class LuBridge {
     this.evaluateCredit()
   }
 
-  // ---------------------------------------------------------------- credit and timing
+  // ---------------------------------------------------------------- credit
 
-  /** Application credit in messages (seed 003): room below the high-water mark, responses owed. */
+  /** Application credit in messages (KB Q181737): room below the high-water mark, responses owed. */
   private credit (bind = this.bind): number {
-    const { config } = this.ctx
-    return creditFromClientState({
-      queuedBytes: this.b.session.socket.writableLength,
-      highWaterMark: config.pacing.highWaterMark,
+    return this.leg.credit({
       // An RU becomes a record of at most RU + 5-byte header + IAC EOR (doubling aside).
       maxMessageBytes: (bind?.maxPrimarySendRu ?? 4096) + 7,
       window: this.pacing?.receiver.windowSize ?? bind?.pacing.secondaryReceiveWindow ?? 0,
@@ -381,17 +382,8 @@ export class LuBridge {
 
   private evaluateCredit (): void {
     const p = this.pacing
-    if (p === undefined || this.ending) return
+    if (p === undefined || !this.leg.open) return
     this.applyReceiver(p.receiver.setAvailableCredit(this.credit()))
-  }
-
-  /** RFC 2562: client inbound record to the first host record that restores the keyboard. */
-  private observeResponseTime (record: Buffer): void {
-    if (this.inboundSince === undefined || record.length < 2) return
-    if (!WCC_COMMANDS.has(record[0]!) || (record[1]! & 0x02) === 0) return
-    const seconds = Number(process.hrtime.bigint() - this.inboundSince) / 1e9
-    this.inboundSince = undefined
-    this.ctx.metrics.responseTimeSeconds.observe({ pool: this.b.lease.pool }, seconds)
   }
 }
 

@@ -1,6 +1,6 @@
 // LU pools: which LUs exist, which are free, which are held, which cannot be served right now.
 // All state changes are synchronous so that an allocation and the listener decision that
-// follows it happen in one step (issue 4: no LU is ever given to two clients, no client is
+// follows it happen in one step (no LU is ever given to two clients, no client is
 // stranded by a listener that closed a moment too late).
 import { EventEmitter } from 'node:events'
 import type { GatewayPoolConfig } from '../config/index.js'

@@ -2,7 +2,7 @@
 // events 700/701 name the real client behind the front proxy. A header is believed only from
 // configured trusted networks; one from anywhere else is refused and logged.
 import type { Socket } from 'node:net'
-import { ErrorCodes, lbError, type Tn3270LbError } from '../errors.js'
+import { ErrorCodes, Tn3270LbError, errorMessage, isLbError, lbError } from '../errors.js'
 import { cidrMatch } from './address.js'
 import { parseProxyHeader } from './codec.js'
 
@@ -61,11 +61,11 @@ export async function readProxyHeader (socket: Socket, policy: ProxyHeaderPolicy
         parsed = parseProxyHeader(buf)
       } catch (err) {
         // Not a header at all: a direct client that spoke first. Fine in optional mode.
-        if ((err as Tn3270LbError).code === ErrorCodes.PROXY_HEADER_MISSING && policy.mode === 'optional') {
+        if (isLbError(err, ErrorCodes.PROXY_HEADER_MISSING) && policy.mode === 'optional') {
           finish(undefined, { client: peer, proxied: false }, buf)
           return
         }
-        finish(lbError((err as Tn3270LbError).code ?? ErrorCodes.PROXY_HEADER, `connection from ${peer}: ${(err as Error).message}`))
+        finish(lbError(err instanceof Tn3270LbError ? err.code : ErrorCodes.PROXY_HEADER, `connection from ${peer}: ${errorMessage(err)}`, err))
         return
       }
       if (parsed.needMore === true) return

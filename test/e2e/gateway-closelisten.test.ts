@@ -1,8 +1,7 @@
-// CloseListenSocket end to end with the real s3270 client (issue "CloseListenSocket, the gateway
-// admin plane and graceful shutdown"): a gateway whose pool of 2 LUs is full refuses the third
-// connect at TCP level (no "no LU" screen), says so on /metrics and /status, and takes the third
-// client as soon as an LU frees. Also: the gateway's Prometheus exposition passes
-// `promtool check metrics` and carries every gateway metric ARCHITECTURE §5 names.
+// CloseListenSocket (KB Q101235) end to end with the real s3270 client: a gateway whose pool of
+// 2 LUs is full refuses the third connect at TCP level (no "no LU" screen), says so on /metrics
+// and /status, and takes the third client as soon as an LU frees. Also: the gateway's Prometheus
+// exposition passes `promtool check metrics` and carries every gateway metric docs/metrics.md names.
 import t, { type Test } from 'tap'
 import { spawn } from 'node:child_process'
 import { S3270 } from '../helpers/s3270.js'
@@ -138,7 +137,7 @@ t.test('gateway /metrics passes promtool check metrics and has the §5 gateway m
   t.same(ours, [], `whole /metrics: no lint problems beyond prom-client's default nodejs_active_*_total gauges (promtool exit ${whole.code}, ${problems.length} problem(s))`)
   t.comment(`promtool on the whole /metrics: exit ${whole.code}; ${problems.join(' | ') || 'clean'}`)
 
-  // ARCHITECTURE §5 "Metrics": every gateway metric named there.
+  // docs/metrics.md: every gateway metric named there.
   const named = [
     'tn3270_gateway_lus', 'tn3270_gateway_listener_open', 'tn3270_gateway_listener_closes_total',
     'tn3270_gateway_connections_total', 'tn3270_gateway_sessions_active', 'tn3270_gateway_device_type_rejects_total',
@@ -194,7 +193,7 @@ async function promtoolCheckMetrics (input: string): Promise<{ code: number | nu
   })
 }
 
-// ARCHITECTURE §3.3: the listener also closes when its host link is down (no LU can be served),
+// docs/operations.md (CloseListenSocket): the listener also closes when its host link is down (no LU can be served),
 // and reopens once the host activates the LUs again. POST /restart on the host simulator drops
 // the link; it listens again after restartDelay (1 s) and the gateway reconnects.
 t.test('host link down closes the listener; re-activation reopens it', async t => {

@@ -1,11 +1,11 @@
-// Issue 4 scope: with closeListenSocket false the gateway keeps listening and refuses in band —
+// docs/operations.md (CloseListenSocket): with closeListenSocket false the gateway keeps listening and refuses in band —
 // TN3270E gets DEVICE-TYPE REJECT, plain TN3270 a short message and a close.
 import t from 'tap'
 import { connect } from 'node:net'
 import { request } from 'undici'
 import { startDemo } from '../../lib/demo.js'
 import { silentLogger } from '../../lib/observability/index.js'
-import { RawTn3270eClient } from '../helpers/raw-tn3270e.js'
+import { E2eClient } from '../helpers/e2e-tn3270-client.js'
 
 const IAC = 0xff; const SB = 0xfa; const SE = 0xf0; const WILL = 0xfb; const WONT = 0xfc; const DO = 0xfd; const TTYPE = 24
 
@@ -19,8 +19,8 @@ t.test('closeListenSocket false: the listener stays open and refuses in band', a
   t.teardown(() => d.shutdown({ immediate: true }))
   const gw = d.gateways[0]!
   const port = gw.listenerPort('tn3270')
-  const holder = await RawTn3270eClient.connect({ port })
-  t.teardown(() => holder.close())
+  const holder = await E2eClient.open(port)
+  t.teardown(() => holder.destroy())
   t.match(holder.lu, /^GW1A001$/, 'the only LU is taken')
 
   // TN3270E: DEVICE-TYPE REJECT REASON DEVICE-IN-USE (RFC 2355 §7.1: 02 06 05 01).

@@ -5,7 +5,7 @@ import { connect, type Socket } from 'node:net'
 import { request } from 'undici'
 import { startDemo } from '../../lib/demo.js'
 import { silentLogger } from '../../lib/observability/index.js'
-import { RawTn3270eClient } from '../helpers/raw-tn3270e.js'
+import { E2eClient } from '../helpers/e2e-tn3270-client.js'
 
 /** A client that connects from `localAddress` and never answers (127.0.0.0/8 is all loopback). */
 async function silentClient (port: number, localAddress: string): Promise<Socket> {
@@ -31,8 +31,8 @@ t.test('one client address cannot hold more than maxPendingPerClient connections
   t.equal(gw.lus.spare('HOSTA'), 2, 'only two LUs are held back by that client')
   t.ok(idle.every(s => !s.destroyed), 'its first two connections are still waiting')
 
-  const ok = await RawTn3270eClient.connect({ port })
-  t.teardown(() => ok.close())
+  const ok = await E2eClient.open(port)
+  t.teardown(() => ok.destroy())
   t.match(ok.lu, /^GW1A00\d$/, `another client is served (${ok.lu})`)
   const res = await request(`http://127.0.0.1:${gw.adminAddress.port}/metrics`)
   const text = await res.body.text()

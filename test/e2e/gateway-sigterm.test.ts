@@ -1,5 +1,5 @@
-// SIGTERM during live sessions (issue "CloseListenSocket, the gateway admin plane and graceful
-// shutdown", Done 4), against the real CLI process `tn3270-lb demo --set drainTimeout=2s`:
+// SIGTERM during live sessions (docs/operations.md, Shutdown and drain), against the real CLI
+// process `tn3270-lb demo --set drainTimeout=2s`:
 //   /readyz turns 503 at once, the gateway listener closes, sessions keep working during the drain,
 //   the process exits within drainTimeout plus a small margin, every client gets an orderly close
 //   (FIN, not RST), and the host simulator saw every LU-LU session unbound. A second signal stops
@@ -16,7 +16,7 @@ const DRAIN_MS = 2000
 // to a real drainTimeout (30 s default).
 const EXIT_MARGIN_MS = 3000
 // --gateways 1 --hosts 1: proxy P, gateway P+1, proxy admin P+100, gateway admin P+101,
-// host link P+201, host admin P+301 (ARCHITECTURE §5).
+// host link P+201, host admin P+301 (README.md: ports from --base-port).
 const OFFSETS = [0, 1, 100, 101, 201, 301]
 // host-sim, host-sim-admin, gateway, gateway-admin, proxy, proxy-admin
 const LISTENING_LINES = 6

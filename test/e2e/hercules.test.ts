@@ -1,12 +1,11 @@
 // End to end with real peers nobody here wrote: Debian's Hercules 3.13 as the TN3270 host
-// (headless, loopback, plain TN3270 with `@devnum` / `@GROUP` device selection, anchors §6) and
-// the real s3270 client (TN3270E) through the gateway's `tn3270` host link. The gateway part is
-// the harness in test/gateway/tn3270-host-harness.ts (listeners + allocator + negotiation +
-// the tn3270 HostSide), wired like startGateway's connection handler.
+// (headless, loopback, plain TN3270 with `@devnum` / `@GROUP` device selection) and
+// the real s3270 client (TN3270E) through the gateway's `tn3270` host link, on a real
+// startGateway (test/gateway/gateway-fixture.ts adds the views these tests read).
 import t, { type Test } from 'tap'
 import { startHercules, type Hercules } from '../helpers/hercules.js'
 import { S3270 } from '../helpers/s3270.js'
-import { startTestGateway, type TestGateway } from '../gateway/tn3270-host-harness.js'
+import { startTestGateway, type TestGateway } from '../gateway/gateway-fixture.js'
 import { until } from '../helpers/until.js'
 
 const DEVICES = ['0010', '0011', { address: '0020', group: 'TSOGRP' }, { address: '0021', group: 'TSOGRP' }]

@@ -16,7 +16,7 @@ import { createGatewayMetrics, silentLogger } from '../../lib/observability/inde
 import { Registry } from 'prom-client'
 import { Opt, BRK } from '../../lib/telnet/index.js'
 import { DO, IAC, WILL, WONT, fakeHost, HostPeer, screenRecord } from '../hostlink/tn3270-fake-host.js'
-import { startTestGateway, type TestGateway } from './tn3270-host-harness.js'
+import { startTestGateway, type TestGateway } from './gateway-fixture.js'
 import { until } from '../helpers/until.js'
 
 function config (hostPort: number, link: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -30,8 +30,9 @@ function config (hostPort: number, link: Record<string, unknown> = {}, extra: Re
   }
 }
 
-async function gateway (t: Tap, raw: Record<string, unknown>, opts: { waitUp?: boolean } = {}): Promise<TestGateway> {
-  const gw = await startTestGateway(raw, opts)
+/** startGateway with this config (a host that does not come up only delays the start by the start-up wait). */
+async function gateway (t: Tap, raw: Record<string, unknown>): Promise<TestGateway> {
+  const gw = await startTestGateway(raw)
   t.teardown(gw.close)
   return gw
 }
@@ -165,7 +166,7 @@ t.test('availability: down while the host refuses connects, up when it answers; 
   await new Promise<void>(resolve => probe.listen(0, '127.0.0.1', resolve))
   const port = (probe.address() as { port: number }).port
   await new Promise<void>(resolve => probe.close(() => resolve()))
-  const gw = await gateway(t, config(port), { waitUp: false })
+  const gw = await gateway(t, config(port))
   await until('probe failed', () => gw.lus.lu('LUA')!.reason.startsWith('host link down'))
   t.equal(gw.side.up, false)
   t.equal(await gw.gauge('hostLinkUp', { host: 'H' }), 0)
@@ -382,7 +383,7 @@ t.test('TLS to the host: CA file, server name and a client certificate from the 
   await until('served', () => gw.serving() === 0)
 
   // Without the client certificate the host refuses the handshake: the link is down.
-  const gw2 = await gateway(t, config(port, { tls: { ca: tls.ca, servername: 'zos.test' } }), { waitUp: false })
+  const gw2 = await gateway(t, config(port, { tls: { ca: tls.ca, servername: 'zos.test' } }))
   await until('probe failed', () => gw2.lus.lu('LUA')!.reason.startsWith('host link down'))
   t.equal(gw2.side.up, false)
   t.match(gw2.lus.lu('LUA')!.reason, /before speaking telnet/)
@@ -406,4 +407,30 @@ t.test('a host still freeing the device an LU just had is retried before the res
   t.same((await b.recordAt(0, 5000)).subarray(5), screenRecord('SESSION'), 'served after the host finished freeing the device')
   t.ok(refused >= 1, 'the host did refuse at first')
   t.equal(gw.lus.lu('LUA')!.state, 'in_use', 'not taken out of rotation')
+})
+
+t.test('records typed before the host\'s first screen are bounded; host data other than 3270-DATA is not relayed', async t => {
+  // A host slow to paint: the client types more than pacing.inboundQueueLimit records meanwhile.
+  const slow = await fakeHost(t, async p => {
+    await p.plainHandshake()
+    await new Promise(resolve => setTimeout(resolve, 300))
+    p.sendRecord(screenRecord('LATE'))
+  })
+  const gw = await gateway(t, config(slow.port, {}, { pacing: { inboundQueueLimit: 2 } }))
+  const c = await tn3270eClient(t, gw.port('main'))
+  for (let i = 0; i < 3; i++) c.sendRecord(Buffer.from([0, 0, 0, 0, i, 0x7d]))
+  await c.waitClosed()
+  await until('served', () => gw.serving() === 0)
+  t.match(gw.ended.at(-1), /client sent more than 2 records before the host session was up/)
+
+  // SCS-DATA from a TN3270E host has nowhere to go on a display session.
+  const e = await fakeHost(t, async p => {
+    await eHost('TCP001')(p)
+    p.sendRecord(Buffer.from([0x01, 0, 0, 0, 1, 0x40]))
+    p.sendRecord(Buffer.concat([Buffer.from([0, 0, 0, 0, 2]), screenRecord('AFTER')]))
+  })
+  const gw2 = await gateway(t, config(e.port, { luRequest: 'connect' }))
+  const d = await tn3270eClient(t, gw2.port('main'), 'LUA')
+  t.same((await d.recordAt(1)).subarray(5), screenRecord('AFTER'), 'the SCS record was dropped, the next screen relayed')
+  d.end()
 })

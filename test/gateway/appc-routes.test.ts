@@ -1,8 +1,10 @@
-// The /v1/appc routes on a real admin server (port 0), engine ↔ partner behind it.
+// The /v1/appc routes (lib/gateway/appc-routes.ts) on a real admin server (port 0), engine ↔
+// partner behind it (test/appc/fixture.ts).
 import t from 'tap'
 import { request } from 'node:http'
+import { appcRoutes } from '../../lib/gateway/index.js'
 import { startAdminServer, silentLogger } from '../../lib/observability/index.js'
-import { fixture, type FixtureOptions } from './fixture.js'
+import { fixture, type FixtureOptions } from '../appc/fixture.js'
 
 interface Reply { status: number, body: Buffer, json: () => any, headers: Record<string, unknown> }
 
@@ -23,7 +25,7 @@ function call (port: number, method: string, path: string, body?: string | Buffe
 
 async function server (t: { teardown: (fn: () => Promise<void>) => void }, opts: FixtureOptions = {}) {
   const f = await fixture(opts)
-  const admin = await startAdminServer({ host: '127.0.0.1', port: 0, registry: f.registry, logger: silentLogger(), status: () => ({}), ready: () => true, route: f.engine.routes() })
+  const admin = await startAdminServer({ host: '127.0.0.1', port: 0, registry: f.registry, logger: silentLogger(), status: () => ({}), ready: () => true, route: appcRoutes(f.engine, f.config.apiToken) })
   t.teardown(async () => { f.engine.close(); await admin.close() })
   return { f, port: admin.address.port }
 }
@@ -127,4 +129,17 @@ t.test('appc.apiToken protects the API', async t => {
   t.equal((await call(port, 'GET', '/v1/appc/sessions', undefined, { authorization: 'Bearer s3cret' })).status, 200)
   t.equal((await call(port, 'POST', '/v1/appc/HOSTLU/APPCMODE/ECHO', 'hi', { authorization: 'Bearer s3cret' })).body.toString(), 'hi')
   t.equal((await call(port, 'GET', '/metrics')).status, 200, 'the token guards /v1/appc only')
+})
+
+t.test('a malformed percent-encoding in the path is a 400 naming the segment, not a 500', async t => {
+  const { port } = await server(t)
+  for (const path of ['/v1/appc/HOSTLU/APPCMODE/%E0%A4%A', '/v1/appc/%/APPCMODE/aping', '/v1/appc/sessions%ZZ']) {
+    const get = path.endsWith('aping')
+    const r = await call(port, get ? 'GET' : 'POST', path, get ? undefined : 'x')
+    t.equal(r.status, 400, path)
+    t.match(r.json().error, /path segment '.*' is not valid percent-encoding/, path)
+  }
+  const ok = await call(port, 'POST', '/v1/appc/HOSTLU/APPCMODE/EC%48O', 'y')
+  t.equal(ok.status, 200, 'valid percent-encoding still decodes (EC%48O = ECHO)')
+  t.equal(ok.body.toString(), 'y')
 })

@@ -1,0 +1,206 @@
+// One accepted client connection on its way through the gateway's pipeline (pipeline.ts): an
+// explicit phase, the client identity learned so far, what it holds (a slot among this client's
+// negotiating connections, the capacity reserved at accept, later the LU lease), and ONE end path
+// that gives all of it back, counts it and logs it, whatever phase the connection ended in.
+//
+//   admission → proxy-header → [tls] → negotiating → serving → ending → closed
+//
+// Metrics (docs/metrics.md): tn3270_gateway_connections_total{result} once per connection
+// (accepted when it starts serving; rejected_resource / rejected_error when it ends before, the
+// RFC 2561 ConnResrceRejs / ConnErrorRejs split), negotiation seconds and sessions_active while
+// serving. Logs: session-start when serving starts, exactly one line when the connection ends.
+import type { Socket } from 'node:net'
+import type { Clock } from '../clock.js'
+import type { GatewayListenerConfig } from '../config/index.js'
+import { errorCode, errorMessage } from '../errors.js'
+import type { GatewayMetrics, Logger } from '../observability/index.js'
+import { peerOf } from '../proxy-protocol/index.js'
+import type { Tn3270ServerSession } from '../tn3270/index.js'
+import type { ListenerAllocator } from './allocator.js'
+import type { Lease } from './lu-pool.js'
+
+/** The phases a stage runs in, in pipeline order (a TLS stage will sit before 'negotiating'). */
+export type StagePhase = 'admission' | 'proxy-header' | 'negotiating' | 'serving'
+export type ConnectionPhase = StagePhase | 'ending' | 'closed'
+export type ConnectionResult = 'accepted' | 'rejected_resource' | 'rejected_error'
+
+/**
+ * Who the client is, as far as the pipeline has learned. Stages add what they learn here (the TLS
+ * stage its certificate facts, a PROXY v2 TLV a device request handed over by the proxy); later
+ * stages decide from it (allowed pools, per-client caps keyed by the real client).
+ */
+export interface ClientIdentity {
+  /** address:port of the real client: the socket's peer, or the source of a trusted PROXY v2 header. */
+  client: string
+  /** `client` came from a PROXY v2 header (HAProxy doc/proxy-protocol.txt). */
+  proxied: boolean
+}
+
+/** Handed to GatewayDeps.onConnectionEnd once per connection. */
+export interface ConnectionEndInfo {
+  /** The phase the connection was in when it ended. */
+  phase: StagePhase
+  result: ConnectionResult
+  reason: string
+  /** Stable error code of what ended it, when it was an error with one (lib/errors.ts). */
+  code?: string
+  client: string
+  listener: string
+  lu?: string
+  pool?: string
+  mode?: 'tn3270' | 'tn3270e'
+}
+
+/** One step of the pipeline. Throwing ends the connection in this stage's phase. */
+export interface ConnectionStage {
+  readonly phase: StagePhase
+  run: (conn: ClientConnection) => Promise<void> | void
+}
+
+export interface ConnectionContext {
+  metrics: GatewayMetrics
+  logger: Logger
+  clock: Clock
+  onEnd?: (info: ConnectionEndInfo) => void
+}
+
+const PRE_SESSION_LINES: Record<Exclude<StagePhase, 'serving'>, { level: 'warn' | 'info', message: (reason: string) => string }> = {
+  admission: { level: 'warn', message: reason => `connection refused: ${reason}` },
+  'proxy-header': { level: 'warn', message: () => 'connection rejected' },
+  negotiating: { level: 'info', message: () => 'connection ended before a session started' },
+}
+
+export class ClientConnection {
+  readonly listener: GatewayListenerConfig
+  /** Chooses the LU; holds the capacity reserved at accept (CloseListenSocket) until then. */
+  readonly allocator: ListenerAllocator
+  readonly acceptedAt: number
+  identity: ClientIdentity
+  /** This client's slot among its connections still negotiating (negotiation.maxPendingPerClient). */
+  pendingSlot: (() => void) | undefined
+  /** How an end before serving is counted: no LU for the request, or anything else. */
+  rejection: Exclude<ConnectionResult, 'accepted'> = 'rejected_error'
+  /** The negotiated session (negotiating stage); it owns the LU lease. */
+  session: Tn3270ServerSession | undefined
+  /** Extra fields for the end line (e.g. the limit that refused it). */
+  readonly detail: Record<string, unknown> = {}
+  private current: ConnectionPhase = 'admission'
+  private transport: Socket
+  private sessionLog: Logger | undefined
+  private endReason: string | undefined
+  private failure: unknown
+  private readonly ctx: ConnectionContext
+
+  constructor (init: { socket: Socket, listener: GatewayListenerConfig, allocator: ListenerAllocator }, ctx: ConnectionContext) {
+    this.listener = init.listener
+    this.allocator = init.allocator
+    this.ctx = ctx
+    this.acceptedAt = ctx.clock.now()
+    this.transport = init.socket
+    this.identity = { client: peerOf(init.socket), proxied: false }
+    init.socket.on('error', () => { /* reported through close and the stage that was running */ })
+  }
+
+  get phase (): ConnectionPhase { return this.current }
+  get socket (): Socket { return this.transport }
+  /** Logger carrying client, lu and pool once serving (the gateway's before). */
+  get log (): Logger { return this.sessionLog ?? this.ctx.logger }
+  get lease (): Lease | undefined { return this.session?.lease as Lease | undefined }
+
+  /** A stage that wraps the transport (TLS) hands the socket the next stages use over here. */
+  useSocket (socket: Socket): void {
+    if (socket === this.transport) return
+    socket.on('error', () => { /* as for the accepted socket */ })
+    this.transport = socket
+  }
+
+  /** Runs the stages in order, then ends once, whichever way it went. Never rejects. */
+  async run (stages: readonly ConnectionStage[]): Promise<void> {
+    try {
+      for (const stage of stages) {
+        if (this.endReason !== undefined) break
+        this.enter(stage.phase)
+        await stage.run(this)
+      }
+    } catch (err) {
+      this.failure = err
+    }
+    this.finish()
+  }
+
+  /** Ends the connection from outside (shutdown): a session is closed, anything earlier dropped. */
+  end (reason: string): void {
+    if (this.current === 'ending' || this.current === 'closed') return
+    if (this.current === 'serving' && this.session !== undefined) {
+      this.session.close(reason)
+      return
+    }
+    this.endReason ??= reason
+    this.transport.destroy()
+  }
+
+  /** The host side is done with the client (ClientBinding.onEnd): the first reason is kept. */
+  sessionEnded (reason: string): void { this.endReason ??= reason }
+
+  private enter (phase: StagePhase): void {
+    this.current = phase
+    // The negotiating stage resolves only with a session, so serving always has one.
+    if (phase === 'serving') this.startSession(this.session!)
+  }
+
+  private startSession (session: Tn3270ServerSession): void {
+    const { metrics, clock, logger } = this.ctx
+    const lease = session.lease as Lease
+    this.pendingSlot?.()
+    this.pendingSlot = undefined
+    this.allocator.dispose()
+    metrics.connections.inc({ listener: this.listener.name, result: 'accepted' })
+    metrics.negotiationSeconds.observe((clock.now() - this.acceptedAt) / 1000)
+    metrics.sessionsActive.inc({ pool: lease.pool, mode: session.mode })
+    this.sessionLog = logger.child({ client: this.identity.client, lu: lease.lu, pool: lease.pool })
+    this.sessionLog.info({ event: 'session-start', mode: session.mode, deviceType: session.deviceType, listener: this.listener.name }, 'client session started')
+  }
+
+  /** The one end path: give back, count, log, tell — for every phase. */
+  private finish (): void {
+    const phase = this.current as StagePhase
+    this.current = 'ending'
+    this.pendingSlot?.()
+    this.pendingSlot = undefined
+    this.allocator.dispose()
+    // Until negotiation starts the pipeline owns the socket; from then on the telnet layer closes
+    // it (gracefully, with its own grace period).
+    if (phase === 'admission' || phase === 'proxy-header') this.transport.destroy()
+    const info = phase === 'serving' ? this.endSession() : this.endEarly(phase)
+    this.current = 'closed'
+    try {
+      this.ctx.onEnd?.(info)
+    } catch (err) {
+      this.ctx.logger.error({ err: errorMessage(err) }, 'onConnectionEnd hook failed')
+    }
+  }
+
+  private endSession (): ConnectionEndInfo {
+    const session = this.session!
+    const lease = this.lease!
+    const reason = this.endReason ?? (this.failure === undefined ? 'ended' : `gateway error: ${errorMessage(this.failure)}`)
+    if (this.failure !== undefined) this.ctx.logger.error({ err: this.failure, client: this.identity.client }, 'connection handler failed')
+    // Host sides close the client before they resolve; one that failed may not have.
+    if (!session.closed) session.close(reason)
+    this.ctx.metrics.sessionsActive.dec({ pool: lease.pool, mode: session.mode })
+    lease.release()
+    this.log.info({ event: 'session-end', reason }, 'client session ended')
+    return { phase: 'serving', result: 'accepted', reason, client: this.identity.client, listener: this.listener.name, lu: lease.lu, pool: lease.pool, mode: session.mode }
+  }
+
+  private endEarly (phase: Exclude<StagePhase, 'serving'>): ConnectionEndInfo {
+    const result = this.rejection
+    const reason = this.endReason ?? (this.failure === undefined ? 'ended' : errorMessage(this.failure))
+    const code = this.endReason === undefined ? errorCode(this.failure) : undefined
+    this.ctx.metrics.connections.inc({ listener: this.listener.name, result })
+    const line = PRE_SESSION_LINES[phase]
+    const fields = { client: this.identity.client, listener: this.listener.name, event: 'connection-end', phase, result, reason, ...(code === undefined ? {} : { code }), ...this.detail }
+    this.ctx.logger[line.level](fields, line.message(reason))
+    return { phase, result, reason, ...(code === undefined ? {} : { code }), client: this.identity.client, listener: this.listener.name }
+  }
+}

@@ -1,0 +1,240 @@
+// LuBridge's pacing on a scripted dependent LU and client session: fixed pacing grants with an IPR,
+// adaptive pacing with a solicited IPM ("SNA Formats", GA27-3136); the host's IPMs open the
+// gateway's own send windows; a request beyond the window gets -RSP with the 2011 sense the
+// pacing rules name; pacing messages that break the rules are logged, never answered.
+import t, { type Test } from 'tap'
+import { EventEmitter } from 'node:events'
+import pino from 'pino'
+import { gatewaySchema, loadConfig } from '../../lib/config/index.js'
+import type { ClientBinding } from '../../lib/gateway/index.js'
+import { LuBridge } from '../../lib/gateway/lu-bridge.js'
+import { createGatewayMetrics, Registry } from '../../lib/observability/index.js'
+import type { BindImage, DependentLu, Ipm, SendDataOpts } from '../../lib/sna/index.js'
+import { FakeClock } from '../helpers/fake-clock.js'
+import { buildInbound, decode } from '../../lib/datastream/index.js'
+
+class FakeSocket extends EventEmitter {
+  writableLength = 0
+  destroyed = false
+  closed = false
+  write (_data: Buffer, cb?: () => void): boolean { if (cb !== undefined) queueMicrotask(cb); return true }
+  corks = 0
+  cork (): void { this.corks++ }
+  uncork (): void {}
+  pause (): this { return this }
+  resume (): this { return this }
+}
+
+class FakeSession extends EventEmitter {
+  readonly socket = new FakeSocket()
+  readonly client = '192.0.2.1:1000'
+  mode: 'tn3270e' | 'tn3270' = 'tn3270e'
+  readonly functions = new Set(['RESPONSES'])
+  readonly rows = 24
+  readonly cols = 80
+  closed = false
+  closedWith: string | undefined
+  readonly records: Buffer[] = []
+  readonly sscp: Buffer[] = []
+  private seq = 0
+  corked = 0
+  send3270 (data: Buffer, opts: { response?: boolean } = {}): number | undefined {
+    this.records.push(data)
+    return opts.response === true ? ++this.seq : undefined
+  }
+  sendSscpLuData (data: Buffer): void { this.sscp.push(data) }
+  sendBindImage (): void {}
+  sendUnbind (): void {}
+  close (reason: string): void { this.closed = true; this.closedWith = reason; this.emit('close', reason) }
+}
+
+/** A dependent LU in session with the host; records what the bridge sends. */
+class FakeLu extends EventEmitter {
+  readonly name = 'LU1'
+  state = 'in-session'
+  attached = false
+  bindImage = undefined
+  readonly luLu = { isBound: false, state: 'reset' }
+  readonly iprs: number[] = []
+  readonly ipms: Ipm[] = []
+  readonly responses: Array<[number, true | number]> = []
+  readonly sent: Array<{ ru: Buffer, opts: SendDataOpts }> = []
+  readonly sscpSent: Buffer[] = []
+  unbindFails = false
+  sendSscpData (ru: Buffer): number { this.sscpSent.push(ru); return 1 }
+  attach (): void { this.attached = true }
+  detach (): void { this.attached = false }
+  sendUnbind (): void {
+    if (this.unbindFails) throw new Error('link down')
+    this.luLu.isBound = false
+  }
+  sendIpr (): void { this.iprs.push(1) }
+  sendIpm (ipm: Ipm): void { this.ipms.push(ipm) }
+  sendResponse (snf: number, r: true | number): void { this.responses.push([snf, r]) }
+  sendData (ru: Buffer, opts: SendDataOpts): number { this.sent.push({ ru, opts }); return this.sent.length }
+}
+
+function bindImage (adaptive: boolean, window = 2): BindImage {
+  return {
+    pacing: { secondarySendWindow: window, secondaryReceiveWindow: window, primarySendWindow: window, primaryReceiveWindow: window, adaptive },
+    maxPrimarySendRu: 256,
+    maxSecondarySendRu: 256,
+  } as unknown as BindImage
+}
+
+function bridge (t: Test, raw: Record<string, unknown> = {}) {
+  const config = loadConfig(gatewaySchema, { base: { keepalive: { method: 'none' }, ...raw } })
+  const clock = new FakeClock()
+  const lines: Array<Record<string, any>> = []
+  const session = new FakeSession()
+  const lu = new FakeLu()
+  const binding = {
+    session,
+    lease: { lu: 'LU1', pool: 'P', host: 'H' },
+    lu: { name: 'LU1', pool: 'P', host: 'H' },
+    logger: pino({ level: 'debug' }, { write: (s: string) => { lines.push(JSON.parse(s)) } }),
+    onEnd: () => {},
+  } as unknown as ClientBinding
+  const b = new LuBridge(binding, lu as unknown as DependentLu, { config, metrics: createGatewayMetrics(new Registry()), clock })
+  const done = b.run()
+  t.teardown(() => { b.end('test over') })
+  const host = (snf: number, pi: boolean, text = `R${snf}`, more: Record<string, unknown> = {}): void => {
+    lu.emit('data', { ru: Buffer.from([0xf1, 0xc3, ...Buffer.from(text)]), rh: { rlwi: false }, chain: 'only', definite: false, snf, pacing: pi, ...more })
+  }
+  return { b, lu, session, lines, host, clock, done }
+}
+
+t.test('fixed pacing: the next window is granted with an IPR once the client has credit', async t => {
+  const { lu, session, host, b } = bridge(t)
+  lu.emit('bind', bindImage(false))
+  host(1, true)
+  t.equal(session.records.length, 1, 'delivered at once (a drained client has credit)')
+  t.equal(lu.iprs.length, 1, 'IPR sent')
+  t.same(lu.ipms, [], 'no IPM under fixed pacing')
+  t.match(b.pacingStatus(), { window: 2, adaptive: false, held: 0 })
+})
+
+t.test('adaptive pacing: grants are solicited IPMs; a request beyond the window gets -RSP(2011 0000) and is not delivered', async t => {
+  const { lu, session, host, lines, b } = bridge(t)
+  lu.emit('bind', bindImage(true))
+  t.match(b.pacingStatus(), { window: 2, adaptive: true })
+  host(1, true)
+  t.same(lu.ipms, [{ type: 'solicited', rwi: false, nws: 2 }], 'solicited IPM with a next window no larger than the BIND\'s')
+  t.same(lu.iprs, [], 'no IPR on an adaptive session')
+  host(2, false)
+  host(3, false)
+  t.same(lu.responses, [[3, 0x20110000]], 'negative response with the sense the decision names')
+  t.equal(session.records.length, 2, 'the request beyond the window was not passed on')
+  t.match(lines.find(l => l.level === 40), { sense: '20110000', code: 'TN3270LB_ERR_PACING_VIOLATION' })
+})
+
+t.test('adaptive pacing, gateway to host: the host\'s IPMs open windows; an unsolicited IPM is acknowledged; rule breaks are logged', async t => {
+  const { lu, session, lines } = bridge(t)
+  lu.emit('bind', bindImage(true))
+  for (const seq of [1, 2, 3]) session.emit('data', { type: '3270-DATA', data: Buffer.from([0x7d, 0x40, 0x40, seq]), seq })
+  t.equal(lu.sent.length, 2, 'one window of 2 sent')
+  t.equal(lu.sent[0]!.opts.pacing, true, 'the first of the window carries PI')
+  lu.emit('ipm', { type: 'solicited', rwi: false, nws: 3 })
+  t.equal(lu.sent.length, 3, 'the host\'s solicited IPM opened the next window')
+  t.equal(lu.sent[2]!.opts.pacing, true)
+  lu.emit('ipm', { type: 'unsolicited', rwi: true, nws: 0 })
+  t.same(lu.ipms.at(-1), { type: 'reset-ack', rwi: false, nws: 0 }, 'reset acknowledged')
+  const before = lines.length
+  lu.emit('ipr')
+  lu.emit('ipm', { type: 'reset-ack', rwi: false, nws: 0 })
+  const warned = lines.slice(before).filter(l => l.level === 40)
+  t.match(warned, [{ sense: '20110003' }, { sense: '20110001' }], 'an IPR on an adaptive session and an unasked reset-ack are logged')
+  t.equal(lu.responses.length, 0, 'a pacing response is never answered with a response')
+})
+
+t.test('pacing messages before any BIND are ignored; UNBIND drops the session\'s pacing', async t => {
+  const { lu, b } = bridge(t)
+  lu.emit('ipr')
+  lu.emit('ipm', { type: 'solicited', rwi: false, nws: 3 })
+  t.same(lu.ipms, [])
+  lu.emit('bind', bindImage(true))
+  lu.emit('unbind', 1)
+  t.match(b.pacingStatus(), { window: 0, adaptive: false })
+})
+
+t.test('before any BIND: chains become one record; definite responses answered by the client or by the gateway', async t => {
+  const { lu, session } = bridge(t)
+  lu.emit('data', { ru: Buffer.from([0xf5, 0xc3]), rh: { rlwi: false }, chain: 'first', definite: false, snf: 1, pacing: false })
+  lu.emit('data', { ru: Buffer.from('AB'), rh: { rlwi: false }, chain: 'last', definite: true, snf: 2, pacing: false })
+  t.same(session.records, [Buffer.from([0xf5, 0xc3, 0x41, 0x42])], 'one record for the chain')
+  session.emit('response', { seq: 1, positive: false, code: 1 })
+  t.same(lu.responses, [[2, 0x08020000]], 'TN3270E INTERVENTION-REQUIRED becomes sense 0802 (RFC 2355 §10.4)')
+  session.emit('response', { seq: 99, positive: true, code: 0 })
+  t.equal(lu.responses.length, 1, 'a response to nothing asked is ignored')
+  session.functions.delete('RESPONSES')
+  lu.emit('data', { ru: Buffer.from([0xf1, 0xc2]), rh: { rlwi: false }, chain: 'only', definite: true, snf: 3, pacing: false })
+  t.same(lu.responses.at(-1), [3, true], 'the client cannot answer: the gateway does')
+})
+
+t.test('SSCP-LU session: SSCP data to the client (TN3270E data type or a USS screen), typed text back; SYSREQ switches sessions', async t => {
+  const { lu, session, b } = bridge(t)
+  lu.state = 'active'
+  const ebcdicHello = Buffer.from([0xc8, 0xc5, 0xd3, 0xd3, 0xd6])
+  lu.emit('sscpData', ebcdicHello)
+  t.same(session.sscp, [ebcdicHello], 'TN3270E: SSCP-LU-DATA')
+  session.mode = 'tn3270'
+  lu.emit('sscpData', ebcdicHello)
+  t.equal(session.records.at(-1)![0], 0xf5, 'plain TN3270: an Erase/Write screen with the text')
+  session.emit('data', { type: 'SSCP-LU-DATA', data: Buffer.from([0xd3, 0xd6]), seq: 0 })
+  t.same(lu.sscpSent, [Buffer.from([0xd3, 0xd6])])
+  session.emit('data', { type: '3270-DATA', data: buildInbound({ aid: 'ENTER', cursor: 405, fields: [{ address: 405, text: 'LOGON APPLID(DEMO)' }], rows: 24, cols: 80 }), seq: 0 })
+  t.equal(decode(lu.sscpSent.at(-1)!), 'LOGON APPLID(DEMO)', 'typed text from the USS screen, as EBCDIC')
+  session.emit('data', { type: '3270-DATA', data: Buffer.from([0x7d, 0x11]), seq: 0 })
+  t.equal(lu.sscpSent.length, 2, 'an unreadable record sends nothing')
+  lu.state = 'in-session'
+  lu.emit('bind', bindImage(false))
+  session.emit('sysreq')
+  session.emit('data', { type: '3270-DATA', data: buildInbound({ aid: 'ENTER', cursor: 0, fields: [{ address: 0, text: 'LOGOFF' }], rows: 24, cols: 80 }), seq: 0 })
+  t.equal(decode(lu.sscpSent.at(-1)!), 'LOGOFF', 'after SYSREQ, input goes to the SSCP')
+  session.emit('sysreq')
+  session.emit('data', { type: '3270-DATA', data: Buffer.from([0x7d, 0x40, 0x40]), seq: 0 })
+  t.equal(lu.sent.length, 1, 'after the second SYSREQ, back on the LU-LU session')
+  session.emit('attn')
+  lu.state = 'inactive'
+  session.emit('data', { type: 'SSCP-LU-DATA', data: Buffer.from([0xd3]), seq: 0 })
+  t.equal(lu.sscpSent.length, 3, 'nothing to an inactive LU')
+  t.equal(b.luName, 'LU1')
+})
+
+t.test('window held for a client without credit: delivered together (one corked write) when credit returns', async t => {
+  const { lu, session, host, b } = bridge(t)
+  session.socket.writableLength = 1_000_000
+  lu.emit('bind', bindImage(false, 3))
+  host(1, true)
+  host(2, false)
+  t.equal(session.records.length, 0, 'held: no credit')
+  t.match(b.pacingStatus(), { held: 2, owed: true, clientQueuedBytes: 1_000_000 })
+  t.equal(lu.iprs.length, 0, 'no IPR without credit')
+  session.socket.writableLength = 0
+  session.socket.emit('drain')
+  t.equal(session.records.length, 2)
+  t.equal(session.socket.corks, 1, 'both records in one write')
+  t.equal(lu.iprs.length, 1, 'and the IPR once the client can take a whole window')
+})
+
+t.test('inbound queue limit: the session ends rather than dropping input; a low high-water mark is warned about', async t => {
+  const { lu, session, lines } = bridge(t, { pacing: { inboundQueueLimit: 1, highWaterMark: '1KiB' } })
+  lu.emit('bind', bindImage(false, 2))
+  t.match(lines.find(l => l.level === 40), { msg: /pacing\.highWaterMark is below two pacing windows/, needed: 1052 })
+  for (let i = 0; i < 4; i++) session.emit('data', { type: '3270-DATA', data: Buffer.from([0x7d, 0x40, 0x40, i]), seq: 0 })
+  t.equal(lu.sent.length, 2, 'one window sent, one record queued')
+  t.equal(session.closedWith, 'inbound queue limit reached while the host withheld its pacing window')
+})
+
+t.test('clean-up: UNBIND that cannot be sent is logged; a host that never answers UNBIND frees the LU after the wait', async t => {
+  const { lu, b, lines, clock, done } = bridge(t)
+  lu.luLu.isBound = true
+  lu.unbindFails = true
+  b.end('client left')
+  await new Promise(resolve => setImmediate(resolve))
+  t.match(lines.find(l => l.msg === 'UNBIND not sent'), { err: 'link down' })
+  clock.advance(3000)
+  await done
+  t.match(lines.find(l => l.msg === 'host did not answer UNBIND in time'), { waitedMs: 3000 })
+  t.equal(lu.attached, false, 'NOTIFY disabled (detached)')
+})
