@@ -1,4 +1,6 @@
-// Scenario codec: CPU cost of the protocol code on the data path, no sockets.
+// Scenario codec: CPU cost of the protocol code on the data path, no sockets (telnet IAC
+// framing: RFC 854 and RFC 885 EOR; 3270 orders: 3270 Data Stream Programmer's Reference,
+// GA23-0059; TH/RH: SNA Formats, GA27-3136).
 //  * telnet: TelnetParser.feed over a realistic stream of TN3270E records (DEMO screens and FLOOD
 //    records, IAC doubling where sequence numbers contain X'FF'), in 64 KiB chunks as a socket
 //    delivers them; baseline: Buffer.indexOf scanning the same chunks for IAC.

@@ -1,7 +1,8 @@
-// A load generator process (started by bench/load.ts through the same process-group wrapper as
-// the servers, so it is measured and stopped like them). It holds groups of TN3270E sessions
-// (bench/client.ts) and runs one command at a time from its parent over IPC: open idle sessions,
-// an ECHO window, a connection-setup window, a FLOOD, stalling and resuming readers.
+// A load generator process (bench/README.md, "Method"; started by bench/load.ts through the same
+// process-group wrapper as the servers, so it is measured and stopped like them). It holds groups
+// of TN3270E sessions (bench/client.ts) and runs one command at a time from its parent over IPC:
+// open idle sessions, an ECHO window, a connection-setup window, a FLOOD, stalling and resuming
+// readers.
 import { performance } from 'node:perf_hooks'
 import { encode } from '../lib/datastream/index.js'
 import { BenchClient, floodSequence } from './client.js'

@@ -1,4 +1,4 @@
-// Parent side of the load generators: LoadProcess starts bench/load-process.js in its own
+// Parent side of the load generators (bench/README.md, "Method"): LoadProcess starts bench/load-process.js in its own
 // process group and sends it one command at a time over IPC. The command and result shapes are
 // the protocol between the two.
 import path from 'node:path'

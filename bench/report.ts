@@ -1,4 +1,4 @@
-// What a run writes: bench/results/<stamp>-<mode>.md (the machine, the mode, a headline table of
+// What a run writes (bench/README.md, "Results"): bench/results/<stamp>-<mode>.md (the machine, the mode, a headline table of
 // ratios, then each scenario's tables) and bench/results/<stamp>-<mode>-<scenario>.svg (one chart
 // per scenario, bench/svg.ts). The machine block names what the ratios depend on: cores, CPU
 // model, kernel, Node and HAProxy versions, the open-file limit and the load average.
@@ -54,8 +54,7 @@ export async function writeRun (o: { mode: string, started: Date, machine: strin
     ...o.machine,
     `- finished: ${new Date().toISOString().slice(0, 19).replace('T', ' ')} UTC, load average then ${loadNow()}`,
     '',
-    ...o.notes.map(n => `> ${n}`),
-    ...(o.notes.length > 0 ? [''] : []),
+    ...o.notes.flatMap(n => [`> ${n}`, '']),
     '## Headline',
     '',
     headline.length > 0 ? table(['figure', 'ours', 'HAProxy / baseline', 'ratio'], headline) : '(no scenario finished)',

@@ -1,5 +1,5 @@
 // Small numeric and formatting helpers shared by the scenarios: percentiles, medians, ratios,
-// and the number formats of the results tables.
+// and the number formats of the results tables (how to read them: bench/README.md).
 
 export async function sleep (ms: number): Promise<void> {
   await new Promise(resolve => setTimeout(resolve, ms))

@@ -33,7 +33,7 @@ export type Panel = BarPanel | LinePanel
 
 const W = 720
 const H = 320
-const M = { left: 78, right: 20, top: 44, bottom: 64 }
+const M = { left: 78, right: 28, top: 44, bottom: 64 }
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b']
 const FONT = 'font-family="DejaVu Sans, Arial, sans-serif"'
 
@@ -136,7 +136,9 @@ function lines (p: LinePanel, oy: number): string[] {
     if (pts.length > 1) parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map(([a, b]) => `${x(a).toFixed(1)},${y(b).toFixed(1)}`).join(' ')}"/>`)
     for (const [a, b] of pts) {
       parts.push(`<circle cx="${x(a).toFixed(1)}" cy="${y(b).toFixed(1)}" r="3.5" fill="${color}"/>`)
-      parts.push(text(x(a) + 5, y(b) - 6, label(b, p.digits), 'font-size="10"'))
+      // Labels near the right edge go to the left of their point, so they are not cut off.
+      const nearEdge = x(a) > W - M.right - 40
+      parts.push(text(nearEdge ? x(a) - 5 : x(a) + 5, y(b) - 6, label(b, p.digits), `font-size="10"${nearEdge ? ' text-anchor="end"' : ''}`))
     }
   })
   return parts

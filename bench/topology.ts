@@ -2,7 +2,7 @@
 // `node dist/lib/cli.js host-sim|gateway|proxy --config FILE` with a config file generated here
 // (JSON, which the YAML loader reads), and HAProxy with a generated haproxy.cfg. Every start
 // waits for the role to be really ready (listening lines, then the admin /status), so no
-// measurement window includes start-up work. Config keys: docs/operations.md and lib/config.
+// measurement window includes start-up work. Config keys: docs/configuration.md.
 import { execFileSync } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'

@@ -8,6 +8,7 @@
 // N / 254 host-simulator processes.
 import { INSPECT_ARGS, readMemory, type MemoryReading } from '../memory.js'
 import { startLoad, type LoadProcess, type OpenResult } from '../load.js'
+import { gatewayIdle } from './stack.js'
 import type { Mode } from '../mode.js'
 import type { ScenarioResult } from '../report.js'
 import { fmt, fmtInt, sleep, sum, table } from '../stats.js'
@@ -72,6 +73,8 @@ async function runPass (ctx: RunContext, mode: Mode, path: PathKind, hosts: Runn
       pass.steps.push({ asked, open: r.open, failed, mem: await memory() })
     }
     await Promise.all(load.map(async l => await l.send({ op: 'close', group: 'idle' })))
+    // Let the sessions end before the gateway stops, so its shutdown does not race them.
+    await gatewayIdle(gateway, 120_000).catch((err: unknown) => pass.errors.push(err instanceof Error ? err.message : String(err)))
     return pass
   } finally {
     await stopAllOf([front], [gateway])

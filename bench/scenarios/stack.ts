@@ -1,4 +1,4 @@
-// The stack the front scenarios share: host simulators, one gateway, our proxy and HAProxy in
+// The stack the front scenarios share (bench/README.md, "Method"): host simulators, one gateway, our proxy and HAProxy in
 // front of it, and the load generator processes; stopped as a whole, also after a failure.
 import { startLoad, type LoadProcess } from '../load.js'
 import { getJson, hostNames, startFronts, startGateway, startHosts, stopAllOf, type RunContext, type RunningFront, type RunningGateway, type RunningHost } from '../topology.js'
