@@ -1,9 +1,10 @@
 // A compact TN3270E load client for the benchmarks: negotiates like s3270 (DEVICE-TYPE
-// IBM-3278-2-E, FUNCTIONS RESPONSES), splits the stream into records with Buffer.indexOf (so the
-// client costs as little CPU as possible), answers ALWAYS-RESPONSE and TIMING-MARK, and types
-// text + Enter into the DEMO input field. Bench code may not import test/, hence this copy.
+// IBM-3278-2-E, FUNCTIONS RESPONSES; RFC 2355 §7), splits the stream into records with
+// Buffer.indexOf (so the client costs as little CPU as possible), answers ALWAYS-RESPONSE and
+// TIMING-MARK, and types text + Enter into the DEMO input field. Bench code may not import
+// test/, hence this copy.
 import { connect, type Socket } from 'node:net'
-import { buildInbound, Aid } from '../lib/datastream/index.js'
+import { buildInbound, encode, Aid } from '../lib/datastream/index.js'
 
 const IAC = 0xff; const SB = 0xfa; const SE = 0xf0; const WILL = 0xfb; const WONT = 0xfc; const DO = 0xfd; const DONT = 0xfe; const EOR = 0xef
 const TN3270E = 40; const TM = 6
@@ -159,4 +160,24 @@ export async function withTimeout<T> (p: Promise<T>, ms: number, what: string): 
       timer = setTimeout(() => reject(new Error(`bench client: timed out after ${ms} ms waiting for ${what}`)), ms)
     })])
   } finally { clearTimeout(timer) }
+}
+
+const RECORD_TAG = encode('RECORD ')
+
+/**
+ * The i of a DEMO FLOOD record (`RECORD i OF n`, EBCDIC digits X'F0'-X'F9'; lib/hostsim/screens.ts),
+ * or -1 if the record is not one: the bench checks that records arrive in order.
+ */
+export function floodSequence (data: Buffer): number {
+  const at = data.indexOf(RECORD_TAG)
+  if (at === -1) return -1
+  let n = 0
+  let digits = 0
+  for (let i = at + RECORD_TAG.length; i < data.length; i++) {
+    const d = data[i]!
+    if (d < 0xf0 || d > 0xf9) break
+    n = n * 10 + (d - 0xf0)
+    digits++
+  }
+  return digits === 0 ? -1 : n
 }

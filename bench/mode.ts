@@ -1,0 +1,36 @@
+// Sizes of a run. Quick (`npm run bench`) keeps the whole run under five minutes on a busy
+// 2-core machine: small N, short windows, few rounds; its ratios are indicative only. Full
+// (`npm run bench -- --full`) is what the README's table and any claim about a goal come from.
+
+export interface Mode {
+  name: 'quick' | 'full'
+  echo: { clients: number[], rounds: number, windowMs: number, warmupMs: number }
+  setup: { concurrency: number[], rounds: number, windowMs: number }
+  /** Idle sessions held open at each step (cumulative); a step above a process's open-file room is skipped. */
+  idle: { steps: number[], settleMs: number }
+  flood: { count: number, rounds: number, windows: number[] }
+  /**
+   * holdMs: how long the clients stay frozen before they read again: past the gateway's
+   * pacing.stallAfter (5 s by default), and long enough that a window-63 session has been seen
+   * not to resume after it (30 s; 16 s did not show it).
+   */
+  stalled: { sessions: number, count: number, pauseAfter: number, holdMs: number, verify: number, windows: number[] }
+}
+
+export const QUICK: Mode = {
+  name: 'quick',
+  echo: { clients: [1, 16, 128], rounds: 3, windowMs: 600, warmupMs: 300 },
+  setup: { concurrency: [1, 8], rounds: 3, windowMs: 600 },
+  idle: { steps: [250, 1000], settleMs: 1500 },
+  flood: { count: 20_000, rounds: 3, windows: [7, 63] },
+  stalled: { sessions: 20, count: 100_000, pauseAfter: 100, holdMs: 30_000, verify: 1, windows: [7, 63] },
+}
+
+export const FULL: Mode = {
+  name: 'full',
+  echo: { clients: [1, 16, 128], rounds: 8, windowMs: 2000, warmupMs: 1000 },
+  setup: { concurrency: [1, 8], rounds: 8, windowMs: 2000 },
+  idle: { steps: [1000, 5000, 9900, 19_000], settleMs: 5000 },
+  flood: { count: 100_000, rounds: 5, windows: [7, 63] },
+  stalled: { sessions: 200, count: 100_000, pauseAfter: 100, holdMs: 60_000, verify: 4, windows: [7, 63] },
+}
