@@ -8,13 +8,17 @@ import { parseDuration, parseSize } from './units.js'
 
 const labels = new WeakMap<z.ZodTypeAny, string>()
 
+// `.describe()` and `.default()` copy a schema, but a ZodEffects copy keeps the same inner
+// schema: labels are keyed by that, so they survive the copies.
+const labelKey = (schema: z.ZodTypeAny): z.ZodTypeAny => schema instanceof z.ZodEffects ? schema._def.schema : schema
+
 /** How a field's values are written ("duration", "integer 1-1000"), if a helper here made it. */
 export function typeLabel (schema: z.ZodTypeAny): string | undefined {
-  return labels.get(schema)
+  return labels.get(labelKey(schema))
 }
 
 function labelled<T extends z.ZodTypeAny> (schema: T, label: string): T {
-  labels.set(schema, label)
+  labels.set(labelKey(schema), label)
   return schema
 }
 

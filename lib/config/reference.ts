@@ -70,27 +70,29 @@ function defaultOf (f: Field): string {
   return f.optional ? '' : '**required**'
 }
 
-function rows (schema: z.ZodTypeAny, prefix: string, out: ReferenceRow[]): ReferenceRow[] {
+/** Rows for `schema` at `prefix`; `variant` names the option of a union the keys belong to (`sna`). */
+function rows (schema: z.ZodTypeAny, prefix: string, out: ReferenceRow[], variant?: string): ReferenceRow[] {
   const f = field(schema)
   const n = f.node
   const push = (): void => {
-    out.push({ key: prefix, type: typeOf(f), default: defaultOf(f), meaning: (f.description ?? '').replace(/\|/g, '\\|') })
+    const key = variant === undefined ? prefix : `${prefix} (${variant})`
+    out.push({ key, type: typeOf(f), default: defaultOf(f), meaning: (f.description ?? '').replace(/\|/g, '\\|') })
   }
   if (n instanceof z.ZodObject) {
     if (prefix !== '' && f.description !== undefined) push()
-    for (const [k, v] of Object.entries(n.shape as Record<string, z.ZodTypeAny>)) rows(v, prefix === '' ? k : `${prefix}.${k}`, out)
+    for (const [k, v] of Object.entries(n.shape as Record<string, z.ZodTypeAny>)) rows(v, prefix === '' ? k : `${prefix}.${k}`, out, variant)
   } else if (n instanceof z.ZodDiscriminatedUnion) {
     push()
     for (const option of n.options as Array<z.ZodObject<z.ZodRawShape>>) {
       const tag = field(option.shape[n.discriminator] as z.ZodTypeAny).node
-      const which = tag instanceof z.ZodLiteral ? String(tag.value) : '?'
-      for (const [k, v] of Object.entries(option.shape)) rows(v as z.ZodTypeAny, `${prefix}.${k} (${which})`, out)
+      const which = `${n.discriminator}: ${tag instanceof z.ZodLiteral ? String(tag.value) : '?'}`
+      for (const [k, v] of Object.entries(option.shape)) rows(v as z.ZodTypeAny, `${prefix}.${k}`, out, which)
     }
   } else if (n instanceof z.ZodArray) {
     push()
     const inner = field(n.element).node
-    const objects = inner instanceof z.ZodUnion ? (inner.options as z.ZodTypeAny[]).filter(o => field(o).node instanceof z.ZodObject) : [n.element]
-    for (const o of objects) if (field(o).node instanceof z.ZodObject) rows(o, `${prefix}[]`, out)
+    const options = inner instanceof z.ZodUnion ? inner.options as z.ZodTypeAny[] : [n.element]
+    for (const o of options) if (field(o).node instanceof z.ZodObject) rows(o, `${prefix}[]`, out, variant)
   } else {
     push()
   }
