@@ -1,3 +1,5 @@
+// lib/config's public surface (docs/internals.md): loading, references, the schemas and the
+// reference docs/configuration.md is generated from.
 export { loadConfig, ENV_PREFIX, type LoadOptions } from './load.js'
 export { readConfigFile } from './load.js'
 export { roleOfConfig, type ConfigRole } from './role.js'

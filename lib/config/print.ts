@@ -1,4 +1,4 @@
-// The effective config as `tn3270-lb check` prints it: every default filled in, durations in
+// The effective config as `tn3270-lb check` prints it (docs/operations.md "Command line"): every default filled in, durations in
 // milliseconds and sizes in bytes (the loader reads those back: a bare number is ms / bytes),
 // secrets replaced so the output can go into a ticket.
 import YAML from 'yaml'

@@ -1,4 +1,4 @@
-// `tn3270-lb check` (lib/cli.ts, docs/configuration.md): every role, YAML or JSON, loadable
+// `tn3270-lb check` (docs/operations.md "Command line", docs/configuration.md): every role, YAML or JSON, loadable
 // again, secrets redacted; a bad config is one line on stderr and status 2.
 import t from 'tap'
 import YAML from 'yaml'

@@ -1,5 +1,6 @@
 // Shared by the CLI tests (test/cli/*.test.ts): temporary config files, a minimal gateway
-// config, and the "one line on stderr" check every failure must pass (lib/cli.ts).
+// config, and the "one line on stderr" check every failure must pass (docs/operations.md
+// "Command line").
 import type { Test } from 'tap'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'

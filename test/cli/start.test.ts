@@ -1,4 +1,4 @@
-// Starting a role (lib/cli.ts, docs/operations.md): whatever stops the start — a config that
+// Starting a role (docs/operations.md "Command line"): whatever stops the start — a config that
 // does not hold together, a port in use — is one line and a non-zero status, never a stack; a
 // running role requires its admin token for state changes.
 import t from 'tap'

@@ -1,4 +1,4 @@
-// The CLI as an operator first meets it (lib/cli.ts, README "Running for real"): help and
+// The CLI as an operator first meets it (docs/operations.md "Command line"): help and
 // version on stdout with status 0; usage mistakes as one line on stderr with status 2.
 import t from 'tap'
 import { runCli } from '../helpers/e2e-cli.js'

@@ -1,4 +1,4 @@
-// What `tn3270-lb check` prints (lib/config/print.ts, role.ts): the effective config, loadable
+// What `tn3270-lb check` prints (docs/operations.md "Command line"): the effective config, loadable
 // again, with secrets redacted; the role told from the file when not named.
 import t from 'tap'
 import YAML from 'yaml'

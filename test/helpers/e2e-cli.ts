@@ -1,6 +1,6 @@
-// Runs the real CLI (`lib/cli.ts`, README "Running for real") as a child process for end-to-end
-// tests, through the same TypeScript loader tap uses (transpile only), so no build step and no
-// writes to dist/. The child is killed in teardown if it is still running.
+// Runs the real CLI (`lib/cli.ts`, docs/operations.md "Command line") as a child process for
+// end-to-end tests, through the same TypeScript loader tap uses (transpile only), so no build
+// step and no writes to dist/. The child is killed in teardown if it is still running.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createServer } from 'node:net'
