@@ -38,7 +38,9 @@ export const hostName = (j: number): string => `HOST${String.fromCharCode(64 + j
 export const luPrefix = (i: number, j: number): string => `GW${i}${String.fromCharCode(64 + j)}`
 
 export async function startDemo (opts: DemoOptions): Promise<Demo> {
-  const logger = opts.logger ?? createLogger({ base: { role: 'demo' } })
+  // No binding of its own: each piece's child names it (host, gateway, role: proxy) and a second
+  // `role` would repeat the key in the proxy's and the host links' lines.
+  const logger = opts.logger ?? createLogger()
   const port = async (offset: number): Promise<number> => opts.basePort === 0 ? await freePort(opts.bind) : opts.basePort + offset
   const lines: string[] = []
   const say = (line: string): void => { lines.push(line); opts.print?.(line) }

@@ -4,7 +4,8 @@
 import t from 'tap'
 import { request } from 'undici'
 import { runCli, spawnCli } from '../helpers/e2e-cli.js'
-import { all, busyPort, file, GATEWAY, oneLine } from './helpers.js'
+import { join } from 'node:path'
+import { all, busyPort, dir, file, GATEWAY, oneLine } from './helpers.js'
 
 t.test('start-up failures: one line, non-zero, no stack', async t => {
   const busy = await busyPort(t)
@@ -21,11 +22,26 @@ t.test('start-up failures: one line, non-zero, no stack', async t => {
     [['host-sim', '--config', file('hs-admin.yaml', `name: H\nlink: { port: 0 }\nadmin: { port: ${busy} }\nlog: { level: silent }\n`)], 1,
       new RegExp(`^tn3270-lb: admin: cannot listen on 127\\.0\\.0\\.1:${busy} \\(admin\\.host/admin\\.port\\): address already in use$`)],
     [['host-sim', '--config', file('hs-link.yaml', `name: H\nlink: { port: ${busy} }\nlog: { level: silent }\n`)], 1, /^tn3270-lb: listen EADDRINUSE: address already in use/],
+    [['demo', '--bind', '0.0.0.0', '--base-port', '0'], 2, /^tn3270-lb: config: admin\.token = nothing: required when admin\.host \(0\.0\.0\.0\)/],
     [['proxy', '--config', file('px.yaml', `listeners: [{ name: t, port: ${busy}, closeListenSocket: false, backends: [{ name: a, host: 127.0.0.1, port: 1 }] }]\nlog: { level: silent }\n`)], 1,
       /^tn3270-lb: listen EADDRINUSE: address already in use/],
   ]
   const runs = await all(cases.map(([args]) => () => runCli(args)))
   cases.forEach(([args, status, pattern], i) => { t.test(`${args[0]!} ${args[2]!.split('/').pop()!}`, async t => { oneLine(t, runs[i]!, status, pattern) }) })
+  oneLine(t, await runCli(['demo'], { env: { TN3270LB_ADMIN__TOKENFILE: join(dir, 'nope', 'token') } }), 2,
+    /^tn3270-lb: config: TN3270LB_ADMIN__TOKENFILE = ".*nope\/token": ENOENT/)
+})
+
+t.test('the demo on a non-loopback address with a token file', async t => {
+  const token = file('demo-token', 'from-a-file\n')
+  const cli = await spawnCli(t, ['demo', '--base-port', '0', '--gateways', '1', '--hosts', '1', '--lus', '1', '--bind', '127.0.0.1'],
+    { expectLines: 6, env: { TN3270LB_ADMIN__TOKENFILE: token, LOG_LEVEL: 'warn' } })
+  const port = cli.ports.get('host-sim-admin HOSTA')!
+  const post = async (auth?: string) => (await request(`http://127.0.0.1:${port}/faults`, { method: 'POST', body: '{}', headers: auth === undefined ? {} : { authorization: `Bearer ${auth}` } })).statusCode
+  t.equal(await post(), 401)
+  t.equal(await post('from-a-file'), 200)
+  cli.child.kill('SIGTERM')
+  t.equal((await cli.exited).code, 0)
 })
 
 t.test('a running role takes its admin token from the config (env override)', async t => {
