@@ -61,7 +61,9 @@ function parse (argv: string[]): { command: string | undefined, positionals: str
   } catch (err) {
     const option = /'(-[^']*)'/.exec(errorMessage(err))?.[1]
     if (errorCode(err) === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw usageError(`unknown option ${option ?? ''}`.trim())
-    if (errorCode(err) === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw usageError(`option ${option ?? ''} needs a value`)
+    if (errorCode(err) === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      throw usageError(/argument missing/.test(errorMessage(err)) ? `option ${option ?? ''} needs a value` : `option ${option ?? ''} takes no value`)
+    }
     throw usageError(errorMessage(err).split('\n')[0]!)
   }
   const [command, ...positionals] = parsed.positionals

@@ -11,8 +11,9 @@ export interface BuildInfo {
 const PACKAGE_NAME = 'tn3270-lb'
 let cached: BuildInfo | undefined
 
-function packageVersion (): string {
-  let dir = new URL('./', import.meta.url)
+/** The version in the nearest tn3270-lb package.json at or above `from`; `unknown` if none. */
+export function packageVersion (from: URL = new URL('./', import.meta.url)): string {
+  let dir = from
   for (let i = 0; i < 5; i++) {
     try {
       const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as { name?: unknown, version?: unknown }

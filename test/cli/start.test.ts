@@ -28,6 +28,8 @@ t.test('start-up failures: one line, non-zero, no stack', async t => {
   ]
   const runs = await all(cases.map(([args]) => () => runCli(args)))
   cases.forEach(([args, status, pattern], i) => { t.test(`${args[0]!} ${args[2]!.split('/').pop()!}`, async t => { oneLine(t, runs[i]!, status, pattern) }) })
+  const debug = await runCli(['check', '--config', join(dir, 'none.yaml')], { env: { TN3270LB_DEBUG: '1' } })
+  t.match(debug.stderr, /^tn3270-lb: config: cannot read .*\n.*Tn3270LbError.*\n\s+at /, 'TN3270LB_DEBUG=1 adds the stack')
   oneLine(t, await runCli(['demo'], { env: { TN3270LB_ADMIN__TOKENFILE: join(dir, 'nope', 'token') } }), 2,
     /^tn3270-lb: config: TN3270LB_ADMIN__TOKENFILE = ".*nope\/token": ENOENT/)
 })

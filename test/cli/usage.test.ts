@@ -24,6 +24,7 @@ t.test('usage mistakes: one line, status 2', async t => {
     [['serve'], /^tn3270-lb: unknown command "serve"/],
     [['gateway', '--verbose'], /^tn3270-lb: unknown option --verbose/],
     [['gateway', '--config'], /^tn3270-lb: option --config <value> needs a value/],
+    [['--version=2'], /^tn3270-lb: option --version takes no value/],
     [['gateway'], /^tn3270-lb: gateway: --config FILE is required/],
     [['gateway', '--config', 'x.yaml', '--lus', '8'], /^tn3270-lb: gateway: --lus belongs to demo; gateway takes --config FILE and --set key=value/],
     [['proxy', '--config', 'x.yaml', '--format', 'json'], /^tn3270-lb: proxy: --format belongs to check/],

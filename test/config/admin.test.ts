@@ -5,7 +5,7 @@ import t from 'tap'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { hostSimSchema, isLoopbackHost, loadConfig, proxySchema } from '../../lib/config/index.js'
+import { gatewaySchema, hostSimSchema, isLoopbackHost, loadConfig, proxySchema } from '../../lib/config/index.js'
 import { isLbError } from '../../lib/errors.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'tn3270lb-admin-'))
@@ -43,6 +43,11 @@ t.test('tokenFile: read and trimmed; token wins so the environment overrides a f
   t.equal(errorOf(() => host({ tokenFile: file('empty', '\n') })), `config: admin.tokenFile = "${join(dir, 'empty')}": expected a file holding a token, found an empty file`)
   t.match(errorOf(() => host({ token: '' })), /admin\.token = "": String must contain at least 1/)
   t.match(errorOf(() => host({ password: 'x' })), /admin\.password: unknown key/)
+})
+
+t.test('overrides reach keys inside a link (one of several link types)', async t => {
+  const base = { hosts: [{ name: 'H', link: { type: 'sna', port: 1 } }] }
+  t.equal(loadConfig(gatewaySchema, { base, sets: ['hosts.0.link.keepaliveLimit=5'] }).hosts[0]!.link.keepaliveLimit, 5)
 })
 
 t.test('what counts as loopback', async t => {

@@ -25,6 +25,10 @@ t.test('every key has a type and a meaning', async t => {
   }
 })
 
+t.test('a field of a kind the reference does not name is a "value"', async t => {
+  t.same(referenceRows(z.object({ x: z.any().describe('anything') })), [{ key: 'x', type: 'value', default: '**required**', meaning: 'anything' }])
+})
+
 t.test('keys the old docs never mentioned are listed, with their defaults', async t => {
   const row = (schema: z.ZodTypeAny, key: string) => referenceRows(schema).find(r => r.key === key)
   t.match(row(proxySchema, 'listeners[].dns[].port'), { type: 'port', default: '' })

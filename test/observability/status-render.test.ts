@@ -102,6 +102,7 @@ t.test('every value is escaped; odd input renders something sensible', async t =
 t.test('the browser gets the same renderer', async t => {
   const render = runInNewContext(`${RENDER_SOURCE}\nrenderStatus`) as (s: unknown) => string
   for (const s of [gateway, proxy, hostSim]) t.equal(render(s), renderStatus(s))
+  t.match(statusPage('odd'), '<title>tn3270-lb</title>')
   const page = statusPage({ ...gateway, name: '<gw>' })
   t.match(page, '<title>tn3270-lb &#60;gw&#62;</title>')
   t.match(page, '<noscript><meta http-equiv="refresh"')
