@@ -21,4 +21,7 @@ t.test('every admin port of the demo requires the token for state changes', asyn
   t.equal(await post(demo.proxy.admin.port, '/anything'), 401)
   t.equal(await post(demo.proxy.admin.port, '/anything', 'demo-secret'), 404, 'with the token: on to routing')
   t.equal((await request(`http://127.0.0.1:${gw}/status`)).statusCode, 200, 'reads stay open')
+  const bad = await request(`http://127.0.0.1:${gw}/v1/appc/%E0%A4%A/%23INTER/aping`)
+  t.equal(bad.statusCode, 400, 'a malformed percent-escape under /v1/appc is the client\'s mistake: 400, not 500')
+  t.match(await bad.body.json(), { error: /malformed percent-encoding/ })
 })
