@@ -59,7 +59,7 @@ function parse (argv: string[]): { command: string | undefined, positionals: str
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true })
   } catch (err) {
-    const option = /'(-[^']*)'/.exec(errorMessage(err))?.[1]
+    const option = /'(-[^' ]*)/.exec(errorMessage(err))?.[1]
     if (errorCode(err) === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw usageError(`unknown option ${option ?? ''}`.trim())
     if (errorCode(err) === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
       throw usageError(/argument missing/.test(errorMessage(err)) ? `option ${option ?? ''} needs a value` : `option ${option ?? ''} takes no value`)

@@ -23,7 +23,7 @@ t.test('usage mistakes: one line, status 2', async t => {
     [[], /^tn3270-lb: a command is required: demo, gateway, proxy, host-sim or check \(tn3270-lb --help\)$/],
     [['serve'], /^tn3270-lb: unknown command "serve"/],
     [['gateway', '--verbose'], /^tn3270-lb: unknown option --verbose/],
-    [['gateway', '--config'], /^tn3270-lb: option --config <value> needs a value/],
+    [['gateway', '--config'], /^tn3270-lb: option --config needs a value \(tn3270-lb --help\)$/],
     [['--version=2'], /^tn3270-lb: option --version takes no value/],
     [['gateway'], /^tn3270-lb: gateway: --config FILE is required/],
     [['gateway', '--config', 'x.yaml', '--lus', '8'], /^tn3270-lb: gateway: --lus belongs to demo; gateway takes --config FILE and --set key=value/],
