@@ -1,14 +1,13 @@
 #!/usr/bin/env node
-// `tn3270-lb <demo|proxy|gateway|host-sim>` — wiring only (ARCHITECTURE §5 Commands).
+// `tn3270-lb <demo|gateway|proxy|host-sim|check>` — wiring only (README "Running for real",
+// docs/operations.md). Whatever fails before the roles are up is one line on stderr,
+// `tn3270-lb: <message>`, and a non-zero exit: 2 for a usage or config mistake, 1 otherwise.
+import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { ErrorCodes, isLbError, lbError } from './errors.js'
-import { gatewaySchema, hostSimSchema, loadConfig } from './config/index.js'
-import { proxySchema } from './config/proxy.js'
-import { createLogger, createRegistry, type Logger } from './observability/index.js'
-import { startGateway } from './gateway/index.js'
-import { startProxy } from './proxy/index.js'
-import { startHostSim } from './hostsim/index.js'
-import { startDemo } from './demo.js'
+import { ErrorCodes, errorCode, errorMessage, isLbError, lbError } from './errors.js'
+import { formatConfig, gatewayConfigSchema, hostSimSchema, loadConfig, proxySchema, readConfigFile, roleOfConfig, type ConfigFormat, type ConfigRole } from './config/index.js'
+import { buildInfo, createLogger, createRegistry, setDefaultAdminToken, type Logger } from './observability/index.js'
+// The roles are imported when one starts, so help, version, check and usage errors answer fast.
 
 const USAGE = `usage: tn3270-lb <command> [options]
 
@@ -19,72 +18,90 @@ commands:
   gateway    --config FILE [--set key=value ...]
   proxy      --config FILE [--set key=value ...]
   host-sim   --config FILE [--set key=value ...]
+  check      [gateway|proxy|host-sim] --config FILE [--set key=value ...] [--format yaml|json]
+               validate the config and print it with every default filled in (secrets
+               redacted); exit 0, or 2 with one line. Without a role it is told from the file.
 
-Every config key can also come from the environment: TN3270LB_KEEPALIVE__WATCHDOGTIMEOUT=1s.`
+options:
+  -h, --help   this text          --version   the version
+
+Every config key can also come from the environment: TN3270LB_KEEPALIVE__WATCHDOGTIMEOUT=1s.
+A non-loopback admin address needs a token: TN3270LB_ADMIN__TOKEN or admin.tokenFile.
+Reference: docs/configuration.md, docs/operations.md.`
 
 interface Running { shutdown: (opts?: { immediate?: boolean }) => Promise<void> }
 
-async function main (argv: string[]): Promise<Running> {
-  const [command, ...rest] = argv
-  const { values } = parseArgs({
-    args: rest,
-    allowPositionals: false,
-    options: {
-      config: { type: 'string' },
-      set: { type: 'string', multiple: true },
-      'base-port': { type: 'string' },
-      gateways: { type: 'string' },
-      hosts: { type: 'string' },
-      lus: { type: 'string' },
-      bind: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  })
-  if (values.help === true || command === undefined || command === 'help') {
-    process.stdout.write(USAGE + '\n')
-    process.exit(command === undefined ? 2 : 0)
-  }
-  const sets = values.set ?? []
-  const env = process.env
-  const needConfig = (): string => {
-    if (values.config === undefined) throw lbError(ErrorCodes.CLI_USAGE, `${command}: --config FILE is required`)
-    return values.config
-  }
-  switch (command) {
-    case 'demo':
-      return await startDemo({
-        basePort: intFlag('base-port', values['base-port'], 3270, 0, 65000),
-        gateways: intFlag('gateways', values.gateways, 2, 1, 50),
-        hosts: intFlag('hosts', values.hosts, 2, 1, 26),
-        lus: intFlag('lus', values.lus, 4, 1, 999),
-        bind: values.bind ?? '127.0.0.1',
-        sets,
-        print: line => process.stdout.write(line + '\n'),
-      })
-    case 'gateway': {
-      const config = loadConfig(gatewaySchema, { file: needConfig(), env, sets })
-      const logger = createLogger({ level: config.log.level, base: { gateway: config.name } })
-      const gw = await startGateway(config, { logger, registry: createRegistry() })
-      printListening(logger, gw.listening())
-      return gw
+const ROLES = ['gateway', 'proxy', 'host-sim'] as const
+type Role = ConfigRole
+const DEMO_FLAGS = ['base-port', 'gateways', 'hosts', 'lus', 'bind']
+const ROLE_FLAGS = ['config']
+const CHECK_FLAGS = ['config', 'format']
+
+const OPTIONS = {
+  config: { type: 'string' },
+  set: { type: 'string', multiple: true },
+  format: { type: 'string' },
+  'base-port': { type: 'string' },
+  gateways: { type: 'string' },
+  hosts: { type: 'string' },
+  lus: { type: 'string' },
+  bind: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS, allowPositionals: true }>>['values']
+
+const usageError = (message: string) => lbError(ErrorCodes.CLI_USAGE, `${message} (tn3270-lb --help)`)
+
+function parse (argv: string[]): { command: string | undefined, positionals: string[], values: Values } {
+  let parsed
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true })
+  } catch (err) {
+    const option = /'(-[^' ]*)/.exec(errorMessage(err))?.[1]
+    if (errorCode(err) === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw usageError(`unknown option ${option ?? ''}`.trim())
+    if (errorCode(err) === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      throw usageError(/argument missing/.test(errorMessage(err)) ? `option ${option ?? ''} needs a value` : `option ${option ?? ''} takes no value`)
     }
-    case 'proxy': {
-      const config = loadConfig(proxySchema, { file: needConfig(), env, sets })
-      const logger = createLogger({ level: config.log.level, base: { role: 'proxy' } })
-      const proxy = await startProxy(config, { logger, registry: createRegistry() })
-      printListening(logger, proxy.listening())
-      return proxy
-    }
-    case 'host-sim': {
-      const config = loadConfig(hostSimSchema, { file: needConfig(), env, sets })
-      const logger = createLogger({ level: config.log.level, base: { host: config.name } })
-      const sim = await startHostSim(config, { logger, registry: createRegistry() })
-      printListening(logger, sim.listening())
-      return sim
-    }
-    default:
-      throw lbError(ErrorCodes.CLI_USAGE, `unknown command ${JSON.stringify(command)}; expected demo, gateway, proxy or host-sim`)
+    throw usageError(errorMessage(err).split('\n')[0]!)
   }
+  const [command, ...positionals] = parsed.positionals
+  return { command, positionals, values: parsed.values }
+}
+
+/** Refuses flags another command owns: one line naming the flag and what this command takes. */
+function onlyFlags (command: string, values: Values, allowed: string[], takes: string): void {
+  const foreign = [...DEMO_FLAGS, ...ROLE_FLAGS, ...CHECK_FLAGS].filter(f => !allowed.includes(f) && values[f as keyof Values] !== undefined)
+  if (foreign.length > 0) {
+    const owner = DEMO_FLAGS.includes(foreign[0]!) ? 'demo' : foreign[0] === 'format' ? 'check' : 'gateway, proxy, host-sim and check'
+    throw usageError(`${command}: --${foreign[0]!} belongs to ${owner}; ${command} takes ${takes}`)
+  }
+}
+
+function needConfig (command: string, values: Values): string {
+  if (values.config === undefined) throw usageError(`${command}: --config FILE is required`)
+  return values.config
+}
+
+function loadFor (role: Role, file: string, sets: string[]): unknown {
+  const opts = { file, env: process.env, sets }
+  if (role === 'gateway') return loadConfig(gatewayConfigSchema, opts)
+  return role === 'proxy' ? loadConfig(proxySchema, opts) : loadConfig(hostSimSchema, opts)
+}
+
+function check (positionals: string[], values: Values): void {
+  onlyFlags('check', values, CHECK_FLAGS, '[gateway|proxy|host-sim] --config FILE [--set key=value] [--format yaml|json]')
+  const file = needConfig('check', values)
+  const named = positionals[0]
+  if (named !== undefined && !(ROLES as readonly string[]).includes(named)) throw usageError(`check: unknown role ${JSON.stringify(named)}; expected gateway, proxy or host-sim`)
+  if (positionals.length > 1) throw usageError(`check: unexpected ${JSON.stringify(positionals[1])}`)
+  const format = values.format ?? 'yaml'
+  if (format !== 'yaml' && format !== 'json') throw usageError(`check: --format ${JSON.stringify(format)}: expected yaml or json`)
+  const role = (named as Role | undefined) ?? roleOfConfig(readConfigFile(file))
+  const config = loadFor(role, file, values.set ?? [])
+  process.stdout.write(formatConfig(config, format as ConfigFormat))
+  process.stderr.write(`tn3270-lb: ${file}: valid ${role} config\n`)
 }
 
 function intFlag (name: string, text: string | undefined, def: number, min: number, max: number): number {
@@ -96,12 +113,81 @@ function intFlag (name: string, text: string | undefined, def: number, min: numb
   return n
 }
 
-function printListening (logger: Logger, lines: string[]): void {
-  for (const line of lines) process.stdout.write(line + '\n')
-  logger.debug({ listeners: lines.length }, 'started')
+/** The demo's admin token: the same environment keys the roles read (admin.token, admin.tokenFile). */
+function demoAdminToken (env: NodeJS.ProcessEnv): string | undefined {
+  if (env.TN3270LB_ADMIN__TOKEN !== undefined && env.TN3270LB_ADMIN__TOKEN !== '') return env.TN3270LB_ADMIN__TOKEN
+  const file = env.TN3270LB_ADMIN__TOKENFILE
+  if (file === undefined || file === '') return undefined
+  try {
+    return readFileSync(file, 'utf8').trim()
+  } catch (err) {
+    throw lbError(ErrorCodes.CONFIG_FILE, `config: TN3270LB_ADMIN__TOKENFILE = ${JSON.stringify(file)}: ${errorMessage(err)}`, err)
+  }
 }
 
-/** SIGTERM/SIGINT: drain; a second signal stops at once (issue 4, HAProxy soft stop). */
+async function demo (values: Values): Promise<Running> {
+  onlyFlags('demo', values, DEMO_FLAGS, '--base-port, --gateways, --hosts, --lus, --bind and --set')
+  const adminToken = demoAdminToken(process.env)
+  const { startDemo } = await import('./demo.js')
+  return await startDemo({
+    basePort: intFlag('base-port', values['base-port'], 3270, 0, 65000),
+    gateways: intFlag('gateways', values.gateways, 2, 1, 50),
+    hosts: intFlag('hosts', values.hosts, 2, 1, 26),
+    lus: intFlag('lus', values.lus, 4, 1, 999),
+    bind: values.bind ?? '127.0.0.1',
+    sets: values.set ?? [],
+    ...(adminToken === undefined ? {} : { adminToken }),
+    print: line => process.stdout.write(line + '\n'),
+  })
+}
+
+async function role (command: Role, values: Values): Promise<Running> {
+  onlyFlags(command, values, ROLE_FLAGS, '--config FILE and --set key=value')
+  const opts = { file: needConfig(command, values), env: process.env, sets: values.set ?? [] }
+  const registry = createRegistry()
+  let logger: Logger
+  let running: Running & { listening: () => string[] }
+  if (command === 'gateway') {
+    const config = loadConfig(gatewayConfigSchema, opts)
+    setDefaultAdminToken(config.admin.token)
+    logger = createLogger({ level: config.log.level, base: { gateway: config.name } })
+    running = await (await import('./gateway/index.js')).startGateway(config, { logger, registry })
+  } else if (command === 'proxy') {
+    const config = loadConfig(proxySchema, opts)
+    setDefaultAdminToken(config.admin.token)
+    logger = createLogger({ level: config.log.level, base: { role: 'proxy' } })
+    running = await (await import('./proxy/index.js')).startProxy(config, { logger, registry })
+  } else {
+    const config = loadConfig(hostSimSchema, opts)
+    setDefaultAdminToken(config.admin.token)
+    logger = createLogger({ level: config.log.level, base: { host: config.name } })
+    running = await (await import('./hostsim/index.js')).startHostSim(config, { logger, registry })
+  }
+  for (const line of running.listening()) process.stdout.write(line + '\n')
+  logger.debug('started')
+  return running
+}
+
+/** Undefined when the command only printed something (help, version, check). */
+async function main (argv: string[]): Promise<Running | undefined> {
+  const { command, positionals, values } = parse(argv)
+  if (values.help === true || command === 'help') {
+    process.stdout.write(USAGE + '\n')
+    return undefined
+  }
+  if (values.version === true || command === 'version') {
+    process.stdout.write(`tn3270-lb ${buildInfo().version} (node ${buildInfo().node})\n`)
+    return undefined
+  }
+  if (command === undefined) throw usageError('a command is required: demo, gateway, proxy, host-sim or check')
+  if (command === 'check') { check(positionals, values); return undefined }
+  if (positionals.length > 0) throw usageError(`${command}: unexpected ${JSON.stringify(positionals[0])}`)
+  if (command === 'demo') return await demo(values)
+  if ((ROLES as readonly string[]).includes(command)) return await role(command as Role, values)
+  throw usageError(`unknown command ${JSON.stringify(command)}; expected demo, gateway, proxy, host-sim or check`)
+}
+
+/** SIGTERM/SIGINT: drain; a second signal stops at once (HAProxy soft stop, docs/operations.md). */
 function handleSignals (running: Running): void {
   let signalled = false
   let forced = false
@@ -114,7 +200,7 @@ function handleSignals (running: Running): void {
     }
     signalled = true
     running.shutdown().then(() => process.exit(forced ? 1 : 0), (err: unknown) => {
-      process.stderr.write(`shutdown failed: ${(err as Error).message}\n`)
+      process.stderr.write(`tn3270-lb: shutdown failed: ${errorMessage(err)}\n`)
       process.exit(1)
     })
   }
@@ -122,9 +208,18 @@ function handleSignals (running: Running): void {
   process.on('SIGINT', onSignal)
 }
 
-main(process.argv.slice(2)).then(handleSignals, (err: unknown) => {
-  if (isLbError(err)) process.stderr.write(`${err.message}\n`)
-  else if (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) process.stderr.write(`${err.message}\n${USAGE}\n`)
-  else process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`)
-  process.exit(2)
+/** Usage and config mistakes exit 2 (what the operator typed); anything else that stopped the start, 1. */
+function exitStatus (err: unknown): number {
+  if (isLbError(err, ErrorCodes.CLI_USAGE)) return 2
+  const code = errorCode(err) ?? ''
+  return code.startsWith('TN3270LB_ERR_CONFIG_') || code === ErrorCodes.ADMIN_TOKEN_REQUIRED ? 2 : 1
+}
+
+main(process.argv.slice(2)).then(running => { if (running !== undefined) handleSignals(running) }, (err: unknown) => {
+  // One line, never a stack: the message names the key, port or file (TN3270LB_DEBUG=1 adds the stack).
+  const line = errorMessage(err).split('\n')[0]!.trim()
+  process.stderr.write(`tn3270-lb: ${line}\n`)
+  if (process.env.TN3270LB_DEBUG === '1' && err instanceof Error) process.stderr.write(`${err.stack ?? ''}\n`)
+  // exit now: a role that failed half-way may still hold sockets or timers.
+  process.exit(exitStatus(err))
 })

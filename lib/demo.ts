@@ -1,16 +1,16 @@
-// `tn3270-lb demo` (= npm start): host simulators, gateways and a proxy in one process, wired
-// exactly as ARCHITECTURE §5 fixes the ports. Each piece is started through the same entry
-// point and config schema a real deployment uses; only the configs are generated here.
+// `tn3270-lb demo` (= npm start): host simulators, gateways and a proxy in one process, on the
+// fixed port layout README "Quick start" lists (proxy P, admin P+100; gateway i P+i, admin P+100+i;
+// host j link P+200+j, admin P+300+j). Each piece is started through the same entry point
+// and config schema a real deployment uses; only the configs are generated here.
 import { createServer, type AddressInfo } from 'node:net'
-import { gatewaySchema, hostSimSchema, loadConfig, type GatewayConfig, type HostSimConfig } from './config/index.js'
-import { proxySchema, type ProxyConfig } from './config/proxy.js'
-import { createLogger, createRegistry, type Logger } from './observability/index.js'
+import { gatewayConfigSchema, hostSimSchema, loadConfig, proxySchema, type GatewayConfig, type HostSimConfig, type ProxyConfig } from './config/index.js'
+import { createLogger, createRegistry, setDefaultAdminToken, type Logger } from './observability/index.js'
 import { startGateway, type Gateway } from './gateway/index.js'
 import { startProxy, type Proxy } from './proxy/index.js'
 import { startHostSim, type HostSim } from './hostsim/index.js'
 
 export interface DemoOptions {
-  /** 0 = every port ephemeral (tests); otherwise the fixed layout of ARCHITECTURE §5. */
+  /** 0 = every port ephemeral (tests); otherwise the fixed layout above. */
   basePort: number
   gateways: number
   hosts: number
@@ -19,6 +19,8 @@ export interface DemoOptions {
   /** Gateway config overrides applied to every gateway (`--set key=value`). */
   sets: string[]
   env?: Record<string, string | undefined>
+  /** Bearer token for state-changing admin requests on every role (needed when `bind` is not loopback). */
+  adminToken?: string
   logger?: Logger
   print?: (line: string) => void
 }
@@ -36,7 +38,9 @@ export const hostName = (j: number): string => `HOST${String.fromCharCode(64 + j
 export const luPrefix = (i: number, j: number): string => `GW${i}${String.fromCharCode(64 + j)}`
 
 export async function startDemo (opts: DemoOptions): Promise<Demo> {
-  const logger = opts.logger ?? createLogger({ base: { role: 'demo' } })
+  // No binding of its own: each piece's child names it (host, gateway, role: proxy) and a second
+  // `role` would repeat the key in the proxy's and the host links' lines.
+  const logger = opts.logger ?? createLogger()
   const port = async (offset: number): Promise<number> => opts.basePort === 0 ? await freePort(opts.bind) : opts.basePort + offset
   const lines: string[] = []
   const say = (line: string): void => { lines.push(line); opts.print?.(line) }
@@ -49,13 +53,17 @@ export async function startDemo (opts: DemoOptions): Promise<Demo> {
     await Promise.all([proxy?.shutdown(s), ...gateways.map(g => g.shutdown(s))])
     await Promise.all(hosts.map(h => h.close()))
   }
+  const admin = async (offset: number): Promise<Record<string, unknown>> =>
+    ({ host: opts.bind, port: await port(offset), ...(opts.adminToken === undefined ? {} : { token: opts.adminToken }) })
+  // Every admin server of this demo takes the token when it starts; the process default is put back after.
+  const previousToken = opts.adminToken === undefined ? undefined : setDefaultAdminToken(opts.adminToken)
   try {
     for (let j = 1; j <= opts.hosts; j++) {
       const config: HostSimConfig = loadConfig(hostSimSchema, {
         base: {
           name: hostName(j),
           link: { host: opts.bind, port: await port(200 + j) },
-          admin: { host: opts.bind, port: await port(300 + j) },
+          admin: await admin(300 + j),
           // In the demo LUs go straight to DEMO, like z/OS DEFAPPL.
           defaultApplication: 'DEMO',
           appc: { lu: hostName(j), modes: [{ name: '#INTER', sessionLimit: 8 }], tps: ['ECHO', 'APINGD', 'TXN'] },
@@ -75,6 +83,7 @@ export async function startDemo (opts: DemoOptions): Promise<Demo> {
         adminPort: await port(100 + i),
         hostLinkPorts: hosts.map(h => h.linkAddress.port),
         sets: opts.sets,
+        ...(opts.adminToken === undefined ? {} : { adminToken: opts.adminToken }),
         ...(opts.env === undefined ? {} : { env: opts.env }),
       })
       const gw = await startGateway(config, { logger: logger.child({ gateway: config.name }), registry: createRegistry() })
@@ -83,7 +92,7 @@ export async function startDemo (opts: DemoOptions): Promise<Demo> {
     }
     const proxyConfig: ProxyConfig = loadConfig(proxySchema, {
       base: {
-        admin: { host: opts.bind, port: await port(100) },
+        admin: await admin(100),
         listeners: [{
           name: 'tn3270',
           host: opts.bind,
@@ -103,6 +112,8 @@ export async function startDemo (opts: DemoOptions): Promise<Demo> {
   } catch (err) {
     await shutdown({ immediate: true }).catch(() => {})
     throw err
+  } finally {
+    if (opts.adminToken !== undefined) setDefaultAdminToken(previousToken)
   }
   return { hosts, gateways, proxy, lines, shutdown }
 }
@@ -123,6 +134,7 @@ export interface DemoGatewayOptions {
   /** LU names as if this were gateway n (a restarted gateway keeps its LU names). */
   lusPrefixIndex?: number
   proxyProtocol?: { mode: 'off' | 'optional' | 'required', trustedSources: string[] }
+  adminToken?: string
 }
 
 /**
@@ -135,7 +147,7 @@ export function demoGatewayConfig (o: DemoGatewayOptions): GatewayConfig {
   const lp = o.lusPrefixIndex ?? o.index
   const base = {
     name: o.name ?? `gw${o.index}`,
-    admin: { host: bind, port: o.adminPort },
+    admin: { host: bind, port: o.adminPort, ...(o.adminToken === undefined ? {} : { token: o.adminToken }) },
     listeners: [{
       name: 'tn3270',
       host: bind,
@@ -151,7 +163,7 @@ export function demoGatewayConfig (o: DemoGatewayOptions): GatewayConfig {
       partners: names.map(h => ({ name: h, host: h, modes: [{ name: '#INTER', sessionLimit: 8, minWinners: 4 }] })),
     },
   }
-  return loadConfig(gatewaySchema, { base, sets: o.sets ?? [], ...(o.env === undefined ? {} : { env: o.env }) })
+  return loadConfig(gatewayConfigSchema, { base, sets: o.sets ?? [], ...(o.env === undefined ? {} : { env: o.env }) })
 }
 
 function pad (n: number, max: number): string {

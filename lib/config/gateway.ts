@@ -1,151 +1,154 @@
-// Gateway configuration (ARCHITECTURE §5). Every key can come from YAML, the environment
-// (TN3270LB_KEEPALIVE__WATCHDOGTIMEOUT=1s) or `--set keepalive.watchdogTimeout=1s`.
+// Gateway configuration (docs/configuration.md). Every key can come from YAML, the environment
+// (TN3270LB_KEEPALIVE__WATCHDOGTIMEOUT=1s) or `--set keepalive.watchdogTimeout=1s`. Each key's
+// `.describe()` text is its entry in the reference that `npm run docs:config` writes.
 import { z } from 'zod'
 import { adminSection, bool, cidr, duration, int, logLevel, port, size, snaName } from './fields.js'
+import { expandLuEntry } from './lu-names.js'
+import { gatewayReferences } from './references.js'
 
 const tlsClient = z.object({
-  ca: z.string().optional(),
-  servername: z.string().optional(),
-  cert: z.string().optional(),
-  key: z.string().optional(),
-  rejectUnauthorized: bool(true),
+  ca: z.string().optional().describe('CA certificates to trust, as PEM text or a file path; omitted = the system CAs'),
+  servername: z.string().optional().describe('TLS server name (SNI) and the name the certificate must carry; omitted = `host`'),
+  cert: z.string().optional().describe('client certificate, PEM text or a file path (with `key`)'),
+  key: z.string().optional().describe('client private key, PEM text or a file path (with `cert`)'),
+  rejectUnauthorized: bool(true).describe('refuse a host whose certificate does not verify'),
 }).strict()
 
 const snaLink = z.object({
-  type: z.literal('sna'),
-  host: z.string().default('127.0.0.1'),
-  port: port(),
-  /** Link-level keepalive interval and how many may go unanswered (seed 004 applied to the link). */
-  keepaliveInterval: duration('5s'),
-  keepaliveLimit: int(1, 1000).default(3),
-  reconnectMin: duration('250ms'),
-  reconnectMax: duration('10s'),
+  type: z.literal('sna').describe('`sna`: FID2 PIUs over TCP to an SNA host (the host simulator; docs/hostlink.md)'),
+  host: z.string().default('127.0.0.1').describe('host link address'),
+  port: port().describe('host link port'),
+  keepaliveInterval: duration('5s').describe('link keepalive interval (KB Q137309 applied to the link)'),
+  keepaliveLimit: int(1, 1000).default(3).describe('link keepalives that may go unanswered before the link is dropped and reconnected'),
+  reconnectMin: duration('250ms').describe('first reconnect delay after the link drops; doubles per attempt'),
+  reconnectMax: duration('10s').describe('longest reconnect delay'),
 }).strict()
 
 const tn3270Link = z.object({
-  type: z.literal('tn3270'),
-  host: z.string().default('127.0.0.1'),
-  port: port(),
-  tls: tlsClient.optional(),
-  connectTimeout: duration('5s'),
-  /** How the gateway asks the host for a resource: TN3270E CONNECT or terminal-type `@NAME`. */
-  luRequest: z.enum(['connect', 'ttype']).default('ttype'),
-  terminalType: z.string().default('IBM-3278-2-E'),
-  /** A resource the host refused stays out of rotation this long. */
-  resourceRetryAfter: duration('30s'),
-  /** Link probe while no session is up (reconnect check for the host link gauge). */
-  probeInterval: duration('5s'),
-  /**
-   * Keepalive toward the host on every session (seed 004 applied upstream): TIMING-MARK by
-   * default; `nop` for hosts that never answer DO TIMING-MARK (Hercules 3.13, measured).
-   */
-  keepaliveMethod: z.enum(['timingmark', 'nop', 'none']).default('timingmark'),
-  keepaliveInterval: duration('60s'),
-  keepaliveLimit: int(1, 1000).default(3),
+  type: z.literal('tn3270').describe('`tn3270`: the gateway is a TN3270(E) client of a real host (z/OS, Hercules)'),
+  host: z.string().default('127.0.0.1').describe('host address'),
+  port: port().describe('host TN3270 port'),
+  tls: tlsClient.optional().describe('TLS toward the host; omitted = plain TCP'),
+  connectTimeout: duration('5s').describe('per host connect and negotiation'),
+  luRequest: z.enum(['connect', 'ttype']).default('ttype')
+    .describe('how a resource is asked for: TN3270E CONNECT (RFC 2355 §7.1) or the terminal type `IBM-3278-2-E@NAME`'),
+  terminalType: z.string().default('IBM-3278-2-E').describe('terminal type sent to the host'),
+  resourceRetryAfter: duration('30s').describe('a resource the host refused stays out of rotation this long'),
+  probeInterval: duration('5s').describe('reachability probe while no session is up (drives the host link gauge)'),
+  keepaliveMethod: z.enum(['timingmark', 'nop', 'none']).default('timingmark')
+    .describe('keepalive toward the host on every session (KB Q137309 applied upstream); `nop` for hosts that never answer DO TIMING-MARK (Hercules 3.13)'),
+  keepaliveInterval: duration('60s').describe('host keepalive interval'),
+  keepaliveLimit: int(1, 1000).default(3).describe('host keepalives that may go unanswered before the session is ended'),
 }).strict()
 
 const host = z.object({
-  name: snaName(),
-  link: z.discriminatedUnion('type', [snaLink, tn3270Link]),
+  name: snaName().describe('host name that pools and APPC partners refer to'),
+  link: z.discriminatedUnion('type', [snaLink, tn3270Link]).describe('how the gateway reaches the host; `type` selects the keys'),
 }).strict()
 
 const luEntry = z.union([
-  z.string(),
-  z.object({ name: snaName(), locaddr: int(1, 255).optional(), resource: z.string().optional() }).strict(),
+  z.string().refine(s => expandLuEntry(s) !== undefined,
+    'expected an LU name (1-8 of A-Z 0-9 @ # $, not starting with a digit) or a range like GW1A001..GW1A032'),
+  z.object({
+    name: snaName().describe('LU name'),
+    locaddr: int(1, 255).optional().describe('sna links: local address of the LU on the PU; omitted = the next free one from 2'),
+    resource: z.string().optional().describe('tn3270 links: the host resource to ask for (z/OS LU name, Hercules device number or group)'),
+  }).strict(),
 ])
 
 const pool = z.object({
-  name: snaName(),
-  host: snaName(),
-  /** LU names, ranges `GW1A0001..GW1A0004`, or objects with locaddr (sna) / resource (tn3270). */
-  lus: z.array(luEntry).default([]),
-  /** tn3270 links: this many generic sessions, named `<POOL>nnn` unless named in `lus`. */
-  generic: int(0, 10000).default(0),
+  name: snaName().describe('pool name: what a TN3270E CONNECT or `LU@` terminal type may ask for; disjoint from LU names'),
+  host: snaName().describe('the host (`hosts[].name`) whose LUs these are'),
+  lus: z.array(luEntry).default([])
+    .describe('LU names, ranges `GW1A001..GW1A032`, or objects `{ name, locaddr }` (sna) / `{ name, resource }` (tn3270); `${ORDINAL}` gives each replica its own names'),
+  generic: int(0, 10000).default(0).describe('tn3270 links: this many extra sessions that ask the host for any device, named `<POOL>nnn`'),
 }).strict()
 
 const listener = z.object({
-  name: z.string().min(1),
-  host: z.string().default('127.0.0.1'),
-  port: port(),
-  /** Pools this listener serves; the first is the default pool for generic requests. */
-  pools: z.array(snaName()).min(1, 'expected at least one pool name'),
-  closeListenSocket: bool(true),
+  name: z.string().min(1).describe('listener name (metric label)'),
+  host: z.string().default('127.0.0.1').describe('address to listen on'),
+  port: port().describe('TN3270 port'),
+  pools: z.array(snaName()).min(1, 'expected at least one pool name')
+    .describe('pools served here, in order of preference; the first is the default for generic requests'),
+  closeListenSocket: bool(true).describe('close the listening socket while no LU can be served (KB Q101235); false = listen always and refuse in band'),
   proxyProtocol: z.object({
-    mode: z.enum(['off', 'optional', 'required']).default('off'),
-    trustedSources: z.array(cidr()).default([]),
-  }).strict().default({}),
+    mode: z.enum(['off', 'optional', 'required']).default('off')
+      .describe('PROXY protocol v2 header from the front proxy (HAProxy doc/proxy-protocol.txt): off, optional (direct clients too) or required'),
+    trustedSources: z.array(cidr()).default([]).describe('networks a PROXY header is accepted from, e.g. `10.0.0.0/8`'),
+  }).strict().default({}).describe('client address from a front proxy'),
 }).strict()
 
 const keepalive = z.object({
-  method: z.enum(['timingmark', 'nop', 'none']).default('timingmark'),
-  watchdogTimeout: duration('60s'),
-  keepAliveLimit: int(1, 1_000_000).default(3),
-  hardClose: bool(false),
-  /** Bound on a graceful close after event 701: reset if the client has not closed by then. */
-  gracefulCloseTimeout: duration('5s'),
+  method: z.enum(['timingmark', 'nop', 'none']).default('timingmark').describe('keepalive sent to clients (KB Q137309): TIMING-MARK, NOP or none'),
+  watchdogTimeout: duration('60s').describe('interval of the keepalive watchdog'),
+  keepAliveLimit: int(1, 1_000_000).default(3).describe('watchdog ticks with a keepalive outstanding (event 700 each) before the connection is aborted (event 701)'),
+  hardClose: bool(false).describe('abort with RST at the limit; false = graceful close'),
+  gracefulCloseTimeout: duration('5s').describe('a graceful close after event 701 becomes a reset if the client has not closed by then'),
 }).strict().default({})
 
 const negotiation = z.object({
-  timeout: duration('10s'),
-  tn3270e: bool(true),
-  maxRecordSize: size('64KiB'),
-  maxSubnegotiation: size('1KiB'),
-  /**
-   * Connections one client address may have still negotiating; more are closed at once. Capacity
-   * is reserved at accept (CloseListenSocket), so without a cap one client holding idle connects
-   * could keep a listener closed. Trusted PROXY sources (a front proxy) are exempt. 0 = no cap.
-   */
-  maxPendingPerClient: int(0, 100_000).default(16),
+  timeout: duration('10s').describe('accept to negotiated TN3270(E) session; slower clients are closed'),
+  tn3270e: bool(true).describe('offer TN3270E (RFC 2355); false = TN3270 only (RFC 1576)'),
+  maxRecordSize: size('64KiB').describe('largest client record accepted'),
+  maxSubnegotiation: size('1KiB').describe('largest telnet subnegotiation accepted'),
+  maxPendingPerClient: int(0, 100_000).default(16)
+    .describe('connections one client address may have still negotiating; more are closed at once (trusted PROXY sources exempt); 0 = no cap'),
 }).strict().default({})
 
 const pacing = z.object({
-  /** Room below this many queued bytes toward a client counts as application credit. */
-  highWaterMark: size('64KiB'),
-  /** A session waiting for client credit longer than this counts as stalled. */
-  stallAfter: duration('5s'),
-  /** Inbound records queued while the host's window is closed; beyond it the client is told and closed. */
-  inboundQueueLimit: int(1, 100_000).default(64),
+  highWaterMark: size('64KiB').describe('room below this many queued bytes toward a client counts as application credit (KB Q181737); keep ≥ 2 windows of max RUs'),
+  stallAfter: duration('5s').describe('a session waiting for client credit longer than this counts as stalled (metric)'),
+  inboundQueueLimit: int(1, 100_000).default(64).describe('client records queued while the host withholds its window; beyond it the client is told and closed'),
 }).strict().default({})
 
 const appcMode = z.object({
-  name: z.string().min(1).max(8),
-  sessionLimit: int(0, 32767).default(8),
-  /** Minimum contention winners for the gateway (source) and the partner (target) side. */
-  minWinners: int(0, 32767).default(4),
-  minPartnerWinners: int(0, 32767).default(0),
-  autoActivate: int(0, 32767).default(0),
+  name: z.string().min(1).max(8).describe('mode name, e.g. `#INTER`'),
+  sessionLimit: int(0, 32767).default(8).describe('session limit proposed by CNOS'),
+  minWinners: int(0, 32767).default(4).describe('minimum contention winners for the gateway (source)'),
+  minPartnerWinners: int(0, 32767).default(0).describe('minimum contention winners for the partner (target)'),
+  autoActivate: int(0, 32767).default(0).describe('contention-winner sessions bound as soon as CNOS completes and kept bound (SESTIMEOUT does not unbind them)'),
 }).strict()
 
 const appcPartner = z.object({
-  name: snaName(),
-  host: snaName(),
-  localLu: snaName().optional(),
-  modes: z.array(appcMode).default([]),
+  name: snaName().describe('partner LU name'),
+  host: snaName().describe('the host (`hosts[].name`, an sna link) the partner is reached over'),
+  localLu: snaName().optional().describe('the gateway\'s LU name toward this partner; omitted = the gateway\'s PU name (its `name` upper-cased)'),
+  modes: z.array(appcMode).default([]).describe('modes and their session limits'),
 }).strict()
 
 const appc = z.object({
-  renegLimits: bool(false),
-  retryCnos: bool(true),
-  /** In 5-second ticks; 0 = never (seed 002). */
-  sesTimeout: int(0, 1_000_000).default(4),
-  allocateTimeout: duration('30s'),
-  apiToken: z.string().optional(),
-  partners: z.array(appcPartner).default([]),
+  renegLimits: bool(false).describe('renegotiate session limits (CNOS) after the partner reset them (KB Q107866 RENEGLIMITS)'),
+  retryCnos: bool(true).describe('retry a CNOS the partner refused or never answered (KB Q107866 RETRYCNOS)'),
+  sesTimeout: int(0, 1_000_000).default(4).describe('idle contention-winner sessions are unbound after this many 5-second ticks; 0 = never (KB 831976)'),
+  allocateTimeout: duration('30s').describe('how long an allocate waits for a session'),
+  apiToken: z.string().optional().describe('bearer token for every `/v1/appc` request, reads included; if set with `admin.token` it must be the same'),
+  partners: z.array(appcPartner).default([]).describe('LU 6.2 partners'),
 }).strict().default({})
 
+/**
+ * Each section of a gateway config with its types and defaults, nothing across sections: for
+ * code that builds part of a config (unit tests). `tn3270-lb gateway` loads gatewayConfigSchema.
+ */
 export const gatewaySchema = z.object({
-  name: z.string().min(1).default('gateway'),
+  name: z.string().min(1).default('gateway').describe('gateway name: logs, `/status`, and the PU name (upper-cased) on sna links'),
   admin: adminSection(),
-  listeners: z.array(listener).default([]),
-  hosts: z.array(host).default([]),
-  pools: z.array(pool).default([]),
+  listeners: z.array(listener).default([]).describe('TN3270 listeners'),
+  hosts: z.array(host).default([]).describe('hosts and how they are reached'),
+  pools: z.array(pool).default([]).describe('LU pools, one host each'),
   negotiation,
   keepalive,
   pacing,
   appc,
-  drainTimeout: duration('30s'),
+  drainTimeout: duration('30s').describe('SIGTERM: sessions may continue this long, then clients are told and LUs unbound'),
   log: z.object({ level: logLevel() }).strict().default({}),
 }).strict()
+
+/**
+ * A whole gateway as `tn3270-lb gateway` and `tn3270-lb check` load it: gatewaySchema plus the
+ * checks across sections (at least one listener and pool, pools on known hosts, listeners on
+ * known pools, APPC partners on sna hosts, LU names unique), so a bad file fails before start.
+ */
+export const gatewayConfigSchema = gatewaySchema.superRefine(gatewayReferences)
 
 export type GatewayConfig = z.output<typeof gatewaySchema>
 export type GatewayHostConfig = GatewayConfig['hosts'][number]

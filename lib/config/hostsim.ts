@@ -1,48 +1,49 @@
 // Host simulator configuration: one simulated VTAM host (SSCP + applications + LU 6.2 partner).
+// Each key's `.describe()` text is its entry in docs/configuration.md (`npm run docs:config`).
 import { z } from 'zod'
 import { adminSection, bool, duration, int, logLevel, port, snaName } from './fields.js'
 
 const tpName = z.string().min(1).max(64)
 
+const bind = z.object({
+  rows: int(24, 255).default(24).describe('default screen rows in the LU 2 BIND presentation space'),
+  cols: int(80, 255).default(80).describe('default screen columns'),
+  altRows: int(0, 255).default(0).describe('alternate screen rows; 0 with `altCols` 0 = no alternate size'),
+  altCols: int(0, 255).default(0).describe('alternate screen columns'),
+  maxRuPrimary: int(64, 32768).default(3840).describe('largest RU the host sends (BIND byte 11, rounded down to what the byte can encode)'),
+  maxRuSecondary: int(64, 32768).default(1024).describe('largest RU the LU may send (BIND byte 10)'),
+  primarySendWindow: int(0, 63).default(7).describe('session pacing window host → LU; 0 = no pacing'),
+  secondarySendWindow: int(0, 63).default(7).describe('session pacing window LU → host; 0 = no pacing'),
+  adaptivePacing: z.boolean().default(false).describe('announce adaptive session-level pacing in the BIND'),
+}).strict().refine(b => (b.altRows === 0 && b.altCols === 0) || (b.altRows >= b.rows && b.altCols >= b.cols), {
+  // BIND PS byte 24: X'7E' default size only, X'7F' an alternate size too ("SNA Formats", GA27-3136).
+  message: 'expected altRows/altCols both 0 (no alternate size) or at least rows/cols',
+  path: ['altRows'],
+}).default({}).describe('the LU 2 BIND the host sends ("SNA Formats", GA27-3136, BIND)')
+
 export const hostSimSchema = z.object({
-  name: snaName(),
-  link: z.object({ host: z.string().default('127.0.0.1'), port: port() }).strict(),
+  name: snaName().describe('host name (SSCP and log name); the gateway\'s `hosts[].name`'),
+  link: z.object({
+    host: z.string().default('127.0.0.1').describe('address gateways connect their sna link to'),
+    port: port().describe('link port'),
+  }).strict().describe('where gateways connect (docs/hostlink.md)'),
   admin: adminSection(),
-  /** Like z/OS DEFAPPL: an LU goes straight to this application; null shows the USS logon screen. */
-  defaultApplication: snaName().nullable().default(null),
-  /**
-   * Like DEFAPPL ... FIRSTONLY: the default application is used only when the terminal arrives
-   * (NOTIFY enabled); after a logoff the USS logon screen shows. Default false: a logoff from the
-   * default application starts a new session with it, as DEFAPPL without FIRSTONLY does.
-   */
-  defaultApplicationFirstOnly: bool(false),
-  applications: z.array(snaName()).default(['DEMO']),
-  bind: z.object({
-    rows: int(24, 255).default(24),
-    cols: int(80, 255).default(80),
-    altRows: int(0, 255).default(0),
-    altCols: int(0, 255).default(0),
-    maxRuPrimary: int(64, 32768).default(3840),
-    maxRuSecondary: int(64, 32768).default(1024),
-    /** Session-level pacing windows (0 = no pacing), host to LU and LU to host. */
-    primarySendWindow: int(0, 63).default(7),
-    secondarySendWindow: int(0, 63).default(7),
-    adaptivePacing: z.boolean().default(false),
-  }).strict().refine(b => (b.altRows === 0 && b.altCols === 0) || (b.altRows >= b.rows && b.altCols >= b.cols), {
-    message: 'expected altRows/altCols both 0 (no alternate size) or at least rows/cols (BIND byte 24 X\'7F\', sna-formats.md §3.6)',
-    path: ['altRows'],
-  }).default({}),
-  /** How long POST /restart keeps the link down before re-activating the PU and LUs. */
-  restartDelay: duration('1s'),
+  defaultApplication: snaName().nullable().default(null)
+    .describe('like z/OS DEFAPPL: an LU goes straight to this application; null shows the USS logon screen'),
+  defaultApplicationFirstOnly: bool(false)
+    .describe('like DEFAPPL with FIRSTONLY: the default application only when the terminal arrives; after a logoff the USS screen shows'),
+  applications: z.array(snaName()).default(['DEMO']).describe('applications a terminal may log on to'),
+  bind,
+  restartDelay: duration('1s').describe('how long POST /restart keeps the link down before re-activating the PU and LUs'),
   appc: z.object({
-    lu: snaName().optional(),
+    lu: snaName().optional().describe('the host\'s LU 6.2 partner LU; omitted = no APPC'),
     modes: z.array(z.object({
-      name: z.string().min(1).max(8),
-      sessionLimit: int(0, 32767).default(8),
-      minWinners: int(0, 32767).default(0),
-    }).strict()).default([]),
-    tps: z.array(tpName).default(['ECHO', 'APINGD', 'TXN']),
-  }).strict().default({}),
+      name: z.string().min(1).max(8).describe('mode name'),
+      sessionLimit: int(0, 32767).default(8).describe('the most sessions the host accepts in CNOS'),
+      minWinners: int(0, 32767).default(0).describe('contention winners the host keeps for itself'),
+    }).strict()).default([]).describe('modes the partner accepts'),
+    tps: z.array(tpName).default(['ECHO', 'APINGD', 'TXN']).describe('transaction programs the partner runs'),
+  }).strict().default({}).describe('LU 6.2 partner'),
   log: z.object({ level: logLevel() }).strict().default({}),
 }).strict().refine(c => c.defaultApplication === null || c.applications.includes(c.defaultApplication), {
   message: 'expected one of the configured applications',

@@ -1,10 +1,12 @@
-// One loader for every role: YAML file, then environment, then `--set key=value`, validated once
-// by the role's zod schema. A bad config becomes one line naming the key, the value and what was
-// expected (ARCHITECTURE §5), carried by a Tn3270LbError with code CONFIG_*.
+// One loader for every role: YAML file (with `${NAME}` references expanded), then environment,
+// then `--set key=value`, validated once by the role's zod schema. A bad config becomes one line
+// naming the key, the value and what was expected (docs/configuration.md), carried by a
+// Tn3270LbError with code CONFIG_*.
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import YAML from 'yaml'
-import { ErrorCodes, lbError } from '../errors.js'
+import { ErrorCodes, errorMessage, lbError } from '../errors.js'
+import { expandReferences } from './expand.js'
 
 export const ENV_PREFIX = 'TN3270LB_'
 
@@ -13,7 +15,7 @@ export interface LoadOptions {
   file?: string
   /** Raw object used when no file is given (demo, tests). */
   base?: unknown
-  /** Environment to read `TN3270LB_A__B=value` overrides from; omitted = none. */
+  /** Environment for `TN3270LB_A__B=value` overrides and the file's `${NAME}` references; omitted = none. */
   env?: Record<string, string | undefined>
   /** `key.path=value` overrides, applied last. */
   sets?: string[]
@@ -23,11 +25,12 @@ type Path = Array<string | number>
 
 export function loadConfig<S extends z.ZodTypeAny> (schema: S, opts: LoadOptions = {}): z.output<S> {
   let raw: unknown = opts.base === undefined ? {} : structuredClone(opts.base)
-  if (opts.file !== undefined) raw = readYaml(opts.file)
+  if (opts.file !== undefined) raw = expandReferences(readConfigFile(opts.file), opts.env ?? {}, opts.file)
   if (raw === null || raw === undefined) raw = {}
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw lbError(ErrorCodes.CONFIG_INVALID, `config: top level must be a mapping of keys, got ${describe(raw)}`)
   }
+  const empty = opts.file !== undefined && Object.keys(raw as object).length === 0
   for (const [name, value] of Object.entries(opts.env ?? {})) {
     if (!name.startsWith(ENV_PREFIX) || value === undefined) continue
     const parts = name.slice(ENV_PREFIX.length).split('__').filter(p => p !== '')
@@ -42,16 +45,21 @@ export function loadConfig<S extends z.ZodTypeAny> (schema: S, opts: LoadOptions
     setPath(raw, resolvePath(schema, key.split('.'), `--set ${key}`), parseScalar(assignment.slice(eq + 1)))
   }
   const result = schema.safeParse(raw)
-  if (!result.success) throw lbError(ErrorCodes.CONFIG_INVALID, formatIssue(result.error.issues[0], raw))
+  if (!result.success) {
+    const line = formatIssue(result.error.issues[0], raw)
+    // An empty file is usually the wrong file (or a mount that did not happen): say so first.
+    throw lbError(ErrorCodes.CONFIG_INVALID, empty ? line.replace(/^config: /, `config: ${opts.file} is empty: `) : line)
+  }
   return result.data
 }
 
-function readYaml (file: string): unknown {
+/** A config file as plain data, before references, overrides and validation; CONFIG_FILE errors name the line. */
+export function readConfigFile (file: string): unknown {
   let text: string
   try {
     text = readFileSync(file, 'utf8')
   } catch (err) {
-    throw lbError(ErrorCodes.CONFIG_FILE, `config: cannot read ${file}: ${(err as Error).message}`, err)
+    throw lbError(ErrorCodes.CONFIG_FILE, `config: cannot read ${file}: ${errorMessage(err)}`, err)
   }
   const doc = YAML.parseDocument(text, { prettyErrors: true })
   if (doc.errors.length > 0) {

@@ -1,73 +1,59 @@
-// Front proxy configuration (ARCHITECTURE §5). Every key can come from YAML, the environment
+// Front proxy configuration (docs/configuration.md). Every key can come from YAML, the environment
 // (TN3270LB_CONNECTTIMEOUT=3s, TN3270LB_LISTENERS__0__PORT=3270) or `--set connectTimeout=3s`.
+// Each key's `.describe()` text is its entry in the reference `npm run docs:config` writes.
 import { z } from 'zod'
 import { adminSection, bool, duration, int, logLevel, port } from './fields.js'
 
-const weight = () => int(0, 256).default(1)
+const weight = () => int(0, 256).default(1).describe('relative weight 0-256 (HAProxy `weight`); 0 = no new sessions')
 
 const staticBackend = z.object({
-  /** Unique name: the `backend` label on metrics and in logs. */
-  name: z.string().min(1),
-  host: z.string().min(1),
-  port: port(),
-  /** Gateway admin base URL (http://host:port); its /status is polled. Omitted = no polling. */
-  adminUrl: z.string().url('expected a URL like http://gw1:3371').optional(),
-  /** Relative weight 0-256 (0 = no new sessions). */
+  name: z.string().min(1).describe('unique backend name: the `backend` label on metrics and in logs'),
+  host: z.string().min(1).describe('gateway address'),
+  port: port().describe('gateway TN3270 port'),
+  adminUrl: z.string().url('expected a URL like http://gw1:3371').optional()
+    .describe('gateway admin base URL (`http://host:port`) whose /status is polled; omitted = no polling'),
   weight: weight(),
 }).strict()
 
 const dnsBackends = z.object({
-  /** DNS name to resolve, e.g. gw.tn3270.svc.cluster.local or _tn3270._tcp.gw.tn3270.svc.cluster.local. */
-  name: z.string().min(1),
-  type: z.enum(['A', 'SRV']).default('A'),
-  /** TN3270 port of every address (required for A; overrides the SRV port if set). */
-  port: port().optional(),
-  /** Gateway admin port on the same addresses; omitted = no /status polling. */
-  adminPort: port().optional(),
-  refresh: duration('10s'),
+  name: z.string().min(1).describe('DNS name to resolve: `gw.tn3270.svc.cluster.local` (A) or `_tn3270._tcp.gw.tn3270.svc.cluster.local` (SRV)'),
+  type: z.enum(['A', 'SRV']).default('A').describe('record type'),
+  port: port().optional().describe('TN3270 port of every address: required for A, overrides the SRV port if set'),
+  adminPort: port().optional().describe('gateway admin port on the same addresses; omitted = no /status polling'),
+  refresh: duration('10s').describe('re-resolve interval'),
   weight: weight(),
 }).strict().refine(d => d.type !== 'A' || d.port !== undefined, { message: 'required for type A, expected a port', path: ['port'] })
 
 const listener = z.object({
-  name: z.string().min(1),
-  host: z.string().default('127.0.0.1'),
-  port: port(),
-  /** Stop listening while no backend can take a client (seed 000); false = accept and close. */
-  closeListenSocket: bool(true),
-  /** PROXY protocol toward the backends: v2 carries the client's address (proxy-protocol.txt §2.2). */
-  proxyProtocol: z.enum(['off', 'v2']).default('off'),
-  backends: z.array(staticBackend).default([]),
-  dns: z.array(dnsBackends).default([]),
+  name: z.string().min(1).describe('listener name (metric label)'),
+  host: z.string().default('127.0.0.1').describe('address to listen on'),
+  port: port().describe('TN3270 port clients connect to'),
+  closeListenSocket: bool(true).describe('stop listening while no backend can take a client (KB Q101235); false = accept and close'),
+  proxyProtocol: z.enum(['off', 'v2']).default('off')
+    .describe('PROXY protocol toward the backends: v2 carries the client address (HAProxy doc/proxy-protocol.txt §2.2)'),
+  backends: z.array(staticBackend).default([]).describe('gateways by address'),
+  dns: z.array(dnsBackends).default([]).describe('gateways found by DNS (a headless Service)'),
 }).strict().refine(l => l.backends.length > 0 || l.dns.length > 0, { message: 'expected at least one backend or dns entry', path: ['backends'] })
 
 export const proxySchema = z.object({
-  name: z.string().min(1).default('proxy'),
+  name: z.string().min(1).default('proxy').describe('proxy name: logs and `/status`'),
   admin: adminSection(),
-  listeners: z.array(listener).min(1, 'expected at least one listener'),
-  /** Per backend connect attempt (our own timer), before failing over to the next backend. */
-  connectTimeout: duration('3s'),
-  /** A backend that closes within this time of the connect, having sent nothing, is failed over. */
-  earlyCloseWindow: duration('1s'),
-  statusInterval: duration('2s'),
-  statusTimeout: duration('1s'),
-  /** A /status answer older than this no longer counts: the backend is not chosen. */
-  statusStaleAfter: duration('10s'),
+  listeners: z.array(listener).min(1, 'expected at least one listener').describe('client listeners and the gateways behind each'),
+  connectTimeout: duration('3s').describe('per backend connect attempt, before failing over to the next backend'),
+  earlyCloseWindow: duration('1s').describe('a backend that closes this soon after the connect, having sent nothing, is failed over'),
+  statusInterval: duration('2s').describe('gateway /status polling interval'),
+  statusTimeout: duration('1s').describe('one /status request; must be below statusStaleAfter'),
+  statusStaleAfter: duration('10s').describe('a /status answer older than this no longer counts: the backend is not chosen'),
   ejection: z.object({
-    /** Consecutive connect failures that eject a backend. */
-    failures: int(1, 1000).default(3),
-    baseTime: duration('5s'),
-    maxTime: duration('5m'),
-  }).strict().default({}),
-  /** No byte either way for this long closes a session; 0 = never. */
-  idleTimeout: duration('0'),
-  /** After one side closes its direction (FIN), the other must close within this time; 0 = never. */
-  halfCloseTimeout: duration('30s'),
-  /** TCP keepalive initial delay on both legs; 0 = off. */
-  tcpKeepAlive: duration('60s'),
-  /** SIGTERM: sessions may continue this long, then are closed. */
-  drainTimeout: duration('30s'),
-  /** Remaining sessions are closed spread over this time after drainTimeout. */
-  closeSpreadTime: duration('5s'),
+    failures: int(1, 1000).default(3).describe('consecutive connect failures that eject a backend'),
+    baseTime: duration('5s').describe('first ejection time; doubles per ejection'),
+    maxTime: duration('5m').describe('longest ejection time'),
+  }).strict().default({}).describe('passive health: backends that keep failing connects'),
+  idleTimeout: duration('0').describe('no byte either way for this long closes a session; 0 = never'),
+  halfCloseTimeout: duration('30s').describe('after one side closes its direction (FIN), the other must close within this time; 0 = never'),
+  tcpKeepAlive: duration('60s').describe('TCP keepalive initial delay on both legs; 0 = off'),
+  drainTimeout: duration('30s').describe('SIGTERM: sessions may continue this long, then are closed'),
+  closeSpreadTime: duration('5s').describe('remaining sessions are closed spread over this time after drainTimeout (HAProxy `close-spread-time`)'),
   log: z.object({ level: logLevel() }).strict().default({}),
 }).strict().superRefine((cfg, ctx) => {
   const seen = new Map<string, number>()

@@ -1,4 +1,4 @@
-// Durations and sizes as operators write them (ARCHITECTURE §5): `500ms`, `1s`, `5m`, `64KiB`.
+// Durations and sizes as operators write them (docs/configuration.md): `500ms`, `1s`, `5m`, `64KiB`.
 // Plain numbers are taken as milliseconds / bytes so that env overrides stay easy to type.
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/

@@ -1,10 +1,18 @@
 // Admin HTTP server shared by proxy, gateway and host simulator: its own port, separate from
-// TN3270 (ARCHITECTURE §5). Roles add routes through `route`, which answers true if it handled
-// the request; anything else is a 404 with a JSON error.
+// TN3270 (docs/operations.md "Processes and ports"). Built-in routes: GET / (status page),
+// /status (the role's JSON plus version and uptime), /metrics, /healthz, /readyz. Roles add
+// routes through `route`, which answers true if it handled the request; anything else is a 404
+// with a JSON error. Every state-changing request passes the admin token check first
+// (admin-auth.ts).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Registry } from 'prom-client'
+import { isLoopbackHost } from '../config/index.js'
+import { ErrorCodes, errorCode, errorMessage, lbError } from '../errors.js'
+import { bearerMatches, defaultAdminToken, isReadMethod } from './admin-auth.js'
+import { buildInfo } from './build-info.js'
 import type { Logger } from './logger.js'
+import { STATUS_PAGE_CSP, statusPage } from './status-page.js'
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>
 
@@ -13,11 +21,17 @@ export interface AdminOptions {
   port: number
   registry: Registry
   logger: Logger
-  /** JSON for GET /status. */
+  /** JSON for GET /status (version and uptime are added here). */
   status: () => unknown
   /** GET /readyz answers 200 while this is true, else 503. */
   ready: () => boolean
   route?: RouteHandler
+  /**
+   * Bearer token for every request but GET/HEAD (`admin.token`). Omitted = the process default
+   * (setDefaultAdminToken); without either, state changes are allowed on loopback only and a
+   * non-loopback `host` is refused at start.
+   */
+  token?: string
 }
 
 export interface AdminServer {
@@ -32,55 +46,101 @@ export function sendJson (res: ServerResponse, statusCode: number, body: unknown
   res.end(text)
 }
 
-/** Reads a request body up to `limit` bytes; rejects with a message naming the limit. */
+/** Reads a request body up to `limit` bytes; rejects with ADMIN_BODY_TOO_LARGE naming the limit. */
 export async function readBody (req: IncomingMessage, limit = 1024 * 1024): Promise<Buffer> {
   const chunks: Buffer[] = []
   let total = 0
   for await (const chunk of req) {
     total += (chunk as Buffer).length
-    if (total > limit) throw new Error(`request body larger than ${limit} bytes`)
+    if (total > limit) throw lbError(ErrorCodes.ADMIN_BODY_TOO_LARGE, `request body larger than ${limit} bytes`)
     chunks.push(chunk as Buffer)
   }
   return Buffer.concat(chunks)
 }
 
+/** The role's status with what every role reports: package version, start time, uptime. */
+export function withRunInfo (status: unknown, startedAt: number, now = Date.now()): unknown {
+  if (status === null || typeof status !== 'object' || Array.isArray(status)) return status
+  return { ...status, version: buildInfo().version, startedAt: new Date(startedAt).toISOString(), uptimeSeconds: Math.floor((now - startedAt) / 1000) }
+}
+
+async function builtIn (opts: AdminOptions, startedAt: number, res: ServerResponse, url: URL): Promise<boolean> {
+  switch (url.pathname) {
+    case '/': {
+      const html = statusPage(withRunInfo(opts.status(), startedAt))
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-length': Buffer.byteLength(html),
+        'content-security-policy': STATUS_PAGE_CSP,
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
+        'cache-control': 'no-store',
+      })
+      res.end(html)
+      return true
+    }
+    case '/metrics': {
+      const text = await opts.registry.metrics()
+      res.writeHead(200, { 'content-type': opts.registry.contentType })
+      res.end(text)
+      return true
+    }
+    case '/healthz':
+      sendJson(res, 200, { status: 'ok' })
+      return true
+    case '/readyz': {
+      const ready = opts.ready()
+      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' })
+      return true
+    }
+    case '/status':
+      sendJson(res, 200, withRunInfo(opts.status(), startedAt))
+      return true
+  }
+  return false
+}
+
+function refuseUnauthorised (res: ServerResponse): void {
+  res.setHeader('www-authenticate', 'Bearer realm="tn3270-lb admin"')
+  sendJson(res, 401, { error: 'missing or wrong bearer token (admin.token): state-changing admin requests need Authorization: Bearer <token>' })
+}
+
+function failed (opts: AdminOptions, req: IncomingMessage, res: ServerResponse, err: unknown): void {
+  // A malformed percent-escape (decodeURIComponent in a route) is the client's mistake, not ours.
+  if (err instanceof URIError) {
+    if (!res.headersSent) sendJson(res, 400, { error: `malformed percent-encoding in ${JSON.stringify(req.url)}` })
+    return
+  }
+  opts.logger.error({ err, url: req.url }, 'admin request failed')
+  if (!res.headersSent) sendJson(res, 500, { error: 'internal error' })
+  else res.destroy()
+}
+
 export async function startAdminServer (opts: AdminOptions): Promise<AdminServer> {
-  const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      opts.logger.error({ err, url: req.url }, 'admin request failed')
-      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' })
-      else res.destroy()
-    })
-  })
-  async function handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const token = opts.token ?? defaultAdminToken()
+  if (token === undefined && !isLoopbackHost(opts.host)) {
+    throw lbError(ErrorCodes.ADMIN_TOKEN_REQUIRED,
+      `config: admin.token: required when admin.host (${opts.host}) is not a loopback address: set admin.token or admin.tokenFile (TN3270LB_ADMIN__TOKEN)`)
+  }
+  const startedAt = Date.now()
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://admin')
-    if (req.method === 'GET' || req.method === 'HEAD') {
-      switch (url.pathname) {
-        case '/metrics': {
-          const text = await opts.registry.metrics()
-          res.writeHead(200, { 'content-type': opts.registry.contentType })
-          res.end(text)
-          return
-        }
-        case '/healthz':
-          sendJson(res, 200, { status: 'ok' })
-          return
-        case '/readyz': {
-          const ready = opts.ready()
-          sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' })
-          return
-        }
-        case '/status':
-          sendJson(res, 200, opts.status())
-          return
-      }
+    if (isReadMethod(req.method)) {
+      if (await builtIn(opts, startedAt, res, url)) return
+    } else if (token !== undefined && !bearerMatches(req, token)) {
+      refuseUnauthorised(res)
+      return
     }
     if (opts.route !== undefined && await opts.route(req, res, url)) return
     sendJson(res, 404, { error: `no route for ${req.method ?? 'GET'} ${url.pathname}` })
   }
+  const server = createServer((req, res) => { handle(req, res).catch((err: unknown) => { failed(opts, req, res, err) }) })
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(opts.port, opts.host, () => { server.off('error', reject); resolve() })
+    server.once('error', (err: unknown) => {
+      const why = errorCode(err) === 'EADDRINUSE' ? 'address already in use' : errorMessage(err)
+      reject(lbError(ErrorCodes.ADMIN_LISTEN, `admin: cannot listen on ${opts.host}:${opts.port} (admin.host/admin.port): ${why}`, err))
+    })
+    server.listen(opts.port, opts.host, () => { server.removeAllListeners('error'); resolve() })
   })
   server.keepAliveTimeout = 5000
   return {

@@ -1,4 +1,4 @@
-// pino JSON logs, one line per event (ARCHITECTURE §5 Logs). Screen contents never go out at
+// pino JSON logs, one line per event (docs/operations.md "Logs"). Screen contents never go out at
 // info level: 3270 data carries passwords, so callers log sizes and AIDs, not bytes.
 import { pino, type Logger, type DestinationStream } from 'pino'
 

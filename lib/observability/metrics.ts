@@ -1,7 +1,9 @@
-// Every metric named in ARCHITECTURE §5, defined once. Names and labels are a contract with
-// dashboards, alert rules and tests: change them only together with deploy/prometheus.
-// Labels are bounded sets (pool, listener, backend, partner, mode); never client address or LU.
+// Every metric in docs/metrics.md, defined once. Names and labels are a contract with
+// dashboards, alert rules and tests: change them only together with deploy/prometheus and
+// deploy/grafana. Labels are bounded sets (pool, listener, backend, partner, mode); never client
+// address or LU.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { buildInfo } from './build-info.js'
 
 export { Registry }
 
@@ -13,6 +15,10 @@ export function createRegistry (): Registry {
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
     registry.removeSingleMetric(name)
   }
+  // The `*_build_info` gauge idiom (Prometheus "Writing exporters"): value 1, what runs in labels.
+  const { version, node } = buildInfo()
+  new Gauge({ name: 'tn3270_build_info', help: 'Always 1; labels say which tn3270-lb version and Node.js runtime this process is', labelNames: ['version', 'node'] as const, registers: [registry] })
+    .set({ version, node }, 1)
   return registry
 }
 

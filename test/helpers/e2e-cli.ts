@@ -1,6 +1,6 @@
-// Runs the real CLI (`lib/cli.ts`) as a child process for end-to-end tests, through the same
-// TypeScript loader tap uses (transpile only), so no build step and no writes to dist/. The child
-// is killed in teardown if it is still running.
+// Runs the real CLI (`lib/cli.ts`, docs/operations.md "Command line") as a child process for
+// end-to-end tests, through the same TypeScript loader tap uses (transpile only), so no build
+// step and no writes to dist/. The child is killed in teardown if it is still running.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -24,7 +24,7 @@ export interface CliChild {
   logs: () => Array<Record<string, unknown> & { at: number }>
 }
 
-/** A base port P with P+offsets all free on loopback right now (ARCHITECTURE §5 demo layout). */
+/** A base port P with P+offsets all free on loopback right now (the demo port layout, lib/demo.ts). */
 export async function freeBasePort (offsets: number[], tries = 20): Promise<number> {
   for (let i = 0; i < tries; i++) {
     const p = 20000 + Math.floor(Math.random() * 35000)
@@ -92,4 +92,26 @@ export async function spawnCli (t: Test, args: string[], opts: { expectLines: nu
     return out
   }
   return { child, lines, stderr, ports, spawnedAt, exited, logs }
+}
+
+export interface CliRun { code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string }
+
+/**
+ * Runs `tn3270-lb <args>` to completion (commands that print and exit: --help, --version, check,
+ * or a start that fails) and returns its exit status and output.
+ */
+export async function runCli (args: string[], opts: { env?: Record<string, string>, timeoutMs?: number } = {}): Promise<CliRun> {
+  const child = spawn(process.execPath, ['--import', LOADER.href, 'lib/cli.ts', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1', TS_NODE_PROJECT: 'tsconfig.json', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
+  child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000)
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(resolve => child.once('close', (c, s) => resolve([c, s])))
+  clearTimeout(timer)
+  return { code, signal, stdout, stderr }
 }

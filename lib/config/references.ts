@@ -1,0 +1,78 @@
+// Checks across the sections of a gateway config (docs/configuration.md "Gateway"): what
+// startGateway would otherwise find only at start, reported the same way as a bad key so
+// `tn3270-lb check` finds it too.
+import { z } from 'zod'
+import { expandLuEntry, genericLuNames } from './lu-names.js'
+
+interface GatewayShape {
+  admin: { token?: string | undefined }
+  listeners: Array<{ name: string, pools: string[] }>
+  hosts: Array<{ name: string, link: { type: string } }>
+  pools: Array<{ name: string, host: string, lus: Array<string | { name: string }>, generic: number }>
+  appc: { apiToken?: string | undefined, partners: Array<{ name: string, host: string }> }
+}
+
+type Path = Array<string | number>
+
+export function gatewayReferences (cfg: GatewayShape, ctx: z.RefinementCtx): void {
+  const issue = (path: Path, message: string): void => { ctx.addIssue({ code: z.ZodIssueCode.custom, path, message }) }
+  if (cfg.listeners.length === 0) issue(['listeners'], 'expected at least one listener (a gateway serves clients only on its listeners)')
+  if (cfg.pools.length === 0) issue(['pools'], 'expected at least one pool of LUs for the listeners to serve')
+  unique(cfg.listeners.map(l => l.name), i => issue(['listeners', i, 'name'], 'expected a listener name not used elsewhere'))
+  unique(cfg.hosts.map(h => h.name), i => issue(['hosts', i, 'name'], 'expected a host name not used elsewhere'))
+  unique(cfg.pools.map(p => p.name), i => issue(['pools', i, 'name'], 'expected a pool name not used elsewhere'))
+
+  const hosts = new Map(cfg.hosts.map(h => [h.name, h.link.type]))
+  const hostList = cfg.hosts.length === 0 ? 'none is configured' : `hosts are ${cfg.hosts.map(h => h.name).join(', ')}`
+  cfg.pools.forEach((p, i) => {
+    if (!hosts.has(p.host)) issue(['pools', i, 'host'], `expected the name of a configured host (${hostList})`)
+  })
+  const pools = new Set(cfg.pools.map(p => p.name))
+  const poolList = cfg.pools.length === 0 ? 'none is configured' : `pools are ${[...pools].join(', ')}`
+  cfg.listeners.forEach((l, i) => l.pools.forEach((p, j) => {
+    if (!pools.has(p)) issue(['listeners', i, 'pools', j], `expected the name of a configured pool (${poolList})`)
+  }))
+  cfg.appc.partners.forEach((p, i) => {
+    const type = hosts.get(p.host)
+    if (type === undefined) issue(['appc', 'partners', i, 'host'], `expected the name of a configured host (${hostList})`)
+    else if (type !== 'sna') issue(['appc', 'partners', i, 'host'], `expected a host with an sna link: LU 6.2 sessions need SNA, and ${p.host} is reached over ${type}`)
+  })
+  luNames(cfg, issue)
+  const { token } = cfg.admin
+  const { apiToken } = cfg.appc
+  if (token !== undefined && apiToken !== undefined && apiToken !== token) {
+    issue(['appc', 'apiToken'], 'expected the same value as admin.token, or no apiToken: a request carries one bearer token')
+  }
+}
+
+/** LU names are unique across pools and disjoint from pool names (RFC 2355 §7.1: CONNECT names either). */
+function luNames (cfg: GatewayShape, issue: (path: Path, message: string) => void): void {
+  const owner = new Map<string, string>()
+  const pools = new Set(cfg.pools.map(p => p.name))
+  cfg.pools.forEach((p, i) => {
+    const names = [
+      ...p.lus.flatMap(e => typeof e === 'string' ? expandLuEntry(e) ?? [] : [e.name]),
+      ...genericLuNames(p.name, p.generic),
+    ]
+    for (const name of names) {
+      const other = owner.get(name)
+      if (other !== undefined) {
+        issue(['pools', i, 'lus'], other === p.name ? `LU ${name} is listed twice` : `LU ${name} is also in pool ${other}`)
+        return
+      }
+      if (pools.has(name)) {
+        issue(['pools', i, 'lus'], `LU ${name} has the name of a pool; pool and LU names must differ (a CONNECT may name either)`)
+        return
+      }
+      owner.set(name, p.name)
+    }
+  })
+}
+
+function unique (names: string[], duplicate: (index: number) => void): void {
+  const seen = new Set<string>()
+  names.forEach((n, i) => {
+    if (seen.has(n)) duplicate(i)
+    seen.add(n)
+  })
+}
