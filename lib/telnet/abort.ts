@@ -2,7 +2,8 @@
 // hard close should send, but Node cannot always do it:
 //   - a TLS socket's handle is not a TCP handle: resetAndDestroy() throws ERR_INVALID_HANDLE_TYPE;
 //   - once end() has flushed and shut the socket down, libuv refuses SO_LINGER 0, and
-//     resetAndDestroy() emits 'error' but never 'close' (lb-ops-style §3.1; found in our tests).
+//     resetAndDestroy() emits 'error' but never 'close' (found in our tests; Node's net docs,
+//     socket.resetAndDestroy()).
 // In those cases destroy() is the hardest close available, and it always ends in 'close'.
 import type { Socket } from 'node:net'
 

@@ -8,7 +8,7 @@
 // IBM-DYNAMIC: Read Partition Query, size from the Usable Area reply (GA23-0059).
 // The allocation may take time (a front proxy choosing a gateway): the client waits in
 // await-allocation; a decision that arrives after the client left only releases its lease.
-import { ErrorCodes, lbError } from '../errors.js'
+import { ErrorCodes, lbError, type ErrorCode } from '../errors.js'
 import { Opt, type OptionChange } from '../telnet/index.js'
 import { functionName, ResponseFlag, type RejectReason, type Tn3270eFunction } from './constants.js'
 import { DEFAULT_SIZE, parseDeviceType, parseUsableArea, READ_PARTITION_QUERY, splitTerminalType, validResourceName, type DeviceTypeInfo, type ScreenSize } from './devicetype.js'
@@ -131,14 +131,16 @@ export class ServerNegotiation extends NegotiationMachine<ServerPhase, ServerInp
   private onResume (s: NegotiationSnapshot): void {
     this.outOfPlace('resume', this.phaseNow !== 'start')
     this.view = new OptionView(s.options)
+    // Not the client's fault: a graceful close, so whoever handed the negotiation over sees a clean refusal.
+    const cannot = (code: ErrorCode, why: string): void => { this.fail(code, 'protocol', `cannot resume this negotiation: ${why}`) }
     if (s.mode === 'tn3270e') {
-      if (!this.config.tn3270e) throw lbError(ErrorCodes.TN3270_NEGOTIATION_FAILED, 'cannot resume a TN3270E negotiation: this server offers TN3270 only')
-      if (!this.view.has('remote', Opt.TN3270E)) throw lbError(ErrorCodes.TN3270_SNAPSHOT_MALFORMED, 'negotiation snapshot: a TN3270E request without the client\'s WILL TN3270E')
+      if (!this.config.tn3270e) { cannot(ErrorCodes.TN3270_NEGOTIATION_FAILED, 'this server offers TN3270 only'); return }
+      if (!this.view.has('remote', Opt.TN3270E)) { cannot(ErrorCodes.TN3270_SNAPSHOT_MALFORMED, 'a TN3270E request without the client\'s WILL TN3270E'); return }
       this.phaseNow = 'await-device-type'
       this.onDeviceTypeRequest(s.request)
       return
     }
-    if (!this.view.has('remote', Opt.TTYPE)) throw lbError(ErrorCodes.TN3270_SNAPSHOT_MALFORMED, 'negotiation snapshot: a terminal type without the client\'s WILL TERMINAL-TYPE')
+    if (!this.view.has('remote', Opt.TTYPE)) { cannot(ErrorCodes.TN3270_SNAPSHOT_MALFORMED, 'a terminal type without the client\'s WILL TERMINAL-TYPE'); return }
     this.mode = 'tn3270'
     this.lastTtype = s.previousTerminalType?.toUpperCase()
     this.lastRefusal = s.lastRefusal

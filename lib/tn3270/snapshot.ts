@@ -70,16 +70,23 @@ function encodeOptions (options: readonly AgreedOption[]): Buffer {
  * length + text (both empty for TN3270E).
  */
 export function encodeSnapshot (s: NegotiationSnapshot): Buffer {
-  let body: Buffer
-  if (s.mode === 'tn3270e') {
+  // The same validation as on the wire: a snapshot never carries what a client could not send.
+  const body = requestBody(() => {
+    if (s.mode === 'tn3270') {
+      const b = encodeTtype({ kind: 'is', name: s.terminalType })
+      decodeTtype(b)
+      return b
+    }
     const r = s.request
     if (r.connect !== undefined && r.associate !== undefined) throw malformed('a DEVICE-TYPE REQUEST has CONNECT or ASSOCIATE, not both')
-    body = encodeTn3270e({ kind: 'device-type-request', ...r })
-    decodeTn3270e(body) // the same validation as on the wire: a snapshot never carries what a client could not send
-  } else {
-    body = encodeTtype({ kind: 'is', name: s.terminalType })
-    decodeTtype(body)
-  }
+    const b = encodeTn3270e({ kind: 'device-type-request', ...r })
+    const m = decodeTn3270e(b)
+    // A separator byte inside a name would read back as another field.
+    if (m.kind !== 'device-type-request' || m.deviceType !== r.deviceType || m.connect !== r.connect || m.associate !== r.associate) {
+      throw malformed('DEVICE-TYPE REQUEST fields must be printable ASCII')
+    }
+    return b
+  })
   return Buffer.concat([
     Buffer.from([SNAPSHOT_VERSION, s.mode === 'tn3270e' ? MODE_TN3270E : MODE_TN3270]),
     encodeOptions(s.options),
@@ -126,6 +133,14 @@ function text (b: Buffer, what: string): string | undefined {
   return b.toString('latin1')
 }
 
+/** Run a request-body codec, reporting its errors as snapshot errors. */
+function requestBody<T> (fn: () => T): T {
+  try { return fn() } catch (err) {
+    if (isLbError(err, ErrorCodes.TN3270_SNAPSHOT_MALFORMED)) throw err
+    throw malformed(`request body: ${errorMessage(err)}`)
+  }
+}
+
 /** Decode a snapshot; throws TN3270_SNAPSHOT_MALFORMED naming what is wrong. */
 export function decodeSnapshot (buf: Uint8Array): NegotiationSnapshot {
   const r = new Reader(buf)
@@ -138,22 +153,16 @@ export function decodeSnapshot (buf: Uint8Array): NegotiationSnapshot {
   const previous = text(r.chunk('previous terminal type'), 'previous terminal type')
   const refusal = text(r.chunk('last refusal'), 'last refusal')
   if (r.left !== 0) throw malformed(`${r.left} bytes after the last field`)
-  const inner = (fn: () => NegotiationSnapshot): NegotiationSnapshot => {
-    try { return fn() } catch (err) {
-      if (isLbError(err, ErrorCodes.TN3270_SNAPSHOT_MALFORMED)) throw err
-      throw malformed(`request body: ${errorMessage(err)}`)
-    }
-  }
   if (mode === MODE_TN3270E) {
     if (previous !== undefined || refusal !== undefined) throw malformed('a TN3270E snapshot carries no terminal-type history')
-    return inner(() => {
+    return requestBody(() => {
       const m = decodeTn3270e(body)
       if (m.kind !== 'device-type-request') throw malformed(`request is ${m.kind}, not a DEVICE-TYPE REQUEST`)
       const { kind: _kind, ...request } = m
       return { mode: 'tn3270e', options, request }
     })
   }
-  return inner(() => {
+  return requestBody(() => {
     const m = decodeTtype(body)
     if (m.kind !== 'is') throw malformed('request is TERMINAL-TYPE SEND, not IS')
     return {
