@@ -37,14 +37,8 @@ export class Tn3270ServerSession extends Tn3270Session<Tn3270ServerSessionEvents
     // A TN3270 server needs TERMINAL-TYPE, BINARY and EOR to stay in 3270 mode (RFC 1576 §2).
     const modeOptions = init.mode === 'tn3270e' ? [Opt.TN3270E] : [Opt.BINARY, Opt.EOR, Opt.TTYPE]
     super({ ...init, peer: 'client', modeOptions })
-    this.client = init.client
-    this.deviceType = init.deviceType
-    this.lu = init.lu
-    this.lease = init.lease
-    this.rows = init.rows
-    this.cols = init.cols
-    this.altRows = init.altRows
-    this.altCols = init.altCols
+    ;({ client: this.client, deviceType: this.deviceType, lu: this.lu, lease: this.lease } = init)
+    ;({ rows: this.rows, cols: this.cols, altRows: this.altRows, altCols: this.altCols } = init)
     // negotiateServer resolves with this session; the caller attaches its listeners in the same
     // tick, so events held until then are delivered right after.
     setImmediate(() => this.start())

@@ -47,12 +47,7 @@ export abstract class Tn3270Session<E extends Events<E> & Tn3270SessionEvents = 
 
   constructor (init: SessionCoreInit) {
     super()
-    this.telnet = init.conn
-    this.log = init.logger
-    this.mode = init.mode
-    this.functions = init.functions
-    this.peer = init.peer
-    this.modeOptions = init.modeOptions
+    ;({ conn: this.telnet, logger: this.log, mode: this.mode, functions: this.functions, peer: this.peer, modeOptions: this.modeOptions } = init)
     const c = this.telnet
     c.on('record', (r) => this.guard(() => this.onRecord(r)))
     c.on('command', (cmd) => this.guard(() => this.onCommand(cmd)))

@@ -377,3 +377,26 @@ t.test('a socket already closed fails at once', async (t) => {
   s.destroy()
   await t.rejects(negotiateServer(s, { provider: new MemoryProvider() }), { code: ErrorCodes.TN3270_NEGOTIATION_FAILED, message: /already closed/ })
 })
+
+t.test('an action that throws (here: the log sink) fails only this negotiation, and releases nothing twice', async (t) => {
+  const { pino } = await import('pino')
+  const { Writable } = await import('node:stream')
+  const sink = new Writable({ write (_c, _e, cb) { cb() } })
+  const logger = pino({
+    level: 'debug',
+    hooks: {
+      logMethod (args, method) {
+        if ((args[0] as { event?: string } | undefined)?.event === 'tn3270_device_reject') throw new Error('log sink down')
+        method.apply(this, args)
+      },
+    },
+  }, sink)
+  const b = await bare(t, { logger })
+  b.provider.held.add('LU01')
+  const peer = await b.connect()
+  peer.send(IAC, WILL, Opt.TN3270E, ...sbE(2, 7, 'IBM-3278-2', 1, 'LU01'))
+  const err = await failure(b.outcome(0))
+  t.match(err, { code: ErrorCodes.TN3270_NEGOTIATION_FAILED, failure: 'protocol', phase: 'await-device-type', message: 'internal error: log sink down' })
+  await peer.closed
+  t.equal(b.provider.held.size, 1, 'only the LU held before the test')
+})
