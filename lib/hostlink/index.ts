@@ -15,4 +15,4 @@ export {
   connectTn3270Host, isHostConnectError, screenRefusal, Tn3270HostSession,
   type Tn3270ClientOptions, type Tn3270HostSessionEvents, type HostData, type HostResponse, type HostFailureKind,
 } from './tn3270-client.js'
-export { probeTn3270Host, openTn3270Socket, type Tn3270TlsMaterial, type Tn3270Endpoint } from './tn3270-transport.js'
+export { probeTn3270Host, type Tn3270TlsMaterial, type Tn3270Endpoint } from './tn3270-transport.js'

@@ -12,7 +12,7 @@ export {
   ClientNegotiation, clientFunctions, tn3270eDeviceType,
   type ClientPhase, type ClientInput, type ClientAction, type ClientResult, type ClientMachineConfig,
 } from './client-machine.js'
-export { OptionView, type NegotiationInput, type CommonAction } from './machine.js'
+export type { NegotiationInput, CommonAction } from './machine.js'
 export {
   encodeSnapshot, decodeSnapshot, SNAPSHOT_VERSION,
   type NegotiationSnapshot, type AgreedOption, type DeviceTypeRequest,
