@@ -74,6 +74,16 @@ type Refused = Extract<DeviceDecision, { ok: false }>
 /** A device request handed to the provider and not answered yet. */
 interface Pending { id: number, mode: 'tn3270e' | 'tn3270', info: DeviceTypeInfo, type: string, name: string | undefined }
 
+/** The engine's own checks, before the provider sees a request (RFC 2355 §7.1.2 reasons). */
+function checkRequest (noun: 'device' | 'terminal', type: string, name: string | undefined, associate: boolean): { info: DeviceTypeInfo } | { refusal: Refused } {
+  const info = parseDeviceType(type)
+  if (info === undefined) return { refusal: { ok: false, reason: 'INV-DEVICE-TYPE', message: `unsupported ${noun} type ${type}` } }
+  // INV-ASSOCIATE: ASSOCIATE with a device type that is not a printer.
+  if (associate && info.kind !== 'printer') return { refusal: { ok: false, reason: 'INV-ASSOCIATE', message: `ASSOCIATE with display type ${type}` } }
+  if (name !== undefined && !validResourceName(name)) return { refusal: { ok: false, reason: 'INV-NAME', message: `invalid resource name ${name}` } }
+  return { info }
+}
+
 const E_PHASES: ReadonlySet<string> = new Set(['await-tn3270e', 'await-device-type', 'await-functions', 'await-functions-is'])
 const TTYPE_OPTIONS: readonly number[] = [Opt.EOR, Opt.BINARY]
 
@@ -238,14 +248,10 @@ export class ServerNegotiation extends NegotiationMachine<ServerPhase, ServerInp
 
   private onDeviceTypeRequest (r: DeviceTypeRequest): void {
     const type = r.deviceType.toUpperCase()
-    const info = parseDeviceType(type)
     const name = r.connect ?? r.associate
-    let refusal: Refused | undefined
-    if (info === undefined) refusal = { ok: false, reason: 'INV-DEVICE-TYPE', message: `unsupported device type ${type}` }
-    // RFC 2355 §7.1.2 INV-ASSOCIATE: ASSOCIATE with a device type that is not a printer.
-    else if (r.associate !== undefined && info.kind !== 'printer') refusal = { ok: false, reason: 'INV-ASSOCIATE', message: `ASSOCIATE with display type ${type}` }
-    else if (name !== undefined && !validResourceName(name)) refusal = { ok: false, reason: 'INV-NAME', message: `invalid resource name ${name}` }
-    if (refusal !== undefined || info === undefined) { this.refuseTn3270e(type, name, refusal!); return }
+    const checked = checkRequest('device', type, name, r.associate !== undefined)
+    if ('refusal' in checked) { this.refuseTn3270e(type, name, checked.refusal); return }
+    const info = checked.info
     const request: DeviceRequest = { mode: 'tn3270e', deviceType: type, client: this.config.client }
     if (r.connect !== undefined) request.resourceName = r.connect.toUpperCase()
     if (r.associate !== undefined) request.associate = r.associate.toUpperCase()
@@ -264,11 +270,9 @@ export class ServerNegotiation extends NegotiationMachine<ServerPhase, ServerInp
     const previous = this.lastTtype
     this.lastTtype = ttype
     const { deviceType, resourceName } = splitTerminalType(ttype)
-    const info = parseDeviceType(deviceType)
-    let refusal: Refused | undefined
-    if (info === undefined) refusal = { ok: false, reason: 'INV-DEVICE-TYPE', message: `unsupported terminal type ${deviceType}` }
-    else if (resourceName !== undefined && !validResourceName(resourceName)) refusal = { ok: false, reason: 'INV-NAME', message: `invalid resource name ${resourceName}` }
-    if (refusal !== undefined || info === undefined) { this.refuseTn3270(deviceType, resourceName, refusal!); return }
+    const checked = checkRequest('terminal', deviceType, resourceName, false)
+    if ('refusal' in checked) { this.refuseTn3270(deviceType, resourceName, checked.refusal); return }
+    const info = checked.info
     const request: DeviceRequest = { mode: 'tn3270', deviceType, client: this.config.client }
     if (resourceName !== undefined) request.resourceName = resourceName
     const snapshot: NegotiationSnapshot = { mode: 'tn3270', options: this.view.entries(), terminalType: raw }
