@@ -24,6 +24,7 @@ export const ErrorCodes = {
   TN3270E_MALFORMED: 'TN3270LB_ERR_TN3270E_MALFORMED',
   TN3270_DEVICE_TYPE: 'TN3270LB_ERR_TN3270_DEVICE_TYPE',
   TN3270_SESSION_STATE: 'TN3270LB_ERR_TN3270_SESSION_STATE',
+  TN3270_SNAPSHOT_MALFORMED: 'TN3270LB_ERR_TN3270_SNAPSHOT_MALFORMED',
   // datastream/
   DATASTREAM_MALFORMED: 'TN3270LB_ERR_DATASTREAM_MALFORMED',
   // sna/
@@ -75,6 +76,21 @@ export class Tn3270LbError extends Error {
 // Errors that carry more than a code and a message are subclasses with typed fields (the way
 // undici's lib/core/errors.js does it), so callers test `instanceof` or `isLbError(err, code)`
 // and read the field without casts. Add them here, grouped by module.
+
+/** How a TN3270 negotiation ended without a session (either role, lib/tn3270). */
+export type NegotiationFailure = 'timeout' | 'closed' | 'refused' | 'protocol' | 'aborted'
+
+/** A TN3270 / TN3270E negotiation failed: `failure` says how, `phase` in which state (docs/tn3270.md). */
+export class NegotiationError extends Tn3270LbError {
+  readonly failure: NegotiationFailure
+  readonly phase: string
+  constructor (code: ErrorCode, failure: NegotiationFailure, phase: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options)
+    this.name = 'NegotiationError'
+    this.failure = failure
+    this.phase = phase
+  }
+}
 
 export type HostFailureKind = 'unreachable' | 'rejected' | 'closed-early' | 'protocol' | 'aborted'
 

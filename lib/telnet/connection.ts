@@ -21,6 +21,8 @@ export interface TelnetConnectionOptions {
   acceptRemote?: Iterable<number>
   /** Grace period for a graceful close before the socket is destroyed (ms). */
   closeGraceMs?: number
+  /** Options already in force on this stream (agreed before a hand-over); no bytes are sent for them. */
+  agreed?: Iterable<{ side: Side, option: number }>
 }
 
 export interface TelnetConnectionEvents {
@@ -61,6 +63,7 @@ export class TelnetConnection extends EventEmitter<TelnetConnectionEvents> {
       acceptLocal: (o) => this.acceptLocal.has(o),
       acceptRemote: (o) => this.acceptRemote.has(o),
     })
+    for (const a of opts.agreed ?? []) this.options.assume(a.side, a.option)
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
     socket.on('error', (err) => { this.closing ??= `socket error: ${err.message}` })
     socket.on('close', () => this.emitClose(this.closing ?? 'peer closed the connection'))

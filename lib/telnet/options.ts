@@ -42,6 +42,18 @@ export class OptionTable {
   queue (side: Side, option: number): QQueue { return this.entry(side, option).queue }
   isEnabled (side: Side, option: number): boolean { return this.entry(side, option).state === 'YES' }
 
+  /**
+   * Take `side` of `option` as already enabled, without sending anything: the option was agreed
+   * on this byte stream before this table existed (a negotiation handed over from another
+   * process, docs/tn3270.md). Later WONT/DONT from the peer then turn it off as RFC 1143 §7 says.
+   */
+  assume (side: Side, option: number): void {
+    const e = this.entry(side, option)
+    e.state = 'YES'
+    e.queue = 'EMPTY'
+    e.settled = true
+  }
+
   /** The peer sent `verb option` (RFC 1143 §7 receive rules). */
   received (verb: Verb, option: number): OptionResult {
     const r: OptionResult = { send: [], changes: [], errors: [] }

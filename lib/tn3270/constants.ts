@@ -1,5 +1,5 @@
-// TN3270E constants (RFC 2355 §8 (subnegotiation codes) and §8.1 (header); values as in
-// x3270 include/tn3270e.h — tn3270-anchors.md §3.3).
+// TN3270E constants (RFC 2355 §8 (subnegotiation codes) and §8.1 (header); the same values as
+// x3270's include/tn3270e.h).
 
 /** Subnegotiation command bytes (RFC 2355 §8, "TN3270E Telnet option subnegotiation"). */
 export const Op = {

@@ -1,5 +1,6 @@
 // Terminal/device types (RFC 1576 §2, RFC 1646, RFC 2355 §7.1.1) and screen sizes.
-// Default screen is always 24x80; the model gives the alternate size (tn3270-anchors.md §3.2).
+// The default screen is always 24x80; the model gives the alternate size, the one Erase/Write
+// Alternate selects (3270 Data Stream Programmer's Reference, GA23-0059).
 
 export interface ScreenSize { rows: number, cols: number }
 
@@ -42,7 +43,7 @@ export function parseDeviceType (name: string): DeviceTypeInfo | undefined {
 
 /**
  * Split a TERMINAL-TYPE string into device type and `@NAME` resource (x3270/RFC 1646-era
- * convention, tn3270-anchors.md §3.2): `IBM-3279-2-E@LU02` -> IBM-3279-2-E, LU02.
+ * convention, docs/tn3270.md): `IBM-3279-2-E@LU02` -> IBM-3279-2-E, LU02.
  */
 export function splitTerminalType (ttype: string): { deviceType: string, resourceName?: string } {
   const at = ttype.indexOf('@')

@@ -4,7 +4,7 @@ import { FUNCTION_CODE } from './constants.js'
 /** Functions this server implements; BIND-IMAGE only when the LU's session will send BINDs. */
 export function supportedFunctions (bindImage: boolean): Set<number> {
   const s = new Set([FUNCTION_CODE['DATA-STREAM-CTL'], FUNCTION_CODE.RESPONSES, FUNCTION_CODE['SCS-CTL-CODES'], FUNCTION_CODE.SYSREQ])
-  // Granting BIND-IMAGE without ever sending a BIND leaves s3270 connected-unbound (anchors §0 fact 6).
+  // Granting BIND-IMAGE without ever sending a BIND leaves s3270 connected-unbound (measured with s3270 4.1; docs/tn3270.md).
   if (bindImage) s.add(FUNCTION_CODE['BIND-IMAGE'])
   return s
 }

@@ -1,227 +1,142 @@
-// A negotiated TN3270 / TN3270E session (docs/internals.md §tn3270/). Adds and strips the
-// TN3270E header (RFC 2355 §8.1), numbers outbound messages, and turns telnet commands into
-// ATTN / SYSREQ events (RFC 2355 §10.4, §10.5; anchors §3.2).
+// The session core both roles share once negotiation is over (docs/tn3270.md): records in and
+// out with the TN3270E header added and stripped (RFC 2355 §8.1), SEQ numbering, RESPONSE
+// messages (RFC 2355 §10.2), events held until the owner has attached its listeners, leaving
+// 3270 mode when a 3270 option is turned off (RFC 1576 §2; RFC 2355 §7), close and reset,
+// TIMING-MARK (RFC 860) and NOP. The server and client sessions add what only their role does.
 import { EventEmitter } from 'node:events'
 import type { Socket } from 'node:net'
-import { ErrorCodes, isLbError, lbError } from '../errors.js'
+import { ErrorCodes, errorMessage, isLbError, lbError } from '../errors.js'
 import type { Logger } from '../observability/index.js'
-import { Opt, type CommandName, type OptionChange, type TelnetConnection } from '../telnet/index.js'
+import { optionName, type CommandName, type OptionChange, type TelnetConnection } from '../telnet/index.js'
 import { ResponseFlag, ResponseKind, SEQ_MASK, type DataType, type Tn3270eFunction } from './constants.js'
-import { decodeMessage, encodeMessage } from './header.js'
-import type { LuLease } from './types.js'
+import { encodeMessage } from './header.js'
+import { decodeRecord, type SessionData, type SessionResponse } from './record.js'
 
-export interface SessionData {
-  type: '3270-DATA' | 'SCS-DATA' | 'SSCP-LU-DATA' | 'NVT-DATA'
-  data: Buffer
-  /** SEQ-NUMBER of the client's message (0 in TN3270 mode). */
-  seq: number
-  /** RESPONSE-FLAG: NO-RESPONSE 0, ERROR-RESPONSE 1, ALWAYS-RESPONSE 2 (0 in TN3270 mode). */
-  responseFlag: number
-}
-
-export interface SessionResponse { seq: number, positive: boolean, code: number }
-
-export interface Tn3270ServerSessionEvents {
+export interface Tn3270SessionEvents {
   data: [SessionData]
   response: [SessionResponse]
-  sysreq: []
-  attn: []
   timingMarkReply: [verb: 'WILL' | 'WONT']
   close: [reason: string]
 }
 
-export interface SessionInit {
+export interface SessionCoreInit {
   conn: TelnetConnection
   logger: Logger
-  client: string
   mode: 'tn3270e' | 'tn3270'
-  deviceType: string
-  lu: string
-  lease: LuLease
   functions: ReadonlySet<Tn3270eFunction>
-  rows: number
-  cols: number
-  altRows: number
-  altCols: number
+  /** Who is on the other end, for messages: a server talks to a client, a client to a host. */
+  peer: 'client' | 'host'
+  /** Options whose loss ends 3270 mode for this role (RFC 1576 §2; RFC 2355 §7: TN3270E alone). */
+  modeOptions: readonly number[]
 }
 
-const DATA_TYPES: ReadonlySet<DataType> = new Set(['3270-DATA', 'SCS-DATA', 'SSCP-LU-DATA', 'NVT-DATA'])
+// A subclass's event map adds events; the core emits only the ones it declares.
+type Events<E> = { [K in keyof E]: unknown[] }
 
-export class Tn3270ServerSession extends EventEmitter<Tn3270ServerSessionEvents> {
+export abstract class Tn3270Session<E extends Events<E> & Tn3270SessionEvents = Tn3270SessionEvents> extends EventEmitter<E> {
   readonly mode: 'tn3270e' | 'tn3270'
-  readonly deviceType: string
-  readonly lu: string
-  readonly lease: LuLease
   readonly functions: ReadonlySet<Tn3270eFunction>
-  readonly rows: number
-  readonly cols: number
-  readonly altRows: number
-  readonly altCols: number
-  readonly socket: Socket
-  readonly client: string
   readonly telnet: TelnetConnection
-  private readonly log: Logger
+  protected readonly log: Logger
+  protected readonly peer: 'client' | 'host'
+  private readonly modeOptions: readonly number[]
   private seq = 0
-  // Events raised before the caller could attach listeners (same tick as negotiateServer's
-  // resolution) are held until setImmediate, so nothing the client sent early is lost.
+  // Events raised before the owner attached its listeners (negotiation resolves in the same
+  // tick as later records of one TCP chunk are parsed) are held and replayed in order by start().
   private held: Array<() => void> | null = []
 
-  constructor (init: SessionInit) {
+  constructor (init: SessionCoreInit) {
     super()
-    this.telnet = init.conn
-    this.socket = init.conn.socket
-    this.log = init.logger
-    this.client = init.client
-    this.mode = init.mode
-    this.deviceType = init.deviceType
-    this.lu = init.lu
-    this.lease = init.lease
-    this.functions = init.functions
-    this.rows = init.rows
-    this.cols = init.cols
-    this.altRows = init.altRows
-    this.altCols = init.altCols
+    ;({ conn: this.telnet, logger: this.log, mode: this.mode, functions: this.functions, peer: this.peer, modeOptions: this.modeOptions } = init)
     const c = this.telnet
     c.on('record', (r) => this.guard(() => this.onRecord(r)))
     c.on('command', (cmd) => this.guard(() => this.onCommand(cmd)))
     c.on('option', (o) => this.guard(() => this.onOption(o)))
     c.on('nvt', (d) => this.log.debug({ event: 'tn3270_stray_nvt', bytes: d.length }, 'NVT data outside records ignored'))
-    c.on('timingMarkReply', (v) => this.raise(() => this.emit('timingMarkReply', v)))
-    c.on('close', (reason) => this.raise(() => this.emit('close', reason)))
-    setImmediate(() => {
-      const h = this.held
-      this.held = null
-      for (const f of h ?? []) this.guard(f)
-    })
+    c.on('timingMarkReply', (v) => this.hold('timingMarkReply', [v]))
+    c.on('close', (reason) => this.hold('close', [reason]))
   }
 
+  get socket (): Socket { return this.telnet.socket }
   get closed (): boolean { return this.telnet.closed }
 
-  /** Send 3270 data; in TN3270E mode with a header. Returns the SEQ when a response was asked for. */
-  send3270 (data: Uint8Array, opts: { response?: boolean } = {}): number | undefined {
-    return this.sendData('3270-DATA', data, opts.response === true)
+  /** Listeners are attached: replay what arrived meanwhile, in order, and deliver from now on. */
+  start (): void {
+    const h = this.held
+    if (h === null) return
+    this.held = null
+    for (const f of h) this.guard(f)
   }
 
-  /** SCS data (printers; RFC 2355 §10.3). */
-  sendScs (data: Uint8Array, opts: { response?: boolean } = {}): number | undefined {
-    return this.sendData('SCS-DATA', data, opts.response === true)
-  }
-
-  /** BIND-IMAGE (RFC 2355 §10.1); only with the BIND-IMAGE function. */
-  sendBindImage (bindRu: Uint8Array): void {
-    this.requireFunction('BIND-IMAGE', 'BIND-IMAGE')
-    this.telnet.sendRecord(encodeMessage(this.header('BIND-IMAGE', 0), bindRu))
-  }
-
-  /** UNBIND (RFC 2355 §10.1): data is the UNBIND RU, request code X'32' + type. */
-  sendUnbind (type: number): void {
-    this.requireFunction('BIND-IMAGE', 'UNBIND')
-    this.telnet.sendRecord(encodeMessage(this.header('UNBIND', 0), Buffer.from([0x32, type & 0xff])))
-  }
-
-  /** SSCP-LU-DATA (RFC 2355 §10.1, with BIND-IMAGE). */
-  sendSscpLuData (data: Uint8Array): void {
-    this.requireFunction('BIND-IMAGE', 'SSCP-LU-DATA')
-    this.telnet.sendRecord(encodeMessage(this.header('SSCP-LU-DATA', 0), data))
-  }
-
-  /** NVT data: a NVT-DATA message in TN3270E, raw telnet data otherwise. */
-  sendNvt (data: Uint8Array): void {
-    if (this.mode === 'tn3270e') this.telnet.sendRecord(encodeMessage(this.header('NVT-DATA', 0), data))
-    else this.telnet.sendData(data)
-  }
-
-  /** PRINT-EOJ (RFC 2355 §10.3, with SCS-CTL-CODES or DATA-STREAM-CTL). */
-  sendPrintEoj (): void {
-    if (this.mode !== 'tn3270e') throw lbError(ErrorCodes.TN3270_SESSION_STATE, 'PRINT-EOJ needs TN3270E')
-    this.telnet.sendRecord(encodeMessage(this.header('PRINT-EOJ', 0)))
-  }
-
-  /** RESPONSE to a client message (RFC 2355 §10.2): copies the request's SEQ. */
+  /** RESPONSE to a peer's message (RFC 2355 §10.2): copies the request's SEQ. Only with RESPONSES. */
   sendResponse (seq: number, positive: boolean, code: number): void {
-    this.requireFunction('RESPONSES', 'RESPONSE')
+    this.requireFunction('RESPONSES', 'a RESPONSE')
     const h = { dataType: 'RESPONSE' as const, requestFlag: 0, responseFlag: positive ? ResponseKind.POSITIVE : ResponseKind.NEGATIVE, seq: seq & 0xffff }
     this.telnet.sendRecord(encodeMessage(h, Buffer.from([code & 0xff])))
   }
 
   sendTimingMark (done?: () => void): boolean { return this.telnet.sendTimingMark(done) }
   sendNop (done?: () => void): boolean { return this.telnet.sendNop(done) }
-  close (reason: string): void {
-    this.log.info({ event: 'tn3270_session_close', reason, lu: this.lu }, 'closing session')
-    this.telnet.close(reason)
-  }
+  close (reason: string): void { this.telnet.close(reason) }
+  /** Abortive close: RST on TCP; a TLS socket cannot send RST from Node, so it is destroyed. */
+  reset (reason: string): void { this.telnet.reset(reason) }
 
-  reset (reason: string): void {
-    this.log.info({ event: 'tn3270_session_reset', reason, lu: this.lu }, 'resetting session')
-    this.telnet.reset(reason)
-  }
-
-  private sendData (type: '3270-DATA' | 'SCS-DATA', data: Uint8Array, response: boolean): number | undefined {
-    if (this.mode !== 'tn3270e') { this.telnet.sendRecord(data); return undefined }
-    if (response && !this.functions.has('RESPONSES')) throw lbError(ErrorCodes.TN3270_SESSION_STATE, 'a response was requested but RESPONSES was not negotiated')
+  /**
+   * 3270 or SCS data: in TN3270E with a header carrying the next SEQ-NUMBER (15 bits, wrapping
+   * like x3270 and z/OS); returns that SEQ when a response was asked for. Plain TN3270 records
+   * carry no header.
+   */
+  protected sendData (type: '3270-DATA' | 'SCS-DATA', data: Uint8Array, responseFlag: number, done?: () => void): number | undefined {
+    if (this.mode !== 'tn3270e') { this.telnet.sendRecord(data, done); return undefined }
     const seq = this.seq
     this.seq = (this.seq + 1) & SEQ_MASK
-    this.telnet.sendRecord(encodeMessage({ dataType: type, requestFlag: 0, responseFlag: response ? ResponseFlag.ALWAYS_RESPONSE : ResponseFlag.NO_RESPONSE, seq }, data))
-    return response ? seq : undefined
+    this.telnet.sendRecord(encodeMessage({ dataType: type, requestFlag: 0, responseFlag, seq }, data), done)
+    return responseFlag === ResponseFlag.NO_RESPONSE ? undefined : seq
   }
 
-  private header (dataType: DataType, responseFlag: number): { dataType: DataType, requestFlag: number, responseFlag: number, seq: number } {
-    return { dataType, requestFlag: 0, responseFlag, seq: 0 }
+  /** A header-only or unnumbered TN3270E message (BIND-IMAGE, UNBIND, NVT-DATA, ...): SEQ 0. */
+  protected sendMessage (dataType: DataType, data: Uint8Array = Buffer.alloc(0)): void {
+    this.telnet.sendRecord(encodeMessage({ dataType, requestFlag: 0, responseFlag: 0, seq: 0 }, data))
   }
 
-  private requireFunction (f: Tn3270eFunction, what: string): void {
+  protected requireFunction (f: Tn3270eFunction, what: string): void {
     if (this.mode !== 'tn3270e' || !this.functions.has(f)) {
-      throw lbError(ErrorCodes.TN3270_SESSION_STATE, `cannot send ${what}: ${f} was not negotiated`)
+      throw lbError(ErrorCodes.TN3270_SESSION_STATE, `cannot send ${what}: ${f} was not negotiated with the ${this.peer}`)
     }
   }
 
-  private onRecord (rec: Buffer): void {
-    if (this.mode === 'tn3270') {
-      this.raise(() => this.emit('data', { type: '3270-DATA', data: rec, seq: 0, responseFlag: 0 }))
-      return
-    }
-    const { header, data } = decodeMessage(rec)
-    if (DATA_TYPES.has(header.dataType)) {
-      const ev: SessionData = { type: header.dataType as SessionData['type'], data, seq: header.seq, responseFlag: header.responseFlag }
-      this.raise(() => this.emit('data', ev))
-    } else if (header.dataType === 'RESPONSE') {
-      const ev: SessionResponse = { seq: header.seq, positive: header.responseFlag === ResponseKind.POSITIVE, code: data[0] ?? 0 }
-      this.raise(() => this.emit('response', ev))
-    } else {
-      this.log.debug({ event: 'tn3270e_ignored_message', dataType: header.dataType }, 'client message type not meaningful from a client; ignored')
-    }
+  /** Telnet commands after negotiation: the server turns some into ATTN / SYSREQ. */
+  protected onCommand (cmd: CommandName): void {
+    this.log.debug({ event: 'telnet_command_ignored', command: cmd }, 'telnet command ignored in 3270 mode')
   }
 
-  private onCommand (cmd: CommandName): void {
-    if (cmd === 'IP' || cmd === 'BRK') {
-      // ATTN: IAC IP in TN3270E (RFC 2355 §10.4); x3270 sends IAC BRK in TN3270 mode.
-      this.raise(() => this.emit('attn'))
-    } else if (cmd === 'AO' && this.mode === 'tn3270e' && this.functions.has('SYSREQ')) {
-      // SYSREQ: IAC AO with the SYSREQ function (RFC 2355 §10.5).
-      this.raise(() => this.emit('sysreq'))
-    } else {
-      this.log.debug({ event: 'telnet_command_ignored', command: cmd }, 'telnet command ignored in 3270 mode')
-    }
-  }
+  /** Emit a role's own event now, or hold it until start(). */
+  protected raise<K extends keyof E & string> (event: K, ...args: E[K]): void { this.hold(event, args) }
 
-  private onOption (o: OptionChange): void {
-    if (o.enabled) return
-    const needed: number[] = this.mode === 'tn3270e' ? [Opt.TN3270E] : [Opt.BINARY, Opt.EOR, Opt.TTYPE]
-    if (needed.includes(o.option)) {
-      // Turning off any 3270 option leaves 3270 mode (RFC 1576 §2; RFC 2355 §7): end the session.
-      this.close(`client left 3270 mode (disabled option ${o.option} on the ${o.side} side)`)
-    }
-  }
-
-  private raise (fn: () => void): void {
+  private hold (event: string, args: unknown[]): void {
+    const fn = (): void => { EventEmitter.prototype.emit.call(this, event, ...args) }
     if (this.held !== null) this.held.push(fn)
     else fn()
   }
 
+  private onRecord (rec: Buffer): void {
+    const d = decodeRecord(this.mode, rec)
+    if (d.kind === 'data') this.hold('data', [d.data])
+    else if (d.kind === 'response') this.hold('response', [d.response])
+    else this.log.debug({ event: 'tn3270e_ignored_message', dataType: d.dataType }, `${this.peer} message type not meaningful here; ignored`)
+  }
+
+  private onOption (o: OptionChange): void {
+    if (o.enabled || !this.modeOptions.includes(o.option)) return
+    // Turning off any 3270 option leaves 3270 mode (RFC 1576 §2; RFC 2355 §7): end the session.
+    this.close(`${this.peer} left 3270 mode (disabled option ${o.option} ${optionName(o.option)} on the ${o.side} side)`)
+  }
+
+  // Bad input or a failing listener ends this session only, with its reason logged.
   private guard (fn: () => void): void {
     try { fn() } catch (err) {
-      const reason = isLbError(err) ? `${err.code}: ${err.message}` : `internal error: ${err instanceof Error ? err.message : String(err)}`
-      this.log.warn({ event: 'tn3270_session_error', reason }, 'closing session on bad input or handler failure')
+      const reason = isLbError(err) ? `${err.code}: ${err.message}` : `internal error: ${errorMessage(err)}`
+      this.log.warn({ event: 'tn3270_session_error', reason }, `closing the ${this.peer} connection on bad input or handler failure`)
       this.telnet.reset(reason)
     }
   }

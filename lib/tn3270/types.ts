@@ -1,7 +1,9 @@
-// The contract between the TN3270 server engine and whoever hands out LUs (docs/internals.md §tn3270/).
+// The contract between the TN3270 server engine and whoever hands out LUs (docs/internals.md §tn3270/,
+// docs/tn3270.md).
 import type { Logger } from '../observability/index.js'
 import type { Clock } from '../clock.js'
 import type { RejectReason } from './constants.js'
+import type { NegotiationSnapshot } from './snapshot.js'
 
 export type { RejectReason }
 
@@ -23,9 +25,21 @@ export type DeviceDecision =
 
 export interface LuLease { readonly lu: string, readonly pool: string, release: () => void }
 
+/** What the negotiator knows about a device request beyond its fields. */
+export interface AllocationContext {
+  /** The negotiation stopped at this request, for a hand-over to another process (negotiateServer `resume`). */
+  readonly snapshot: NegotiationSnapshot
+  /** Aborted when the client leaves (close, timeout, fallback) before the decision is in. */
+  readonly signal: AbortSignal
+}
+
 export interface ResourceProvider {
-  /** Synchronous: choice and hand-out are atomic. */
-  allocate: (req: DeviceRequest) => DeviceDecision
+  /**
+   * A gateway answers synchronously (choice and hand-out are atomic). A front proxy may answer
+   * with a promise: the client is held at its request meanwhile, and a lease granted after the
+   * client left is released by the negotiator.
+   */
+  allocate: (req: DeviceRequest, ctx: AllocationContext) => DeviceDecision | PromiseLike<DeviceDecision>
 }
 
 /** A device request refused during negotiation, by the engine or by the provider (for metrics). */
@@ -56,4 +70,9 @@ export interface NegotiateOptions {
   onReject?: (info: RejectInfo) => void
   /** Grace period for a graceful close before the socket is destroyed (ms, default 2000). */
   closeGraceMs?: number
+  /**
+   * Continue a negotiation another process began on this byte stream (docs/tn3270.md): nothing
+   * is sent first; the snapshot's device request is handled as if it had just arrived.
+   */
+  resume?: NegotiationSnapshot
 }

@@ -129,6 +129,16 @@ t.test('scripted peers: yes to everything, refuses everything, changes its mind 
   })
 })
 
+t.test('options agreed before a hand-over are in force without a byte on the wire', async (t) => {
+  const { conn, peer } = await pair(t, { agreed: [{ side: 'remote', option: Opt.TN3270E }, { side: 'local', option: Opt.BINARY }] })
+  t.ok(conn.isRemote(Opt.TN3270E))
+  t.ok(conn.isLocal(Opt.BINARY))
+  const change = next<{ side: string, option: number, enabled: boolean }>(conn, 'option')
+  peer.send(IAC, WONT, Opt.TN3270E)
+  t.same((await change)[0], { side: 'remote', option: Opt.TN3270E, enabled: false })
+  t.same(...await peer.expect(IAC, DONT, Opt.TN3270E), 'RFC 1143: the WONT is acknowledged, as for any option that was on')
+})
+
 t.test('oversize subnegotiation closes the connection with a logged reason', async (t) => {
   const log = captureLogger()
   const { conn, peer } = await pair(t, { logger: log.logger, limits: { maxSubneg: 8 } })

@@ -96,6 +96,15 @@ t.test('change reporting: enable, refuse, disable', async (t) => {
   t.ok(tbl.request('local', 1, false).errors.length === 1, 'disabling a disabled option is refused, no bytes')
 })
 
+t.test('assume: an option agreed before this table existed (a handed-over stream) is YES, silently', async (t) => {
+  const tbl = new OptionTable({ acceptLocal: () => false, acceptRemote: () => false })
+  tbl.assume('remote', 40)
+  t.ok(tbl.isEnabled('remote', 40))
+  t.same(tbl.received('WILL', 40), { send: [], changes: [], errors: [] }, 'a repeated WILL is not acknowledged (RFC 1143 §7, YES)')
+  t.same(tbl.received('WONT', 40).changes, [{ side: 'remote', option: 40, enabled: false }], 'and WONT turns it off with a reported change')
+  t.notOk(tbl.isEnabled('local', 40), 'the other side is untouched')
+})
+
 // ---- loop freedom: two tables wired back to back -----------------------------------------------
 
 type Policy = (opt: number) => boolean

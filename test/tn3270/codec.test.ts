@@ -8,11 +8,11 @@ import {
 import { ErrorCodes } from '../../lib/errors.js'
 import { bytes } from '../telnet/fixtures/peer.js'
 
-t.test('header vectors (RFC 2355 §8.1; anchors §5.3)', async (t) => {
+t.test('header vectors (RFC 2355 §8.1; the s3270 trace in docs/tn3270.md)', async (t) => {
   t.same(encodeHeader({ dataType: '3270-DATA', requestFlag: 0, responseFlag: 0, seq: 0 }), bytes(0, 0, 0, 0, 0))
   t.same(encodeHeader({ dataType: 'RESPONSE', requestFlag: 0, responseFlag: 1, seq: 0x1234 }), bytes(2, 0, 1, 0x12, 0x34))
   t.same(encodeHeader({ dataType: 'SCS-DATA', requestFlag: 0, responseFlag: 2, seq: 0xffff }), bytes(1, 0, 2, 0xff, 0xff))
-  // the s3270 inbound record from the anchors trace: header + AID 7D, cursor, SBA, "HI"
+  // the s3270 inbound record from that trace: header + AID 7D, cursor, SBA, "HI"
   const m = decodeMessage(bytes(0, 0, 0, 0, 0, 0x7d, 0xc1, 0xd3, 0x11, 0xc1, 0xd1, 0xc8, 0xc9))
   t.same(m.header, { dataType: '3270-DATA', requestFlag: 0, responseFlag: 0, seq: 0 })
   t.same(m.data, bytes(0x7d, 0xc1, 0xd3, 0x11, 0xc1, 0xd1, 0xc8, 0xc9))
@@ -33,7 +33,7 @@ t.test('property: header round trip', async (t) => {
     }), { numRuns: 200 })
 })
 
-t.test('subnegotiation vectors (RFC 2355 §8; anchors §5.3 trace)', async (t) => {
+t.test('subnegotiation vectors (RFC 2355 §8; the s3270 trace in docs/tn3270.md)', async (t) => {
   t.same(encodeTn3270e({ kind: 'send-device-type' }), bytes(8, 2))
   t.same(encodeTn3270e({ kind: 'device-type-is', deviceType: 'IBM-3278-2-E', device: 'LU01' }), bytes(2, 4, 'IBM-3278-2-E', 1, 'LU01'))
   t.same(encodeTn3270e({ kind: 'device-type-reject', reason: 'INV-NAME' }), bytes(2, 6, 5, 3))

@@ -22,7 +22,7 @@ async function failure (x: Promise<Tn3270ServerSession | Error>): Promise<Error>
   return s
 }
 
-t.test('anchors §5.3 trace, byte for byte (s3270 -model 2)', async (t) => {
+t.test('the s3270 trace of docs/tn3270.md, byte for byte (s3270 -model 2)', async (t) => {
   const b = await bare(t)
   const peer = await b.connect()
   t.same(...await peer.expect(0xff, 0xfd, 0x28))
@@ -32,7 +32,7 @@ t.test('anchors §5.3 trace, byte for byte (s3270 -model 2)', async (t) => {
   t.same(...await peer.expect(0xff, 0xfa, 0x28, 0x02, 0x04, 'IBM-3278-2-E', 0x01, 'LU01', 0xff, 0xf0))
   peer.send(0xff, 0xfa, 0x28, 0x03, 0x07, 0x00, 0x02, 0x04, 0xff, 0xf0) // BIND-IMAGE RESPONSES SYSREQ
   // RFC 2355 §7.2: we support only a subset, so we REQUEST the common subset (never BIND-IMAGE
-  // without BINDs, anchors fact 6); s3270 answers IS with it.
+  // without BINDs, docs/tn3270.md); s3270 answers IS with it.
   t.same(...await peer.expect(0xff, 0xfa, 0x28, 0x03, 0x07, 0x02, 0x04, 0xff, 0xf0))
   peer.send(0xff, 0xfa, 0x28, 0x03, 0x04, 0x02, 0x04, 0xff, 0xf0)
   const s = await session(b.outcome(0))
@@ -55,7 +55,7 @@ t.test('FUNCTIONS REQUEST we fully support is answered IS with the same list', a
   const peer = await b.connect()
   await clientE(t, peer, { functions: [2, 4] })
   t.same([...(await session(b.outcome(0))).functions], ['RESPONSES', 'SYSREQ'])
-  // the exact bytes from the brief / anchors: ff fa 28 03 04 02 04 ff f0
+  // the exact bytes of that trace: ff fa 28 03 04 02 04 ff f0
   t.same(sbE(3, 4, 2, 4), bytes(0xff, 0xfa, 0x28, 0x03, 0x04, 0x02, 0x04, 0xff, 0xf0))
 })
 
@@ -376,4 +376,27 @@ t.test('a socket already closed fails at once', async (t) => {
   const s = new net.Socket()
   s.destroy()
   await t.rejects(negotiateServer(s, { provider: new MemoryProvider() }), { code: ErrorCodes.TN3270_NEGOTIATION_FAILED, message: /already closed/ })
+})
+
+t.test('an action that throws (here: the log sink) fails only this negotiation, and releases nothing twice', async (t) => {
+  const { pino } = await import('pino')
+  const { Writable } = await import('node:stream')
+  const sink = new Writable({ write (_c, _e, cb) { cb() } })
+  const logger = pino({
+    level: 'debug',
+    hooks: {
+      logMethod (args, method) {
+        if ((args[0] as { event?: string } | undefined)?.event === 'tn3270_device_reject') throw new Error('log sink down')
+        method.apply(this, args)
+      },
+    },
+  }, sink)
+  const b = await bare(t, { logger })
+  b.provider.held.add('LU01')
+  const peer = await b.connect()
+  peer.send(IAC, WILL, Opt.TN3270E, ...sbE(2, 7, 'IBM-3278-2', 1, 'LU01'))
+  const err = await failure(b.outcome(0))
+  t.match(err, { code: ErrorCodes.TN3270_NEGOTIATION_FAILED, failure: 'protocol', phase: 'await-device-type', message: 'internal error: log sink down' })
+  await peer.closed
+  t.equal(b.provider.held.size, 1, 'only the LU held before the test')
 })
