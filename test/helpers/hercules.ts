@@ -21,7 +21,7 @@ export interface HerculesDevice {
 }
 
 export interface HerculesOptions {
-  /** Default: 0010, 0011 and 0020 in group TSOGRP (the anchors §6 configuration). */
+  /** Default: 3270 devices 0010, 0011 and 0020 in group TSOGRP (device groups as docs/configuration.md describes them for tn3270 hosts). */
   devices?: Array<string | HerculesDevice>
   /** Console port; default a free one. */
   port?: number
