@@ -105,7 +105,7 @@ t.test('a start-up that fails half way closes what it opened', async t => {
   const linkProbe = await occupy(0)
   const linkPort = (linkProbe.address() as { port: number }).port
   await closeServer(linkProbe)
-  await t.rejects(startHostSim(config({ link: { host: '127.0.0.1', port: linkPort }, admin: { host: '127.0.0.1', port: adminPort } }), { logger: silentLogger() }), { code: 'EADDRINUSE' })
+  await t.rejects(startHostSim(config({ link: { host: '127.0.0.1', port: linkPort }, admin: { host: '127.0.0.1', port: adminPort } }), { logger: silentLogger() }), { code: 'TN3270LB_ERR_ADMIN_LISTEN' })
   const again = await occupy(linkPort)
   await closeServer(again)
   t.pass('the link listener was closed')

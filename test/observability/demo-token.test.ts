@@ -23,5 +23,5 @@ t.test('every admin port of the demo requires the token for state changes', asyn
   t.equal((await request(`http://127.0.0.1:${gw}/status`)).statusCode, 200, 'reads stay open')
   const bad = await request(`http://127.0.0.1:${gw}/v1/appc/%E0%A4%A/%23INTER/aping`)
   t.equal(bad.statusCode, 400, 'a malformed percent-escape under /v1/appc is the client\'s mistake: 400, not 500')
-  t.match(await bad.body.json(), { error: /malformed percent-encoding/ })
+  t.match(await bad.body.json(), { error: /not valid percent-encoding/ })
 })
