@@ -1,6 +1,7 @@
 // Reads an optional PROXY protocol v2 header before TN3270 negotiation starts, so logs and
 // events 700/701 name the real client behind the front proxy. A header is believed only from
-// configured trusted networks; one from anywhere else is refused and logged.
+// configured trusted networks (HAProxy doc/proxy-protocol.txt §2.2: accept it only from known
+// sources); one from anywhere else is refused and logged. Its TLVs (§2.2) are passed on with it.
 import type { Socket } from 'node:net'
 import { ErrorCodes, Tn3270LbError, errorMessage, isLbError, lbError } from '../errors.js'
 import { cidrMatch } from './address.js'

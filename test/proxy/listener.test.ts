@@ -1,6 +1,7 @@
 // The proxy listener's CloseListenSocket state machine (lib/proxy/listener.ts) on a real port:
 // open while a backend can take a client, closed while none can, re-open backoff while another
-// process holds the port, and a drain that cancels a pending re-open.
+// process holds the port, and a drain that cancels a pending re-open (KB Q101235; Node.js
+// doc/api/net.md, server.close() keeps accepted sockets).
 import t from 'tap'
 import net from 'node:net'
 import { once } from 'node:events'
