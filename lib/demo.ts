@@ -97,10 +97,7 @@ export async function startDemo (opts: DemoOptions): Promise<Demo> {
           name: 'tn3270',
           host: opts.bind,
           port: await port(0),
-          // Route each client by the pool or LU it asks for (docs/routing.md): `c3270
-          // HOSTB@127.0.0.1:3270` lands on a gateway with a free HOSTB LU; the negotiation is
-          // handed to it inside the PROXY v2 header.
-          routing: 'tn3270e',
+          routing: 'tn3270e', // by the pool or LU asked for: HOSTB@proxy gets a free HOSTB LU (docs/routing.md)
           proxyProtocol: 'v2',
           backends: gateways.map(g => ({
             name: g.name,
