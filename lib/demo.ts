@@ -97,8 +97,7 @@ export async function startDemo (opts: DemoOptions): Promise<Demo> {
           name: 'tn3270',
           host: opts.bind,
           port: await port(0),
-          routing: 'tn3270e', // by the pool or LU asked for: HOSTB@proxy gets a free HOSTB LU (docs/routing.md)
-          proxyProtocol: 'v2',
+          routing: 'tn3270e', proxyProtocol: 'v2', // by pool or LU: HOSTB@proxy gets a free HOSTB LU (docs/routing.md)
           backends: gateways.map(g => ({
             name: g.name,
             host: opts.bind,
