@@ -64,11 +64,6 @@ export class Backend {
     return Math.max(0, p.free - (this.poolDelta.get(pool) ?? 0))
   }
 
-  /** The pool (behind this backend's gateway listener) that owns `lu`, if the last /status said. */
-  poolOf (lu: string): string | undefined {
-    return this.capacity?.pools.find(p => p.lus.has(lu))?.name
-  }
-
   private poolViews (): PoolView[] | undefined {
     const c = this.capacity
     if (c === undefined) return undefined

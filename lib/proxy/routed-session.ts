@@ -146,7 +146,7 @@ export class RoutedSession {
     const end: SpliceResult = await relay.done
     const freed = end.termination !== 'backend_closed' && end.termination !== 'backend_error'
     pool.sessionEnded(c.backend, freed, c.pool)
-    if (c.lu !== undefined) affinity.remember(out.socket.remoteAddress ?? '', c.lu, c.pool ?? c.backend.poolOf(c.lu), clock.now())
+    if (c.lu !== undefined) affinity.remember(out.socket.remoteAddress ?? '', c.lu, c.pool, clock.now())
     metrics.sessionsActive.dec({ listener: settings.listener })
     logger.info({ event: 'session_end', ...base, bytesIn: end.bytesIn, bytesOut: end.bytesOut, durationMs: clock.now() - this.started, termination: end.termination }, 'session end')
   }
