@@ -195,15 +195,21 @@ export function frontCapacity (processes: number): number {
   return Math.floor((openFileLimit() - 100) / 2) * processes
 }
 
-export async function startOurProxy (ctx: RunContext, gateways: RunningGateway[], nodeArgs: string[] = []): Promise<RunningFront> {
+/**
+ * Our proxy in front of `gateways`. `routing` (docs/routing.md): `tcp` splices bytes unread, as
+ * HAProxy does in TCP mode — what the scenarios compare by default; `tn3270e` negotiates with each
+ * client up to its device request and hands the negotiation over (the setup scenario measures it).
+ */
+export async function startOurProxy (ctx: RunContext, gateways: RunningGateway[], nodeArgs: string[] = [], routing: 'tcp' | 'tn3270e' = 'tcp'): Promise<RunningFront> {
   const port = await allocatePort()
-  const proc = await startRole(ctx, 'proxy', 'proxy', {
+  const proc = await startRole(ctx, 'proxy', routing === 'tcp' ? 'proxy' : `proxy-${routing}`, {
     name: 'proxy',
     admin: { host: LOOPBACK, port: 0 },
     listeners: [{
       name: 'tn3270',
       host: LOOPBACK,
       port,
+      routing,
       proxyProtocol: 'v2',
       backends: gateways.map(g => ({ name: g.name, host: LOOPBACK, port: g.frontPort, adminUrl: g.adminUrl })),
     }],
@@ -219,7 +225,7 @@ export async function startOurProxy (ctx: RunContext, gateways: RunningGateway[]
       return backends.length === gateways.length && backends.every(b => b.eligibility === 'ok') && last.listeners.every((l: { open: boolean }) => l.open)
     }, 30_000, 100)
     if (!ok) throw new Error(`our proxy: backends not eligible within 30 s: ${JSON.stringify(last)}`)
-    return { kind: 'ours', label: 'our proxy', proc, port, adminUrl, maxSessions: frontCapacity(ctx.proxyThreads) }
+    return { kind: 'ours', label: routing === 'tcp' ? 'our proxy' : `our proxy, ${routing} routing`, proc, port, adminUrl, maxSessions: frontCapacity(ctx.proxyThreads) }
   })
 }
 

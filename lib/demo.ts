@@ -97,7 +97,7 @@ export async function startDemo (opts: DemoOptions): Promise<Demo> {
           name: 'tn3270',
           host: opts.bind,
           port: await port(0),
-          proxyProtocol: 'v2',
+          routing: 'tn3270e', proxyProtocol: 'v2', // by pool or LU: HOSTB@proxy gets a free HOSTB LU (docs/routing.md)
           backends: gateways.map(g => ({
             name: g.name,
             host: opts.bind,

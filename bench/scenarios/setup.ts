@@ -1,14 +1,16 @@
 // Scenario setup: new sessions through the front, C concurrent loops of connect → first DEMO
 // screen → close (TCP accept, backend connect with the PROXY v2 header, TN3270E negotiation, LU
 // allocation, BIND and SDT on the simulated host; RFC 2355 §7), our proxy against HAProxy in
-// front of the same gateway, windows alternating as in the echo scenario. Front CPU per new
-// session from /proc/<pid>/stat around each window.
+// front of the same gateway, windows alternating as in the echo scenario. Our proxy runs twice:
+// with tcp routing (a splice, like HAProxy in TCP mode) and with tn3270e routing (it negotiates
+// up to the device request itself and hands the negotiation over, docs/routing.md). Front CPU
+// per new session from /proc/<pid>/stat around each window.
 import { sampleTree } from '../proc-stats.js'
 import type { SetupResult } from '../load.js'
 import type { Mode } from '../mode.js'
 import type { ScenarioResult } from '../report.js'
 import { fmt, fmtInt, percentile, ratio, spread, sum, table } from '../stats.js'
-import type { RunContext, RunningFront } from '../topology.js'
+import { startOurProxy, type RunContext, type RunningFront } from '../topology.js'
 import { gatewayIdle, startFrontStack, type FrontStack } from './stack.js'
 
 interface Window { sessions: number, failed: number, elapsedMs: number, frontCpu: number, gatewayCpu: number }
@@ -42,6 +44,8 @@ export async function setupScenario (ctx: RunContext, mode: Mode): Promise<Scena
   const s = await startFrontStack(ctx, { hosts: 2, lusPerHost: 254, loadProcesses: 1 })
   const byC: Array<{ c: number, paths: PathResult[] }> = []
   try {
+    // Stopped with the stack (its stop() stops every front it lists).
+    s.fronts.splice(1, 0, await startOurProxy(ctx, [s.gateway], [], 'tn3270e'))
     for (const c of mode.setup.concurrency) {
       ctx.say(`  setup C=${c}`)
       byC.push({ c, paths: await measureC(s, c, mode) })
@@ -66,19 +70,24 @@ export async function setupScenario (ctx: RunContext, mode: Mode): Promise<Scena
     }
   }
   const cs = byC.map(b => b.c)
-  const ours = (c: number): Window[] => byC.find(b => b.c === c)!.paths.find(p => p.front.kind === 'ours')!.windows
+  const front = (c: number, label: string): Window[] => byC.find(b => b.c === c)!.paths.find(p => p.front.label === label)!.windows
   const peer = (c: number): Window[] | undefined => byC.find(b => b.c === c)!.paths.find(p => p.front.kind === 'haproxy')?.windows
   const hasPeer = peer(cs[0]!) !== undefined
   const join = (f: (c: number) => string): string => cs.map(f).join(' / ')
   const frontCpu = (ws: Window[]): number => cpuMsPerSession(ws, w => w.frontCpu)
-  const headline = [
-    [`new sessions/s (connect → screen → close), C = ${cs.join(' / ')}`, join(c => fmtInt(perSec(ours(c)))), hasPeer ? join(c => fmtInt(perSec(peer(c)!))) : 'HAProxy missing',
-      hasPeer ? join(c => ratio(perSec(ours(c)), perSec(peer(c)!))) : '–'],
-    ['front CPU ms per new session', join(c => fmt(frontCpu(ours(c)), 3)), hasPeer ? join(c => fmt(frontCpu(peer(c)!), 3)) : 'HAProxy missing',
-      hasPeer ? join(c => ratio(frontCpu(ours(c)), frontCpu(peer(c)!))) : '–'],
-  ]
+  // One pair of headline rows per routing of ours (tcp first, then tn3270e), each against HAProxy.
+  const headline = byC[0]!.paths.filter(p => p.front.kind === 'ours').flatMap(({ front: { label } }) => {
+    const ours = (c: number): Window[] => front(c, label)
+    const what = label === 'our proxy' ? '' : ` (${label.replace('our proxy, ', '')})`
+    return [
+      [`new sessions/s (connect → screen → close)${what}, C = ${cs.join(' / ')}`, join(c => fmtInt(perSec(ours(c)))), hasPeer ? join(c => fmtInt(perSec(peer(c)!))) : 'HAProxy missing',
+        hasPeer ? join(c => ratio(perSec(ours(c)), perSec(peer(c)!))) : '–'],
+      [`front CPU ms per new session${what}`, join(c => fmt(frontCpu(ours(c)), 3)), hasPeer ? join(c => fmt(frontCpu(peer(c)!), 3)) : 'HAProxy missing',
+        hasPeer ? join(c => ratio(frontCpu(ours(c)), frontCpu(peer(c)!))) : '–'],
+    ]
+  })
   const body = [
-    `C concurrent loops of connect → first DEMO screen → close through each front${hasPeer ? '' : ' (**HAProxy is not installed: our proxy alone**)'}, same gateway behind both (2 simulated hosts, 254 LUs each). ${mode.setup.rounds} rounds of a ${mode.setup.windowMs} ms window per front, alternating, after a short warm-up. Setup latency = connect to first screen. CPU from /proc/<pid>/stat around each window, per completed session. Ratios ours / HAProxy, per-round range as in the echo scenario.`,
+    `C concurrent loops of connect → first DEMO screen → close through each front${hasPeer ? '' : ' (**HAProxy is not installed: our proxy alone**)'}, same gateway behind all (2 simulated hosts, 254 LUs each). Our proxy twice: tcp routing (a splice, as HAProxy in TCP mode) and tn3270e routing (it negotiates to the device request and hands the negotiation over in the PROXY v2 header, docs/routing.md). ${mode.setup.rounds} rounds of a ${mode.setup.windowMs} ms window per front, alternating, after a short warm-up. Setup latency = connect to first screen. CPU from /proc/<pid>/stat around each window, per completed session. Ratios ours / HAProxy, per-round range as in the echo scenario.`,
     '',
     table(['C', 'front', 'sessions', 'sessions/s', 'p50 ms', 'p99 ms', 'front CPU ms / session', 'gateway CPU ms / session', 'sessions/s vs HAProxy', 'per-round range', 'front CPU vs HAProxy', 'per-round range', 'failed'], rows),
     ...(errors.length > 0 ? ['', 'Failures:', '', ...errors.map(e => `- ${e}`)] : []),

@@ -2,7 +2,7 @@
 // (TN3270LB_CONNECTTIMEOUT=3s, TN3270LB_LISTENERS__0__PORT=3270) or `--set connectTimeout=3s`.
 // Each key's `.describe()` text is its entry in the reference `npm run docs:config` writes.
 import { z } from 'zod'
-import { adminSection, bool, duration, int, logLevel, port } from './fields.js'
+import { adminSection, bool, duration, int, logLevel, port, snaName } from './fields.js'
 
 const weight = () => int(0, 256).default(1).describe('relative weight 0-256 (HAProxy `weight`); 0 = no new sessions')
 
@@ -28,18 +28,40 @@ const listener = z.object({
   name: z.string().min(1).describe('listener name (metric label)'),
   host: z.string().default('127.0.0.1').describe('address to listen on'),
   port: port().describe('TN3270 port clients connect to'),
+  routing: z.enum(['tn3270e', 'tcp']).default('tn3270e')
+    .describe('tn3270e: negotiate with the client up to its device request, choose a gateway that can serve that pool or LU and hand the negotiation over (docs/routing.md); tcp: choose by free LUs in total and relay bytes unread (TLS passthrough, anything not TN3270)'),
   closeListenSocket: bool(true).describe('stop listening while no backend can take a client (KB Q101235); false = accept and close'),
-  proxyProtocol: z.enum(['off', 'v2']).default('off')
-    .describe('PROXY protocol toward the backends: v2 carries the client address (HAProxy doc/proxy-protocol.txt §2.2)'),
+  proxyProtocol: z.enum(['off', 'v2']).optional()
+    .describe('PROXY protocol toward the backends: v2 carries the client address (HAProxy doc/proxy-protocol.txt §2.2); default v2 with routing tn3270e, which hands the negotiation over inside it, off with routing tcp'),
+  pools: z.array(snaName()).default([])
+    .describe('tn3270e routing: the pools clients may ask for here; empty = every pool the gateways report. The listener is closed while no gateway can serve any of them'),
+  defaultPool: snaName().optional()
+    .describe('tn3270e routing: the pool for a request that names none; omitted = each gateway\'s own default (the first pool of its listener)'),
   backends: z.array(staticBackend).default([]).describe('gateways by address'),
   dns: z.array(dnsBackends).default([]).describe('gateways found by DNS (a headless Service)'),
-}).strict().refine(l => l.backends.length > 0 || l.dns.length > 0, { message: 'expected at least one backend or dns entry', path: ['backends'] })
+}).strict().superRefine((l, ctx) => {
+  if (l.backends.length === 0 && l.dns.length === 0) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'expected at least one backend or dns entry', path: ['backends'] })
+  if (l.routing === 'tn3270e' && l.proxyProtocol === 'off') {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'expected v2 with routing tn3270e (the negotiation is handed to the gateway in a PROXY v2 TLV), or routing tcp', path: ['proxyProtocol'] })
+  }
+  if (l.routing === 'tcp' && (l.pools.length > 0 || l.defaultPool !== undefined)) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'expected routing tn3270e: a tcp listener never reads which pool a client asks for', path: [l.pools.length > 0 ? 'pools' : 'defaultPool'] })
+  }
+  if (l.defaultPool !== undefined && l.pools.length > 0 && !l.pools.includes(l.defaultPool)) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'expected one of the listener\'s pools', path: ['defaultPool'] })
+  }
+}).transform(l => ({ ...l, proxyProtocol: l.proxyProtocol ?? (l.routing === 'tn3270e' ? 'v2' as const : 'off' as const) }))
 
 export const proxySchema = z.object({
   name: z.string().min(1).default('proxy').describe('proxy name: logs and `/status`'),
   admin: adminSection(),
   listeners: z.array(listener).min(1, 'expected at least one listener').describe('client listeners and the gateways behind each'),
-  connectTimeout: duration('3s').describe('per backend connect attempt, before failing over to the next backend'),
+  connectTimeout: duration('3s').describe('per backend attempt (the connect, and with tn3270e routing the gateway\'s answer to the handed-over request), before failing over to the next backend'),
+  negotiationTimeout: duration('10s').describe('tn3270e routing: accept to hand-over; a client that has not made its device request and been handed to a gateway by then is closed'),
+  affinity: z.object({
+    keepFor: duration('0').describe('tn3270e routing: a client address that reconnects within this time after its session ended is given the LU it had, if that LU is free (like z/OS KEEPLU, without holding the LU back from others); 0 = off'),
+    maxEntries: int(1, 10_000_000).default(100_000).describe('client addresses remembered at most; the oldest is forgotten first'),
+  }).strict().default({}).describe('LU affinity per client address (tn3270e routing, TN3270E clients: the LU name comes from DEVICE-TYPE IS)'),
   earlyCloseWindow: duration('1s').describe('a backend that closes this soon after the connect, having sent nothing, is failed over'),
   statusInterval: duration('2s').describe('gateway /status polling interval'),
   statusTimeout: duration('1s').describe('one /status request; must be below statusStaleAfter'),

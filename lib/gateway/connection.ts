@@ -34,6 +34,12 @@ export interface ClientIdentity {
   client: string
   /** `client` came from a PROXY v2 header (HAProxy doc/proxy-protocol.txt). */
   proxied: boolean
+  /**
+   * A TN3270 negotiation the front proxy began and handed over: the negotiation snapshot from
+   * the trusted PROXY v2 header's application TLV 0xE0 (docs/routing.md), still encoded; the
+   * negotiate stage decodes it and resumes instead of starting afresh.
+   */
+  handover?: Buffer
 }
 
 /** Handed to GatewayDeps.onConnectionEnd once per connection. */

@@ -16,7 +16,7 @@ import type { ConnectionEndInfo } from './connection.js'
 import type { HostSide, Lu62Port } from './host-side.js'
 import { awaitHostsUp, createHostSide } from './hosts.js'
 import { ListenerManager } from './listeners.js'
-import { expandPools, LuRegistry } from './lu-pool.js'
+import { compactLuNames, expandPools, LuRegistry } from './lu-pool.js'
 import { ConnectionPipeline } from './pipeline.js'
 import { puNameOf } from './sna-host.js'
 
@@ -35,7 +35,12 @@ export interface GatewayStatus {
   ready: boolean
   draining: boolean
   listeners: Array<{ name: string, address: string, open: boolean, pools: string[] }>
-  pools: Array<{ name: string, host: string, total: number, free: number, inUse: number, unavailable: number }>
+  /**
+   * Per pool: counts, `spare` (free LUs not promised to a connection accepted and still
+   * negotiating: what a new client can get), and `luRanges`, the LU names the pool owns in
+   * range form (`GW1A001..GW1A004`), which a front proxy routes LU names by (docs/routing.md).
+   */
+  pools: Array<{ name: string, host: string, total: number, free: number, inUse: number, unavailable: number, spare: number, luRanges: string[] }>
   hostLinks: Array<{ host: string, type: string, up: boolean } & Record<string, unknown>>
   sessions: { active: number, negotiating: number }
 }
@@ -203,7 +208,7 @@ class GatewayProcess implements Gateway {
       ready: this.state === 'ready',
       draining: this.state === 'draining' || this.state === 'stopped',
       listeners: listeners.status(),
-      pools: this.lus.counts(),
+      pools: poolStatus(this.lus),
       hostLinks: [...this.hosts.values()].map(h => ({ ...h.status(), host: h.name, type: h.type, up: h.up })),
       sessions: { active: pipeline.sessions, negotiating: pipeline.negotiating },
     }
@@ -251,6 +256,17 @@ class GatewayProcess implements Gateway {
     await this.admin?.close()
     this.state = 'stopped'
   }
+}
+
+/** The pools as /status shows them: counts, spare LUs and the LU names each owns, as ranges. */
+function poolStatus (lus: LuRegistry): GatewayStatus['pools'] {
+  const names = new Map<string, string[]>()
+  for (const lu of lus.all()) {
+    const list = names.get(lu.def.pool)
+    if (list === undefined) names.set(lu.def.pool, [lu.name])
+    else list.push(lu.name)
+  }
+  return lus.counts().map(c => ({ ...c, spare: Math.max(0, lus.spare(c.name)), luRanges: compactLuNames(names.get(c.name) ?? []) }))
 }
 
 /** True if `work` settled within `ms`, false if the time ran out first. */

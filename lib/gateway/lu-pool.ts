@@ -52,6 +52,41 @@ export class Lease {
 export interface PoolCounts { name: string, host: string, total: number, free: number, inUse: number, unavailable: number }
 
 /**
+ * LU names written compactly for /status (docs/routing.md): runs of names that share a prefix and
+ * a digit count and go up by one become `FIRST..LAST`, the notation pools are configured with
+ * (docs/configuration.md, like z/OS LUGROUP ranges); anything else stays a single name. Order
+ * is kept. A pool of 60,000 LUs defined as ranges reports as many entries as it has ranges.
+ */
+export function compactLuNames (names: readonly string[]): string[] {
+  const out: string[] = []
+  let run: { first: string, last: string, prefix: string, width: number, n: number } | undefined
+  const flush = (): void => {
+    if (run !== undefined) out.push(run.first === run.last ? run.first : `${run.first}..${run.last}`)
+    run = undefined
+  }
+  for (const name of names) {
+    const split = numberedName(name)
+    if (split !== undefined && run !== undefined && split.prefix === run.prefix && split.digits.length === run.width && Number(split.digits) === run.n + 1) {
+      run.last = name
+      run.n++
+      continue
+    }
+    flush()
+    if (split === undefined) out.push(name)
+    else run = { first: name, last: name, prefix: split.prefix, width: split.digits.length, n: Number(split.digits) }
+  }
+  flush()
+  return out
+}
+
+/** A name as prefix + its longest run of trailing digits (the split a range uses), if it ends in one. */
+function numberedName (name: string): { prefix: string, digits: string } | undefined {
+  let i = name.length
+  while (i > 1 && name.charCodeAt(i - 1) >= 48 && name.charCodeAt(i - 1) <= 57) i--
+  return i === name.length ? undefined : { prefix: name.slice(0, i), digits: name.slice(i) }
+}
+
+/**
  * Expands config entries: plain names, ranges `GW1A0001..GW1A0004` (numeric suffix, same
  * prefix and width, like z/OS LUGROUP ranges) and objects with locaddr/resource. `sna` LUs
  * without a locaddr get consecutive local addresses per host starting at 2 (1 is the PU).

@@ -7,7 +7,8 @@
 //     → proxy-header  PROXY v2 from trusted networks (HAProxy doc/proxy-protocol.txt)
 //     → [tls]         next: may replace the socket and add TLS facts to the identity
 //     → negotiating   TN3270E (RFC 2355 §7.1) or TN3270 (RFC 1576); the LU is allocated inside,
-//                     synchronously, by the listener's ListenerAllocator
+//                     synchronously, by the listener's ListenerAllocator; a negotiation the
+//                     front proxy handed over (identity.handover) is resumed, not restarted
 //     → serving       the LU's host side serves the session until it ends
 //
 // A new concern is one more stage here or one more field on the connection.
@@ -15,8 +16,8 @@ import type { Clock } from '../clock.js'
 import type { GatewayConfig } from '../config/index.js'
 import { ErrorCodes, lbError } from '../errors.js'
 import type { GatewayMetrics, Logger } from '../observability/index.js'
-import { cidrMatch, readProxyHeader } from '../proxy-protocol/index.js'
-import { negotiateServer } from '../tn3270/index.js'
+import { cidrMatch, findTlv, PP2_TYPE_TN3270_NEGOTIATION, readProxyHeader } from '../proxy-protocol/index.js'
+import { decodeSnapshot, negotiateServer, type NegotiationSnapshot } from '../tn3270/index.js'
 import { ListenerAllocator } from './allocator.js'
 import { ClientConnection, type ConnectionEndInfo, type ConnectionStage } from './connection.js'
 import type { HostSide } from './host-side.js'
@@ -142,17 +143,24 @@ export function proxyHeaderStage (config: GatewayConfig): ConnectionStage {
     phase: 'proxy-header',
     run: async conn => {
       const id = await readProxyHeader(conn.socket, conn.listener.proxyProtocol, config.negotiation.timeout)
-      conn.identity = { ...conn.identity, client: id.client, proxied: id.proxied }
+      const handover = findTlv(id.tlvs, PP2_TYPE_TN3270_NEGOTIATION)
+      conn.identity = { ...conn.identity, client: id.client, proxied: id.proxied, ...(handover === undefined ? {} : { handover }) }
     },
   }
 }
 
-/** TN3270E or TN3270 negotiation; the LU comes from the listener's allocator inside it. */
+/**
+ * TN3270E or TN3270 negotiation; the LU comes from the listener's allocator inside it. A
+ * negotiation handed over by the front proxy (docs/routing.md) resumes at the client's request:
+ * the answer to it is the first thing this gateway writes. A snapshot that does not decode
+ * ends the connection (TN3270_SNAPSHOT_MALFORMED): the proxy then tries another gateway.
+ */
 export function negotiateStage (opts: PipelineOptions): ConnectionStage {
   const { config, metrics, logger, clock } = opts
   return {
     phase: 'negotiating',
     run: async conn => {
+      const resume = handedOver(conn)
       const negotiation = negotiateServer(conn.socket, {
         provider: {
           allocate: req => {
@@ -170,12 +178,24 @@ export function negotiateStage (opts: PipelineOptions): ConnectionStage {
         maxSubneg: config.negotiation.maxSubnegotiation,
         client: conn.identity.client,
         clock,
+        ...(resume === undefined ? {} : { resume }),
       })
       // The PROXY header stage left the socket explicitly paused (bytes after the header
       // unshifted); negotiateServer has attached its listeners synchronously, so let data flow.
       conn.socket.resume()
       conn.session = await negotiation
     },
+  }
+}
+
+/** The negotiation snapshot the proxy handed over, if any; a bad one closes the socket (nothing else would yet). */
+function handedOver (conn: ClientConnection): NegotiationSnapshot | undefined {
+  if (conn.identity.handover === undefined) return undefined
+  try {
+    return decodeSnapshot(conn.identity.handover)
+  } catch (err) {
+    conn.socket.destroy()
+    throw err
   }
 }
 

@@ -63,6 +63,12 @@ export function createProxyMetrics (registry: Registry) {
     backendConnectErrors: new Counter({ name: 'tn3270_proxy_backend_connect_errors_total', help: 'Failed backend connects by reason (refused, timeout, reset, other)', labelNames: ['backend', 'reason'] as const, registers }),
     failovers: new Counter({ name: 'tn3270_proxy_failovers_total', help: 'Client connections that needed another backend after a failed connect', labelNames: ['listener'] as const, registers }),
     backendConnectSeconds: new Histogram({ name: 'tn3270_proxy_backend_connect_seconds', help: 'Backend TCP connect time', buckets: FAST_BUCKETS, registers }),
+    // tn3270e routing (docs/routing.md)
+    routingDecisions: new Counter({ name: 'tn3270_proxy_routing_decisions_total', help: 'Device requests routed: kind (generic, pool, lu, associate, unknown) and result (handed_over, or the REJECT reason the client got, or aborted)', labelNames: ['listener', 'kind', 'result'] as const, registers }),
+    handoverRefusals: new Counter({ name: 'tn3270_proxy_handover_refusals_total', help: 'Hand-overs a gateway did not take after the connect, by reason (its REJECT reason, ttype_send, closed, timeout, protocol); retried invisibly on another gateway', labelNames: ['backend', 'reason'] as const, registers }),
+    handoverSeconds: new Histogram({ name: 'tn3270_proxy_handover_seconds', help: 'Client accept to hand-over accepted by a gateway (negotiation up to the device request, choice, connect, the gateway\'s answer)', buckets: FAST_BUCKETS, registers }),
+    affinity: new Counter({ name: 'tn3270_proxy_affinity_total', help: 'Reconnects within affinity.keepFor: kept = got its previous LU, lost = that LU could not be had', labelNames: ['listener', 'result'] as const, registers }),
+    backendPoolLusFree: new Gauge({ name: 'tn3270_proxy_backend_pool_lus_free', help: 'LUs a new client can get per pool of the backend, in its last /status (tn3270e routing)', labelNames: ['backend', 'pool'] as const, registers }),
   }
 }
 export type ProxyMetrics = ReturnType<typeof createProxyMetrics>

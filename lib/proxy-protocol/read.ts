@@ -1,10 +1,11 @@
 // Reads an optional PROXY protocol v2 header before TN3270 negotiation starts, so logs and
 // events 700/701 name the real client behind the front proxy. A header is believed only from
-// configured trusted networks; one from anywhere else is refused and logged.
+// configured trusted networks (HAProxy doc/proxy-protocol.txt §2.2: accept it only from known
+// sources); one from anywhere else is refused and logged. Its TLVs (§2.2) are passed on with it.
 import type { Socket } from 'node:net'
 import { ErrorCodes, Tn3270LbError, errorMessage, isLbError, lbError } from '../errors.js'
 import { cidrMatch } from './address.js'
-import { parseProxyHeader } from './codec.js'
+import { parseProxyHeader, type ProxyTlv } from './codec.js'
 
 export interface ProxyHeaderPolicy {
   mode: 'off' | 'optional' | 'required'
@@ -23,6 +24,8 @@ export interface ClientIdentity {
   client: string
   /** Whether it came from a PROXY header. */
   proxied: boolean
+  /** The header's TLVs (§2.2), from a trusted sender only; empty without a header. */
+  tlvs: ProxyTlv[]
 }
 
 export function peerOf (socket: Socket): string {
@@ -36,7 +39,7 @@ export function peerOf (socket: Socket): string {
  */
 export async function readProxyHeader (socket: Socket, policy: ProxyHeaderPolicy, timeoutMs: number): Promise<ClientIdentity> {
   const peer = peerOf(socket)
-  if (policy.mode === 'off') return { client: peer, proxied: false }
+  if (policy.mode === 'off') return { client: peer, proxied: false, tlvs: [] }
   const trusted = cidrMatch(socket.remoteAddress ?? '', policy.trustedSources)
   if (policy.mode === 'required' && !trusted) {
     throw lbError(ErrorCodes.PROXY_HEADER_UNTRUSTED, `connection from ${peer}: PROXY header required, and only accepted from trusted networks`)
@@ -62,7 +65,7 @@ export async function readProxyHeader (socket: Socket, policy: ProxyHeaderPolicy
       } catch (err) {
         // Not a header at all: a direct client that spoke first. Fine in optional mode.
         if (isLbError(err, ErrorCodes.PROXY_HEADER_MISSING) && policy.mode === 'optional') {
-          finish(undefined, { client: peer, proxied: false }, buf)
+          finish(undefined, { client: peer, proxied: false, tlvs: [] }, buf)
           return
         }
         finish(lbError(err instanceof Tn3270LbError ? err.code : ErrorCodes.PROXY_HEADER, `connection from ${peer}: ${errorMessage(err)}`, err))
@@ -77,7 +80,7 @@ export async function readProxyHeader (socket: Socket, policy: ProxyHeaderPolicy
       const client = h.command === 'proxy' && h.family !== 'unspec' && h.family !== 'unix'
         ? `${h.src.address.includes(':') ? `[${h.src.address}]` : h.src.address}:${h.src.port}`
         : peer
-      finish(undefined, { client, proxied: client !== peer }, buf.subarray(parsed.consumed))
+      finish(undefined, { client, proxied: client !== peer, tlvs: h.tlvs }, buf.subarray(parsed.consumed))
     }
     const timer = setTimeout(() => {
       if (buf.length > 0) {
@@ -85,7 +88,7 @@ export async function readProxyHeader (socket: Socket, policy: ProxyHeaderPolicy
       } else if (policy.mode === 'required') {
         finish(lbError(ErrorCodes.PROXY_HEADER_MISSING, `connection from ${peer}: no PROXY header within ${wait} ms`))
       } else {
-        finish(undefined, { client: peer, proxied: false })
+        finish(undefined, { client: peer, proxied: false, tlvs: [] })
       }
     }, wait)
     socket.on('data', onData)

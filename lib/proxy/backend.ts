@@ -1,8 +1,9 @@
 // One backend gateway as this proxy sees it: sessions it relays there, passive health (health.ts),
-// the latest /status capacity, and an estimate of free LUs between polls. Mutations happen only
-// through the event methods below; the balancer reads `view()`.
+// the latest /status capacity, and an estimate of free LUs between polls, in total and per pool
+// (tn3270e routing, docs/routing.md). Mutations happen only through the event methods below; the
+// balancer reads `view()`.
 import type { ConnectFailureReason } from '../errors.js'
-import type { BackendView } from './balancer.js'
+import type { BackendView, PoolView } from './balancer.js'
 import { INITIAL_HEALTH, isAdmitted, onConnectFailure, onConnectSuccess, onGoodCheck, type EjectionPolicy, type HealthState } from './health.js'
 import type { GatewayCapacity, PollResult } from './status-poll.js'
 
@@ -40,6 +41,10 @@ export class Backend {
   private refusedSinceStatus = false
   /** /status polls that failed in a row since the last good answer. */
   private failedPolls = 0
+  /** Per pool since the last /status: sessions placed minus sessions ended that freed an LU. */
+  private readonly poolDelta = new Map<string, number>()
+  /** Pools the gateway said were full (a REJECT DEVICE-IN-USE) since the last /status. */
+  private readonly fullPools = new Set<string>()
 
   constructor (public target: BackendTarget) {}
 
@@ -52,7 +57,21 @@ export class Backend {
     return Math.max(0, this.capacity.freeLus - this.openedSinceStatus + this.closedSinceStatus)
   }
 
+  /** LUs a new client can get in `pool`, per the last /status net of what happened since; 0 after a refusal. */
+  estimatedPoolFree (pool: string): number {
+    const p = this.capacity?.pools.find(x => x.name === pool)
+    if (p === undefined || this.refusedSinceStatus || this.fullPools.has(pool)) return 0
+    return Math.max(0, p.free - (this.poolDelta.get(pool) ?? 0))
+  }
+
+  private poolViews (): PoolView[] | undefined {
+    const c = this.capacity
+    if (c === undefined) return undefined
+    return c.pools.map(p => ({ name: p.name, free: this.estimatedPoolFree(p.name), owns: (lu: string) => p.lus.has(lu) }))
+  }
+
   view (): BackendView {
+    const pools = this.poolViews()
     return {
       id: this.id,
       weight: this.target.weight,
@@ -62,7 +81,9 @@ export class Backend {
       ejectedUntil: this.health.state === 'ejected' ? this.health.until : 0,
       polled: this.polled,
       // After STATUS_FALL failed polls the last answer no longer counts: it reads as stale.
-      status: this.capacity === undefined ? undefined : { at: this.failedPolls >= STATUS_FALL ? -Infinity : this.capacity.at, ready: this.capacity.ready, freeLus: this.estimatedFreeLus() },
+      status: this.capacity === undefined
+        ? undefined
+        : { at: this.failedPolls >= STATUS_FALL ? -Infinity : this.capacity.at, ready: this.capacity.ready, freeLus: this.estimatedFreeLus(), ...(pools === undefined ? {} : { pools }) },
     }
   }
 
@@ -73,18 +94,43 @@ export class Backend {
     return this.capacity !== undefined && this.failedPolls < STATUS_FALL && now - this.capacity.at < staleAfter && this.capacity.ready
   }
 
-  picked (now: number): void {
+  /** A client placed here; `pool` when known (tn3270e routing), for the per-pool estimate. */
+  picked (now: number, pool?: string): void {
     this.sessions++
     this.openedSinceStatus++
     this.lastPickedAt = now
+    if (pool !== undefined) this.adjustPool(pool, +1)
   }
 
-  connectFailed (reason: ConnectFailureReason, message: string, now: number, policy: EjectionPolicy): void {
-    this.sessions--
-    this.openedSinceStatus--
+  connectFailed (reason: ConnectFailureReason, message: string, now: number, policy: EjectionPolicy, pool?: string): void {
+    this.unpick(pool)
     if (reason === 'refused') this.refusedSinceStatus = true
     this.health = onConnectFailure(this.health, now, policy)
     this.lastError = { at: now, message }
+  }
+
+  /**
+   * The gateway answered a handed-over request with a refusal (tn3270e routing): no session.
+   * `full`: it said DEVICE-IN-USE for a pool, which counts as full until the next /status.
+   */
+  handoverRefused (pool: string | undefined, full: boolean): void {
+    this.unpick(pool)
+    if (full && pool !== undefined) this.fullPools.add(pool)
+  }
+
+  /** A pick that led nowhere (the client left first): undo it, no health consequence. */
+  abandoned (pool?: string): void {
+    this.unpick(pool)
+  }
+
+  private unpick (pool: string | undefined): void {
+    this.sessions--
+    this.openedSinceStatus--
+    if (pool !== undefined) this.adjustPool(pool, -1)
+  }
+
+  private adjustPool (pool: string, by: number): void {
+    this.poolDelta.set(pool, (this.poolDelta.get(pool) ?? 0) + by)
   }
 
   connected (): void {
@@ -95,9 +141,12 @@ export class Backend {
    * `freedLu` false: the backend closed the session itself (stopping, crashed, draining), so the
    * LU it held is not counted free until the next /status says so.
    */
-  sessionEnded (freedLu = true): void {
+  sessionEnded (freedLu = true, pool?: string): void {
     this.sessions--
-    if (freedLu) this.closedSinceStatus++
+    if (freedLu) {
+      this.closedSinceStatus++
+      if (pool !== undefined) this.adjustPool(pool, -1)
+    }
   }
 
   polledStatus (result: PollResult): void {
@@ -111,6 +160,8 @@ export class Backend {
     this.openedSinceStatus = 0
     this.closedSinceStatus = 0
     this.refusedSinceStatus = false
+    this.poolDelta.clear()
+    this.fullPools.clear()
     if (result.capacity.ready && result.capacity.freeLus > 0) this.health = onGoodCheck(this.health, result.at)
   }
 }

@@ -5,10 +5,11 @@ import type { Dispatcher } from 'undici'
 import type { Clock } from '../clock.js'
 import type { ProxyConfig, ProxyListenerConfig } from '../config/index.js'
 import type { Logger, ProxyMetrics } from '../observability/index.js'
+import { AffinityTable } from './affinity.js'
 import { DnsDiscovery, staticTargets, type Resolver } from './discovery.js'
-import { ProxyListener } from './listener.js'
-import { BackendPool, type BackendStatus } from './pool.js'
-import type { ProxySession, SessionSettings } from './session.js'
+import { ProxyListener, type ClientSession } from './listener.js'
+import { BackendPool, type BackendStatus, type RoutingMode } from './pool.js'
+import type { SessionSettings } from './session.js'
 
 /** What every frontend of one proxy shares. */
 export interface FrontendContext {
@@ -26,20 +27,32 @@ export interface ProxyListenerStatus {
   open: boolean
   closeListenSocket: boolean
   proxyProtocol: 'off' | 'v2'
+  routing: 'tn3270e' | 'tcp'
+  /** tn3270e routing: the pools offered here (empty = all) and the default pool (null = each gateway's own). */
+  pools: string[]
+  defaultPool: string | null
   sessions: number
 }
 
-/** The per-session settings of one listener: the proxy-wide timeouts plus the listener's PROXY v2 choice. */
+/** The per-session settings of one listener: the proxy-wide timeouts plus the listener's routing and PROXY v2 choice. */
 export function sessionSettings (config: ProxyConfig, cfg: ProxyListenerConfig): SessionSettings {
   return {
     listener: cfg.name,
+    routing: cfg.routing,
     connectTimeout: config.connectTimeout,
+    negotiationTimeout: config.negotiationTimeout,
     earlyCloseWindow: config.earlyCloseWindow,
     idleTimeout: config.idleTimeout,
     halfCloseTimeout: config.halfCloseTimeout,
     tcpKeepAlive: config.tcpKeepAlive,
     proxyProtocol: cfg.proxyProtocol === 'v2',
   }
+}
+
+/** How the listener's backend pool chooses (docs/routing.md). */
+export function routingMode (cfg: ProxyListenerConfig): RoutingMode {
+  if (cfg.routing === 'tcp') return { mode: 'tcp' }
+  return { mode: 'tn3270e', ...(cfg.pools.length === 0 ? {} : { offered: new Set(cfg.pools) }), ...(cfg.defaultPool === undefined ? {} : { defaultPool: cfg.defaultPool }) }
 }
 
 export class Frontend {
@@ -51,6 +64,7 @@ export class Frontend {
     const { config, dispatcher, clock, logger, metrics } = ctx
     this.pool = new BackendPool({
       listener: cfg.name,
+      routing: routingMode(cfg),
       staleAfter: config.statusStaleAfter,
       ejection: config.ejection,
       statusInterval: config.statusInterval,
@@ -75,6 +89,8 @@ export class Frontend {
       closeListenSocket: cfg.closeListenSocket,
       settings: sessionSettings(config, cfg),
       pool: this.pool,
+      // One memory per listener: its pools, its clients.
+      affinity: new AffinityTable(config.affinity),
       clock,
       logger,
       metrics,
@@ -86,7 +102,7 @@ export class Frontend {
   get address (): { host: string, port: number } { return this.listener.address }
   get addressText (): string { return `${this.address.host}:${this.address.port}` }
   get open (): boolean { return this.listener.open }
-  get sessions (): ReadonlySet<ProxySession> { return this.listener.sessions }
+  get sessions (): ReadonlySet<ClientSession> { return this.listener.sessions }
 
   /**
    * First DNS answers and a first /status round, then the listen socket: whether it opens depends
@@ -119,6 +135,9 @@ export class Frontend {
       open: this.listener.open,
       closeListenSocket: this.cfg.closeListenSocket,
       proxyProtocol: this.cfg.proxyProtocol,
+      routing: this.cfg.routing,
+      pools: this.cfg.pools,
+      defaultPool: this.cfg.defaultPool ?? null,
       sessions: this.listener.sessions.size,
     }
   }

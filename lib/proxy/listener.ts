@@ -14,8 +14,13 @@ import net from 'node:net'
 import type { Clock, Timer } from '../clock.js'
 import { errorCode, errorMessage } from '../errors.js'
 import type { Logger, ProxyMetrics } from '../observability/index.js'
+import type { AffinityTable } from './affinity.js'
 import type { BackendPool } from './pool.js'
+import { RoutedSession } from './routed-session.js'
 import { ProxySession, type SessionSettings } from './session.js'
+
+/** A client connection of either routing: what the listener and the drain need of it. */
+export type ClientSession = ProxySession | RoutedSession
 
 export interface ListenerOptions {
   name: string
@@ -24,6 +29,8 @@ export interface ListenerOptions {
   closeListenSocket: boolean
   settings: SessionSettings
   pool: BackendPool
+  /** tn3270e routing: the LU affinity memory of this listener. */
+  affinity: AffinityTable
   clock: Clock
   logger: Logger
   metrics: ProxyMetrics
@@ -35,7 +42,7 @@ export type ListenerState = 'closed' | 'opening' | 'open' | 'retrying'
 
 export class ProxyListener {
   state: ListenerState = 'closed'
-  readonly sessions = new Set<ProxySession>()
+  readonly sessions = new Set<ClientSession>()
   private server: net.Server | undefined
   private stopped = false
   private port: number
@@ -119,13 +126,10 @@ export class ProxyListener {
 
   private accept (socket: net.Socket): void {
     if (this.stopped) { socket.destroy(); return }
-    const session = new ProxySession(socket, {
-      settings: this.opts.settings,
-      pool: this.opts.pool,
-      clock: this.opts.clock,
-      logger: this.opts.logger,
-      metrics: this.opts.metrics,
-    })
+    const { settings, pool, clock, logger, metrics, affinity } = this.opts
+    const session = settings.routing === 'tn3270e'
+      ? new RoutedSession(socket, { settings, pool, clock, logger, metrics, affinity })
+      : new ProxySession(socket, { settings, pool, clock, logger, metrics })
     this.sessions.add(session)
     void session.done.finally(() => { this.sessions.delete(session); this.reconcile() })
   }

@@ -1,18 +1,29 @@
 // The backend set of one listener: membership from discovery (static + DNS sources, applied
 // without dropping sessions), one /status poller per polled backend, the balancer over snapshots,
 // and a 'change' event whenever whether a client can be served may have changed — including by
-// the passing of time (ejection end, status going stale; balancer.nextTransition).
+// the passing of time (ejection end, status going stale; balancer.nextTransition). With tn3270e
+// routing it also routes each request by pool or LU (docs/routing.md).
 import { EventEmitter } from 'node:events'
 import type { Dispatcher } from 'undici'
 import type { Clock, Timer } from '../clock.js'
 import type { Logger, ProxyMetrics } from '../observability/index.js'
-import { canServe, chooseBackend, eligibility, nextTransition, type BalancerOptions, type Eligibility } from './balancer.js'
+import {
+  canServe, canServeRoutes, chooseBackend, chooseRoute, eligibility, kindOf, nextTransition,
+  type BalancerOptions, type Eligibility, type RouteChoice, type RouteKind, type RouteOptions, type RouteRequest,
+} from './balancer.js'
 import { Backend, type BackendTarget, type ConnectFailureReason } from './backend.js'
 import type { EjectionPolicy } from './health.js'
 import { StatusPoller } from './status-poll.js'
 
+/** How a listener chooses: by free LUs in total (tcp), or by what the client asks for (tn3270e). */
+export type RoutingMode =
+  | { mode: 'tcp' }
+  | { mode: 'tn3270e', offered?: ReadonlySet<string>, defaultPool?: string }
+
 export interface PoolOptions {
   listener: string
+  /** Default tcp. */
+  routing?: RoutingMode
   staleAfter: number
   ejection: EjectionPolicy
   statusInterval: number
@@ -32,6 +43,8 @@ export interface BackendStatus {
   eligibility: Eligibility
   sessions: number
   freeLus: number | null
+  /** Per pool behind the gateway listener: LUs a new client can get (estimate), from the last /status. */
+  pools: Array<{ name: string, free: number }> | null
   statusAgeMs: number | null
   ejectedUntil: string | null
   removed: boolean
@@ -43,6 +56,9 @@ export class BackendPool extends EventEmitter<{ change: [] }> {
   private readonly pollers = new Map<string, StatusPoller>()
   private readonly sources = new Map<string, BackendTarget[]>()
   private readonly balancer: BalancerOptions
+  private readonly routes: RouteOptions | undefined
+  /** The per-pool gauge series set per backend, to remove them with it. */
+  private readonly poolSeries = new Map<string, Set<string>>()
   private timer: Timer | undefined
   private timerAt: number | undefined
   private closed = false
@@ -50,6 +66,10 @@ export class BackendPool extends EventEmitter<{ change: [] }> {
   constructor (private readonly opts: PoolOptions) {
     super()
     this.balancer = { staleAfter: opts.staleAfter }
+    const r = opts.routing
+    this.routes = r?.mode === 'tn3270e'
+      ? { staleAfter: opts.staleAfter, ...(r.offered === undefined ? {} : { offered: r.offered }), ...(r.defaultPool === undefined ? {} : { defaultPool: r.defaultPool }) }
+      : undefined
   }
 
   /** Replaces the targets one discovery source contributes; others are untouched. */
@@ -72,15 +92,58 @@ export class BackendPool extends EventEmitter<{ change: [] }> {
     return chosen
   }
 
-  canServe (): boolean {
-    return canServe(this.list().map(b => b.view()), this.opts.clock.now(), this.balancer)
+  /**
+   * tn3270e routing: the next gateway for a request (counting the pick at once, in its pool), or
+   * the refusal the client gets when none is left (chooseRoute).
+   */
+  route (req: RouteRequest, tried: ReadonlySet<string>): RouteChoice<Backend> {
+    const now = this.opts.clock.now()
+    const choice = chooseRoute(this.list().map(b => Object.assign(b.view(), { backend: b })), req, tried, now, this.routes ?? this.balancer)
+    if (!choice.ok) return choice
+    const { backend: _view, ...rest } = choice
+    choice.backend.backend.picked(now, choice.pool)
+    this.changed()
+    return { ...rest, backend: choice.backend.backend }
   }
 
-  connectFailed (b: Backend, reason: ConnectFailureReason, message: string): void {
+  /** What a request names, to the gateways as their last /status describes them. */
+  kindOf (req: RouteRequest): RouteKind {
+    return kindOf(this.list().map(b => b.view()), req, this.routes ?? this.balancer)
+  }
+
+  /** The routing options (tn3270e) this pool was built with, if any. */
+  get routing (): RouteOptions | undefined { return this.routes }
+
+  /** With tn3270e routing: some gateway can serve some pool offered here; else some backend has a free LU. */
+  canServe (): boolean {
+    const views = this.list().map(b => b.view())
+    const now = this.opts.clock.now()
+    return this.routes === undefined ? canServe(views, now, this.balancer) : canServeRoutes(views, now, this.routes)
+  }
+
+  /** The gateway refused a handed-over request (tn3270e routing); `full` = DEVICE-IN-USE for the pool. */
+  handoverRefused (b: Backend, pool: string | undefined, full: boolean): void {
+    b.handoverRefused(pool, full)
+    this.changed()
+  }
+
+  /** A pick the client left before it led anywhere. */
+  abandoned (b: Backend, pool?: string): void {
+    b.abandoned(pool)
+    if (b.removed && b.sessions === 0) this.forget(b)
+    this.changed()
+  }
+
+  /**
+   * A failed attempt: the connect (refused, timeout, reset), or with tn3270e routing a gateway
+   * that closed, stalled or spoke out of turn after it. Counts toward passive ejection;
+   * `metric` false when the caller counts the failure under another metric.
+   */
+  connectFailed (b: Backend, reason: ConnectFailureReason, message: string, o: { pool?: string, metric?: boolean } = {}): void {
     const now = this.opts.clock.now()
     const wasEjected = b.health.state === 'ejected'
-    b.connectFailed(reason, message, now, this.opts.ejection)
-    this.opts.metrics.backendConnectErrors.inc({ backend: b.id, reason })
+    b.connectFailed(reason, message, now, this.opts.ejection, o.pool)
+    if (o.metric !== false) this.opts.metrics.backendConnectErrors.inc({ backend: b.id, reason })
     const h = b.health
     // Ejected by this failure: either now, or again at the end of an ejection (on probation).
     if (h.state === 'ejected' && (!wasEjected || h.since === now)) {
@@ -96,8 +159,8 @@ export class BackendPool extends EventEmitter<{ change: [] }> {
   }
 
   /** `freedLu` false when the backend closed the session: no LU is assumed free until its next /status. */
-  sessionEnded (b: Backend, freedLu = true): void {
-    b.sessionEnded(freedLu)
+  sessionEnded (b: Backend, freedLu = true, pool?: string): void {
+    b.sessionEnded(freedLu, pool)
     if (b.removed && b.sessions === 0) this.forget(b)
     this.changed()
   }
@@ -118,6 +181,7 @@ export class BackendPool extends EventEmitter<{ change: [] }> {
       eligibility: eligibility(b.view(), now, this.balancer),
       sessions: b.sessions,
       freeLus: b.capacity === undefined ? null : b.estimatedFreeLus(),
+      pools: b.capacity === undefined ? null : b.capacity.pools.map(p => ({ name: p.name, free: b.estimatedPoolFree(p.name) })),
       statusAgeMs: b.capacity === undefined ? null : now - b.capacity.at,
       ejectedUntil: b.health.state === 'ejected' && b.health.until > now ? new Date(b.health.until).toISOString() : null,
       removed: b.removed,
@@ -167,6 +231,8 @@ export class BackendPool extends EventEmitter<{ change: [] }> {
   private forget (b: Backend): void {
     this.backends.delete(b.id)
     for (const g of [this.opts.metrics.backendUp, this.opts.metrics.backendSessionsActive, this.opts.metrics.backendLusFree]) g.remove({ backend: b.id })
+    for (const pool of this.poolSeries.get(b.id) ?? []) this.opts.metrics.backendPoolLusFree.remove({ backend: b.id, pool })
+    this.poolSeries.delete(b.id)
   }
 
   private startPoller (b: Backend): void {
@@ -200,6 +266,16 @@ export class BackendPool extends EventEmitter<{ change: [] }> {
     this.pollers.delete(id)
   }
 
+  /** tn3270_proxy_backend_pool_lus_free: per pool of the gateway listener, as its last /status said. */
+  private poolGauges (b: Backend): void {
+    const seen = this.poolSeries.get(b.id) ?? new Set<string>()
+    this.poolSeries.set(b.id, seen)
+    for (const p of b.capacity?.pools ?? []) {
+      this.opts.metrics.backendPoolLusFree.set({ backend: b.id, pool: p.name }, p.free)
+      seen.add(p.name)
+    }
+  }
+
   /** Metrics, the next time-driven re-evaluation, and the 'change' event. */
   private changed (): void {
     if (this.closed) return
@@ -209,6 +285,7 @@ export class BackendPool extends EventEmitter<{ change: [] }> {
       m.backendUp.set({ backend: b.id }, b.isUp(now, this.opts.staleAfter) ? 1 : 0)
       m.backendSessionsActive.set({ backend: b.id }, b.sessions)
       m.backendLusFree.set({ backend: b.id }, b.capacity?.freeLus ?? 0)
+      if (this.routes !== undefined) this.poolGauges(b)
     }
     const next = nextTransition(this.list().map(b => b.view()), now, this.balancer)
     if (next !== this.timerAt) {

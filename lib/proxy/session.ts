@@ -12,7 +12,11 @@ import { splice, type Splice, type SpliceResult, type Termination } from './spli
 
 export interface SessionSettings {
   listener: string
+  /** tcp: this class; tn3270e: RoutedSession (routed-session.ts). */
+  routing: 'tcp' | 'tn3270e'
   connectTimeout: number
+  /** tn3270e routing: accept to hand-over. */
+  negotiationTimeout: number
   earlyCloseWindow: number
   idleTimeout: number
   halfCloseTimeout: number

@@ -1,11 +1,22 @@
 // Reads a gateway's GET /status (docs/internals.md "gateway /status JSON") with undici, the way
 // HAProxy's `agent-check` feeds a server's capacity back to the balancer (doc/configuration.txt):
-// free LUs for the listener the proxy connects to, readiness, draining. Every undici timeout is
+// free LUs for the listener the proxy connects to, per pool with the LU names each owns (for
+// tn3270e routing, docs/routing.md), readiness, draining. Every undici timeout is
 // set (its defaults are minutes, undici docs/api/Client.md), and the body is always consumed or
 // dumped: undici keeps the connection until it is (docs/api/Dispatcher.md).
 import { request, type Dispatcher } from 'undici'
 import type { Clock, Timer } from '../clock.js'
 import { errorCode, errorMessage, ErrorCodes, lbError, Tn3270LbError } from '../errors.js'
+import { LuNameSet } from './lu-names.js'
+
+/** One pool behind the gateway listener the proxy connects to. */
+export interface PoolCapacity {
+  name: string
+  /** LUs a new client can get: `spare` (free, not promised to a connection still negotiating), else `free`; 0 if the listener is closed. */
+  free: number
+  /** The LU names the pool owns (`luRanges`); empty for a gateway that does not report them. */
+  lus: LuNameSet
+}
 
 export interface GatewayCapacity {
   ready: boolean
@@ -14,10 +25,12 @@ export interface GatewayCapacity {
   freeLus: number
   /** The gateway listener at `port` was found and is open; undefined if none matched. */
   listenerOpen: boolean | undefined
+  /** Pools served behind that listener, in its order: the first is the gateway's default pool. */
+  pools: PoolCapacity[]
 }
 
 interface StatusListener { address?: unknown, open?: unknown, pools?: unknown }
-interface StatusPool { name?: unknown, free?: unknown }
+interface StatusPool { name?: unknown, free?: unknown, spare?: unknown, luRanges?: unknown }
 
 /**
  * Reduces a gateway /status body to what the balancer needs for a backend at `port`: the
@@ -33,16 +46,29 @@ export function parseGatewayStatus (body: unknown, port: number): GatewayCapacit
   const listener = listeners.find(l => typeof l.address === 'string' && portOf(l.address) === port)
   const free = (p: StatusPool) => typeof p.free === 'number' && Number.isFinite(p.free) ? Math.max(0, p.free) : 0
   let freeLus: number
+  let served: StatusPool[]
   if (listener === undefined) {
+    served = pools
     freeLus = pools.reduce((sum, p) => sum + free(p), 0)
-  } else if (listener.open === false) {
-    freeLus = 0
   } else {
-    const names = new Set(Array.isArray(listener.pools) ? listener.pools.map(String) : [])
-    freeLus = pools.filter(p => names.has(String(p.name))).reduce((sum, p) => sum + free(p), 0)
+    // The listener's order, which is the gateway's preference for generic requests.
+    const byName = new Map(pools.map(p => [String(p.name), p]))
+    served = (Array.isArray(listener.pools) ? listener.pools.map(String) : []).flatMap(n => byName.get(n) ?? [])
+    freeLus = listener.open === false ? 0 : served.reduce((sum, p) => sum + free(p), 0)
   }
+  const closed = listener?.open === false
   const draining = s.draining === true
-  return { ready: s.ready !== false && !draining, draining, freeLus, listenerOpen: listener === undefined ? undefined : listener.open !== false }
+  return {
+    ready: s.ready !== false && !draining,
+    draining,
+    freeLus,
+    listenerOpen: listener === undefined ? undefined : listener.open !== false,
+    pools: served.map(p => ({
+      name: String(p.name).toUpperCase(),
+      free: closed ? 0 : (typeof p.spare === 'number' && Number.isFinite(p.spare) ? Math.max(0, Math.min(p.spare, free(p))) : free(p)),
+      lus: Array.isArray(p.luRanges) ? new LuNameSet(p.luRanges) : LuNameSet.EMPTY,
+    })),
+  }
 }
 
 function portOf (address: string): number {

@@ -50,6 +50,12 @@ export class TelnetConnection extends EventEmitter<TelnetConnectionEvents> {
   private outstandingTm = 0
   private closing: string | undefined
   private closedEmitted = false
+  /**
+   * Input kept as it came while a decision is pending (hold()); undefined while parsing. The
+   * parser stops at the event that asked for the hold, so these are whole telnet bytes.
+   */
+  private held: Buffer[] | undefined
+  private readonly socketHandlers: { data: (c: Buffer) => void, error: (e: Error) => void, close: () => void, end: () => void }
 
   constructor (socket: Socket, opts: TelnetConnectionOptions = {}) {
     super()
@@ -64,10 +70,13 @@ export class TelnetConnection extends EventEmitter<TelnetConnectionEvents> {
       acceptRemote: (o) => this.acceptRemote.has(o),
     })
     for (const a of opts.agreed ?? []) this.options.assume(a.side, a.option)
-    socket.on('data', (chunk: Buffer) => this.onData(chunk))
-    socket.on('error', (err) => { this.closing ??= `socket error: ${err.message}` })
-    socket.on('close', () => this.emitClose(this.closing ?? 'peer closed the connection'))
-    socket.on('end', () => { this.closing ??= 'peer closed the connection'; if (!socket.destroyed) socket.end() })
+    this.socketHandlers = {
+      data: (chunk: Buffer) => this.onData(chunk),
+      error: (err: Error) => { this.closing ??= `socket error: ${err.message}` },
+      close: () => this.emitClose(this.closing ?? 'peer closed the connection'),
+      end: () => { this.closing ??= 'peer closed the connection'; if (!socket.destroyed) socket.end() },
+    }
+    for (const [event, fn] of Object.entries(this.socketHandlers)) socket.on(event, fn)
   }
 
   get closed (): boolean { return this.closing !== undefined || this.socket.destroyed }
@@ -85,6 +94,40 @@ export class TelnetConnection extends EventEmitter<TelnetConnectionEvents> {
   /** Enable or disable one side, ignoring "already in that state" (RFC 1143: no redundant bytes). */
   request (side: Side, option: number, enable: boolean): void {
     if (side === 'local') { if (enable) this.enableLocal(option); else this.disableLocal(option) } else if (enable) this.enableRemote(option); else this.disableRemote(option)
+  }
+
+  /**
+   * Stop interpreting input after the event being handled now (a device request waiting for a
+   * decision): later bytes are kept exactly as they arrive, and the peer closing is still seen.
+   */
+  hold (): void { this.held ??= [] }
+
+  /** Interpret what was held, in order, then go on as before. */
+  unhold (): void {
+    const queue = this.held
+    if (queue === undefined) return
+    this.held = undefined
+    for (let i = 0; i < queue.length; i++) {
+      this.onData(queue[i]!)
+      // Held again by what those bytes said: keep the rest behind what is held now.
+      const again = this.heldNow()
+      if (again !== undefined) { again.push(...queue.slice(i + 1)); return }
+    }
+  }
+
+  /**
+   * Hand the socket to someone else (a front proxy passing the client on, docs/tn3270.md): no
+   * more parsing, writing or events from this connection. Returns the bytes held since hold(),
+   * which the new owner must treat as the next bytes from the peer. The socket is left paused.
+   */
+  release (): Buffer {
+    const rest = Buffer.concat(this.held ?? [])
+    this.held = undefined
+    this.closing ??= 'handed over'
+    this.closedEmitted = true
+    this.socket.pause()
+    for (const [event, fn] of Object.entries(this.socketHandlers)) this.socket.off(event, fn)
+    return rest
   }
 
   /** One record: IAC doubled, terminated by IAC EOR (RFC 885). */
@@ -137,15 +180,21 @@ export class TelnetConnection extends EventEmitter<TelnetConnectionEvents> {
 
   private onData (chunk: Buffer): void {
     if (this.closing !== undefined) return
+    if (this.held !== undefined) { this.held.push(chunk); return }
     try {
-      for (const ev of this.parser.feed(chunk)) {
+      const used = this.parser.feedEach(chunk, (ev) => {
         this.dispatch(ev)
-        if (this.closing !== undefined) return
-      }
+        return this.closing === undefined && this.held === undefined
+      })
+      const held = this.heldNow()
+      if (held !== undefined && this.closing === undefined && used < chunk.length) held.push(chunk.subarray(used))
     } catch (err) {
       this.fail(err)
     }
   }
+
+  /** The hold as it is now (handlers called in between may have changed it). */
+  private heldNow (): Buffer[] | undefined { return this.held }
 
   private fail (err: unknown): void {
     const reason = isLbError(err) ? `${err.code}: ${err.message}` : `internal error: ${err instanceof Error ? err.message : String(err)}`

@@ -54,10 +54,24 @@ export class TelnetParser {
    */
   feed (chunk: Uint8Array): TelnetEvent[] {
     const events: TelnetEvent[] = []
+    this.feedEach(chunk, (ev) => { events.push(ev); return true })
+    return events
+  }
+
+  /**
+   * Parse `chunk`, handing each event to `onEvent` as soon as it is complete. When `onEvent`
+   * returns false the parser stops right after that event, at an event boundary, and returns
+   * how many bytes of `chunk` it consumed: the rest is untouched and may be fed later, or handed
+   * to another reader as raw telnet bytes (a negotiation handed over, docs/tn3270.md). Returns
+   * `chunk.length` when it parsed everything. Throws as `feed` does.
+   */
+  feedEach (chunk: Uint8Array, onEvent: (ev: TelnetEvent) => boolean): number {
     let runStart = -1 // start of a run of plain data bytes inside chunk
-    const flush = (end: number): void => {
-      if (runStart !== -1 && end > runStart) events.push({ type: 'data', data: Buffer.from(chunk.subarray(runStart, end)) })
+    /** Hands over the data run before `end`; false = the reader wants no more. */
+    const flush = (end: number): boolean => {
+      const start = runStart
       runStart = -1
+      return start === -1 || end <= start || onEvent({ type: 'data', data: Buffer.from(chunk.subarray(start, end)) })
     }
     const countData = (n: number): void => {
       this.recordLen += n
@@ -67,39 +81,24 @@ export class TelnetParser {
     }
     for (let i = 0; i < chunk.length; i++) {
       const b = chunk[i]!
+      let ev: TelnetEvent | undefined
       switch (this.state) {
         case S.Data:
-          if (b === IAC) { flush(i); this.state = S.Iac } else {
+          if (b === IAC) {
+            // The IAC is not consumed when the reader stops at the data before it.
+            if (!flush(i)) return i
+            this.state = S.Iac
+          } else {
             countData(1)
             if (runStart === -1) runStart = i
           }
           break
-        case S.Iac: {
-          this.state = S.Data
-          if (b === IAC) { // IAC IAC = one data byte 255 (RFC 854)
-            countData(1)
-            events.push({ type: 'data', data: Buffer.from([IAC]) })
-            break
-          }
-          const verb = verbFromCode(b)
-          if (verb !== undefined) { this.verb = verb; this.state = S.Verb; break }
-          if (b === SB) { this.state = S.SbOpt; break }
-          if (b === EOR_CMD) { // RFC 885: IAC EOR ends a record
-            this.recordLen = 0
-            events.push({ type: 'eor' })
-            break
-          }
-          const name = commandName(b)
-          if (name === undefined) {
-            // SE outside a subnegotiation or an unassigned code: not telnet.
-            throw lbError(ErrorCodes.TELNET_PROTOCOL, `unexpected telnet command IAC ${b} outside a subnegotiation`)
-          }
-          events.push({ type: 'command', command: name, code: b })
+        case S.Iac:
+          ev = this.afterIac(b, countData)
           break
-        }
         case S.Verb:
           this.state = S.Data
-          events.push({ type: 'negotiate', verb: this.verb, option: b })
+          ev = { type: 'negotiate', verb: this.verb, option: b }
           break
         case S.SbOpt:
           this.sbOption = b
@@ -111,19 +110,49 @@ export class TelnetParser {
           else this.pushSb(b)
           break
         case S.SbIac:
-          if (b === IAC) { this.pushSb(IAC); this.state = S.SbData } else if (b === SE) {
-            events.push({ type: 'subneg', option: this.sbOption, data: Buffer.from(this.sb) })
-            this.sb = []
-            this.state = S.Data
-          } else {
-            // RFC 855: only IAC IAC and IAC SE may appear inside a subnegotiation.
-            throw lbError(ErrorCodes.TELNET_PROTOCOL, `IAC ${b} inside subnegotiation of option ${this.sbOption} (expected IAC SE or IAC IAC)`)
-          }
+          ev = this.inSubnegIac(b)
           break
       }
+      // Every state change above is done before the reader sees the event.
+      if (ev !== undefined && !onEvent(ev)) return i + 1
     }
     flush(chunk.length)
-    return events
+    return chunk.length
+  }
+
+  /** The byte after an IAC outside a subnegotiation; an event when it completes one. */
+  private afterIac (b: number, countData: (n: number) => void): TelnetEvent | undefined {
+    this.state = S.Data
+    if (b === IAC) { // IAC IAC = one data byte 255 (RFC 854)
+      countData(1)
+      return { type: 'data', data: Buffer.from([IAC]) }
+    }
+    const verb = verbFromCode(b)
+    if (verb !== undefined) { this.verb = verb; this.state = S.Verb; return undefined }
+    if (b === SB) { this.state = S.SbOpt; return undefined }
+    if (b === EOR_CMD) { // RFC 885: IAC EOR ends a record
+      this.recordLen = 0
+      return { type: 'eor' }
+    }
+    const name = commandName(b)
+    if (name === undefined) {
+      // SE outside a subnegotiation or an unassigned code: not telnet.
+      throw lbError(ErrorCodes.TELNET_PROTOCOL, `unexpected telnet command IAC ${b} outside a subnegotiation`)
+    }
+    return { type: 'command', command: name, code: b }
+  }
+
+  /** The byte after an IAC inside a subnegotiation: IAC IAC or the IAC SE that ends it (RFC 855). */
+  private inSubnegIac (b: number): TelnetEvent | undefined {
+    if (b === IAC) { this.pushSb(IAC); this.state = S.SbData; return undefined }
+    if (b === SE) {
+      const ev: TelnetEvent = { type: 'subneg', option: this.sbOption, data: Buffer.from(this.sb) }
+      this.sb = []
+      this.state = S.Data
+      return ev
+    }
+    // RFC 855: only IAC IAC and IAC SE may appear inside a subnegotiation.
+    throw lbError(ErrorCodes.TELNET_PROTOCOL, `IAC ${b} inside subnegotiation of option ${this.sbOption} (expected IAC SE or IAC IAC)`)
   }
 
   private pushSb (b: number): void {

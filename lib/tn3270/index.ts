@@ -19,7 +19,9 @@ export {
 } from './snapshot.js'
 export type {
   DeviceRequest, DeviceDecision, LuLease, ResourceProvider, AllocationContext, NegotiateOptions, RejectReason, RejectInfo,
+  HandOverDecision, FrontDecision, HandOverProvider, HandedOver,
 } from './types.js'
+export { isHandOver } from './types.js'
 export {
   Op, REASON_CODE, REJECT_REASONS, reasonName, FUNCTION_CODE, functionName, DATA_TYPE_CODE, dataTypeName,
   ResponseFlag, ResponseKind, RequestFlag, ResponseCode, SEQ_MASK, type Tn3270eFunction, type DataType,

@@ -1,7 +1,8 @@
 // negotiateServer: the server negotiation (server-machine.ts) on a freshly accepted socket, or
 // resumed from a snapshot another process took (docs/tn3270.md). Resolves with the session
-// that owns the LU lease; rejects with a NegotiationError after closing the socket, releasing
-// any lease and logging the reason.
+// that owns the LU lease, or, when a front proxy's provider hands the request over, with the raw
+// socket and the bytes the client sent since (docs/routing.md); rejects with a NegotiationError
+// after closing the socket, releasing any lease and logging the reason.
 import type { Socket } from 'node:net'
 import { systemClock } from '../clock.js'
 import { errorMessage, type NegotiationError } from '../errors.js'
@@ -12,11 +13,18 @@ import { NegotiationDriver } from './driver.js'
 import { ServerNegotiation, type ServerAction, type ServerInput, type ServerResult } from './server-machine.js'
 import { Tn3270ServerSession } from './server-session.js'
 import type { NegotiationSnapshot } from './snapshot.js'
-import type { DeviceDecision, DeviceRequest, LuLease, NegotiateOptions, RejectInfo } from './types.js'
+import type { DeviceRequest, FrontDecision, HandedOver, HandOverProvider, LuLease, NegotiateOptions, RejectInfo, ResourceProvider } from './types.js'
 
 export const DEFAULT_NEGOTIATION_TIMEOUT = 10_000
 
-export function negotiateServer (socket: Socket, opts: NegotiateOptions): Promise<Tn3270ServerSession> {
+type Outcome = Tn3270ServerSession | HandedOver
+type AnyOptions = NegotiateOptions<ResourceProvider | HandOverProvider>
+
+/** A provider that only grants or refuses always ends in a session. */
+export function negotiateServer (socket: Socket, opts: NegotiateOptions): Promise<Tn3270ServerSession>
+/** A front proxy's provider may hand the request over instead (docs/routing.md). */
+export function negotiateServer (socket: Socket, opts: NegotiateOptions<HandOverProvider>): Promise<Outcome>
+export function negotiateServer (socket: Socket, opts: AnyOptions): Promise<Outcome> {
   return new Promise((resolve, reject) => { ServerDriver.start(socket, opts, resolve, reject) })
 }
 
@@ -32,9 +40,9 @@ class ServerDriver extends NegotiationDriver<ServerInput, ServerAction> {
   private constructor (
     conn: TelnetConnection,
     log: Logger,
-    private readonly opts: NegotiateOptions,
+    private readonly opts: AnyOptions,
     private readonly client: string,
-    private readonly resolve: (s: Tn3270ServerSession) => void,
+    private readonly resolve: (s: Outcome) => void,
     private readonly reject: (e: NegotiationError) => void,
   ) {
     const clock = opts.clock ?? systemClock
@@ -42,7 +50,7 @@ class ServerDriver extends NegotiationDriver<ServerInput, ServerAction> {
     this.started = clock.now()
   }
 
-  static start (socket: Socket, opts: NegotiateOptions, resolve: (s: Tn3270ServerSession) => void, reject: (e: NegotiationError) => void): void {
+  static start (socket: Socket, opts: AnyOptions, resolve: (s: Outcome) => void, reject: (e: NegotiationError) => void): void {
     const client = opts.client ?? `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`
     const agreed = (opts.resume?.options ?? []).flatMap((o) => [
       ...(o.local ? [{ side: 'local' as const, option: o.option }] : []),
@@ -75,7 +83,8 @@ class ServerDriver extends NegotiationDriver<ServerInput, ServerAction> {
       case 'withdraw': this.allocations.get(a.id)?.abort(); this.allocations.delete(a.id); return
       case 'release': this.release(a.lease); return
       case 'rejected': this.onRejected(a.info); return
-      case 'done': this.finish(a.result)
+      case 'done': this.finish(a.result); return
+      case 'hand-over': this.handOver()
     }
   }
 
@@ -84,15 +93,19 @@ class ServerDriver extends NegotiationDriver<ServerInput, ServerAction> {
   private allocate (id: number, request: DeviceRequest, snapshot: NegotiationSnapshot): void {
     const controller = new AbortController()
     this.allocations.set(id, controller)
-    const decided = (decision: DeviceDecision): void => {
+    // The client waits for our answer (RFC 2355 §7.1, RFC 1091): whatever it sends meanwhile is
+    // kept unread, so a hand-over can pass it on exactly as sent.
+    this.conn.hold()
+    const decided = (decision: FrontDecision): void => {
       this.allocations.delete(id)
       this.feed({ type: 'decision', id, decision })
+      this.conn.unhold()
     }
     const failed = (err: unknown): void => {
       this.log.error({ event: 'tn3270_provider_error', err }, 'resource provider failed')
       decided({ ok: false, reason: 'UNKNOWN-ERROR', message: `provider error: ${errorMessage(err)}` })
     }
-    let result: DeviceDecision | PromiseLike<DeviceDecision>
+    let result: FrontDecision | PromiseLike<FrontDecision>
     try {
       result = this.opts.provider.allocate(request, { snapshot, signal: controller.signal })
     } catch (err) {
@@ -102,6 +115,14 @@ class ServerDriver extends NegotiationDriver<ServerInput, ServerAction> {
     // A synchronous answer is acted on at once (the gateway's choice and hand-out stay atomic).
     if (isPromiseLike(result)) result.then(decided, failed)
     else decided(result)
+  }
+
+  /** The provider passed the request on: give the socket up, unanswered and open. */
+  private handOver (): void {
+    this.detach()
+    const rest = this.conn.release()
+    this.log.debug({ event: 'tn3270_handed_over', heldBytes: rest.length }, 'negotiation handed over')
+    this.resolve({ handedOver: true, socket: this.conn.socket, rest })
   }
 
   private release (lease: LuLease): void {

@@ -18,7 +18,7 @@ import { NegotiationMachine, OptionView, type NegotiationInput } from './machine
 import type { DeviceTypeRequest, NegotiationSnapshot } from './snapshot.js'
 import { decodeTn3270e, type Tn3270eMessage } from './subneg.js'
 import { decodeTtype } from './ttype.js'
-import type { DeviceDecision, DeviceRequest, LuLease, RejectInfo } from './types.js'
+import { isHandOver, type DeviceDecision, type DeviceRequest, type FrontDecision, type LuLease, type RejectInfo } from './types.js'
 
 export type ServerPhase =
   | 'start' // nothing sent yet
@@ -38,7 +38,7 @@ export type ServerInput =
   | { type: 'start' }
   /** Continue a hand-over: nothing is sent first; the snapshot's request is handled now. */
   | { type: 'resume', snapshot: NegotiationSnapshot }
-  | { type: 'decision', id: number, decision: DeviceDecision }
+  | { type: 'decision', id: number, decision: FrontDecision }
 
 export interface ServerResult {
   mode: 'tn3270e' | 'tn3270'
@@ -60,6 +60,8 @@ export type ServerAction =
   | { type: 'release', lease: LuLease }
   | { type: 'rejected', info: RejectInfo }
   | { type: 'done', result: ServerResult }
+  /** A front proxy passed the request on: stop here, answer nothing, give the connection up. */
+  | { type: 'hand-over' }
 
 export interface ServerMachineConfig {
   /** Offer TN3270E (RFC 2355) or only traditional TN3270 (RFC 1576). */
@@ -288,9 +290,19 @@ export class ServerNegotiation extends NegotiationMachine<ServerPhase, ServerInp
     this.emit({ type: 'allocate', id, request, snapshot })
   }
 
-  private onDecision (id: number, d: DeviceDecision): void {
+  private onDecision (id: number, fd: FrontDecision): void {
     const p = this.pending
-    if (p === undefined || p.id !== id || this.phaseNow !== 'await-allocation') {
+    const stale = p === undefined || p.id !== id || this.phaseNow !== 'await-allocation'
+    if (isHandOver(fd)) {
+      // A late hand-over holds nothing here: whoever took the request over closes its side.
+      if (stale) { this.log('info', 'tn3270_late_handover', 'a hand-over decided after the request was withdrawn is ignored'); return }
+      this.pending = undefined
+      this.phaseNow = 'done'
+      this.emit({ type: 'hand-over' })
+      return
+    }
+    const d: DeviceDecision = fd
+    if (stale) {
       // The client left (or fell back) while the provider decided: nothing may stay allocated.
       if (d.ok) {
         this.log('info', 'tn3270_late_lease_released', 'a device granted after the request was withdrawn is released', { lu: d.lu })

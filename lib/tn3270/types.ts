@@ -1,5 +1,6 @@
 // The contract between the TN3270 server engine and whoever hands out LUs (docs/internals.md §tn3270/,
-// docs/tn3270.md).
+// docs/tn3270.md), and the hand-over a front proxy decides instead (docs/routing.md).
+import type { Socket } from 'node:net'
 import type { Logger } from '../observability/index.js'
 import type { Clock } from '../clock.js'
 import type { RejectReason } from './constants.js'
@@ -42,6 +43,31 @@ export interface ResourceProvider {
   allocate: (req: DeviceRequest, ctx: AllocationContext) => DeviceDecision | PromiseLike<DeviceDecision>
 }
 
+/**
+ * A front proxy's answer: another server continues this negotiation from `ctx.snapshot`. The
+ * negotiator answers nothing, closes nothing, and hands the socket over (HandedOver).
+ */
+export interface HandOverDecision { readonly handedOver: true }
+
+/** What a front proxy's provider may answer: an LU of its own, a refusal, or a hand-over. */
+export type FrontDecision = DeviceDecision | HandOverDecision
+
+export interface HandOverProvider {
+  allocate: (req: DeviceRequest, ctx: AllocationContext) => FrontDecision | PromiseLike<FrontDecision>
+}
+
+/** The outcome of a negotiation handed over: the raw client socket, paused, and what it sent since. */
+export interface HandedOver {
+  readonly handedOver: true
+  readonly socket: Socket
+  /** Bytes the client sent after its request, exactly as received: the next bytes of its stream. */
+  readonly rest: Buffer
+}
+
+export function isHandOver (d: FrontDecision): d is HandOverDecision {
+  return (d as { handedOver?: unknown }).handedOver === true
+}
+
 /** A device request refused during negotiation, by the engine or by the provider (for metrics). */
 export interface RejectInfo {
   mode: 'tn3270e' | 'tn3270'
@@ -52,8 +78,8 @@ export interface RejectInfo {
   client: string
 }
 
-export interface NegotiateOptions {
-  provider: ResourceProvider
+export interface NegotiateOptions<P extends ResourceProvider | HandOverProvider = ResourceProvider> {
+  provider: P
   logger?: Logger
   /** Negotiation deadline in ms (default 10 000). */
   timeout?: number

@@ -14,7 +14,8 @@ import { ClientConnection, type ConnectionStage } from '../../lib/gateway/connec
 import { ListenerAllocator } from '../../lib/gateway/allocator.js'
 import { expandPools, LuRegistry } from '../../lib/gateway/lu-pool.js'
 import { createGatewayMetrics, Registry, type Logger } from '../../lib/observability/index.js'
-import { encodeProxyV2 } from '../../lib/proxy-protocol/index.js'
+import { customTlv, encodeProxyV2, PP2_TYPE_TN3270_NEGOTIATION } from '../../lib/proxy-protocol/index.js'
+import { encodeSnapshot } from '../../lib/tn3270/index.js'
 import { Opt } from '../../lib/telnet/index.js'
 import { HostPeer, IAC, WILL, screenRecord } from '../hostlink/tn3270-fake-host.js'
 import pino from 'pino'
@@ -197,6 +198,53 @@ t.test('proxy-header: a trusted header gives the identity used for the session',
   peer.end()
   await ended(r, 1)
   t.match(r.ends, [{ phase: 'serving', client: '192.0.2.7:4000' }])
+})
+
+t.test('handover: a trusted header with the TN3270 negotiation TLV resumes at the request; the answer is the first byte (docs/routing.md)', async t => {
+  const r = await rig(t, { listeners: [{ name: 'main', port: 0, pools: ['P'], proxyProtocol: { mode: 'required', trustedSources: ['127.0.0.0/8'] } }] })
+  const snapshot = encodeSnapshot({ mode: 'tn3270e', options: [{ option: Opt.TN3270E, local: false, remote: true }], request: { deviceType: 'IBM-3278-2-E', connect: 'LU2' } })
+  const s = await open(t, r.port)
+  s.write(encodeProxyV2({ src: { address: '192.0.2.7', port: 4000 }, dst: { address: '127.0.0.1', port: r.port }, tlvs: [customTlv(PP2_TYPE_TN3270_NEGOTIATION, snapshot)] }))
+  const peer = new HostPeer(s)
+  const is = await peer.subnegFrom(Opt.TN3270E, 0)
+  t.same(is, Buffer.from([2, 4, ...Buffer.from('IBM-3278-2-E'), 1, ...Buffer.from('LU2')]), 'DEVICE-TYPE IS ... CONNECT LU2, with no DO TN3270E or SEND DEVICE-TYPE before it')
+  t.equal(peer.events[0]?.type, 'subneg', 'the very first thing the gateway wrote')
+  peer.subneg(Opt.TN3270E, [3, 7, 2])
+  await peer.subnegFrom(Opt.TN3270E, 1)
+  await peer.recordAt(0)
+  t.match(r.lines.find(l => l.event === 'session-start'), { client: '192.0.2.7:4000', lu: 'LU2', mode: 'tn3270e' })
+  peer.end()
+  await ended(r, 1)
+  t.match(r.ends, [{ phase: 'serving', result: 'accepted', lu: 'LU2' }])
+})
+
+t.test('handover: a refused request is answered like any other; the proxy closes and the connection counts rejected_resource', async t => {
+  const r = await rig(t, { listeners: [{ name: 'main', port: 0, pools: ['P'], proxyProtocol: { mode: 'optional', trustedSources: ['127.0.0.0/8'] } }] })
+  const holder = await session(t, r.port, 'LU1')
+  const snapshot = encodeSnapshot({ mode: 'tn3270', options: [{ option: Opt.TTYPE, local: false, remote: true }], terminalType: 'IBM-3278-2@LU1' })
+  const s = await open(t, r.port)
+  s.write(encodeProxyV2({ src: { address: '192.0.2.7', port: 4001 }, dst: { address: '127.0.0.1', port: r.port }, tlvs: [customTlv(PP2_TYPE_TN3270_NEGOTIATION, snapshot)] }))
+  const peer = new HostPeer(s)
+  const send = await peer.subnegFrom(Opt.TTYPE, 0)
+  t.same([...send], [1], 'TN3270: TTYPE SEND asks for the next name (RFC 1091)')
+  s.destroy()
+  await ended(r, 1)
+  t.match(r.ends, [{ phase: 'negotiating', result: 'rejected_resource', client: '192.0.2.7:4001' }])
+  holder.end()
+})
+
+t.test('handover: a malformed snapshot ends the connection at once, TN3270_SNAPSHOT_MALFORMED, nothing written', async t => {
+  const r = await rig(t, { listeners: [{ name: 'main', port: 0, pools: ['P'], proxyProtocol: { mode: 'required', trustedSources: ['127.0.0.0/8'] } }] })
+  const s = await open(t, r.port)
+  const got: Buffer[] = []
+  s.on('data', (c: Buffer) => got.push(c))
+  const closed = new Promise<void>(resolve => s.once('close', () => resolve()))
+  s.write(encodeProxyV2({ src: { address: '192.0.2.7', port: 4002 }, dst: { address: '127.0.0.1', port: r.port }, tlvs: [customTlv(PP2_TYPE_TN3270_NEGOTIATION, Buffer.from([9, 9]))] }))
+  await ended(r, 1)
+  await closed
+  t.equal(Buffer.concat(got).length, 0, 'no negotiation byte')
+  t.match(r.ends, [{ phase: 'negotiating', result: 'rejected_error', code: ErrorCodes.TN3270_SNAPSHOT_MALFORMED, reason: /unsupported version 9/ }])
+  t.equal(r.lus.spare('P'), 2, 'reservation given back')
 })
 
 t.test('admission: over maxPendingPerClient a connection is refused at once with one warn line; trusted PROXY sources are exempt', async t => {

@@ -5,7 +5,7 @@ import { Backend, STATUS_FALL } from '../../lib/proxy/backend.js'
 
 t.test('consecutive failed polls take a backend down; one good poll brings it back', async t => {
   const b = new Backend({ id: 'gw1', host: '127.0.0.1', port: 1, adminUrl: 'http://127.0.0.1:2', weight: 1, source: 'static' })
-  const capacity = { ready: true, draining: false, freeLus: 2, listenerOpen: true }
+  const capacity = { ready: true, draining: false, freeLus: 2, listenerOpen: true, pools: [] }
   const stale = 10_000
   b.polledStatus({ ok: true, at: 0, capacity })
   t.equal(b.isUp(100, stale), true)

@@ -13,12 +13,24 @@ t.test('defaults', async t => {
   t.match(c, {
     name: 'proxy',
     admin: { host: '127.0.0.1', port: 0 },
-    listeners: [{ name: 'main', host: '127.0.0.1', port: 3270, closeListenSocket: true, proxyProtocol: 'off', backends: [{ name: 'gw1', weight: 1 }], dns: [] }],
-    connectTimeout: 3000, earlyCloseWindow: 1000, statusInterval: 2000, statusTimeout: 1000, statusStaleAfter: 10_000,
+    // tn3270e routing by default; it hands the negotiation over in a PROXY v2 header (docs/routing.md).
+    listeners: [{ name: 'main', host: '127.0.0.1', port: 3270, routing: 'tn3270e', closeListenSocket: true, proxyProtocol: 'v2', pools: [], backends: [{ name: 'gw1', weight: 1 }], dns: [] }],
+    connectTimeout: 3000, negotiationTimeout: 10_000, earlyCloseWindow: 1000, statusInterval: 2000, statusTimeout: 1000, statusStaleAfter: 10_000,
+    affinity: { keepFor: 0, maxEntries: 100_000 },
     ejection: { failures: 3, baseTime: 5000, maxTime: 300_000 },
     idleTimeout: 0, halfCloseTimeout: 30_000, tcpKeepAlive: 60_000, drainTimeout: 30_000, closeSpreadTime: 5000,
     log: { level: 'info' },
   })
+  t.equal(c.listeners[0]!.defaultPool, undefined, 'no default pool: each gateway\'s own')
+})
+
+t.test('routing: tcp keeps the L4 splice and its PROXY default (off); tn3270e takes pools, a default pool, v2', async t => {
+  const tcp = loadConfig(proxySchema, { base: { listeners: [{ ...listener, routing: 'tcp' }] } })
+  t.match(tcp.listeners[0], { routing: 'tcp', proxyProtocol: 'off', pools: [] })
+  t.equal(loadConfig(proxySchema, { base: { listeners: [{ ...listener, routing: 'tcp', proxyProtocol: 'v2' }] } }).listeners[0]!.proxyProtocol, 'v2')
+  const routed = loadConfig(proxySchema, { base: { listeners: [{ ...listener, pools: ['hosta', 'HOSTB'], defaultPool: 'hostb' }] }, sets: ['affinity.keepFor=5m'] })
+  t.match(routed.listeners[0], { routing: 'tn3270e', proxyProtocol: 'v2', pools: ['HOSTA', 'HOSTB'], defaultPool: 'HOSTB' })
+  t.equal(routed.affinity.keepFor, 300_000)
 })
 
 t.test('YAML file, environment and --set overrides', async t => {
@@ -59,4 +71,11 @@ t.test('bad configs: one line naming key, value and expectation', async t => {
   bad({ listeners: [listener], connectTimeout: 'soon' }, /connectTimeout = "soon": expected a duration/)
   bad({ listeners: [listener], ejection: { failures: 0 } }, /ejection\.failures = 0: expected a whole number from 1 to 1000/)
   bad({ listeners: [listener], bogus: 1 }, /bogus: unknown key/)
+  bad({ listeners: [{ ...listener, proxyProtocol: 'off' }] }, /listeners\.0\.proxyProtocol = "off": expected v2 with routing tn3270e/)
+  bad({ listeners: [{ ...listener, routing: 'l7' }] }, /listeners\.0\.routing = "l7": expected one of tn3270e, tcp/)
+  bad({ listeners: [{ ...listener, routing: 'tcp', pools: ['HOSTA'] }] }, /listeners\.0\.pools = \["HOSTA"\]: expected routing tn3270e/)
+  bad({ listeners: [{ ...listener, routing: 'tcp', defaultPool: 'HOSTA' }] }, /listeners\.0\.defaultPool = "HOSTA": expected routing tn3270e/)
+  bad({ listeners: [{ ...listener, pools: ['HOSTA'], defaultPool: 'HOSTB' }] }, /listeners\.0\.defaultPool = "HOSTB": expected one of the listener's pools/)
+  bad({ listeners: [{ ...listener, pools: ['9BAD'] }] }, /listeners\.0\.pools\.0 = "9BAD": expected 1-8 characters/)
+  bad({ listeners: [listener], affinity: { maxEntries: 0 } }, /affinity\.maxEntries = 0: expected a whole number/)
 })

@@ -187,13 +187,18 @@ export function captureLogger (): CapturedLogger {
 
 // ------------------------------------------------------------------------------ proxy harness
 
-/** Fast timings for tests; `listener` and top-level keys can be overridden. */
+/**
+ * Fast timings for tests; `listener` and top-level keys can be overridden. The fake gateways only
+ * greet and echo bytes, so these listeners splice them unread: `routing: tcp` (tn3270e routing is
+ * tested against gateways that speak TN3270, test/proxy/routing.test.ts and test/e2e/proxy-*).
+ */
 export function testConfig (gateways: FakeGateway[], over: { listener?: Record<string, unknown>, top?: Record<string, unknown>, polled?: boolean } = {}): ProxyConfig {
   return proxySchema.parse({
     listeners: [{
       name: 'main',
       host: '127.0.0.1',
       port: 0,
+      routing: 'tcp',
       backends: gateways.map(g => ({ name: g.name, host: g.host, port: g.port, ...(over.polled === false ? {} : { adminUrl: g.adminUrl }) })),
       ...over.listener,
     }],

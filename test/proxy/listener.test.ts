@@ -1,6 +1,7 @@
 // The proxy listener's CloseListenSocket state machine (lib/proxy/listener.ts) on a real port:
 // open while a backend can take a client, closed while none can, re-open backoff while another
-// process holds the port, and a drain that cancels a pending re-open.
+// process holds the port, and a drain that cancels a pending re-open (KB Q101235; Node.js
+// doc/api/net.md, server.close() keeps accepted sockets).
 import t from 'tap'
 import net from 'node:net'
 import { once } from 'node:events'
@@ -8,6 +9,7 @@ import { FakeClock } from '../helpers/fake-clock.js'
 import { createProxyMetrics, createRegistry, silentLogger } from '../../lib/observability/index.js'
 import { ProxyListener } from '../../lib/proxy/listener.js'
 import type { BackendPool } from '../../lib/proxy/pool.js'
+import { AffinityTable } from '../../lib/proxy/affinity.js'
 import { waitFor } from './fake-gateway.js'
 
 function setup () {
@@ -18,9 +20,10 @@ function setup () {
     host: '127.0.0.1',
     port: 0,
     closeListenSocket: true,
-    settings: { listener: 'main', connectTimeout: 100, earlyCloseWindow: 10, idleTimeout: 0, halfCloseTimeout: 0, tcpKeepAlive: 0, proxyProtocol: false },
+    settings: { listener: 'main', routing: 'tcp', connectTimeout: 100, negotiationTimeout: 1000, earlyCloseWindow: 10, idleTimeout: 0, halfCloseTimeout: 0, tcpKeepAlive: 0, proxyProtocol: false },
     // The listener asks the pool only canServe(); sessions are not started here.
     pool: { canServe: () => pool.canServe } as unknown as BackendPool,
+    affinity: new AffinityTable({ keepFor: 0, maxEntries: 1 }),
     clock,
     logger: silentLogger(),
     metrics: createProxyMetrics(createRegistry()),

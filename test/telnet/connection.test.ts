@@ -177,3 +177,72 @@ t.test('graceful close and peer close', async (t) => {
   c.conn.reset('rst')
   t.same(await closed3, ['rst'])
 })
+
+t.test('hold: input after the event being handled is kept as sent; unhold reads it in order; release hands the socket over', async (t) => {
+  const { conn, peer } = await pair(t)
+  peer.socket.setNoDelay(true)
+  const seen: string[] = []
+  conn.on('subneg', (option, data) => {
+    seen.push(`sb ${option} ${data.toString('latin1')}`)
+    if (data.toString('latin1') === 'HOLD') conn.hold()
+  })
+  conn.on('command', (c) => seen.push(c))
+  const firstSb = next(conn, 'subneg')
+  // One segment: the subnegotiation that holds, then more the connection must not read yet.
+  peer.send(IAC, SB, 24, 'HOLD', IAC, SE, IAC, NOP, IAC, SB, 24, 'NEXT', IAC, SE)
+  await firstSb
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  t.same(seen, ['sb 24 HOLD'], 'nothing after the holding event was read')
+  peer.send(IAC, IP)
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  t.same(seen, ['sb 24 HOLD'], 'nor what came later')
+  conn.unhold()
+  t.same(seen, ['sb 24 HOLD', 'NOP', 'sb 24 NEXT', 'IP'], 'read in order once released')
+  conn.unhold()
+  t.pass('unhold without a hold does nothing')
+
+  // Hold again, then hand the socket over: the held bytes come back exactly, IAC doubling and all.
+  const again = next(conn, 'subneg')
+  peer.send(IAC, SB, 24, 'HOLD', IAC, SE, 'a', IAC, IAC, 'b')
+  await again
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  const rest = conn.release()
+  t.same(rest, bytes('a', IAC, IAC, 'b'))
+  t.equal(conn.closed, true, 'the connection is done with the socket')
+  t.equal(conn.sendNop(), false, 'and writes nothing more')
+  t.equal(conn.socket.listenerCount('data'), 0)
+  t.equal(conn.socket.isPaused(), true, 'left paused for the new owner')
+  let closeEvents = 0
+  conn.on('close', () => closeEvents++)
+  const data = new Promise<Buffer>((resolve) => conn.socket.once('data', resolve))
+  conn.socket.resume()
+  peer.send(IAC, NOP)
+  t.same(await data, bytes(IAC, NOP), 'the new owner reads raw bytes')
+  conn.socket.destroy()
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  t.equal(closeEvents, 0, 'no close event from a released connection')
+})
+
+t.test('hold: a held chunk that holds again keeps the rest behind it', async (t) => {
+  const { conn, peer } = await pair(t)
+  peer.socket.setNoDelay(true)
+  const seen: string[] = []
+  conn.on('subneg', (_o, data) => { seen.push(data.toString('latin1')); conn.hold() })
+  const first = next(conn, 'subneg')
+  peer.send(IAC, SB, 24, 'A', IAC, SE)
+  await first
+  peer.send(IAC, SB, 24, 'B', IAC, SE, IAC, SB, 24, 'C', IAC, SE)
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  peer.send(IAC, SB, 24, 'D', IAC, SE)
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  conn.unhold()
+  t.same(seen, ['A', 'B'], 'B held again')
+  conn.unhold()
+  t.same(seen, ['A', 'B', 'C'])
+  conn.unhold()
+  t.same(seen, ['A', 'B', 'C', 'D'])
+  // The peer closing while input is held is still seen.
+  const closed = next(conn, 'close')
+  peer.socket.end()
+  t.match(await closed, ['peer closed the connection'])
+})

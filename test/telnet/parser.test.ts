@@ -138,3 +138,21 @@ t.test('property: random bytes never throw anything but a Tn3270LbError, identic
     t.equal(split, whole)
   }), { numRuns: 500 })
 })
+
+t.test('feedEach stops right after the event the reader refuses more after, at an event boundary', async (t) => {
+  // Stop after every kind of event in turn; the rest fed again must give the same events.
+  const all = new TelnetParser().feed(SAMPLE)
+  for (let k = 0; k < all.length; k++) {
+    const p = new TelnetParser()
+    const got: TelnetEvent[] = []
+    const used = p.feedEach(SAMPLE, (ev) => { got.push(ev); return got.length <= k })
+    t.ok(used <= SAMPLE.length)
+    t.same(normalise([...got, ...p.feed(SAMPLE.subarray(used))]), EXPECTED, `stop after event ${k} (${all[k]!.type}) at byte ${used}`)
+  }
+  // Stopping after a data run leaves the IAC that ended it unread.
+  const p = new TelnetParser()
+  const used = p.feedEach(bytes('xy', IAC, NOP), () => false)
+  t.equal(used, 2)
+  t.same(p.feed(bytes(IAC, NOP)), [{ type: 'command', command: 'NOP', code: NOP }])
+  t.equal(new TelnetParser().feedEach(bytes('plain'), () => false), 5, 'a run at the end of the chunk: all of it used')
+})

@@ -1,17 +1,20 @@
-// What a front proxy needs from negotiateServer (docs/tn3270.md): a provider that answers later
-// (the client is held at its request; a lease granted after the client left goes back), and a
-// negotiation resumed from a snapshot on another connection (nothing sent first; the request
-// handled as if it had just arrived). Bytes per RFC 2355 §7-8, RFC 1091 and RFC 1576 §2.
+// What a front proxy needs from negotiateServer (docs/tn3270.md, docs/routing.md): a provider that
+// answers later (the client is held at its request; a lease granted after the client left goes
+// back), a negotiation resumed from a snapshot on another connection (nothing sent first; the
+// request handled as if it had just arrived), and the hand-over decision (the socket given up
+// unanswered, with the bytes the client sent since). Bytes per RFC 2355 §7-8, RFC 1091 and
+// RFC 1576 §2.
 import t, { type Test } from 'tap'
 import { Cmd, Opt } from '../../lib/telnet/index.js'
 import {
-  decodeSnapshot, encodeSnapshot, REASON_CODE,
-  type AllocationContext, type DeviceDecision, type DeviceRequest, type NegotiateOptions, type ResourceProvider,
+  decodeSnapshot, encodeSnapshot, isHandOver, negotiateServer, REASON_CODE,
+  type AllocationContext, type DeviceDecision, type DeviceRequest, type FrontDecision, type HandedOver, type HandOverProvider,
+  type NegotiateOptions, type ResourceProvider, type Tn3270ServerSession,
 } from '../../lib/tn3270/index.js'
 import { ErrorCodes, NegotiationError } from '../../lib/errors.js'
 import { FakeClock } from '../helpers/fake-clock.js'
-import { bytes } from '../telnet/fixtures/peer.js'
-import { MemoryProvider } from './fixtures/support.js'
+import { bytes, listen, Peer } from '../telnet/fixtures/peer.js'
+import { captureLogger, MemoryProvider } from './fixtures/support.js'
 import { bare, sbE } from './fixtures/scripted.js'
 
 const { IAC, SB, SE, WILL, WONT, DO } = Cmd
@@ -187,4 +190,123 @@ t.test('a server that cannot continue the snapshot refuses it clearly', async (t
   t.match(await b.outcome(0), { failure: 'protocol', phase: 'start', message: /offers TN3270 only/ })
   await peer.closed
   t.equal(b.provider.requests.length, 0)
+})
+
+// ---- the hand-over decision: a front proxy passes the request on (docs/routing.md) ----------------
+
+/** A listener whose provider answers with the decision the test gives, on a handing-over negotiator. */
+async function frontServer (t: Test, opts: Partial<NegotiateOptions<HandOverProvider>> = {}) {
+  const asked: Array<{ req: DeviceRequest, ctx: AllocationContext, answer: (d: FrontDecision) => void }> = []
+  let wake: (() => void) | undefined
+  const provider: HandOverProvider = {
+    allocate: (req, ctx) => new Promise<FrontDecision>((resolve) => { asked.push({ req, ctx, answer: resolve }); wake?.() }),
+  }
+  const outcomes: Array<Promise<HandedOver | Tn3270ServerSession | Error>> = []
+  const srv = await listen((s) => { outcomes.push(negotiateServer(s, { provider, ...opts }).catch((e: Error) => e)) })
+  t.teardown(() => srv.close())
+  const nth = async (i: number) => {
+    while (asked.length <= i) await new Promise<void>((resolve) => { wake = resolve })
+    return asked[i]!
+  }
+  const outcome = async (i: number) => {
+    while (outcomes.length <= i) await new Promise((resolve) => setTimeout(resolve, 5))
+    return await outcomes[i]!
+  }
+  const connect = async () => {
+    const p = await Peer.connect(srv.port)
+    p.socket.setNoDelay(true) // each send its own segment, at once (no Nagle wait for an ACK)
+    t.teardown(() => p.destroy())
+    return p
+  }
+  return { nth, outcome, connect }
+}
+
+function handedOver (x: HandedOver | Tn3270ServerSession | Error): HandedOver {
+  if (x instanceof Error || !('handedOver' in x)) throw new Error(`expected a hand-over, got ${x instanceof Error ? x.message : 'a session'}`)
+  return x
+}
+
+t.test('hand-over, TN3270E: nothing answered, the socket handed over open with what the client sent since', async (t) => {
+  const f = await frontServer(t)
+  const peer = await f.connect()
+  t.same(...await peer.expect(IAC, DO, Opt.TN3270E))
+  // The request and, in the same segment, bytes a client should not send yet (a FUNCTIONS REQUEST).
+  peer.send(IAC, WILL, Opt.TN3270E)
+  await peer.expect(sbE(8, 2))
+  peer.send(sbE(2, 7, 'IBM-3278-2-E', 1, 'HOSTB'), sbE(3, 7, 2))
+  const asked = await f.nth(0)
+  t.same(asked.ctx.snapshot, { mode: 'tn3270e', options: [{ option: Opt.TN3270E, local: false, remote: true }], request: { deviceType: 'IBM-3278-2-E', connect: 'HOSTB' } })
+  peer.send(IAC, Cmd.NOP) // while the provider decides
+  await new Promise((resolve) => setTimeout(resolve, 30))
+  asked.answer({ handedOver: true })
+  const h = handedOver(await f.outcome(0))
+  t.same(h.rest, bytes(sbE(3, 7, 2), IAC, Cmd.NOP), 'the bytes after the request, exactly as sent, across segments')
+  t.same(await peer.drain(30), bytes(), 'no answer from the negotiator')
+  t.notOk(h.socket.destroyed, 'the socket is open')
+  t.equal(h.socket.listenerCount('data'), 0, 'the negotiator no longer reads it')
+  // The new owner reads on from where the negotiator stopped.
+  const more = new Promise<Buffer>((resolve) => h.socket.once('data', resolve))
+  h.socket.resume()
+  peer.send('after')
+  t.same(await more, Buffer.from('after'))
+  h.socket.write(sbE(2, 4, 'IBM-3278-2-E', 1, 'GW2B001'))
+  t.same(...await peer.expect(sbE(2, 4, 'IBM-3278-2-E', 1, 'GW2B001')), 'the new owner answers the client')
+  h.socket.destroy()
+})
+
+t.test('hand-over, TN3270: after a refused name the next one is handed over', async (t) => {
+  const f = await frontServer(t, { tn3270e: false })
+  const peer = await f.connect()
+  await peer.expect(IAC, DO, Opt.TTYPE)
+  peer.send(IAC, WILL, Opt.TTYPE)
+  await peer.expect(sbTT(1))
+  peer.send(sbTT(0, 'IBM-3278-2@NOPE'))
+  ;(await f.nth(0)).answer({ ok: false, reason: 'INV-NAME', message: 'no gateway knows NOPE' })
+  t.same(...await peer.expect(sbTT(1)), 'RFC 1091: the next name, please')
+  peer.send(sbTT(0, 'IBM-3278-2@HOSTA'))
+  const second = await f.nth(1)
+  t.match(second.ctx.snapshot, { mode: 'tn3270', terminalType: 'IBM-3278-2@HOSTA', previousTerminalType: 'IBM-3278-2@NOPE', lastRefusal: 'no gateway knows NOPE' })
+  second.answer({ handedOver: true })
+  const h = handedOver(await f.outcome(0))
+  t.same(h.rest, bytes())
+  t.same(await peer.drain(30), bytes())
+  h.socket.destroy()
+})
+
+t.test('bytes held during a refused request are read after the answer, in order', async (t) => {
+  const f = await frontServer(t)
+  const peer = await f.connect()
+  peer.send(IAC, WILL, Opt.TN3270E)
+  await peer.expect(IAC, DO, Opt.TN3270E, sbE(8, 2))
+  peer.send(sbE(2, 7, 'IBM-3278-2', 1, 'LU01'))
+  const first = await f.nth(0)
+  // A client that does not wait (RFC 2355 §7.1 says it should): its next request is held, unread.
+  peer.send(sbE(2, 7, 'IBM-3278-2', 1, 'LU02'))
+  await new Promise((resolve) => setTimeout(resolve, 30))
+  t.equal(first.ctx.signal.aborted, false)
+  first.answer({ ok: false, reason: 'DEVICE-IN-USE', message: 'LU01 busy' })
+  t.same(...await peer.expect(sbE(2, 6, 5, REASON_CODE['DEVICE-IN-USE'])), 'the REJECT goes out before the held request is read')
+  const second = await f.nth(1)
+  t.equal(second.req.resourceName, 'LU02', 'then the held request is handled')
+  second.answer({ handedOver: true })
+  handedOver(await f.outcome(0)).socket.destroy()
+})
+
+t.test('a client that leaves during the hand-over: the negotiation fails, a late hand-over is ignored', async (t) => {
+  const log = captureLogger()
+  const f = await frontServer(t, { logger: log.logger })
+  const peer = await f.connect()
+  peer.send(IAC, WILL, Opt.TN3270E, sbE(2, 7, 'IBM-3278-2'))
+  const asked = await f.nth(0)
+  peer.socket.end()
+  t.match(await f.outcome(0), { code: ErrorCodes.TN3270_NEGOTIATION_FAILED, failure: 'closed', phase: 'await-allocation' })
+  t.equal(asked.ctx.signal.aborted, true, 'the provider is told (a FIN while held is still seen)')
+  asked.answer({ handedOver: true })
+  await new Promise((resolve) => setImmediate(resolve))
+  t.ok(log.lines.some((l) => l.event === 'tn3270_late_handover'))
+})
+
+t.test('isHandOver tells the decisions apart', async (t) => {
+  t.equal(isHandOver({ handedOver: true }), true)
+  t.equal(isHandOver({ ok: false, reason: 'INV-NAME', message: 'x' }), false)
 })

@@ -122,7 +122,7 @@ function inputs (leases: Leases): Array<[string, ServerInput | (() => ServerInpu
   return list
 }
 
-const KNOWN = new Set(['enable', 'send-record', 'send-nvt', 'allocate', 'withdraw', 'release', 'rejected', 'done', 'send-tn3270e', 'send-ttype', 'record-mode', 'log', 'fail'])
+const KNOWN = new Set(['enable', 'send-record', 'send-nvt', 'allocate', 'withdraw', 'release', 'rejected', 'done', 'hand-over', 'send-tn3270e', 'send-ttype', 'record-mode', 'log', 'fail'])
 
 t.test('every phase x every input: no throw, known actions, no leaked lease, clear failures', async (t) => {
   let cases = 0
@@ -204,6 +204,25 @@ t.test('WONT TN3270E while the provider decides: fall back to TN3270, release th
   d.m.step(opt('remote', Opt.TTYPE, true))
   const alloc = d.m.step(sbT(bytes(0, 'IBM-3278-2@LU01')))
   t.match(alloc, [{ type: 'allocate', id: 2, request: { mode: 'tn3270', deviceType: 'IBM-3278-2', resourceName: 'LU01', client: '192.0.2.1:1023' } }])
+})
+
+t.test('a hand-over decision stops the machine at the request: nothing sent, nothing held (docs/routing.md)', async (t) => {
+  for (const phase of ['await-allocation', 'await-allocation-tn3270'] as const) {
+    const d = reach(phase)
+    const out = d.m.step({ type: 'decision', id: 1, decision: { handedOver: true } })
+    t.same(out, [{ type: 'hand-over' }], `${phase}: one hand-over action, no bytes`)
+    t.equal(d.m.phase, 'done')
+    t.equal(d.m.finished, true)
+    t.same(d.m.step({ type: 'closed', reason: 'x' }), [], 'a finished machine ignores the close that follows')
+  }
+  // A hand-over decided after the client left: nothing to give back, only a note.
+  const d = reach('await-allocation')
+  d.m.step({ type: 'closed', reason: 'gone' })
+  t.match(d.m.step({ type: 'decision', id: 1, decision: { handedOver: true } }), [{ type: 'log', event: 'tn3270_late_handover' }])
+  // A hand-over for a request already answered is stale too.
+  const e = reach('await-functions')
+  t.match(e.m.step({ type: 'decision', id: 1, decision: { handedOver: true } }), [{ type: 'log', event: 'tn3270_late_handover' }])
+  t.equal(e.m.phase, 'await-functions')
 })
 
 t.test('the allocate action carries the snapshot a hand-over needs', async (t) => {

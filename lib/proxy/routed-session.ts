@@ -1,0 +1,153 @@
+// One client connection through a tn3270e-routing listener (docs/routing.md): the proxy runs the
+// TN3270 server negotiation itself (lib/tn3270, RFC 2355 §7.1, RFC 1576/1091) up to the client's
+// device request; the Router chooses a gateway and hands the negotiation over; the gateway's
+// answer goes to the client and the two sockets are spliced (splice.ts) exactly as with tcp
+// routing. One log line at start and one at end, as ProxySession writes them, plus the LU and
+// what was asked for; never payload bytes.
+//
+//   negotiating --handed over--> relaying --both sockets closed--> ended
+//   negotiating --client left, refused to the end, timed out, or terminate()--> ended
+import type net from 'node:net'
+import type { Clock } from '../clock.js'
+import { errorCode, errorMessage, NegotiationError } from '../errors.js'
+import type { Logger, ProxyMetrics } from '../observability/index.js'
+import { negotiateServer, type HandedOver } from '../tn3270/index.js'
+import type { AffinityTable } from './affinity.js'
+import type { BackendPool } from './pool.js'
+import { Router, type Chosen } from './router.js'
+import type { SessionSettings } from './session.js'
+import { splice, type Splice, type SpliceResult, type Termination } from './splice.js'
+
+export interface RoutedSessionContext {
+  settings: SessionSettings
+  pool: BackendPool
+  clock: Clock
+  logger: Logger
+  metrics: ProxyMetrics
+  affinity: AffinityTable
+}
+
+type RoutedState =
+  | { phase: 'negotiating' }
+  | { phase: 'relaying', relay: Splice }
+  | { phase: 'ended' }
+
+function hostPort (address: string | undefined, port: number | undefined): string {
+  if (address === undefined) return 'unknown'
+  return address.includes(':') ? `[${address}]:${port ?? 0}` : `${address}:${port ?? 0}`
+}
+
+export class RoutedSession {
+  readonly client: string
+  readonly done: Promise<void>
+  private state: RoutedState = { phase: 'negotiating' }
+  private readonly started: number
+
+  constructor (private readonly socket: net.Socket, private readonly ctx: RoutedSessionContext) {
+    this.client = hostPort(socket.remoteAddress, socket.remotePort)
+    this.started = ctx.clock.now()
+    this.done = this.run().catch((err: unknown) => {
+      this.socket.destroy()
+      ctx.logger.error({ event: 'session_error', listener: ctx.settings.listener, client: this.client, err }, 'session failed')
+    }).finally(() => { this.state = { phase: 'ended' } })
+  }
+
+  /** Ends the session from the proxy's side (drain, shutdown); before the hand-over the client is dropped. */
+  terminate (why: Termination, graceMs: number): void {
+    if (this.state.phase === 'relaying') this.state.relay.terminate(why, graceMs)
+    else if (this.state.phase === 'negotiating') this.socket.destroy()
+  }
+
+  private async run (): Promise<void> {
+    const { settings, metrics } = this.ctx
+    const client = this.socket
+    client.on('error', () => { /* seen as a close by the negotiation, then by the splice */ })
+    if (client.remoteAddress === undefined || client.localAddress === undefined) {
+      client.destroy()
+      metrics.connections.inc({ listener: settings.listener, result: 'error' })
+      return
+    }
+    client.setNoDelay(true)
+    if (settings.tcpKeepAlive > 0) client.setKeepAlive(true, settings.tcpKeepAlive)
+    const router = this.router(client)
+    const out = await this.negotiate(client, router)
+    if (out === undefined) return
+    const chosen = router.take()
+    if (chosen === undefined) { out.socket.destroy(); return }
+    await this.relay(out, chosen)
+  }
+
+  private router (client: net.Socket): Router {
+    const { settings, pool, clock, logger, metrics, affinity } = this.ctx
+    return new Router({
+      listener: settings.listener,
+      pool,
+      attemptTimeout: settings.connectTimeout,
+      keepAlive: settings.tcpKeepAlive,
+      clock,
+      logger,
+      metrics,
+      affinity,
+      client: { address: client.remoteAddress!, port: client.remotePort ?? 0 },
+      local: { address: client.localAddress!, port: client.localPort ?? 0 },
+      clientText: this.client,
+    })
+  }
+
+  /** The negotiation up to the hand-over; undefined when it ended without one (counted and logged here). */
+  private async negotiate (client: net.Socket, router: Router): Promise<HandedOver | undefined> {
+    const { settings, clock, logger, metrics } = this.ctx
+    const negotiation = negotiateServer(client, {
+      provider: router,
+      logger: logger.child({ listener: settings.listener }),
+      timeout: settings.negotiationTimeout,
+      client: this.client,
+      clock,
+    })
+    // The listener accepts paused (pauseOnConnect); the negotiator listens now.
+    client.resume()
+    try {
+      const out = await negotiation
+      if ('handedOver' in out) return out
+      out.close('the proxy never serves a session itself') // unreachable: the Router never grants an LU
+      return undefined
+    } catch (err) {
+      router.discard()
+      // A client that was refused and left is refused; one that broke off or timed out is an error.
+      const refused = router.refused > 0 && err instanceof NegotiationError && err.failure !== 'timeout' && err.failure !== 'protocol'
+      metrics.connections.inc({ listener: settings.listener, result: refused ? 'refused' : 'error' })
+      logger.info({
+        event: refused ? 'client_refused' : 'client_gone',
+        listener: settings.listener,
+        client: this.client,
+        phase: err instanceof NegotiationError ? err.phase : undefined,
+        code: errorCode(err),
+        reason: errorMessage(err),
+        durationMs: clock.now() - this.started,
+      }, refused ? 'client left after every request was refused' : 'client left before it was handed to a gateway')
+      return undefined
+    }
+  }
+
+  /** The gateway's answer to the client, what the client sent since its request to the gateway, then the splice. */
+  private async relay (out: HandedOver, c: Chosen): Promise<void> {
+    const { settings, pool, clock, logger, metrics, affinity } = this.ctx
+    const handoverMs = clock.now() - this.started
+    if (c.retries > 0) metrics.failovers.inc({ listener: settings.listener })
+    metrics.connections.inc({ listener: settings.listener, result: 'forwarded' })
+    metrics.handoverSeconds.observe(handoverMs / 1000)
+    metrics.sessionsActive.inc({ listener: settings.listener })
+    const base = { listener: settings.listener, client: this.client, backend: c.backend.id, kind: c.kind, lu: c.lu, pool: c.pool, connectMs: c.connectMs, handoverMs, retries: c.retries }
+    logger.info({ event: 'session_start', ...base }, 'session start')
+    affinity.forget(out.socket.remoteAddress ?? '')
+    if (out.rest.length > 0) c.socket.write(out.rest)
+    const relay = splice(out.socket, c.socket, { idleTimeout: settings.idleTimeout, halfCloseTimeout: settings.halfCloseTimeout, first: c.answer })
+    this.state = { phase: 'relaying', relay }
+    const end: SpliceResult = await relay.done
+    const freed = end.termination !== 'backend_closed' && end.termination !== 'backend_error'
+    pool.sessionEnded(c.backend, freed, c.pool)
+    if (c.lu !== undefined) affinity.remember(out.socket.remoteAddress ?? '', c.lu, c.pool, clock.now())
+    metrics.sessionsActive.dec({ listener: settings.listener })
+    logger.info({ event: 'session_end', ...base, bytesIn: end.bytesIn, bytesOut: end.bytesOut, durationMs: clock.now() - this.started, termination: end.termination }, 'session end')
+  }
+}
