@@ -265,6 +265,7 @@ export class HostLu {
       primarySendWindow: b.primarySendWindow,
       secondarySendWindow: b.secondarySendWindow,
       adaptive: b.adaptivePacing,
+      query: b.query,
       clock: env.clock,
       logger: this.ctx.log,
       send: piu => this.ctx.send(piu),
