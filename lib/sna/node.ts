@@ -13,7 +13,7 @@ import { ActivationHalfSession, type ActivationEvent } from './activation.js'
 import { LuLuHalfSession, type DataEvent, type LuLuEvent } from './halfsession.js'
 import type { Decision, ResponseEvent } from './requests.js'
 import { buildNegativeResponse, decodePiu, encodePiu, type Ipm, type Piu } from './piu.js'
-import { actluPositiveRu, decodeActlu, encodeActpuResponse, encodeNotify, RequestCode, UnbindType } from './ru.js'
+import { actluPositiveRu, decodeActlu, encodeActpuResponse, encodeNotify, RequestCode, SignalCode, UnbindType } from './ru.js'
 import { formatSense, Sense } from './sense.js'
 
 export type LuState = 'inactive' | 'active' | 'bound' | 'in-session'
@@ -59,6 +59,8 @@ export interface SendDataOpts {
   pacing?: boolean
   endBracket?: boolean
   conditionalEndBracket?: boolean
+  /** A DFC request (LUSTAT) rather than FMD data: formatted (FI), paced like data. */
+  category?: 'DFC'
 }
 
 /** One dependent LU as seen by the gateway. */
@@ -86,6 +88,9 @@ export class DependentLu extends EventEmitter<LuEvents> {
       localAddress: locaddr,
       remoteAddress: 1,
       validateBind: (bind) => {
+        // No terminal behind the LU (its client left, NOTIFY disabled sent): a BIND the host sent
+        // before it saw that finds nobody; IBM sense 083A "LU not enabled" (sc083a).
+        if (!this.isAttached) return Sense.LU_NOT_ENABLED
         const problem = validateLu2Bind(bind)
         if (problem !== undefined) {
           node.logger.warn({ lu: name, offset: problem.offset, reason: problem.reason }, 'BIND rejected')
@@ -117,6 +122,7 @@ export class DependentLu extends EventEmitter<LuEvents> {
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i]!
       const out = this.luLu.sendData(p.ru, {
+        ...(opts.category === undefined ? {} : { category: opts.category, fi: true }),
         bci: p.bci,
         eci: p.eci,
         definite: p.eci && opts.definite === true,
@@ -142,6 +148,13 @@ export class DependentLu extends EventEmitter<LuEvents> {
     this.node.transmit([this.luLu.respond(forSnf, positiveOrSense, opts)])
   }
 
+  /** ATTN: SIGNAL, code X'0001' request to send, expedited RQD1 (GA27-3136 SIG). Returns its identifier. */
+  sendSignal (): number {
+    const out = this.luLu.sendSignal({ code: SignalCode.REQUEST_TO_SEND, extension: 0 })
+    this.node.transmit(out.send)
+    return out.snf
+  }
+
   /** UNBIND from the SLU (e.g. type 01 when the client leaves). */
   sendUnbind (type: number = UnbindType.NORMAL): void {
     this.node.apply(this, this.luLu.sendUnbind(type), 'lulu')
@@ -165,17 +178,25 @@ export class DependentLu extends EventEmitter<LuEvents> {
     if (this.sscpLu.state === 'active') this.notify(true)
   }
 
-  /** The client left: NOTIFY(SLU disabled) if the SSCP-LU session is up (GA27-3136 NOTIFY, KB Q267902). */
-  detach (): void {
+  /**
+   * The client left: NOTIFY(SLU disabled) if the SSCP-LU session is up (GA27-3136 NOTIFY, KB
+   * Q267902). It asks a definite response: the host answers in order after anything it sent for
+   * the old terminal (a BIND, a USS screen), so once the response is in, nothing meant for the old
+   * client can still reach the next one. Returns the NOTIFY's SNF, or undefined when none was sent.
+   */
+  detach (): number | undefined {
     this.isAttached = false
-    if (this.sscpLu.state === 'active') this.notify(false)
+    if (this.sscpLu.state !== 'active') return undefined
+    return this.notify(false)
   }
 
-  private notify (enabled: boolean): void {
-    // GA27-3136 NOTIFY i3274_cc.c F2_NOTIFY_Req: RH 0B 00 20 (FMD FI, BC EC, no response, CD)
-    const out = this.sscpLu.sendData(encodeNotify({ enabled }), { fi: true, mode: 'none', cdi: true })
+  private notify (enabled: boolean): number {
+    // GA27-3136 NOTIFY, i3274_cc.c F2_NOTIFY_Req: RH 0B 00 20 (FMD FI, BC EC, CD), no response for
+    // "enabled"; RQD1 for "disabled" (see detach()).
+    const out = this.sscpLu.sendData(encodeNotify({ enabled }), { fi: true, mode: enabled ? 'none' : 'RQD1', cdi: true })
     this.node.logger.debug({ lu: this.name, enabled }, 'NOTIFY sent')
     this.node.transmit(out.send)
+    return out.snf
   }
 }
 
@@ -374,6 +395,11 @@ export class DependentLuNode extends EventEmitter<NodeEvents> {
         lu.emit('bind', ev.bind)
         break
       case 'bind-rejected':
+        if (ev.sense === Sense.LU_NOT_ENABLED) {
+          // The host bound just before it learnt that the terminal left: an ordinary race.
+          this.logger.info({ pu: this.puName, lu: lu.name, sense: formatSense(ev.sense) }, 'BIND for an LU whose client has left refused')
+          break
+        }
         this.logger.warn({ pu: this.puName, lu: lu.name, sense: formatSense(ev.sense), reason: ev.reason }, 'BIND rejected')
         this.emit('protocolError', { reason: ev.reason, sense: ev.sense, lu: lu.name })
         break
