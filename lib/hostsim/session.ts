@@ -88,6 +88,8 @@ export class PluSession {
   private unbindReason = 'logoff'
   /** Expedited identifier of our UNBIND: its response ends the session. */
   private unbindSnf: number | undefined
+  /** An end asked for while the BIND was on its way: the UNBIND (this type) follows its +RSP. */
+  private unbindOnceBound: number | undefined
   private readonly counters = { recordsIn: 0, requestsIn: 0 }
 
   constructor (private readonly env: SessionEnv) {
@@ -145,6 +147,15 @@ export class PluSession {
       return
     }
     this.st = 'pending-unbind'
+    if (this.hs.state === 'pending-bind') {
+      // UNBIND and the BIND's response would cross; end in order instead: BIND answered, then UNBIND.
+      this.unbindOnceBound = type
+      return
+    }
+    this.sendUnbind(type)
+  }
+
+  private sendUnbind (type: number): void {
     const d = this.hs.sendUnbind(type)
     this.unbindSnf = d.snf
     this.apply(d)
@@ -218,6 +229,7 @@ export class PluSession {
   }
 
   private bound (): void {
+    if (this.unbindOnceBound !== undefined) { this.sendUnbind(this.unbindOnceBound); return }
     if (this.st !== 'pending-bind') return
     this.st = 'pending-sdt'
     // LU2 is TS profile 3: data traffic starts with SDT.
@@ -227,7 +239,9 @@ export class PluSession {
 
   private bindRejected (sense: number, local: boolean): void {
     const why = local ? 'BIND response not understood' : 'BIND rejected by the LU'
-    this.env.logger.warn({ lu: this.env.lu, application: this.env.application, sense: formatSense(sense), senseName: senseName(sense) }, why)
+    // 083A: the terminal left while the BIND was on its way (it had sent NOTIFY disabled); ordinary.
+    const level = sense === Sense.LU_NOT_ENABLED ? 'info' : 'warn'
+    this.env.logger[level]({ lu: this.env.lu, application: this.env.application, sense: formatSense(sense), senseName: senseName(sense) }, why)
     this.finish(`${local ? 'BIND response not understood' : 'BIND rejected'}, sense ${formatSense(sense)}`, false, sense)
   }
 

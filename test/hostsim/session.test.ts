@@ -9,7 +9,7 @@ import { systemClock, type Clock } from '../../lib/clock.js'
 import { FakeClock } from '../helpers/fake-clock.js'
 import {
   decodePiu, encodePiu, positiveResponse, negativeResponse, requestRh, encodeIpr, encodeIpm,
-  decodeIpmRu, isIpm, decodeUnbind, type Piu, type RequestRh,
+  decodeIpmRu, isIpm, decodeUnbind, UnbindType, type Piu, type RequestRh,
 } from '../../lib/sna/index.js'
 import { buildInbound, buildQueryReply, encode, parseOutbound } from '../../lib/datastream/index.js'
 
@@ -211,4 +211,28 @@ t.test('ATTN (SIGNAL) and SYSREQ\'s return (LUSTAT 082B): DEMO says so and repai
   t.equal(records(sent).length, before + 2, 'LUSTAT 082B: the screen again')
   feed(lluDfc(2, Buffer.from([0x04, 0x00, 0x01, 0x00, 0x00]), false))
   t.equal(records(sent).length, before + 2, 'another LUSTAT: acknowledged only')
+})
+
+// The terminal left (NOTIFY disabled) while the BIND was on its way: the UNBIND follows the BIND's
+// response instead of crossing it, so neither side sees a response that matches nothing.
+t.test('an end asked for during pending-bind: UNBIND after +RSP(BIND); a -RSP(BIND) 083A just ends', async t => {
+  const a = session()
+  a.s.start()
+  a.s.unbind(UnbindType.CLEANUP, 'SLU disabled')
+  t.equal(a.sent.length, 1, 'only the BIND so far')
+  t.equal(a.s.state, 'pending-unbind')
+  a.feed(positiveResponse(a.raws[0]!))
+  const unbind = a.sent[1]!
+  t.equal(decodeUnbind(unbind.ru).type, 0x0f, 'UNBIND cleanup, no SDT')
+  a.feed(positiveResponse(a.raws[1]!))
+  t.equal(a.s.state, 'ended')
+  t.match(a.ended, [{ byPlu: true, reason: 'SLU disabled' }])
+
+  const b = session()
+  b.s.start()
+  b.s.unbind(UnbindType.CLEANUP, 'SLU disabled')
+  b.feed(negativeResponse(b.raws[0]!, 0x083a0000))
+  t.equal(b.s.state, 'ended')
+  t.match(b.ended, [{ bindSense: 0x083a0000 }])
+  t.equal(b.sent.length, 1, 'nothing more sent')
 })
