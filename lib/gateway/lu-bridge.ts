@@ -14,8 +14,9 @@
 //     (IAC AO with SYSREQ, RFC 2355 §10.5; or the Test Request Read a TN3270 client sends, GA23-0059)
 //     switches the terminal between the LU-LU and the SSCP-LU session; back on the LU-LU session,
 //     LUSTAT X'082B' tells the application to repaint (Host Integration Server, "LUSTAT sense codes").
-// When either side ends, the LU is cleaned as SNA requires (UNBIND, NOTIFY disabled answered by the
-// host) before the lease goes back to the pool: nothing meant for this client reaches the next.
+// When either side ends, the LU is cleaned as SNA requires (UNBIND, NOTIFY disabled) before the
+// lease goes back to the pool, and the next client attaches only once the host has answered that
+// NOTIFY: nothing meant for this client reaches the next.
 import { systemClock, type Clock } from '../clock.js'
 import type { GatewayConfig } from '../config/index.js'
 import { decode as ebcdicDecode, encode as ebcdicEncode, parseInbound, ScreenWriter } from '../datastream/index.js'
@@ -24,7 +25,7 @@ import type { GatewayMetrics } from '../observability/index.js'
 import {
   chainRu, encodeLustat, LustatStatus, SessionPacing, UnbindType,
   type BindImage, type DependentLu, type Ipm, type LuDataEvent, type LuEvents, type PacingViolation, type ReceiverDecision,
-  type ResponseEvent, type SenderDecision,
+  type SenderDecision,
 } from '../sna/index.js'
 import { ClientLeg } from './client-leg.js'
 import type { ClientBinding } from './host-side.js'
@@ -35,6 +36,8 @@ const HOST_ANSWER_WAIT_MS = 3000
 const HELD_SSCP_LIMIT = 8
 /** Test Request Read: SOH % / STX, what a TN3270 client sends for SYSREQ (GA23-0059; x3270 ctlr.c). */
 const TEST_REQUEST_READ = Buffer.from([0x01, 0x6c, 0x61, 0x02])
+/** Inbound structured fields (query replies) start with AID X'88' (GA23-0059). */
+const AID_STRUCTURED_FIELD = 0x88
 
 /**
  * TN3270E negative response codes (RFC 2355 §10.4) as SNA sense data for the host:
@@ -99,15 +102,26 @@ export class LuBridge {
 
   /** Serves until the client or the LU goes away; resolves once the LU is clean. */
   run (): Promise<void> {
-    this.listenToLu()
     this.listenToClient()
     this.leg.startKeepAlive()
+    void this.attachWhenQuiet()
+    return this.done
+  }
+
+  /**
+   * The previous client's NOTIFY(disabled) may still be unanswered: until the host answers, it may
+   * send what it meant for that terminal, so this client is attached only after (the LU refuses a
+   * BIND and drops SSCP data while no client is attached).
+   */
+  private async attachWhenQuiet (): Promise<void> {
+    if (this.lu.detaching) await this.waitForHost('NOTIFY', () => !this.lu.detaching, ['detached'])
+    if (!this.leg.open) return
+    this.listenToLu()
     // A BIND left from an earlier client cannot be reused: the host's view of the screen is wrong.
     if (this.lu.luLu.isBound) this.lu.sendUnbind(UnbindType.NORMAL)
     // NOTIFY(SLU enabled): the host's SSCP now starts the session (USS or DEFAPPL).
     this.lu.attach()
     if (this.lu.state === 'inactive') this.end('LU is not active')
-    return this.done
   }
 
   pacingStatus (): BridgePacingStatus {
@@ -157,10 +171,10 @@ export class LuBridge {
   }
 
   /**
-   * The client is gone; the LU goes back only when the host is done with it: our UNBIND answered,
-   * then NOTIFY(disabled) answered. The host answers NOTIFY after anything it sent for this
-   * terminal (a BIND it had started, which the LU refuses with 083A once detached; a USS screen), so
-   * nothing meant for this client can reach the next one.
+   * The client is gone; the LU goes back once the host has ended the LU-LU session (our UNBIND
+   * answered) and NOTIFY(disabled) is out. The host answers that NOTIFY after anything it sent for
+   * this terminal (a BIND it had started, refused with 083A once detached; a USS screen, dropped),
+   * and the LU's next client attaches only after that answer (attachWhenQuiet).
    */
   private async cleanLu (): Promise<void> {
     const lu = this.lu
@@ -172,17 +186,7 @@ export class LuBridge {
       }
     }
     await this.waitForHost('UNBIND', () => this.luLuEnded(), ['unbind', 'response'])
-    if (!lu.attached) return
-    const snf = lu.detach()
-    if (snf === undefined) return
-    let answered = false
-    const onResponse = (r: ResponseEvent): void => { if (r.snf === snf && !r.expedited) answered = true }
-    lu.on('sscpResponse', onResponse)
-    try {
-      await this.waitForHost('NOTIFY', () => answered || lu.state === 'inactive', ['sscpResponse'])
-    } finally {
-      lu.off('sscpResponse', onResponse)
-    }
+    if (lu.attached) lu.detach()
   }
 
   /** After our UNBIND the half-session is pending-unbind until the host's +RSP(UNBIND). */
@@ -416,6 +420,11 @@ export class LuBridge {
 
   private onClientData (d: { type: string, data: Buffer, seq: number }): void {
     const lu = this.lu
+    if (!lu.attached) {
+      // Before the LU is the client's (attachWhenQuiet) or after it left: no session to take it.
+      this.b.logger.debug({ type: d.type, bytes: d.data.length }, 'client record while the LU is not attached: not forwarded')
+      return
+    }
     if (d.type === '3270-DATA' && d.data.subarray(0, TEST_REQUEST_READ.length).equals(TEST_REQUEST_READ)) {
       // SYSREQ from a client without IAC AO: a Test Request Read, never application data.
       this.onSysreq()
@@ -429,7 +438,8 @@ export class LuBridge {
       return
     }
     if (d.type !== '3270-DATA' || lu.state !== 'in-session' || this.bind === undefined) return
-    this.leg.clientRecordForwarded()
+    // A query reply (AID X'88', GA23-0059) answers the application, not a user's key: no RFC 2562 transaction.
+    if (d.data[0] !== AID_STRUCTURED_FIELD) this.leg.clientRecordForwarded()
     for (const part of chainRu(d.data, this.bind.maxSecondarySendRu)) {
       if (!this.sendToHost({ ru: part.ru, bci: part.bci, eci: part.eci })) return
     }

@@ -37,6 +37,8 @@ export interface LuEvents {
   /** Responses to requests this LU sent on the LU-LU session. */
   response: [ResponseEvent]
   sscpResponse: [ResponseEvent]
+  /** The host answered NOTIFY(disabled) (or the SSCP-LU session ended): the LU is quiet. */
+  detached: []
   /** DFC/SC requests other than BIND/SDT/CLEAR/UNBIND (LUSTAT, SIG, ...). */
   request: [LuRequestEvent]
   ipr: []
@@ -68,6 +70,8 @@ export class DependentLu extends EventEmitter<LuEvents> {
   readonly sscpLu: ActivationHalfSession
   readonly luLu: LuLuHalfSession
   private isAttached = false
+  /** SNF of a NOTIFY(disabled) the host has not answered yet. */
+  private detachSnf: number | undefined
   /** Clock time of the last PIU received for this LU (ms). */
   lastActivity = 0
 
@@ -109,6 +113,18 @@ export class DependentLu extends EventEmitter<LuEvents> {
   }
 
   get attached (): boolean { return this.isAttached }
+  /**
+   * NOTIFY(disabled) is out and unanswered: the host may still send what it meant for the client
+   * that left (a BIND, a USS screen). A new client attaches once 'detached' fires.
+   */
+  get detaching (): boolean { return this.detachSnf !== undefined }
+
+  /** @internal the node saw a response on the SSCP-LU session, or the session ended. */
+  settleDetach (snf: number | undefined): void {
+    if (this.detachSnf === undefined || (snf !== undefined && snf !== this.detachSnf)) return
+    this.detachSnf = undefined
+    this.emit('detached')
+  }
   get bindImage (): Buffer | undefined { return this.luLu.bindRu }
   get bind (): BindImage | undefined { return this.luLu.bind }
 
@@ -181,13 +197,15 @@ export class DependentLu extends EventEmitter<LuEvents> {
   /**
    * The client left: NOTIFY(SLU disabled) if the SSCP-LU session is up (GA27-3136 NOTIFY, KB
    * Q267902). It asks a definite response: the host answers in order after anything it sent for
-   * the old terminal (a BIND, a USS screen), so once the response is in, nothing meant for the old
-   * client can still reach the next one. Returns the NOTIFY's SNF, or undefined when none was sent.
+   * the old terminal (a BIND, a USS screen), so once the response is in (see `detaching`), nothing
+   * meant for the old client can still reach the next one. Returns the NOTIFY's SNF, or undefined
+   * when none was sent.
    */
   detach (): number | undefined {
     this.isAttached = false
     if (this.sscpLu.state !== 'active') return undefined
-    return this.notify(false)
+    this.detachSnf = this.notify(false)
+    return this.detachSnf
   }
 
   private notify (enabled: boolean): number {
@@ -365,12 +383,15 @@ export class DependentLuNode extends EventEmitter<NodeEvents> {
         break
       case 'inactive':
         this.resetLu(lu, UnbindType.HIERARCHICAL_RESET, false)
+        lu.settleDetach(undefined)
         lu.emit('inactive')
         break
       case 'data':
         // SSCP-LU data (USS messages): accepted at once when a definite response is asked
         if (isDefinite(ev.rh)) this.transmit([lu.sscpLu.respond(ev.snf, true, { expedited: ev.expedited })])
-        lu.emit('sscpData', ev.ru)
+        // Written for a terminal that has left (the host had not seen NOTIFY disabled yet): not delivered.
+        if (!lu.attached) this.logger.debug({ pu: this.puName, lu: lu.name, bytes: ev.ru.length }, 'SSCP-LU data for an LU with no client: not delivered')
+        else lu.emit('sscpData', ev.ru)
         break
       case 'request':
         if (ev.piu.rh !== undefined && !ev.piu.rh.rri && (isDefinite(ev.piu.rh) || isException(ev.piu.rh))) {
@@ -379,6 +400,7 @@ export class DependentLuNode extends EventEmitter<NodeEvents> {
         break
       case 'response':
         lu.emit('sscpResponse', ev)
+        if (!ev.expedited) lu.settleDetach(ev.snf)
         break
       case 'protocol-error':
         this.protocolError(lu, ev.reason, ev.sense)

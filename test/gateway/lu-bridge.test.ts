@@ -67,10 +67,12 @@ class FakeLu extends EventEmitter {
   unbindFails = false
   /** SNF detach() gives its NOTIFY(disabled); undefined = none sent (no SSCP-LU session). */
   notifySnf: number | undefined
+  /** A NOTIFY(disabled) is unanswered (DependentLu.detaching). */
+  detaching = false
   signals = 0
   sendSscpData (ru: Buffer): number { this.sscpSent.push(ru); return 1 }
   attach (): void { this.attached = true }
-  detach (): number | undefined { this.attached = false; return this.notifySnf }
+  detach (): number | undefined { this.attached = false; this.detaching = this.notifySnf !== undefined; return this.notifySnf }
   sendSignal (): number { return ++this.signals }
   sendUnbind (): void {
     if (this.unbindFails) throw new Error('link down')
@@ -286,35 +288,48 @@ t.test('SSCP data while the application is on the screen is held until SYSREQ; a
   t.equal(session.records.length, 2)
 })
 
-// Item: the LU goes back to the pool only when the host has answered NOTIFY(disabled), so a USS screen
-// or a BIND it sent for this terminal cannot reach the next client of the LU. Before, the lease came
-// back as soon as NOTIFY was written.
-t.test('clean-up waits for the host\'s +RSP(NOTIFY disabled); SSCP data meanwhile is not delivered', async t => {
-  const { lu, b, lines, done, session } = bridge(t)
-  lu.state = 'active'
-  lu.notifySnf = 7
-  let freed = false
-  void done.then(() => { freed = true })
-  b.end('client left')
+// The next client of an LU attaches only once the host has answered the previous client's
+// NOTIFY(disabled), so a USS screen or a BIND the host sent for the old terminal cannot reach it.
+// Before, run() attached at once.
+t.test('a client attaches only after the host answered the previous NOTIFY(disabled); input meanwhile goes nowhere', async t => {
+  const clock = new FakeClock()
+  const lu = new FakeLu()
+  lu.detaching = true
+  const session = new FakeSession()
+  const lines: Array<Record<string, any>> = []
+  const config = loadConfig(gatewaySchema, { base: { keepalive: { method: 'none' } } })
+  const binding = { session, lease: { lu: 'LU1', pool: 'P', host: 'H' }, lu: { name: 'LU1', pool: 'P', host: 'H' }, logger: pino({ level: 'debug' }, { write: (s: string) => { lines.push(JSON.parse(s)) } }), onEnd: () => {} } as unknown as ClientBinding
+  const b = new LuBridge(binding, lu as unknown as DependentLu, { config, metrics: createGatewayMetrics(new Registry()), clock })
+  void b.run()
+  t.teardown(() => { b.end('test over') })
   await new Promise(resolve => setImmediate(resolve))
-  t.equal(lu.attached, false, 'NOTIFY disabled sent')
-  t.equal(freed, false, 'not free before the host answered')
+  t.equal(lu.attached, false, 'not attached while the old NOTIFY is unanswered')
   lu.emit('sscpData', Buffer.from([0xc8, 0xc9]))
-  t.equal(session.records.length, 0, 'the old terminal\'s USS screen goes nowhere')
-  lu.emit('sscpResponse', { type: 'response', snf: 6, expedited: false, request: 'DATA', positive: true, ru: Buffer.alloc(0), pacing: false })
+  session.emit('data', { type: '3270-DATA', data: Buffer.from([0x7d, 0x40, 0x40]), seq: 0 })
+  t.same([session.records.length, lu.sent.length, lu.sscpSent.length], [0, 0, 0], 'nothing crosses before the LU is this client\'s')
+  lu.detaching = false
+  lu.emit('detached')
   await new Promise(resolve => setImmediate(resolve))
-  t.equal(freed, false, 'another response does not count')
-  lu.emit('sscpResponse', { type: 'response', snf: 7, expedited: false, request: 'NOTIFY', positive: true, ru: Buffer.alloc(0), pacing: false })
-  await done
-  t.same(lines.filter(l => l.level >= 40), [], 'no warning or error')
+  t.equal(lu.attached, true, 'attached (NOTIFY enabled) after the answer')
+  t.same(lines.filter(l => l.level >= 40), [], 'no warning')
 })
 
-t.test('clean-up: a host that never answers NOTIFY frees the LU after the wait, with a warning', async t => {
+t.test('a host that never answers NOTIFY(disabled): the next client attaches after the wait, with a warning', async t => {
   const { lu, b, lines, clock, done } = bridge(t)
   lu.notifySnf = 3
   b.end('client left')
-  await new Promise(resolve => setImmediate(resolve))
-  clock.advance(3000)
   await done
+  t.equal(lu.detaching, true, 'the first client\'s LU went back with its NOTIFY out')
+  const session = new FakeSession()
+  const config = loadConfig(gatewaySchema, { base: { keepalive: { method: 'none' } } })
+  const binding = { session, lease: { lu: 'LU1', pool: 'P', host: 'H' }, lu: { name: 'LU1', pool: 'P', host: 'H' }, logger: pino({ level: 'debug' }, { write: (s: string) => { lines.push(JSON.parse(s)) } }), onEnd: () => {} } as unknown as ClientBinding
+  const next = new LuBridge(binding, lu as unknown as DependentLu, { config, metrics: createGatewayMetrics(new Registry()), clock })
+  void next.run()
+  t.teardown(() => { next.end('test over') })
+  await new Promise(resolve => setImmediate(resolve))
+  t.equal(lu.attached, false)
+  clock.advance(3000)
+  await new Promise(resolve => setImmediate(resolve))
+  t.equal(lu.attached, true)
   t.match(lines.find(l => l.msg === 'host did not answer NOTIFY in time'), { level: 40, waitedMs: 3000 })
 })

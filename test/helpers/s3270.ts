@@ -19,6 +19,8 @@ export interface S3270Options {
   commandTimeoutMs?: number
   /** Binary (default /usr/bin/s3270 via PATH lookup of `s3270`). */
   bin?: string
+  /** `-model` given as s3270 spells it (e.g. '3278-4', '3279-2-E'); overrides `model`. */
+  modelName?: string
 }
 
 export interface S3270Result {
@@ -122,8 +124,9 @@ export class S3270 {
 
   /** Spawn `s3270 -model N [extraArgs]`; resolves once the process is running. */
   static async start (opts: S3270Options = {}): Promise<S3270> {
-    const args = ['-model', String(opts.model ?? 2), ...(opts.extraArgs ?? [])]
-    const child = spawn(opts.bin ?? 's3270', args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    const args = ['-model', opts.modelName ?? String(opts.model ?? 2), ...(opts.extraArgs ?? [])]
+    // A UTF-8 locale: text with non-ASCII characters (String(), Ascii) crosses stdin/stdout as UTF-8.
+    const child = spawn(opts.bin ?? 's3270', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C.UTF-8' } })
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve)
       child.once('error', (err) => { reject(new Error(`s3270: cannot start: ${err.message}`)) })
@@ -212,6 +215,8 @@ export class S3270 {
   async enter (): Promise<S3270Result> { return await this.run('Enter') }
   async pf (n: number): Promise<S3270Result> { return await this.run(`PF(${Math.trunc(n)})`) }
   async pa (n: number): Promise<S3270Result> { return await this.run(`PA(${Math.trunc(n)})`) }
+  async attn (): Promise<S3270Result> { return await this.run('Attn') }
+  async sysreq (): Promise<S3270Result> { return await this.run('SysReq') }
   async clear (): Promise<S3270Result> { return await this.run('Clear') }
   async tab (): Promise<S3270Result> { return await this.run('Tab') }
   async moveCursor (row: number, col: number): Promise<S3270Result> { return await this.run(`MoveCursor(${row},${col})`) }

@@ -478,6 +478,8 @@ t.test('an exception thrown by a listener is logged and reported, the node keeps
   const s = setup()
   activate(s)
   const lu = s.node.lu('LU1')
+  lu.attach() // SSCP-LU data reaches listeners only while a client holds the LU
+  s.take()
   lu.once('sscpData', () => { throw new Error('listener bug') })
   const errs: Array<{ reason: string }> = []
   s.node.on('protocolError', (e) => errs.push(e))
@@ -548,9 +550,20 @@ t.test('NOTIFY(disabled) RQD1, stale BIND refused 083A, SIGNAL and LUSTAT, cross
   t.match(notify.rh, { dr1: true })
   const responses: unknown[] = []
   lu.on('sscpResponse', (r) => responses.push(r))
+  let detached = 0
+  lu.on('detached', () => detached++)
+  t.equal(lu.detaching, true, 'NOTIFY(disabled) unanswered')
   s.hostLu.receive(decodePiu(s.take()[0]!))
+  // The host's USS screen for the old terminal, written before it saw the NOTIFY: not delivered.
+  const sscpData: unknown[] = []
+  lu.on('sscpData', (d) => sscpData.push(d))
+  s.toNode(s.hostLu.sendData(h('C8C9'), { fi: false, mode: 'RQD1' }).send)
+  t.same(sscpData, [], 'SSCP-LU data for an LU with no client is not delivered')
+  t.match(decodePiu(s.take()[0]!).rh, { rri: true }, 'but it is answered')
   s.toNode([s.hostLu.respond(snf!, true)])
   t.match(responses, [{ snf, positive: true }], '+RSP(NOTIFY) reaches the LU')
+  t.equal(lu.detaching, false)
+  t.equal(detached, 1, "'detached' once the host answered")
   // A BIND now (sent before the host saw the NOTIFY) finds no client: -RSP 083A, no protocol error.
   const plu2 = new LuLuHalfSession({ role: 'primary', localAddress: 1, remoteAddress: 2 })
   s.toNode(plu2.sendBind(decodeBind(V2_BIND), V2_BIND).send)
