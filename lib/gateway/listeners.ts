@@ -8,15 +8,15 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import type { GatewayListenerConfig } from '../config/index.js'
 import type { Logger } from '../observability/index.js'
 import type { GatewayMetrics } from '../observability/index.js'
-import type { LuRegistry } from './lu-pool.js'
+import type { LuRegistry, Reservation } from './lu-pool.js'
 
 export type ListenerState = 'closed' | 'opening' | 'open'
 
 export interface AcceptedConnection {
   socket: Socket
   listener: GatewayListenerConfig
-  /** Pool whose capacity this connection holds while it negotiates; undefined = none left. */
-  reservedPool: string | undefined
+  /** Capacity this connection holds while it negotiates; undefined = none left. */
+  reservation: Reservation | undefined
 }
 
 /** How long to wait before retrying a re-listen that failed (port taken by someone else). */
@@ -64,8 +64,9 @@ export class ListenerManager extends EventEmitter {
     await Promise.all(this.managed.map(async l => { if (l.state === 'opening') await onceState(this, l.config.name) }))
   }
 
+  /** Some pool of the listener has an LU not promised to a connection still negotiating. */
   canServe (listener: GatewayListenerConfig): boolean {
-    return listener.pools.some(p => this.opts.registry.spare(p) > 0)
+    return this.opts.registry.canReserve(listener.pools)
   }
 
   /** Brings every listener's socket in line with what its pools can serve. Synchronous. */
@@ -146,8 +147,8 @@ export class ListenerManager extends EventEmitter {
   }
 
   private accept (l: ManagedListener, socket: Socket): void {
-    const reservedPool = this.opts.registry.reserve(l.config.pools)
-    this.opts.onConnection({ socket, listener: l.config, reservedPool })
+    const reservation = this.opts.registry.reserve(l.config.pools)
+    this.opts.onConnection({ socket, listener: l.config, reservation })
     // reserve() already emitted 'change'; reconcile again in case onConnection changed state.
     this.reconcile()
   }
