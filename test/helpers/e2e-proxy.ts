@@ -30,6 +30,8 @@ export interface ProxyDemoOptions {
   hosts?: number
   lus?: number
   sets?: string[]
+  /** Lowest level captured (default info). */
+  level?: string
 }
 
 /** startDemo on ephemeral ports with captured logs; torn down (immediate) with the test. */
@@ -41,7 +43,7 @@ export async function startProxyDemo (t: Test, lines: LogLine[], opts: ProxyDemo
     hosts: opts.hosts ?? 1,
     lus: opts.lus ?? 2,
     sets: opts.sets ?? [],
-    logger: capturingLogger(lines),
+    logger: capturingLogger(lines, opts.level),
   })
   t.teardown(async () => { await demo.shutdown({ immediate: true }) })
   return demo

@@ -109,3 +109,13 @@ t.test('OS/400-style cycling with no 3270 type: the repeated last type ends it, 
   t.match(peer.pending.toString('latin1'), /tn3270-lb: unsupported terminal type IBM-5555-C01\r\n/, 'the reason in NVT text before the close')
   t.equal(b.provider.requests.length, 0, 'no 5250 type reached the provider')
 })
+
+t.test('a client that leaves mid-negotiation is an ordinary end: logged at info, not warn', async (t: Test) => {
+  const b = await bare(t)
+  const peer = await b.connect()
+  await peer.until(() => peer.pending.includes(bytes(IAC, DO, Opt.TN3270E)), 3000, 'DO TN3270E')
+  peer.socket.end()
+  const err = await outcome(b)
+  t.ok(isLbError(err, ErrorCodes.TN3270_NEGOTIATION_FAILED))
+  t.match(b.log.lines.find(l => l.event === 'tn3270_negotiation_failed'), { level: 30, phase: 'await-tn3270e', reason: /peer closed/ })
+})
