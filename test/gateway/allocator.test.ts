@@ -1,3 +1,6 @@
+// The listener's ResourceProvider (lib/gateway/allocator.ts) over the LU registry: generic, pool and
+// LU requests (RFC 2355 §7.1.1: a resource name is an LU or a pool), and the capacity promised to
+// connections still negotiating (CloseListenSocket, KB Q101235).
 import t from 'tap'
 import { expandPools, LuRegistry } from '../../lib/gateway/lu-pool.js'
 import { ListenerAllocator } from '../../lib/gateway/allocator.js'

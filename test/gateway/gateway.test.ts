@@ -1,6 +1,7 @@
 // startGateway itself (lib/gateway/gateway.ts): config errors carry the config error code with
 // messages naming the key; start-up waits for host links on their events and gives up after the
-// start-up wait on the gateway's clock; the admin plane answers /status and falls through to 404.
+// start-up wait on the gateway's clock; the admin plane answers /status and falls through to 404;
+// listener ports are proven at start (docs/operations.md "Listener ports").
 import t from 'tap'
 import { gatewaySchema, loadConfig } from '../../lib/config/index.js'
 import { ErrorCodes } from '../../lib/errors.js'

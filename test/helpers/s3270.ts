@@ -1,5 +1,5 @@
 // Driver for the real s3270 scripted TN3270 client (Debian package s3270 4.1ga10), used by tests.
-// Protocol (tn3270-anchors.md §5.1, §5.4): one action per line on stdin; the reply is zero or more
+// Protocol (the x3270-script(1) manual page; facts measured with it in docs/tn3270.md): one action per line on stdin; the reply is zero or more
 // `data: …` lines, then a 12-field status line, then `ok` or `error`. Pitfalls handled here
 // (§5.2): Wait() timeouts must be integers; Connect() arguments containing a comma must be quoted;
 // a refused connection prints one unprefixed garbage line before the status line, so the status

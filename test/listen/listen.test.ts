@@ -1,5 +1,6 @@
 // lib/listen: the ephemeral port range check (Linux /proc/sys/net/ipv4/ip_local_port_range; kernel
-// documentation, Documentation/networking/ip-sysctl.rst) and the reopen backoff.
+// documentation, Documentation/networking/ip-sysctl.rst) and the reopen backoff (docs/operations.md
+// "Listener ports").
 import t from 'tap'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'

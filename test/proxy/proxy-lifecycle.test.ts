@@ -1,5 +1,6 @@
 // Integration: listener lifecycle edge cases (port taken at start and at re-open), shutdown while
-// a client is still being connected, DNS down at start.
+// a client is still being connected, DNS down at start. The listener follows CloseListenSocket
+// (KB Q101235; docs/operations.md "Listener ports" for a port taken while closed).
 import t from 'tap'
 import net from 'node:net'
 import { createRegistry } from '../../lib/observability/index.js'
