@@ -1,7 +1,7 @@
 // Driver for the real s3270 scripted TN3270 client (Debian package s3270 4.1ga10), used by tests.
 // Protocol (the x3270-script(1) manual page; facts measured with it in docs/tn3270.md): one action per line on stdin; the reply is zero or more
 // `data: …` lines, then a 12-field status line, then `ok` or `error`. Pitfalls handled here
-// (§5.2): Wait() timeouts must be integers; Connect() arguments containing a comma must be quoted;
+// (measured with s3270 4.1): Wait() timeouts must be integers; Connect() arguments containing a comma must be quoted;
 // a refused connection prints one unprefixed garbage line before the status line, so the status
 // is the last well-formed status line before ok/error and other lines are ignored; `Quit` never
 // replies. One command is in flight at a time (a queue); every command has a timeout that kills
@@ -53,7 +53,7 @@ export interface StatusFields {
 
 const STATUS_RE = /^[ULE] [FU] [PU] (?:C\([^)]*\)|N) \S+ \d+ \d+ \d+ \d+ \d+ \S+ [\d.-]+$/
 
-/** Parse the 12-field s3270 status line (tn3270-anchors.md §5.1). Throws on a malformed line. */
+/** Parse the 12-field s3270 status line (x3270-script(1), "Status line"). Throws on a malformed line. */
 export function statusFields (status: string): StatusFields {
   const m = /^(\S) (\S) (\S) (C\(([^)]*)\)|N) (\S+) (\d+) (\d+) (\d+) (\d+) (\d+) (\S+) (\S+)$/.exec(status.trim())
   if (m === null) throw new Error(`s3270: not a status line: ${JSON.stringify(status)}`)
