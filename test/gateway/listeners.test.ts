@@ -109,3 +109,23 @@ t.test('a CloseListenSocket port inside net.ipv4.ip_local_port_range is warned a
   await other.mgr.start().catch(() => {})
   t.equal(other.lines.filter(l => l.event === 'listener_port_ephemeral').length, 0, 'outside the range: no warning')
 })
+
+t.test('a pending reopen is dropped when the listener no longer wants to open, and by stop()', async t => {
+  const probe = await holdPort(t)
+  const port = probe.port
+  await new Promise<void>(resolve => { probe.server.close(() => resolve()) })
+  const { mgr, registry, failures } = manager(t, port)
+  registry.activate('LU1')
+  await mgr.start()
+  const lease = registry.take(registry.lu('LU1')!)
+  await holdPort(t, port)
+  lease.release()
+  while (await failures() < 1) await new Promise(resolve => mgr.once('state', resolve))
+  t.equal(mgr.status()[0]!.open, false, 'retrying')
+  registry.take(registry.lu('LU1')!) // no LU left: the retry is dropped, not run
+  const before = await failures()
+  await new Promise(resolve => setTimeout(resolve, 150))
+  t.equal(await failures(), before, 'no further attempt')
+  mgr.stop()
+  t.equal(mgr.isOpen('tn3270'), false)
+})
