@@ -64,8 +64,8 @@ export async function startDemo (opts: DemoOptions): Promise<Demo> {
           name: hostName(j),
           link: { host: opts.bind, port: await port(200 + j) },
           admin: await admin(300 + j),
-          // In the demo LUs go straight to DEMO, like z/OS DEFAPPL.
-          defaultApplication: 'DEMO',
+          // LUs go straight to DEMO (z/OS DEFAPPL) with a query BIND (X'03'): DEMO asks the terminal its size (docs/tn3270.md).
+          defaultApplication: 'DEMO', bind: { query: true },
           appc: { lu: hostName(j), modes: [{ name: '#INTER', sessionLimit: 8 }], tps: ['ECHO', 'APINGD', 'TXN'] },
         },
       })

@@ -15,10 +15,16 @@ const bind = z.object({
   primarySendWindow: int(0, 63).default(7).describe('session pacing window host → LU; 0 = no pacing'),
   secondarySendWindow: int(0, 63).default(7).describe('session pacing window LU → host; 0 = no pacing'),
   adaptivePacing: z.boolean().default(false).describe('announce adaptive session-level pacing in the BIND'),
+  query: z.boolean().default(false).describe('screen size code X\'03\' (a query logmode such as D4C32XX3): default 24x80, the alternate size the terminal reports; DEMO sends a Read Partition Query after SDT and uses the reply\'s size and code page'),
 }).strict().refine(b => (b.altRows === 0 && b.altCols === 0) || (b.altRows >= b.rows && b.altCols >= b.cols), {
   // BIND PS byte 24: X'7E' default size only, X'7F' an alternate size too ("SNA Formats", GA27-3136).
   message: 'expected altRows/altCols both 0 (no alternate size) or at least rows/cols',
   path: ['altRows'],
+}).refine(b => !b.query || (b.rows === 24 && b.cols === 80 && b.altRows === 0 && b.altCols === 0), {
+  // X'03': "the primary screen size is 24x80, and the alternate screen size is determined by the
+  // device" (SNA Network Implementation Guide, SC27-3672, PSERVIC operand of MODEENT).
+  message: 'with query: true the screen is 24x80 plus what the terminal reports; leave rows, cols, altRows and altCols at their defaults',
+  path: ['query'],
 }).default({}).describe('the LU 2 BIND the host sends ("SNA Formats", GA27-3136, BIND)')
 
 export const hostSimSchema = z.object({

@@ -1,18 +1,21 @@
-// EBCDIC <-> Unicode for the two code pages a 3270 gateway meets most: CCSID 37 (cp037, US/Canada,
-// the x3270 default) and CCSID 1047 (Latin-1/Open Systems, z/OS UNIX). Both tables are full
-// 256-entry bijections between the bytes 00-FF and the code points U+0000-U+00FF, so:
+// EBCDIC <-> Unicode for the code pages a 3270 gateway meets most: CCSID 37 (cp037, US/Canada,
+// the x3270 default), CCSID 1047 (Latin-1/Open Systems, z/OS UNIX), CCSID 273 (cp273, Germany and
+// Austria) and CCSID 285 (cp285, United Kingdom). All tables are full 256-entry bijections between the bytes 00-FF and the code points U+0000-U+00FF, so:
 //  * decode never meets an unmappable byte (every byte has a character);
 //  * encode meets an unmappable character only outside U+0000-U+00FF; it becomes the documented
 //    substitute byte X'3F' (EBCDIC SUB, the 3270 "substitute" format-control character,
 //    GA23-0059 "Format Control Orders") unless the caller chooses another. Never a throw on data.
 // cp037 matches x3270 Common/unicode.c "cp037" and Python's cp037 codec (IBM CCSID 37 code page);
 // cp1047 matches glibc iconv IBM1047 (differs from cp037 only at 5F AD B0 BA BB BD).
+// cp273 and cp285 match x3270's "cp273"/"cp285" tables (Common/unicode.c) and glibc iconv IBM273 /
+// IBM285, with the overline as U+00AF MACRON as x3270 and iconv IBM273 have it (iconv IBM285 and
+// Python's cp273 say U+203E OVERLINE, outside Latin-1; the glyph is the same).
 // test/datastream/ebcdic.test.ts checks all 256 entries both ways against Python and iconv.
 
 import { ErrorCodes, lbError } from '../errors.js'
 
-export type CodePage = 'cp037' | 'cp1047'
-export const CODE_PAGES: readonly CodePage[] = ['cp037', 'cp1047']
+export type CodePage = 'cp037' | 'cp1047' | 'cp273' | 'cp285'
+export const CODE_PAGES: readonly CodePage[] = ['cp037', 'cp1047', 'cp273', 'cp285']
 export const DEFAULT_CODE_PAGE: CodePage = 'cp037'
 /** EBCDIC SUB (X'3F'): what encode() writes for a character the code page cannot represent. */
 export const EBCDIC_SUBSTITUTE = 0x3f
@@ -42,7 +45,22 @@ const CP037_TO_UNICODE: readonly number[] = [
 const CP1047_CHANGES: ReadonlyArray<readonly [byte: number, codePoint: number]> = [
   [0x5f, 0x005e], [0xad, 0x005b], [0xb0, 0x00ac], [0xba, 0x00dd], [0xbb, 0x00a8], [0xbd, 0x005d],
 ]
-const CP1047_TO_UNICODE: readonly number[] = CP037_TO_UNICODE.map((cp, byte) => CP1047_CHANGES.find(([b]) => b === byte)?.[1] ?? cp)
+// CCSID 273 (German): the national characters Ä Ö Ü ä ö ü ß § take the places of cp037's
+// invariant-variant characters, which move elsewhere (iconv IBM273, x3270 cp273).
+const CP273_CHANGES: ReadonlyArray<readonly [byte: number, codePoint: number]> = [
+  [0x43, 0x007b], [0x4a, 0x00c4], [0x4f, 0x0021], [0x59, 0x007e], [0x5a, 0x00dc], [0x5f, 0x005e], [0x63, 0x005b],
+  [0x6a, 0x00f6], [0x7c, 0x00a7], [0xa1, 0x00df], [0xb0, 0x00a2], [0xb5, 0x0040], [0xba, 0x00ac], [0xbb, 0x007c],
+  [0xc0, 0x00e4], [0xcc, 0x00a6], [0xd0, 0x00fc], [0xdc, 0x007d], [0xe0, 0x00d6], [0xec, 0x005c], [0xfc, 0x005d],
+]
+// CCSID 285 (United Kingdom): £ at X'5B', $ at X'4A', overline at X'A1' (iconv IBM285, x3270 cp285).
+const CP285_CHANGES: ReadonlyArray<readonly [byte: number, codePoint: number]> = [
+  [0x4a, 0x0024], [0x5b, 0x00a3], [0xa1, 0x00af], [0xb0, 0x00a2], [0xb1, 0x005b], [0xba, 0x005e], [0xbc, 0x007e],
+]
+
+function derived (changes: ReadonlyArray<readonly [number, number]>): readonly number[] {
+  const moved = new Map(changes)
+  return CP037_TO_UNICODE.map((cp, byte) => moved.get(byte) ?? cp)
+}
 
 interface Table { toUnicode: readonly number[]; toEbcdic: Map<number, number>; decoded: readonly string[] }
 
@@ -54,7 +72,9 @@ function buildTable (toUnicode: readonly number[]): Table {
 
 const TABLES: Record<CodePage, Table> = {
   cp037: buildTable(CP037_TO_UNICODE),
-  cp1047: buildTable(CP1047_TO_UNICODE),
+  cp1047: buildTable(derived(CP1047_CHANGES)),
+  cp273: buildTable(derived(CP273_CHANGES)),
+  cp285: buildTable(derived(CP285_CHANGES)),
 }
 
 function table (cp: CodePage): Table {

@@ -35,6 +35,13 @@ export interface UsableArea {
   bufferSize?: number
 }
 
+/**
+ * The base character set of a Character Sets query reply (QCODE X'85', GA23-0059 "Query Reply
+ * (Character Sets)"): its CGCSGID, a 2-byte graphic character set id then the 2-byte code page id
+ * (x3270 sends e.g. 02B9 0111 for code page 273).
+ */
+export interface CharacterSet { characterSetId: number; codePageId: number }
+
 export interface InboundRecord {
   aid: AidName
   aidCode: number
@@ -50,6 +57,8 @@ export interface InboundRecord {
   queryReplies?: QueryReply[]
   /** AID X'88' only, when a Usable Area reply (QCODE X'81') is present. */
   usableArea?: UsableArea
+  /** AID X'88' only, when a Character Sets reply (QCODE X'85') names the base set's CGCSGID. */
+  characterSet?: CharacterSet
 }
 
 export interface InboundOptions { rows: number; cols: number; cp?: CodePage }
@@ -201,8 +210,29 @@ function parseSfInbound (b: Buffer, aid: AidName): InboundRecord {
       if (data.length >= 19) ua.bufferSize = data.readUInt16BE(17)
       rec.usableArea = ua
     }
+    if (code === QueryCode.CHARACTER_SETS) {
+      const cs = baseCharacterSet(data)
+      if (cs !== undefined) rec.characterSet = cs
+    }
   }
   return rec
+}
+
+/**
+ * The CGCSGID of the descriptor with LCID X'00' (the base set). Layout after the QCODE: FLAGS1
+ * (X'02' = CGCSGIDs present), FLAGS2, SDW, SDH, FORM (4), DL, then descriptors of DL bytes: SET,
+ * FLAGS, LCID, [SW, SH, SUBSN (2)], CGCSGID (4, last). Undefined when absent or too short: a
+ * terminal that says nothing about its code page is not an error.
+ */
+function baseCharacterSet (data: Buffer): CharacterSet | undefined {
+  if (data.length < 9 || ((data[0] as number) & 0x02) === 0) return undefined
+  const dl = data[8] as number
+  if (dl < 7) return undefined
+  for (let at = 9; at + dl <= data.length; at += dl) {
+    if (data[at + 2] !== 0x00) continue
+    return { characterSetId: data.readUInt16BE(at + dl - 4), codePageId: data.readUInt16BE(at + dl - 2) }
+  }
+  return undefined
 }
 
 export interface BuildInboundField { address: number; text?: string; raw?: Uint8Array }
@@ -256,6 +286,8 @@ export function buildInbound (o: BuildInboundOptions): Buffer {
 export interface BuildQueryReplyOptions {
   /** Usable Area reply (QCODE X'81'), laid out as x3270 sends it. */
   usableArea?: { rows: number; cols: number }
+  /** Character Sets reply (QCODE X'85') with one base set of this code page, laid out as x3270 sends it. */
+  codePageId?: number
   /** Further replies, sent as given (QCODE + data). */
   replies?: Array<{ code: number; data?: Uint8Array }>
 }
@@ -270,6 +302,11 @@ export function buildQueryReply (o: BuildQueryReplyOptions): Buffer {
       0x07, 0x0c, // AW, AH: a 7×12 cell
       ((rows * cols) >> 8) & 0xff, (rows * cols) & 0xff]
     sfs.push([QueryCode.USABLE_AREA, ...d])
+  }
+  if (o.codePageId !== undefined) {
+    // FLAGS1 X'82' (graphic escape, CGCSGIDs present), SDW/SDH of a 3279-2, DL 7, set 0 LCID 0, GCSGID 697.
+    const cp = o.codePageId
+    sfs.push([QueryCode.CHARACTER_SETS, 0x82, 0x00, 0x09, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x07, 0x00, 0x10, 0x00, 0x02, 0xb9, (cp >> 8) & 0xff, cp & 0xff])
   }
   for (const r of o.replies ?? []) sfs.push([r.code, ...(r.data ?? [])])
   const out: number[] = [Aid.STRUCTURED_FIELD]

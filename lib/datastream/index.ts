@@ -26,7 +26,7 @@ export {
 export { ScreenWriter, type ScreenWriterOptions, type ExtendedFieldOptions, type InputFieldOptions } from './writer.js'
 export { Screen, type ScreenOptions, type ScreenField } from './screen.js'
 export {
-  type InboundRecord, type InboundField, type InboundOptions, type QueryReply, type UsableArea,
+  type InboundRecord, type InboundField, type InboundOptions, type QueryReply, type UsableArea, type CharacterSet,
   type BuildInboundOptions, type BuildInboundField, type BuildQueryReplyOptions,
   parseInbound, buildInbound, buildQueryReply,
 } from './inbound.js'

@@ -1,25 +1,25 @@
 // The gateway's answer to "which LU for this client?" (docs/internals.md ResourceProvider).
 // Pure decision over the LuRegistry, synchronous, so choice and hand-out are one step.
 import type { DeviceDecision, DeviceRequest, ResourceProvider } from '../tn3270/index.js'
-import type { LuRegistry } from './lu-pool.js'
+import type { Lu, LuRegistry, Reservation } from './lu-pool.js'
 
 export interface AllocatorOptions {
   registry: LuRegistry
   /** Pools this listener serves, in order of preference; the first is the default pool. */
   pools: string[]
-  /** Pool reserved for this connection at accept time (see LuRegistry.reserve). */
-  reservedPool?: string
+  /** Capacity promised to this connection at accept time (LuRegistry.reserve). */
+  reservation?: Reservation
   /** Whether sessions on these pools send BIND images (sna links do; tn3270 links do not). */
   sendsBindImage: (pool: string) => boolean
 }
 
 export class ListenerAllocator implements ResourceProvider {
-  private reservedPool: string | undefined
+  private reservation: Reservation | undefined
   private readonly opts: AllocatorOptions
 
   constructor (opts: AllocatorOptions) {
     this.opts = opts
-    this.reservedPool = opts.reservedPool
+    this.reservation = opts.reservation
   }
 
   allocate (req: DeviceRequest): DeviceDecision {
@@ -33,17 +33,17 @@ export class ListenerAllocator implements ResourceProvider {
     if (name === undefined || name === '') {
       // Generic request: the default pool, then the listener's other pools in order, so that a
       // listener that is open (some pool has an LU) never turns a generic client away.
-      for (const pool of this.preferReserved(pools)) {
-        const lu = this.mayTakeFrom(pool) ? registry.firstFree(pool) : undefined
-        if (lu !== undefined) return this.grant(lu.name, pool)
+      for (const pool of pools) {
+        const lu = this.takeable(pool)
+        if (lu !== undefined) return this.grant(lu)
       }
       return { ok: false, reason: 'DEVICE-IN-USE', message: `no free LU in pools ${pools.join(', ')}` }
     }
     if (registry.hasPool(name)) {
       if (!pools.includes(name)) return { ok: false, reason: 'INV-NAME', message: `pool ${name} is not served on this listener` }
-      const lu = this.mayTakeFrom(name) ? registry.firstFree(name) : undefined
+      const lu = this.takeable(name)
       if (lu === undefined) return { ok: false, reason: 'DEVICE-IN-USE', message: `no free LU in pool ${name}` }
-      return this.grant(lu.name, name)
+      return this.grant(lu)
     }
     const lu = registry.lu(name)
     if (lu === undefined || !pools.includes(lu.def.pool)) {
@@ -51,40 +51,30 @@ export class ListenerAllocator implements ResourceProvider {
     }
     if (lu.state === 'in_use') return { ok: false, reason: 'DEVICE-IN-USE', message: `LU ${name} is in use` }
     if (lu.state === 'unavailable') return { ok: false, reason: 'DEVICE-IN-USE', message: `LU ${name} is not active (${lu.reason})` }
-    if (!this.mayTakeFrom(lu.def.pool)) return { ok: false, reason: 'DEVICE-IN-USE', message: `LU ${name} is promised to a connection already accepted` }
-    return this.grant(lu.name, lu.def.pool)
+    if (!registry.mayTake(lu, this.reservation)) return { ok: false, reason: 'DEVICE-IN-USE', message: `LU ${name} is promised to a connection already accepted` }
+    return this.grant(lu)
   }
 
   /** Capacity reserved at accept is returned when the connection ends without an LU. */
   dispose (): void {
-    if (this.reservedPool === undefined) return
-    this.opts.registry.unreserve(this.reservedPool)
-    this.reservedPool = undefined
+    this.reservation?.release()
+    this.reservation = undefined
   }
 
   /**
-   * Free LUs are promised to connections accepted earlier (reservations). A connection may take
-   * one from its own reserved pool, or from a pool with LUs beyond the promised ones; otherwise a
-   * faster negotiator could take the LU a reserved connection was counted on.
+   * A free LU of `pool` this connection may have: free LUs are promised to connections accepted
+   * earlier, so one goes to this connection only if every such promise can still be kept
+   * (LuRegistry.mayTake; which pool a silent connection was counted against does not matter).
    */
-  private mayTakeFrom (pool: string): boolean {
-    return this.reservedPool === pool || this.opts.registry.spare(pool) > 0
+  private takeable (pool: string): Lu | undefined {
+    const lu = this.opts.registry.firstFree(pool)
+    return lu !== undefined && this.opts.registry.mayTake(lu, this.reservation) ? lu : undefined
   }
 
-  private preferReserved (pools: string[]): string[] {
-    const r = this.reservedPool
-    return r === undefined ? pools : [r, ...pools.filter(p => p !== r)]
-  }
-
-  private grant (luName: string, pool: string): DeviceDecision {
-    const { registry } = this.opts
-    const lu = registry.lu(luName)!
-    // Consume the reservation only if this LU comes from the reserved pool; otherwise the
-    // reservation is returned below so capacity is counted exactly once.
-    const reserved = this.reservedPool === pool ? pool : undefined
-    const lease = registry.take(lu, reserved)
-    if (reserved === undefined) this.dispose()
-    this.reservedPool = undefined
-    return { ok: true, lu: lu.name, lease, bindImage: this.opts.sendsBindImage(pool) }
+  private grant (lu: Lu): DeviceDecision {
+    // The reservation is given up inside take(), so capacity is counted exactly once.
+    const lease = this.opts.registry.take(lu, this.reservation)
+    this.reservation = undefined
+    return { ok: true, lu: lu.name, lease, bindImage: this.opts.sendsBindImage(lu.def.pool) }
   }
 }

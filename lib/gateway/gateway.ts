@@ -75,7 +75,7 @@ export async function startGateway (config: GatewayConfig, deps: GatewayDeps): P
     config, lus, hosts, metrics, logger, clock,
     ...(deps.onConnectionEnd === undefined ? {} : { onConnectionEnd: deps.onConnectionEnd }),
   })
-  const listeners = new ListenerManager({ listeners: config.listeners, registry: lus, logger, metrics, onConnection: c => { pipeline.accept(c) } })
+  const listeners = new ListenerManager({ listeners: config.listeners, registry: lus, logger, metrics, clock, onConnection: c => { pipeline.accept(c) } })
   const gateway = new GatewayProcess({ config, deps, clock, metrics, lus, hosts, appc, pipeline, listeners })
   await gateway.start()
   return gateway
@@ -182,6 +182,13 @@ class GatewayProcess implements Gateway {
         return false
       },
     })
+    try {
+      // A listener port that cannot be bound ends the start (one line) before the host wait.
+      await listeners.proveAll()
+    } catch (err) {
+      await this.stopNow()
+      throw err
+    }
     for (const h of hosts.values()) h.start()
     await awaitHostsUp([...hosts.values()], STARTUP_LINK_WAIT_MS, clock)
     await listeners.start()

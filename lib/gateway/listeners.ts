@@ -3,35 +3,49 @@
 // a server that accepts and then says "no LU" locks them in. Capacity is reserved at accept
 // time, so the listener closes as soon as sessions plus connections still negotiating fill it,
 // and every decision is made synchronously after each pool change.
+//
+// Per listener (desired = !stopped && (canServe || !closeListenSocket)):
+//   closed --desired--> opening --listening--> open --!desired--> closed
+//   opening --EADDRINUSE…--> retrying --reopenDelay(failures)--> closed (reconciled again)
+// At start every port is proven first (a listener that starts closed binds once and lets go), so
+// a port in use fails the start with one line instead of a retry loop. Later, while a listener is
+// closed, its port can be taken (an outgoing connection's source port, TIME-WAIT): each failed
+// reopen is counted (tn3270_gateway_listener_reopen_failures_total) and retried soon, and the
+// reopen after failures is logged (docs/operations.md "Listener ports").
 import { EventEmitter } from 'node:events'
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import { systemClock, type Clock, type Timer } from '../clock.js'
 import type { GatewayListenerConfig } from '../config/index.js'
-import type { Logger } from '../observability/index.js'
-import type { GatewayMetrics } from '../observability/index.js'
-import type { LuRegistry } from './lu-pool.js'
+import { ErrorCodes, errorCode, errorMessage, lbError } from '../errors.js'
+import { inEphemeralRange, readEphemeralRange, reopenDelay } from '../listen/index.js'
+import type { GatewayMetrics, Logger } from '../observability/index.js'
+import type { LuRegistry, Reservation } from './lu-pool.js'
 
-export type ListenerState = 'closed' | 'opening' | 'open'
+export type ListenerState = 'closed' | 'opening' | 'open' | 'retrying'
 
 export interface AcceptedConnection {
   socket: Socket
   listener: GatewayListenerConfig
-  /** Pool whose capacity this connection holds while it negotiates; undefined = none left. */
-  reservedPool: string | undefined
+  /** Capacity this connection holds while it negotiates; undefined = none left. */
+  reservation: Reservation | undefined
 }
-
-/** How long to wait before retrying a re-listen that failed (port taken by someone else). */
-const RELISTEN_RETRY_MS = 1000
 
 class ManagedListener {
   readonly config: GatewayListenerConfig
+  /** Position in `listeners` (for messages naming the config key). */
+  readonly index: number
   state: ListenerState = 'closed'
   server: Server | undefined
   port: number
   address = ''
-  retryTimer: NodeJS.Timeout | undefined
+  retryTimer: Timer | undefined
+  /** Reopen attempts that failed in a row, and since when the listener has wanted to be open. */
+  failures = 0
+  failingSince = 0
 
-  constructor (config: GatewayListenerConfig) {
+  constructor (config: GatewayListenerConfig, index: number) {
     this.config = config
+    this.index = index
     this.port = config.port
   }
 }
@@ -42,30 +56,53 @@ export interface ListenerManagerOptions {
   logger: Logger
   metrics: GatewayMetrics
   onConnection: (conn: AcceptedConnection) => void
+  clock?: Clock
+  /** Where the ephemeral port range is read (tests point it elsewhere). */
+  portRangeFile?: string
 }
 
 export class ListenerManager extends EventEmitter {
   private readonly managed: ManagedListener[]
   private readonly opts: ListenerManagerOptions
+  private readonly clock: Clock
   private stopped = false
+  private proven: Promise<void> | undefined
   private readonly onChange = (): void => { this.reconcile() }
 
   constructor (opts: ListenerManagerOptions) {
     super()
     this.opts = opts
-    this.managed = opts.listeners.map(l => new ManagedListener(l))
-    for (const l of this.managed) opts.metrics.listenerOpen.set({ listener: l.config.name }, 0)
-    opts.registry.on('change', this.onChange)
+    this.clock = opts.clock ?? systemClock
+    this.managed = opts.listeners.map((l, i) => new ManagedListener(l, i))
+    for (const l of this.managed) {
+      opts.metrics.listenerOpen.set({ listener: l.config.name }, 0)
+      opts.metrics.listenerReopenFailures.inc({ listener: l.config.name }, 0) // the series exists from the start
+    }
   }
 
-  /** Opens every listener that can serve now; resolves once those are listening. */
+  /**
+   * Proves every port can be bound (rejects with TN3270LB_ERR_LISTENER_LISTEN and one line naming
+   * the listener, the address and the config key), warns about ports the kernel may hand out as
+   * source ports, then opens every listener that can serve now.
+   */
   async start (): Promise<void> {
+    await this.proveAll()
+    this.opts.registry.on('change', this.onChange)
     this.reconcile()
     await Promise.all(this.managed.map(async l => { if (l.state === 'opening') await onceState(this, l.config.name) }))
   }
 
+  /** The port checks of start(), on their own so a gateway can fail before it waits for its hosts. Once. */
+  async proveAll (): Promise<void> {
+    this.proven ??= (async () => {
+      await this.warnEphemeralPorts()
+      await Promise.all(this.managed.map(async l => { await this.prove(l) }))
+    })()
+    await this.proven
+  }
+
   canServe (listener: GatewayListenerConfig): boolean {
-    return listener.pools.some(p => this.opts.registry.spare(p) > 0)
+    return this.opts.registry.canReserve(listener.pools)
   }
 
   /** Brings every listener's socket in line with what its pools can serve. Synchronous. */
@@ -74,6 +111,7 @@ export class ListenerManager extends EventEmitter {
       const want = !this.stopped && (!l.config.closeListenSocket || this.canServe(l.config))
       if (want && l.state === 'closed') this.open(l)
       else if (!want && l.state === 'open') this.close(l, this.stopped ? 'stopped' : 'no LU can be served')
+      else if (!want && l.state === 'retrying') this.stopRetrying(l)
     }
   }
 
@@ -82,7 +120,7 @@ export class ListenerManager extends EventEmitter {
     this.stopped = true
     this.opts.registry.off('change', this.onChange)
     for (const l of this.managed) {
-      if (l.retryTimer !== undefined) clearTimeout(l.retryTimer)
+      if (l.state === 'retrying') this.stopRetrying(l)
       if (l.state !== 'closed') this.close(l, 'stopped')
     }
   }
@@ -101,34 +139,88 @@ export class ListenerManager extends EventEmitter {
     return this.managed.find(x => x.config.name === name)?.state === 'open'
   }
 
+  private async warnEphemeralPorts (): Promise<void> {
+    const range = await readEphemeralRange(this.opts.portRangeFile)
+    for (const l of this.managed) {
+      if (!l.config.closeListenSocket || !inEphemeralRange(l.config.port, range)) continue
+      this.opts.logger.warn({ event: 'listener_port_ephemeral', listener: l.config.name, port: l.config.port, range: `${range!.low}-${range!.high}` },
+        'listener port is inside net.ipv4.ip_local_port_range: while closed (CloseListenSocket) it can be taken as a source port; add it to net.ipv4.ip_local_reserved_ports')
+    }
+  }
+
+  /** Binds once and lets go (a port 0 listener keeps the port it got). */
+  private async prove (l: ManagedListener): Promise<void> {
+    const { host } = l.config
+    const server = createServer()
+    try {
+      await listen(server, l.port, host)
+    } catch (err) {
+      const why = errorCode(err) === 'EADDRINUSE' ? 'address already in use' : errorMessage(err)
+      throw lbError(ErrorCodes.LISTENER_LISTEN, `listener ${l.config.name}: cannot listen on ${host}:${l.port} (listeners.${l.index}.port): ${why}`, err)
+    }
+    l.port = (server.address() as AddressInfo).port
+    await new Promise<void>(resolve => { server.close(() => resolve()) })
+  }
+
   private open (l: ManagedListener): void {
-    const { logger, metrics } = this.opts
     // A new Server each time: Node allows re-listen after close(), and a fresh object keeps the
     // old one's accepted connections (which stay open) separate (Node.js net docs: server.close() keeps accepted sockets).
     const server = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 })
     l.server = server
     l.state = 'opening'
     server.on('connection', socket => { this.accept(l, socket) })
-    server.on('error', (err: NodeJS.ErrnoException) => {
+    listen(server, l.port, l.config.host).then(() => {
+      if (l.server !== server) { server.close(); return }
+      server.on('error', (err: unknown) => { this.opts.logger.error({ listener: l.config.name, err: errorMessage(err) }, 'listener socket error') })
+      this.opened(l, server)
+    }, (err: unknown) => {
       if (l.server !== server) return
-      l.server = undefined
-      l.state = 'closed'
-      logger.error({ listener: l.config.name, err: err.message, code: err.code }, 'listener could not open; retrying')
-      l.retryTimer = setTimeout(() => { l.retryTimer = undefined; this.reconcile() }, RELISTEN_RETRY_MS)
-      this.emit('state', l.config.name, 'closed')
+      this.reopenFailed(l, err)
     })
-    server.listen({ port: l.port, host: l.config.host, backlog: 511 }, () => {
-      if (l.server !== server) return
-      const addr = server.address() as AddressInfo
-      l.port = addr.port
-      l.address = `${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`
-      l.state = 'open'
-      metrics.listenerOpen.set({ listener: l.config.name }, 1)
+  }
+
+  private opened (l: ManagedListener, server: Server): void {
+    const { logger, metrics } = this.opts
+    const addr = server.address() as AddressInfo
+    l.port = addr.port
+    l.address = `${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`
+    l.state = 'open'
+    metrics.listenerOpen.set({ listener: l.config.name }, 1)
+    if (l.failures > 0) {
+      logger.info({ event: 'listener_reopened', listener: l.config.name, address: l.address, failures: l.failures, waitedMs: this.clock.now() - l.failingSince },
+        'listener reopened after its port was taken')
+    } else {
       logger.info({ listener: l.config.name, address: l.address }, 'listener open')
-      this.emit('state', l.config.name, 'open')
-      // Pools may have filled while the socket was opening.
+    }
+    l.failures = 0
+    this.emit('state', l.config.name, 'open')
+    // Pools may have filled while the socket was opening.
+    this.reconcile()
+  }
+
+  /** The port is taken (EADDRINUSE, …): count it, say so, try again soon. */
+  private reopenFailed (l: ManagedListener, err: unknown): void {
+    const { logger, metrics } = this.opts
+    l.server = undefined
+    if (l.failures === 0) l.failingSince = this.clock.now()
+    l.failures++
+    metrics.listenerReopenFailures.inc({ listener: l.config.name })
+    const delay = reopenDelay(l.failures)
+    logger.warn({ event: 'listener_reopen_failed', listener: l.config.name, address: `${l.config.host}:${l.port}`, code: errorCode(err), err: errorMessage(err), failures: l.failures, retryInMs: delay },
+      'listener could not reopen (port taken); retrying')
+    l.state = 'retrying'
+    l.retryTimer = this.clock.setTimeout(() => {
+      l.retryTimer = undefined
+      l.state = 'closed'
       this.reconcile()
-    })
+    }, delay)
+    this.emit('state', l.config.name, 'closed')
+  }
+
+  private stopRetrying (l: ManagedListener): void {
+    if (l.retryTimer !== undefined) this.clock.clearTimeout(l.retryTimer)
+    l.retryTimer = undefined
+    l.state = 'closed'
   }
 
   private close (l: ManagedListener, reason: string): void {
@@ -146,11 +238,23 @@ export class ListenerManager extends EventEmitter {
   }
 
   private accept (l: ManagedListener, socket: Socket): void {
-    const reservedPool = this.opts.registry.reserve(l.config.pools)
-    this.opts.onConnection({ socket, listener: l.config, reservedPool })
+    const reservation = this.opts.registry.reserve(l.config.pools)
+    this.opts.onConnection({ socket, listener: l.config, reservation })
     // reserve() already emitted 'change'; reconcile again in case onConnection changed state.
     this.reconcile()
   }
+}
+
+/** server.listen as a promise: resolves when listening, rejects with the bind error. */
+function listen (server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: unknown): void => { reject(err) }
+    server.once('error', onError)
+    server.listen({ port, host, backlog: 511 }, () => {
+      server.off('error', onError)
+      resolve()
+    })
+  })
 }
 
 function onceState (mgr: ListenerManager, name: string): Promise<void> {

@@ -2,27 +2,42 @@
 // leg (credit, keepalive, response time, ending once) is the shared ClientLeg; this file keeps
 // what is SNA:
 //   host → client: LU-LU FMD chains become 3270 records, BIND/UNBIND become BIND-IMAGE/UNBIND
-//     records where negotiated, SSCP-LU data becomes SSCP-LU-DATA (TN3270E) or a screen (TN3270);
+//     records where negotiated, SSCP-LU data becomes SSCP-LU-DATA (TN3270E with BIND-IMAGE) or a
+//     screen (otherwise; held while the terminal shows the LU-LU session, shown on SYSREQ);
 //     session-level pacing grants the host a window only with client credit (KB Q181737) — an IPR
 //     under fixed pacing, a solicited IPM under adaptive pacing ("SNA Formats", GA27-3136).
 //   client → host: records become FMD chains split at the BIND's max RU size, paced by the host's
 //     window (IPR or IPM) with a bounded queue; TN3270E responses become SNA responses (RFC 2355 §10).
-// When either side ends, the LU is cleaned as SNA requires (UNBIND, NOTIFY disabled) before
-// the lease goes back to the pool.
+//     ATTN (IAC IP, or IAC BRK in TN3270) becomes SIGNAL X'0001', as an SNA 3270's ATTN key sends
+//     it and as z/OS Telnet converts it on SNA sessions (z/OS Communications Server: IP
+//     Configuration Guide, SC27-3650, "Telnet device type and logmode considerations"). SYSREQ
+//     (IAC AO with SYSREQ, RFC 2355 §10.5; or the Test Request Read a TN3270 client sends, GA23-0059)
+//     switches the terminal between the LU-LU and the SSCP-LU session; back on the LU-LU session,
+//     LUSTAT X'082B' tells the application to repaint (Host Integration Server, "LUSTAT sense codes").
+// When either side ends, the LU is cleaned as SNA requires (UNBIND, NOTIFY disabled) before the
+// lease goes back to the pool, and the next client attaches only once the host has answered that
+// NOTIFY: nothing meant for this client reaches the next.
 import { systemClock, type Clock } from '../clock.js'
 import type { GatewayConfig } from '../config/index.js'
 import { decode as ebcdicDecode, encode as ebcdicEncode, parseInbound, ScreenWriter } from '../datastream/index.js'
 import { errorMessage } from '../errors.js'
 import type { GatewayMetrics } from '../observability/index.js'
 import {
-  chainRu, SessionPacing, UnbindType,
-  type BindImage, type DependentLu, type Ipm, type LuDataEvent, type PacingViolation, type ReceiverDecision, type SenderDecision,
+  chainRu, encodeLustat, LustatStatus, SessionPacing, UnbindType,
+  type BindImage, type DependentLu, type Ipm, type LuDataEvent, type LuEvents, type PacingViolation, type ReceiverDecision,
+  type SenderDecision,
 } from '../sna/index.js'
 import { ClientLeg } from './client-leg.js'
 import type { ClientBinding } from './host-side.js'
 
-/** How long to wait for the host's +RSP(UNBIND) when the client leaves before freeing the LU. */
-const UNBIND_WAIT_MS = 3000
+/** How long to wait for the host's +RSP(UNBIND), and for its +RSP(NOTIFY), before freeing the LU anyway. */
+const HOST_ANSWER_WAIT_MS = 3000
+/** SSCP-LU messages kept while the terminal shows the LU-LU session (the newest ones). */
+const HELD_SSCP_LIMIT = 8
+/** Test Request Read: SOH % / STX, what a TN3270 client sends for SYSREQ (GA23-0059; x3270 ctlr.c). */
+const TEST_REQUEST_READ = Buffer.from([0x01, 0x6c, 0x61, 0x02])
+/** Inbound structured fields (query replies) start with AID X'88' (GA23-0059). */
+const AID_STRUCTURED_FIELD = 0x88
 
 /**
  * TN3270E negative response codes (RFC 2355 §10.4) as SNA sense data for the host:
@@ -32,7 +47,10 @@ const UNBIND_WAIT_MS = 3000
 const NEGATIVE_SENSE: Record<number, number> = { 0: 0x10030000, 1: 0x08020000, 2: 0x10010000, 3: 0x08310000 }
 
 /** One RU of an inbound chain, as queued by the pacing sender (each RU counts in the window). */
-interface InboundRu { ru: Buffer, bci: boolean, eci: boolean }
+interface InboundRu { ru: Buffer, bci: boolean, eci: boolean, dfc?: boolean }
+
+/** The session the client's terminal talks to: the application's, or the SSCP's (after SYSREQ). */
+type Dialog = 'lu-lu' | 'sscp'
 
 export interface BridgeContext {
   config: GatewayConfig
@@ -65,7 +83,9 @@ export class LuBridge {
   private readonly done: Promise<void>
   private resolveDone!: () => void
   /** After SYSREQ the client talks to the SSCP (LOGOFF, ...) until the next SYSREQ. */
-  private sscpMode = false
+  private dialog: Dialog = 'lu-lu'
+  /** SSCP-LU data for a client without SSCP-LU-DATA, kept until it looks at the SSCP session. */
+  private heldSscp: Buffer[] = []
 
   constructor (binding: ClientBinding, lu: DependentLu, ctx: BridgeContext) {
     this.b = binding
@@ -82,15 +102,26 @@ export class LuBridge {
 
   /** Serves until the client or the LU goes away; resolves once the LU is clean. */
   run (): Promise<void> {
-    this.listenToLu()
     this.listenToClient()
     this.leg.startKeepAlive()
+    void this.attachWhenQuiet()
+    return this.done
+  }
+
+  /**
+   * The previous client's NOTIFY(disabled) may still be unanswered: until the host answers, it may
+   * send what it meant for that terminal, so this client is attached only after (the LU refuses a
+   * BIND and drops SSCP data while no client is attached).
+   */
+  private async attachWhenQuiet (): Promise<void> {
+    if (this.lu.detaching) await this.waitForHost('NOTIFY', () => !this.lu.detaching, ['detached'])
+    if (!this.leg.open) return
+    this.listenToLu()
     // A BIND left from an earlier client cannot be reused: the host's view of the screen is wrong.
     if (this.lu.luLu.isBound) this.lu.sendUnbind(UnbindType.NORMAL)
     // NOTIFY(SLU enabled): the host's SSCP now starts the session (USS or DEFAPPL).
     this.lu.attach()
     if (this.lu.state === 'inactive') this.end('LU is not active')
-    return this.done
   }
 
   pacingStatus (): BridgePacingStatus {
@@ -135,20 +166,18 @@ export class LuBridge {
     const { session } = this.b
     leg.listen(session, 'data', (d: { type: string, data: Buffer, seq: number }) => { this.onClientData(d) })
     leg.listen(session, 'response', (r: { seq: number, positive: boolean, code: number }) => { this.onClientResponse(r) })
-    leg.listen(session, 'attn', () => { this.b.logger.debug('ATTN from client') })
-    // SYSREQ (RFC 2355 §10.5): switch the client between the LU-LU and the SSCP-LU session, as a
-    // 3270 terminal does; the SSCP answers on SSCP-LU-DATA.
-    leg.listen(session, 'sysreq', () => {
-      this.sscpMode = !this.sscpMode
-      this.b.logger.debug({ sscpMode: this.sscpMode }, 'SYSREQ from client')
-    })
+    leg.listen(session, 'attn', () => { this.onAttn() })
+    leg.listen(session, 'sysreq', () => { this.onSysreq() })
   }
 
+  /**
+   * The client is gone; the LU goes back once the host has ended the LU-LU session (our UNBIND
+   * answered) and NOTIFY(disabled) is out. The host answers that NOTIFY after anything it sent for
+   * this terminal (a BIND it had started, refused with 083A once detached; a USS screen, dropped),
+   * and the LU's next client attaches only after that answer (attachWhenQuiet).
+   */
   private async cleanLu (): Promise<void> {
     const lu = this.lu
-    // After our UNBIND the half-session is pending-unbind (not "bound") until the host's
-    // +RSP(UNBIND): the LU may only go back to the pool once the host has ended its session too.
-    const ended = (): boolean => lu.state === 'inactive' || (!lu.luLu.isBound && lu.luLu.state !== 'pending-unbind')
     if (lu.luLu.isBound) {
       try {
         lu.sendUnbind(UnbindType.NORMAL)
@@ -156,29 +185,68 @@ export class LuBridge {
         this.b.logger.debug({ err: errorMessage(err) }, 'UNBIND not sent')
       }
     }
-    if (!ended()) {
-      await this.waitUntil(ended, UNBIND_WAIT_MS)
-      if (!ended()) this.b.logger.warn({ waitedMs: UNBIND_WAIT_MS }, 'host did not answer UNBIND in time')
-    }
+    await this.waitForHost('UNBIND', () => this.luLuEnded(), ['unbind', 'response'])
     if (lu.attached) lu.detach()
   }
 
-  private waitUntil (cond: () => boolean, ms: number): Promise<void> {
+  /** After our UNBIND the half-session is pending-unbind until the host's +RSP(UNBIND). */
+  private luLuEnded (): boolean {
+    const lu = this.lu
+    return lu.state === 'inactive' || (!lu.luLu.isBound && lu.luLu.state !== 'pending-unbind')
+  }
+
+  /** Resolves when `done()` holds (checked on each of `events` and on 'inactive') or after HOST_ANSWER_WAIT_MS. */
+  private waitForHost (what: string, done: () => boolean, events: Array<keyof LuEvents>): Promise<void> {
     return new Promise(resolve => {
-      if (cond()) { resolve(); return }
-      const check = (): void => { if (cond()) finish() }
-      const finish = (): void => {
+      if (done()) { resolve(); return }
+      const lu = this.lu as unknown as { on: (e: string, f: () => void) => void, off: (e: string, f: () => void) => void }
+      const check = (): void => { if (done()) finish(false) }
+      const finish = (late: boolean): void => {
         this.clock.clearTimeout(timer)
-        this.lu.off('unbind', check)
-        this.lu.off('response', check)
-        this.lu.off('inactive', finish)
+        for (const e of [...events, 'inactive']) lu.off(e, check)
+        if (late) this.b.logger.warn({ waitedMs: HOST_ANSWER_WAIT_MS }, `host did not answer ${what} in time`)
         resolve()
       }
-      const timer = this.clock.setTimeout(finish, ms)
-      this.lu.on('unbind', check)
-      this.lu.on('response', check)
-      this.lu.on('inactive', finish)
+      const timer = this.clock.setTimeout(() => { finish(!done()) }, HOST_ANSWER_WAIT_MS)
+      for (const e of [...events, 'inactive']) lu.on(e, check)
     })
+  }
+
+  // ---------------------------------------------------------------- ATTN and SYSREQ
+
+  /** The client can take SSCP-LU-DATA records (TN3270E with BIND-IMAGE, RFC 2355 §10.1). */
+  private get sscpRecords (): boolean {
+    const s = this.b.session
+    return s.mode === 'tn3270e' && s.functions.has('BIND-IMAGE')
+  }
+
+  private onAttn (): void {
+    if (this.lu.state !== 'in-session') {
+      this.b.logger.debug('ATTN with no LU-LU session: nothing to signal')
+      return
+    }
+    this.lu.sendSignal()
+  }
+
+  /** SYSREQ toggles the terminal between the two sessions, as a 3270 on a 3274 does. */
+  private onSysreq (): void {
+    const inSession = this.lu.state === 'in-session'
+    this.b.logger.debug({ dialog: this.dialog, inSession }, 'SYSREQ from client')
+    if (inSession && this.dialog === 'sscp') {
+      this.dialog = 'lu-lu'
+      // Back on the LU-LU session: the screen shows the SSCP's; the application paints it again.
+      this.sendToHost({ ru: encodeLustat({ status: LustatStatus.PRESENTATION_SPACE_LOST, extension: 0 }), bci: true, eci: true, dfc: true })
+      return
+    }
+    this.dialog = 'sscp'
+    // A client with SSCP-LU-DATA keeps its screen until the SSCP writes; the others get the SSCP's
+    // screen now (held messages, or an empty one), which also gives them back the keyboard.
+    if (!this.sscpRecords) this.showSscp(Buffer.concat(this.heldSscp.splice(0)))
+  }
+
+  private onBindReset (): void {
+    this.dialog = 'lu-lu'
+    this.heldSscp = []
   }
 
   // ---------------------------------------------------------------- host → client
@@ -186,6 +254,7 @@ export class LuBridge {
   private onBind (bind: BindImage): void {
     const { config, metrics } = this.ctx
     this.bind = bind
+    this.onBindReset()
     this.chain = []
     this.pacing?.close()
     this.pacing = new SessionPacing<InboundRu, LuDataEvent>({
@@ -283,16 +352,34 @@ export class LuBridge {
   }
 
   private onSscpData (ru: Buffer): void {
-    const { session } = this.b
-    if (session.mode === 'tn3270e') {
-      session.sendSscpLuData(ru)
+    if (!this.leg.open) {
+      // The host wrote before it saw NOTIFY(disabled); the terminal it was for has gone.
+      this.b.logger.debug({ bytes: ru.length }, 'SSCP-LU data after the client left: not delivered')
       return
     }
-    // A traditional TN3270 client has no SSCP-LU data type: show the USS text as a screen with
-    // an input line, as TN3270 servers do for the SSCP-LU session.
+    if (this.sscpRecords) {
+      this.b.session.sendSscpLuData(ru)
+      return
+    }
+    if (this.dialog === 'lu-lu' && this.lu.state === 'in-session') {
+      // The terminal shows the application: keep the SSCP's message for its next SYSREQ.
+      this.heldSscp.push(ru)
+      if (this.heldSscp.length > HELD_SSCP_LIMIT) this.heldSscp.shift()
+      this.b.logger.debug({ bytes: ru.length, held: this.heldSscp.length }, 'SSCP-LU data held until SYSREQ')
+      return
+    }
+    this.showSscp(ru)
+  }
+
+  /**
+   * A client with no SSCP-LU data type (TN3270, or TN3270E without BIND-IMAGE) sees SSCP-LU text as
+   * a screen with an input line, as TN3270 servers show the SSCP-LU session.
+   */
+  private showSscp (ru: Buffer): void {
+    const { session } = this.b
     const text = ebcdicDecode(ru).replace(/[\x00-\x1f]/g, ' ')
     const w = new ScreenWriter({ rows: session.rows, cols: session.cols }).eraseWrite({ restore: true })
-    const lines = wrap(text, session.cols)
+    const lines = ru.length === 0 ? [] : wrap(text, session.cols)
     lines.slice(0, session.rows - 2).forEach((line, i) => { w.sba(i, 0).sf({ protected: true }).text(line.slice(0, session.cols - 1)) })
     w.sba(session.rows - 2, 0).sf({ protected: false }).ic().sba(session.rows - 2, session.cols - 1).sf({ protected: true })
     session.send3270(w.toBuffer())
@@ -333,7 +420,17 @@ export class LuBridge {
 
   private onClientData (d: { type: string, data: Buffer, seq: number }): void {
     const lu = this.lu
-    if (d.type === 'SSCP-LU-DATA' || (d.type === '3270-DATA' && (this.sscpMode || lu.state !== 'in-session'))) {
+    if (!lu.attached) {
+      // Before the LU is the client's (attachWhenQuiet) or after it left: no session to take it.
+      this.b.logger.debug({ type: d.type, bytes: d.data.length }, 'client record while the LU is not attached: not forwarded')
+      return
+    }
+    if (d.type === '3270-DATA' && d.data.subarray(0, TEST_REQUEST_READ.length).equals(TEST_REQUEST_READ)) {
+      // SYSREQ from a client without IAC AO: a Test Request Read, never application data.
+      this.onSysreq()
+      return
+    }
+    if (d.type === 'SSCP-LU-DATA' || (d.type === '3270-DATA' && (this.dialog === 'sscp' || lu.state !== 'in-session'))) {
       if (lu.state === 'inactive') return
       // Typed text on the SSCP-LU session (LOGON ...) is character-coded.
       const text = d.type === 'SSCP-LU-DATA' ? d.data : sscpTextFromInbound(d.data, this.b.session.rows, this.b.session.cols)
@@ -341,23 +438,32 @@ export class LuBridge {
       return
     }
     if (d.type !== '3270-DATA' || lu.state !== 'in-session' || this.bind === undefined) return
-    this.leg.clientRecordForwarded()
-    const p = this.pacing!
+    // A query reply (AID X'88', GA23-0059) answers the application, not a user's key: no RFC 2562 transaction.
+    if (d.data[0] !== AID_STRUCTURED_FIELD) this.leg.clientRecordForwarded()
     for (const part of chainRu(d.data, this.bind.maxSecondarySendRu)) {
-      const r = p.sender.submit({ ru: part.ru, bci: part.bci, eci: part.eci })
-      if (!r.ok) {
-        // Bounded inbound queue: say so and end, never drop silently.
-        this.b.logger.warn({ queued: p.sender.queued, limit: this.ctx.config.pacing.inboundQueueLimit }, r.error.message)
-        this.end('inbound queue limit reached while the host withheld its pacing window')
-        return
-      }
-      for (const item of r.send) this.sendRuToHost(item)
+      if (!this.sendToHost({ ru: part.ru, bci: part.bci, eci: part.eci })) return
     }
   }
 
+  /** One normal-flow RU through the pacing sender; false when the session had to end. */
+  private sendToHost (item: InboundRu): boolean {
+    const p = this.pacing
+    if (p === undefined) return false
+    const r = p.sender.submit(item)
+    if (!r.ok) {
+      // Bounded inbound queue: say so and end, never drop silently.
+      this.b.logger.warn({ queued: p.sender.queued, limit: this.ctx.config.pacing.inboundQueueLimit }, r.error.message)
+      this.end('inbound queue limit reached while the host withheld its pacing window')
+      return false
+    }
+    for (const out of r.send) this.sendRuToHost(out)
+    return true
+  }
+
   private sendRuToHost ({ item, setPi }: { item: InboundRu, setPi: boolean }): void {
-    // Inbound 3270 data: FMD, RQE1, CD on the last RU of the chain ("SNA Formats", GA27-3136).
-    this.lu.sendData(item.ru, { beginChain: item.bci, endChain: item.eci, changeDirection: item.eci, pacing: setPi })
+    // Inbound 3270 data: FMD, RQE1, CD on the last RU of the chain ("SNA Formats", GA27-3136);
+    // LUSTAT the same way as a DFC request (KB Q172484 shows one: RQE1, PI, CD).
+    this.lu.sendData(item.ru, { beginChain: item.bci, endChain: item.eci, changeDirection: item.eci, pacing: setPi, ...(item.dfc === true ? { category: 'DFC' as const } : {}) })
   }
 
   private onClientResponse (r: { seq: number, positive: boolean, code: number }): void {

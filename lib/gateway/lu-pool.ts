@@ -1,10 +1,12 @@
-// LU pools: which LUs exist, which are free, which are held, which cannot be served right now.
-// All state changes are synchronous so that an allocation and the listener decision that
-// follows it happen in one step (no LU is ever given to two clients, no client is
-// stranded by a listener that closed a moment too late).
+// LU pools: which LUs exist, which are free, which are held, which cannot be served right now,
+// and the capacity promised to connections still negotiating (reservations, CloseListenSocket,
+// KB Q101235). All state changes are synchronous so that an allocation and the listener decision
+// that follows it happen in one step (no LU is ever given to two clients, no client is stranded by
+// a listener that closed a moment too late).
 import { EventEmitter } from 'node:events'
 import type { GatewayPoolConfig } from '../config/index.js'
 import { ErrorCodes, lbError } from '../errors.js'
+import { extraCapacity, takeKeepsPromises, type Demand } from './capacity.js'
 
 export type LuState = 'unavailable' | 'free' | 'in_use'
 
@@ -46,6 +48,35 @@ export class Lease {
     if (this.released) return
     this.released = true
     this.onRelease(this)
+  }
+}
+
+/**
+ * Capacity promised to one accepted connection until it gets an LU or ends: an LU from any of its
+ * listener's pools, whichever it turns out to ask for (capacity.ts).
+ */
+export class Reservation {
+  readonly pools: readonly string[]
+  private held = true
+  private readonly onRelease: (r: Reservation) => void
+  constructor (pools: readonly string[], onRelease: (r: Reservation) => void) {
+    this.pools = [...pools]
+    this.onRelease = onRelease
+  }
+
+  get active (): boolean { return this.held }
+  /** Idempotent. */
+  release (): void {
+    if (!this.held) return
+    this.held = false
+    this.onRelease(this)
+  }
+
+  /** @internal given up inside LuRegistry.take(), which announces the change once. */
+  consume (): boolean {
+    const was = this.held
+    this.held = false
+    return was
   }
 }
 
@@ -153,11 +184,12 @@ function expandRange (entry: string, pool: string): string[] {
  */
 export class LuRegistry extends EventEmitter {
   private readonly lus = new Map<string, Lu>()
-  private readonly pools = new Map<string, { host: string, lus: Lu[], reserved: number }>()
+  private readonly pools = new Map<string, { host: string, lus: Lu[] }>()
+  private readonly reservations = new Set<Reservation>()
 
   constructor (defs: LuDefinition[], poolHosts: Array<{ name: string, host: string }>) {
     super()
-    for (const p of poolHosts) this.pools.set(p.name, { host: p.host, lus: [], reserved: 0 })
+    for (const p of poolHosts) this.pools.set(p.name, { host: p.host, lus: [] })
     for (const def of defs) {
       const lu = new Lu(def)
       this.lus.set(def.name, lu)
@@ -170,54 +202,75 @@ export class LuRegistry extends EventEmitter {
   poolNames (): string[] { return [...this.pools.keys()] }
   all (): Lu[] { return [...this.lus.values()] }
   luOfHost (host: string): Lu[] { return this.all().filter(l => l.def.host === host) }
+  /** Connections accepted and not yet given an LU. */
+  get reserved (): number { return this.reservations.size }
 
-  /** Free LUs in a pool minus connections accepted but not yet allocated (reservations). */
+  /** How many more connections could be promised an LU of `pool` on top of those still negotiating. */
   spare (pool: string): number {
-    const p = this.pools.get(pool)
-    if (p === undefined) return 0
-    let free = 0
-    for (const lu of p.lus) if (lu.state === 'free') free++
-    return free - p.reserved
+    return this.pools.has(pool) ? extraCapacity(this.demands(), this.freeLus(), [pool]) : 0
+  }
+
+  /** One more connection on a listener serving `pools` can be promised an LU. */
+  canReserve (pools: readonly string[]): boolean {
+    return extraCapacity(this.demands(), this.freeLus(), pools) > 0
   }
 
   /**
-   * Reserves capacity in the first of `pools` with a spare LU, at accept time, so that the
-   * listener closes as soon as in-use + negotiating connections reach capacity. Returns the
-   * pool name or undefined when none has room.
+   * Promises an accepted connection an LU from one of `pools`, so that the listener closes as soon
+   * as sessions plus connections still negotiating fill what its pools can serve. Undefined when
+   * no more can be promised.
    */
-  reserve (pools: string[]): string | undefined {
-    for (const name of pools) {
-      if (this.spare(name) > 0) {
-        this.pools.get(name)!.reserved++
-        this.emit('change')
-        return name
-      }
-    }
-    return undefined
-  }
-
-  unreserve (pool: string): void {
-    const p = this.pools.get(pool)
-    if (p === undefined || p.reserved === 0) return
-    p.reserved--
+  reserve (pools: readonly string[]): Reservation | undefined {
+    if (!this.canReserve(pools)) return undefined
+    const r = new Reservation(pools, released => {
+      if (this.reservations.delete(released)) this.emit('change')
+    })
+    this.reservations.add(r)
     this.emit('change')
+    return r
   }
 
   /**
-   * Takes a specific free LU (or the first free LU of a pool) and returns its lease.
-   * `reservedPool` is consumed in the same step, so capacity is never counted twice.
+   * The free LU may go to the holder of `reservation` (or to a connection with none): handing it
+   * out leaves every other promise that can be kept now keepable. Which pool each promise ends up
+   * in does not matter (capacity.ts), so a connection asking for a pool is never refused because
+   * a silent one happened to be counted against that pool.
    */
-  take (lu: Lu, reservedPool?: string): Lease {
+  mayTake (lu: Lu, reservation?: Reservation): boolean {
+    return lu.state === 'free' && takeKeepsPromises(this.demands(reservation), this.freeLus(), lu.def.pool)
+  }
+
+  /**
+   * Takes a specific free LU and returns its lease. The holder's reservation is given up in the
+   * same step, so capacity is never counted twice.
+   */
+  take (lu: Lu, reservation?: Reservation): Lease {
     if (lu.state !== 'free') throw lbError(ErrorCodes.LU_UNAVAILABLE, `LU ${lu.name} is ${lu.state}`)
-    if (reservedPool !== undefined) {
-      const p = this.pools.get(reservedPool)
-      if (p !== undefined && p.reserved > 0) p.reserved--
-    }
+    if (reservation?.consume() === true) this.reservations.delete(reservation)
     const lease = new Lease(lu, released => this.returnLu(released))
     lu.state = 'in_use'
     lu.holder = lease
     this.emit('change')
     return lease
+  }
+
+  /** Reservations grouped by pool set (one demand per listener's pools). */
+  private demands (except?: Reservation): Demand[] {
+    const byKey = new Map<string, Demand>()
+    for (const r of this.reservations) {
+      if (r === except) continue
+      const key = r.pools.join('\0')
+      const d = byKey.get(key)
+      if (d === undefined) byKey.set(key, { pools: r.pools, count: 1 })
+      else d.count++
+    }
+    return [...byKey.values()]
+  }
+
+  private freeLus (): Map<string, number> {
+    const free = new Map<string, number>()
+    for (const [name, p] of this.pools) free.set(name, p.lus.filter(l => l.state === 'free').length)
+    return free
   }
 
   firstFree (pool: string): Lu | undefined {

@@ -73,12 +73,12 @@ export class ConnectionPipeline {
   }
 
   /** Takes an accepted socket through the stages; the connection is tracked until it has ended. */
-  accept ({ socket, listener, reservedPool }: AcceptedConnection): ClientConnection {
+  accept ({ socket, listener, reservation }: AcceptedConnection): ClientConnection {
     const { lus, hosts, config } = this.opts
     const allocator = new ListenerAllocator({
       registry: lus,
       pools: listener.pools,
-      ...(reservedPool === undefined ? {} : { reservedPool }),
+      ...(reservation === undefined ? {} : { reservation }),
       sendsBindImage: pool => hosts.get(config.pools.find(p => p.name === pool)!.host)!.bindImage,
     })
     const conn = new ClientConnection({ socket, listener, allocator }, {

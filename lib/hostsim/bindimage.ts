@@ -3,7 +3,9 @@
 // (VTAM → PU 2.0, KB Q195170): non-negotiable, FM/TS profile 3, primary protocols X'B1', secondary
 // X'90', common X'30' (brackets, termination rule 1) and X'80' (HDX flip-flop, secondary is
 // contention winner — MS LUA requires byte 7 = X'80', GA27-3136 BIND), LU type 2, byte 15 X'80',
-// screen-size code X'7E' (default only) or X'7F' (default and alternate).
+// screen-size code X'7E' (default only), X'7F' (default and alternate), or with `bind.query` X'03'
+// (default 24x80, alternate determined by the device: the application queries the terminal after
+// SDT, like TSO with logmode D4C32XX3; SNA Network Implementation Guide, SC27-3672, PSERVIC).
 import type { HostSimConfig } from '../config/index.js'
 import { decodeRuSize, encodeBind, encodeRuSize, nameToEbcdic, type BindImage } from '../sna/index.js'
 
@@ -20,9 +22,16 @@ export function effectiveRuSize (size: number): number {
   return decodeRuSize(encodeRuSize(size))
 }
 
+/** BIND byte 24 X'03': default 24x80, alternate size from the terminal's Query Reply. */
+export const SCREEN_SIZE_QUERY = 0x03
+
 export function lu2BindImage (p: Lu2BindParams): BindImage {
   const b = p.bind
   const alternate = b.altRows > 0 && b.altCols > 0
+  // X'03' leaves bytes 20-23 zero: the sizes come from the device, not the BIND (x3270 process_bind).
+  const ps = b.query
+    ? { rows: 0, cols: 0, altRows: 0, altCols: 0, screenSizeCode: SCREEN_SIZE_QUERY }
+    : { rows: b.rows, cols: b.cols, altRows: alternate ? b.altRows : 0, altCols: alternate ? b.altCols : 0, screenSizeCode: alternate ? 0x7f : 0x7e }
   return {
     negotiable: false,
     fmProfile: 0x03,
@@ -62,11 +71,7 @@ export function lu2BindImage (p: Lu2BindParams): BindImage {
       kind: 'lu2',
       flags: 0x80,
       reserved: Buffer.alloc(4),
-      rows: b.rows,
-      cols: b.cols,
-      altRows: alternate ? b.altRows : 0,
-      altCols: alternate ? b.altCols : 0,
-      screenSizeCode: alternate ? 0x7f : 0x7e,
+      ...ps,
       compression: 0,
     },
     cryptography: 0,

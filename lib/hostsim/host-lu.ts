@@ -142,8 +142,10 @@ export class HostLu {
     switch (header) {
       case NsHeader.NOTIFY: {
         const n = decodeNotify(ev.ru)
-        if (isDefinite(ev.rh)) this.answer(ev.snf, true, ev.expedited)
+        // Act first, answer after: the gateway frees the LU on this response, so whatever the
+        // terminal's departure makes us send (an UNBIND) must be on the link before it.
         this.notify(n.enabled)
+        if (isDefinite(ev.rh)) this.answer(ev.snf, true, ev.expedited)
         return
       }
       case NsHeader.INITSELF:
@@ -265,6 +267,7 @@ export class HostLu {
       primarySendWindow: b.primarySendWindow,
       secondarySendWindow: b.secondarySendWindow,
       adaptive: b.adaptivePacing,
+      query: b.query,
       clock: env.clock,
       logger: this.ctx.log,
       send: piu => this.ctx.send(piu),

@@ -43,10 +43,23 @@ export interface OutputPacingStatus {
   totalWaitMs: number
 }
 
+/**
+ * A record after which the terminal speaks ends the host's turn (CD, HDX flip-flop): one whose WCC
+ * has keyboard restore X'02', or a Write Structured Field carrying Read Partition (SFID X'01'),
+ * which the terminal answers with an inbound reply (GA23-0059).
+ */
+export function givesDirection (record: Buffer): boolean {
+  if (record.length > 1 && WRITE_COMMANDS.has(record[0]!)) return (record[1]! & 0x02) !== 0
+  return record.length > 3 && record[0] === WSF && record[3] === SF_READ_PARTITION
+}
+
 /** Requests the pacing sender may hold; the FLOOD generator is pulled only as the window opens. */
 const PACING_QUEUE_LIMIT = 4096
 /** 3270 commands with a WCC (Write, Erase/Write, Erase/Write Alternate), GA23-0059. */
 const WRITE_COMMANDS = new Set([0xf1, 0xf5, 0x7e])
+/** Write Structured Field and the Read Partition structured field id (GA23-0059). */
+const WSF = 0xf3
+const SF_READ_PARTITION = 0x01
 
 export class PluOutput {
   private readonly sender: PacingSender<OutRu>
@@ -156,9 +169,8 @@ export class PluOutput {
   }
 
   private chain (record: Buffer): OutRu[] {
-    // WCC X'02' keyboard restore (GA23-0059): a record that unlocks the keyboard ends the host's turn.
-    const unlocks = record.length > 1 && WRITE_COMMANDS.has(record[0]!) && (record[1]! & 0x02) !== 0
-    return chainRu(record, this.o.maxRu).map(e => ({ ru: e.ru, bci: e.bci, eci: e.eci, cd: unlocks && e.eci }))
+    const cd = givesDirection(record)
+    return chainRu(record, this.o.maxRu).map(e => ({ ru: e.ru, bci: e.bci, eci: e.eci, cd: cd && e.eci }))
   }
 
   private send (items: Array<{ item: OutRu, setPi: boolean, setRlwi: boolean }>): void {

@@ -1,6 +1,7 @@
 // 3270 outbound records for application DEMO, built with the datastream ScreenWriter
-// (GA23-0059: Erase/Write F5 / Write F1 + WCC, SBA/SF/IC orders, keyboard restore X'02').
-import { ScreenWriter } from '../datastream/index.js'
+// (GA23-0059: Erase/Write F5 / Erase/Write Alternate 7E / Write F1 + WCC, SBA/SF/IC orders,
+// keyboard restore X'02'; Write Structured Field F3 with Read Partition Query).
+import { ScreenWriter, type CodePage } from '../datastream/index.js'
 import type { DemoAction } from './demo.js'
 
 export interface DemoScreenContext {
@@ -8,12 +9,19 @@ export interface DemoScreenContext {
   lu: string
   rows: number
   cols: number
+  /** The screen is the alternate size (Erase/Write Alternate), learnt from the terminal. */
+  alternate?: boolean
+  /** The terminal's code page (from its Character Sets query reply); default cp037. */
+  cp?: CodePage
+  /** What the session knows about the terminal, shown on the screen (e.g. `SCREEN 43x80 CODE PAGE 273`). */
+  terminal?: string
 }
 
 /** Screen rows used by DEMO (0-based). */
 export const DemoLayout = {
   title: 0,
   lu: 1,
+  terminal: 2,
   message: 3,
   prompt: 5,
   record: 7,
@@ -30,11 +38,14 @@ function pad (text: string, width: number): string {
 
 /** The whole DEMO screen (Erase/Write): title, LU, optional message, prompt with the input field. */
 export function demoScreen (ctx: DemoScreenContext, message: string | undefined, alarm = false): Buffer {
-  const w = new ScreenWriter({ rows: ctx.rows, cols: ctx.cols })
+  const w = writer(ctx)
   const width = ctx.cols - 1
-  w.eraseWrite({ restore: true, resetMdt: true, alarm })
-    .field(DemoLayout.title, 0, pad(`tn3270-lb demo host ${ctx.host}`, width - 1), { protected: true, intensified: true })
+  const wcc = { restore: true, resetMdt: true, alarm }
+  if (ctx.alternate === true) w.eraseWriteAlternate(wcc)
+  else w.eraseWrite(wcc)
+  w.field(DemoLayout.title, 0, pad(`tn3270-lb demo host ${ctx.host}`, width - 1), { protected: true, intensified: true })
     .field(DemoLayout.lu, 0, `LU ${ctx.lu}`, { protected: true })
+  if (ctx.terminal !== undefined) w.field(DemoLayout.terminal, 0, ctx.terminal.slice(0, width - 1), { protected: true })
   if (message !== undefined) w.field(DemoLayout.message, 0, message.slice(0, width - 1), { protected: true, intensified: true })
   const inCol = inputColumn()
   w.field(DemoLayout.prompt, 0, PROMPT, { protected: true })
@@ -47,16 +58,28 @@ export function demoScreen (ctx: DemoScreenContext, message: string | undefined,
 /** One FLOOD record: Write carrying `RECORD i OF n`; the last one restores the keyboard. */
 export function floodRecord (ctx: DemoScreenContext, i: number, n: number): Buffer {
   const last = i === n
-  const w = new ScreenWriter({ rows: ctx.rows, cols: ctx.cols })
+  const w = writer(ctx)
   w.write({ restore: last })
     .field(DemoLayout.record, 0, pad(`RECORD ${i} OF ${n}`, ctx.cols - 2), { protected: true })
   if (last) w.sba(DemoLayout.prompt, inputColumn() + 1).ic()
   return w.toBuffer()
 }
 
+/** Read Partition Query (WSF, PID X'FF', type Query): the terminal answers with its query replies. */
+export function queryRecord (): Buffer {
+  return new ScreenWriter().writeStructuredField().readPartitionQuery().toBuffer()
+}
+
+function writer (ctx: DemoScreenContext): ScreenWriter {
+  return new ScreenWriter({ rows: ctx.rows, cols: ctx.cols, ...(ctx.cp === undefined ? {} : { cp: ctx.cp }) })
+}
+
 /** Outbound records for one DEMO action, produced lazily (FLOOD 20000 is built as the window opens). */
 export function * renderDemo (ctx: DemoScreenContext, action: DemoAction): Generator<Buffer> {
   switch (action.type) {
+    case 'query':
+      yield queryRecord()
+      return
     case 'screen':
       yield demoScreen(ctx, action.message, action.alarm)
       return

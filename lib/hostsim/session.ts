@@ -15,15 +15,17 @@
 // (PI → IPR, or a solicited IPM, at once: the host always has room) and reassembled into records.
 import type { Clock } from '../clock.js'
 import type { Logger } from '../observability/index.js'
-import { parseInbound } from '../datastream/index.js'
+import type { Timer } from '../clock.js'
+import { Aid, parseInbound, type InboundRecord } from '../datastream/index.js'
 import { errorMessage } from '../errors.js'
 import {
   ChainReassembler, LuLuHalfSession, PacingReceiver, RequestCode, Sense, UnbindType,
-  decodeBind, formatSense, negativeResponse, requestName, senseName, isDefinite,
+  decodeBind, decodeLustat, formatSense, negativeResponse, requestName, senseName, isDefinite,
   type DataEvent, type Decision, type Ipm, type LuLuEvent, type Piu, type RequestRh, type ResponseEvent,
 } from '../sna/index.js'
 import { DemoApp, type DemoAction } from './demo.js'
 import { renderDemo } from './screens.js'
+import { terminalFromQueryReply, type TerminalScreen } from './terminal.js'
 import { PluOutput, type OutputPacingStatus } from './plu-output.js'
 
 export type SessionState = 'pending-bind' | 'pending-sdt' | 'active' | 'pending-unbind' | 'ended'
@@ -41,6 +43,8 @@ export interface SessionEnv {
   primarySendWindow: number
   secondarySendWindow: number
   adaptive: boolean
+  /** The BIND leaves the screen to the terminal (X'03'): DEMO queries it after SDT. */
+  query: boolean
   clock: Clock
   logger: Logger
   /** Returns false when the link's buffer is full: output pauses until resume() (socket 'drain'). */
@@ -63,13 +67,20 @@ export interface SessionStatus {
   pacing: OutputPacingStatus
 }
 
-/** DFC requests that carry nothing the DEMO application needs: acknowledged. */
+/** DFC requests the LU may send: acknowledged (SIG and LUSTAT also reach DEMO). */
 const ACKNOWLEDGED = new Set<number>([RequestCode.LUSTAT, RequestCode.SIG, RequestCode.CHASE, RequestCode.RTR, RequestCode.SHUTC])
+/** How long DEMO waits for the terminal's query reply before painting a 24x80 screen. */
+export const QUERY_REPLY_WAIT_MS = 5000
+/** LUSTAT status X'082B': presentation space integrity lost, sent after SYSREQ ("LUSTAT sense codes", Host Integration Server docs). */
+const LUSTAT_PS_LOST = 0x082b
 
 export class PluSession {
   private st: SessionState = 'pending-bind'
   private readonly since: number
-  private readonly app = new DemoApp()
+  private readonly app: DemoApp
+  /** The terminal's screen as DEMO draws it: the BIND's size until a query reply says more. */
+  private screen: TerminalScreen
+  private queryTimer: Timer | undefined
   private readonly hs: LuLuHalfSession
   private readonly output: PluOutput
   private readonly receiver: PacingReceiver<true>
@@ -77,10 +88,14 @@ export class PluSession {
   private unbindReason = 'logoff'
   /** Expedited identifier of our UNBIND: its response ends the session. */
   private unbindSnf: number | undefined
+  /** An end asked for while the BIND was on its way: the UNBIND (this type) follows its +RSP. */
+  private unbindOnceBound: number | undefined
   private readonly counters = { recordsIn: 0, requestsIn: 0 }
 
   constructor (private readonly env: SessionEnv) {
     this.since = env.clock.now()
+    this.app = new DemoApp({ query: env.query })
+    this.screen = { rows: env.rows, cols: env.cols, alternate: false }
     this.hs = new LuLuHalfSession({
       role: 'primary',
       localAddress: PLU_ADDRESS,
@@ -132,6 +147,15 @@ export class PluSession {
       return
     }
     this.st = 'pending-unbind'
+    if (this.hs.state === 'pending-bind') {
+      // UNBIND and the BIND's response would cross; end in order instead: BIND answered, then UNBIND.
+      this.unbindOnceBound = type
+      return
+    }
+    this.sendUnbind(type)
+  }
+
+  private sendUnbind (type: number): void {
     const d = this.hs.sendUnbind(type)
     this.unbindSnf = d.snf
     this.apply(d)
@@ -205,6 +229,7 @@ export class PluSession {
   }
 
   private bound (): void {
+    if (this.unbindOnceBound !== undefined) { this.sendUnbind(this.unbindOnceBound); return }
     if (this.st !== 'pending-bind') return
     this.st = 'pending-sdt'
     // LU2 is TS profile 3: data traffic starts with SDT.
@@ -214,7 +239,9 @@ export class PluSession {
 
   private bindRejected (sense: number, local: boolean): void {
     const why = local ? 'BIND response not understood' : 'BIND rejected by the LU'
-    this.env.logger.warn({ lu: this.env.lu, application: this.env.application, sense: formatSense(sense), senseName: senseName(sense) }, why)
+    // 083A: the terminal left while the BIND was on its way (it had sent NOTIFY disabled); ordinary.
+    const level = sense === Sense.LU_NOT_ENABLED ? 'info' : 'warn'
+    this.env.logger[level]({ lu: this.env.lu, application: this.env.application, sense: formatSense(sense), senseName: senseName(sense) }, why)
     this.finish(`${local ? 'BIND response not understood' : 'BIND rejected'}, sense ${formatSense(sense)}`, false, sense)
   }
 
@@ -272,6 +299,9 @@ export class PluSession {
   private request (name: string, ru: Buffer, rh: RequestRh, snf: number, expedited: boolean): void {
     if (rh.category === 'DFC' && ACKNOWLEDGED.has(ru[0]!)) {
       if (isDefinite(rh)) this.answer(snf, true, expedited)
+      // ATTN from an SNA 3270 is a SIGNAL; LUSTAT X'082B' says the screen was lost to the SSCP (SYSREQ).
+      if (ru[0] === RequestCode.SIG) this.runActions(this.app.attention())
+      else if (ru[0] === RequestCode.LUSTAT && lustatStatus(ru) === LUSTAT_PS_LOST) this.runActions(this.app.repaint())
       return
     }
     this.answer(snf, Sense.FUNCTION_NOT_SUPPORTED, expedited, `${name} not supported on an LU2 session`)
@@ -286,9 +316,9 @@ export class PluSession {
       return
     }
     const record = chained.data
-    let parsed
+    let parsed: InboundRecord
     try {
-      parsed = parseInbound(record, { rows: this.env.rows, cols: this.env.cols })
+      parsed = parseInbound(record, { rows: this.screen.rows, cols: this.screen.cols, ...(this.screen.cp === undefined ? {} : { cp: this.screen.cp }) })
     } catch (err) {
       this.answer(ev.snf, Sense.RU_DATA_ERROR, false, `3270 input not understood: ${errorMessage(err)}`)
       return
@@ -297,6 +327,8 @@ export class PluSession {
     this.counters.recordsIn++
     // Never log screen contents at info level (passwords): AID and sizes only.
     this.env.logger.debug({ lu: this.env.lu, aid: parsed.aid, fields: parsed.fields.length, bytes: record.length }, 'inbound 3270 record')
+    if (parsed.aidCode === Aid.STRUCTURED_FIELD) { this.queryReply(parsed); return }
+    if (this.app.state === 'querying') this.stopQueryWait()
     const texts = parsed.fields.map(f => f.text.replace(/\u0000/g, ''))
     if (parsed.unformatted !== undefined) texts.unshift(parsed.unformatted.text)
     this.runActions(this.app.input({ aid: parsed.aidCode, fields: texts }))
@@ -316,6 +348,23 @@ export class PluSession {
     if (rh.dr1 || rh.dr2) this.env.send(negativeResponse(piu, Sense.NO_LU_LU_SESSION))
   }
 
+  // ------------------------------------------------------------------ the terminal's size
+
+  /** A query reply (AID X'88'): the Usable Area sizes the screen, the Character Sets reply its code page. */
+  private queryReply (reply: InboundRecord): void {
+    if (this.app.state !== 'querying') return
+    this.stopQueryWait()
+    this.screen = terminalFromQueryReply(reply, this.screen)
+    this.env.logger.info({ lu: this.env.lu, event: 'terminal_queried', rows: this.screen.rows, cols: this.screen.cols, codePage: this.screen.codePageId }, 'terminal size from its query reply')
+    this.runActions(this.app.queryDone())
+  }
+
+  private stopQueryWait (): void {
+    if (this.queryTimer === undefined) return
+    this.env.clock.clearTimeout(this.queryTimer)
+    this.queryTimer = undefined
+  }
+
   // ------------------------------------------------------------------ outbound
 
   private runActions (actions: DemoAction[]): void {
@@ -324,13 +373,23 @@ export class PluSession {
         this.unbind(UnbindType.NORMAL, 'logoff')
         return
       }
-      this.output.enqueue(renderDemo({ host: this.env.host, lu: this.env.lu, rows: this.env.rows, cols: this.env.cols }, action))
+      if (action.type === 'query') {
+        // A terminal that never answers still gets a (24x80) screen.
+        this.queryTimer = this.env.clock.setTimeout(() => {
+          this.queryTimer = undefined
+          this.env.logger.info({ lu: this.env.lu, waitedMs: QUERY_REPLY_WAIT_MS }, 'no query reply from the terminal; using the BIND\'s 24x80 screen')
+          this.runActions(this.app.queryDone())
+        }, QUERY_REPLY_WAIT_MS)
+      }
+      const s = this.screen
+      this.output.enqueue(renderDemo({ host: this.env.host, lu: this.env.lu, rows: s.rows, cols: s.cols, alternate: s.alternate, terminal: describe(s), ...(s.cp === undefined ? {} : { cp: s.cp }) }, action))
     }
   }
 
   private finish (reason: string, byPlu: boolean, bindSense?: number): void {
     if (this.st === 'ended') return
     this.st = 'ended'
+    this.stopQueryWait()
     this.app.end()
     this.output.stop()
     this.receiver.close()
@@ -338,4 +397,15 @@ export class PluSession {
     this.env.logger.info({ lu: this.env.lu, application: this.env.application, event: 'session_ended', reason }, 'LU-LU session ended')
     this.env.onEnded({ reason, byPlu, bindSense })
   }
+}
+
+/** LUSTAT status field, or undefined for a malformed RU. */
+function lustatStatus (ru: Buffer): number | undefined {
+  try { return decodeLustat(ru).status } catch { return undefined }
+}
+
+/** The terminal line of the DEMO screen: what the session learnt (nothing without a query). */
+function describe (s: TerminalScreen): string | undefined {
+  if (s.queried !== true) return undefined
+  return `SCREEN ${s.rows}x${s.cols}${s.codePageId === undefined ? '' : `  CODE PAGE ${s.codePageId}`}`
 }

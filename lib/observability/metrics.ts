@@ -32,6 +32,7 @@ export function createGatewayMetrics (registry: Registry) {
     lus: new Gauge({ name: 'tn3270_gateway_lus', help: 'LUs per pool by state (free, in_use, unavailable)', labelNames: ['pool', 'state'] as const, registers }),
     listenerOpen: new Gauge({ name: 'tn3270_gateway_listener_open', help: '1 while the listener accepts connections, 0 while closed (CloseListenSocket)', labelNames: ['listener'] as const, registers }),
     listenerCloses: new Counter({ name: 'tn3270_gateway_listener_closes_total', help: 'Times a listener closed because no LU could be served', labelNames: ['listener'] as const, registers }),
+    listenerReopenFailures: new Counter({ name: 'tn3270_gateway_listener_reopen_failures_total', help: 'Attempts to reopen a closed listener that failed (port taken: EADDRINUSE); each is retried', labelNames: ['listener'] as const, registers }),
     connections: new Counter({ name: 'tn3270_gateway_connections_total', help: 'Client connections by result (RFC 2561 InConnects, ConnResrceRejs, ConnErrorRejs)', labelNames: ['listener', 'result'] as const, registers }),
     sessionsActive: new Gauge({ name: 'tn3270_gateway_sessions_active', help: 'Client sessions holding an LU, by pool and mode (tn3270, tn3270e)', labelNames: ['pool', 'mode'] as const, registers }),
     deviceTypeRejects: new Counter({ name: 'tn3270_gateway_device_type_rejects_total', help: 'TN3270E DEVICE-TYPE REJECTs sent, by reason', labelNames: ['reason'] as const, registers }),
@@ -55,6 +56,7 @@ export function createProxyMetrics (registry: Registry) {
   const registers = [registry]
   return {
     listenerOpen: new Gauge({ name: 'tn3270_proxy_listener_open', help: '1 while the proxy listener accepts, 0 while closed because no backend can take a client', labelNames: ['listener'] as const, registers }),
+    listenerReopenFailures: new Counter({ name: 'tn3270_proxy_listener_reopen_failures_total', help: 'Attempts to reopen a closed listener that failed (port taken: EADDRINUSE); each is retried', labelNames: ['listener'] as const, registers }),
     connections: new Counter({ name: 'tn3270_proxy_connections_total', help: 'Client connections by result (forwarded, no_backend, error)', labelNames: ['listener', 'result'] as const, registers }),
     sessionsActive: new Gauge({ name: 'tn3270_proxy_sessions_active', help: 'Client sessions being relayed', labelNames: ['listener'] as const, registers }),
     backendUp: new Gauge({ name: 'tn3270_proxy_backend_up', help: '1 while the backend is up (status poll and passive checks)', labelNames: ['backend'] as const, registers }),

@@ -7,12 +7,17 @@
 //
 // State machine (desired = !stopped && (canServe || !closeListenSocket)):
 //   closed --desired--> opening --listening--> open --!desired--> closed
-//   opening --listen error--> retrying --relistenDelay--> closed (then reconciled again)
+//   opening --listen error--> retrying --reopenDelay(failures)--> closed (then reconciled again)
 // Only `opening` waits for the kernel; reconcile() runs on every pool change and after each
 // transition, so the socket always ends up matching `desired`. `stopped` (drain) is for good.
+// While closed, the port can be taken (an outgoing connection's source port, TIME-WAIT): each
+// failed re-open is counted (tn3270_proxy_listener_reopen_failures_total) and retried soon with a
+// growing delay (lib/listen), and the re-open after failures is logged; a port inside the
+// ephemeral range is warned about at start (docs/operations.md "Listener ports").
 import net from 'node:net'
 import type { Clock, Timer } from '../clock.js'
 import { errorCode, errorMessage } from '../errors.js'
+import { inEphemeralRange, readEphemeralRange, reopenDelay } from '../listen/index.js'
 import type { Logger, ProxyMetrics } from '../observability/index.js'
 import type { AffinityTable } from './affinity.js'
 import type { BackendPool } from './pool.js'
@@ -34,8 +39,10 @@ export interface ListenerOptions {
   clock: Clock
   logger: Logger
   metrics: ProxyMetrics
-  /** Delay before retrying a failed re-listen (EADDRINUSE: another process holds the port). */
+  /** Fixed delay before retrying a failed re-listen; default a short growing backoff (lib/listen reopenDelay). */
   relistenDelay?: number
+  /** Where the ephemeral port range is read (tests point it elsewhere). */
+  portRangeFile?: string
 }
 
 export type ListenerState = 'closed' | 'opening' | 'open' | 'retrying'
@@ -48,10 +55,14 @@ export class ProxyListener {
   private port: number
   /** Set exactly while `retrying`. */
   private retryTimer: Timer | undefined
+  /** Re-open attempts that failed in a row, and since when. */
+  private failures = 0
+  private failingSince = 0
 
   constructor (private readonly opts: ListenerOptions) {
     this.port = opts.port
     opts.metrics.listenerOpen.set({ listener: opts.name }, 0)
+    opts.metrics.listenerReopenFailures.inc({ listener: opts.name }, 0) // the series exists from the start
   }
 
   get name (): string { return this.opts.name }
@@ -60,6 +71,11 @@ export class ProxyListener {
 
   /** Binds once (errors such as EADDRINUSE reject; port 0 becomes a real port), then follows the pool. */
   async start (): Promise<void> {
+    const range = await readEphemeralRange(this.opts.portRangeFile)
+    if (this.opts.closeListenSocket && inEphemeralRange(this.opts.port, range)) {
+      this.opts.logger.warn({ event: 'listener_port_ephemeral', listener: this.opts.name, port: this.opts.port, range: `${range!.low}-${range!.high}` },
+        'listener port is inside net.ipv4.ip_local_port_range: while closed (CloseListenSocket) it can be taken as a source port; add it to net.ipv4.ip_local_reserved_ports')
+    }
     await this.listen()
     this.reconcile()
   }
@@ -85,16 +101,21 @@ export class ProxyListener {
     if (this.state === 'open') this.closeServer('draining')
   }
 
-  /** A re-open failed (EADDRINUSE: another process holds the port): try again after a delay. */
+  /** A re-open failed (EADDRINUSE: the port is taken): count it, say so, try again soon. */
   private retryLater (err: unknown): void {
-    this.opts.logger.error({ event: 'listener_error', listener: this.opts.name, error: errorCode(err) ?? errorMessage(err) }, 'listener could not re-open; retrying')
+    if (this.failures === 0) this.failingSince = this.opts.clock.now()
+    this.failures++
+    this.opts.metrics.listenerReopenFailures.inc({ listener: this.opts.name })
+    const delay = this.opts.relistenDelay ?? reopenDelay(this.failures)
+    this.opts.logger.warn({ event: 'listener_reopen_failed', listener: this.opts.name, address: `${this.opts.host}:${this.port}`, error: errorCode(err) ?? errorMessage(err), failures: this.failures, retryInMs: delay },
+      'listener could not re-open (port taken); retrying')
     if (this.stopped) return
     this.state = 'retrying'
     this.retryTimer = this.opts.clock.setTimeout(() => {
       this.retryTimer = undefined
       this.state = 'closed'
       this.reconcile()
-    }, this.opts.relistenDelay ?? 500)
+    }, delay)
   }
 
   private listen (): Promise<void> {
@@ -109,7 +130,13 @@ export class ProxyListener {
         this.server = server
         this.state = 'open'
         this.opts.metrics.listenerOpen.set({ listener: this.opts.name }, 1)
-        this.opts.logger.info({ event: 'listener_open', listener: this.opts.name, address: `${this.opts.host}:${this.port}` }, 'listener open')
+        if (this.failures > 0) {
+          this.opts.logger.info({ event: 'listener_reopened', listener: this.opts.name, address: `${this.opts.host}:${this.port}`, failures: this.failures, waitedMs: this.opts.clock.now() - this.failingSince },
+            'listener reopened after its port was taken')
+          this.failures = 0
+        } else {
+          this.opts.logger.info({ event: 'listener_open', listener: this.opts.name, address: `${this.opts.host}:${this.port}` }, 'listener open')
+        }
         if (this.stopped) this.closeServer('draining')
         resolve()
       })

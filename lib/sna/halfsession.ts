@@ -27,7 +27,7 @@ import {
   buildNegativeResponse, buildPositiveResponse, decodeIpmRu, encodeIpm, encodeIpr, encodePiu, isIpm, isIpr,
   type Ipm, type Piu,
 } from './piu.js'
-import { RequestCode, requestName, decodeUnbind, encodeUnbind, unbindAllowsEarlyRebind } from './ru.js'
+import { RequestCode, requestName, decodeUnbind, encodeSig, encodeUnbind, unbindAllowsEarlyRebind, type Sig } from './ru.js'
 import { decodeBind, decodeBindResponse, bindDecodeSense, bindPointerSense, type BindImage } from './bind.js'
 import { chainPosition, type ChainPosition } from './chain.js'
 import { formatSense, Sense } from './sense.js'
@@ -190,9 +190,9 @@ export class LuLuHalfSession {
     this.book.clear()
   }
 
-  private sendExpedited (ru: Buffer, name: string): Buffer {
+  private sendExpedited (ru: Buffer, name: string, category: 'SC' | 'DFC' = 'SC'): Buffer {
     this.expId = nextSnf(this.expId)
-    const piu = requestPiu(this.addr, this.expId, true, commandRh('SC'), ru)
+    const piu = requestPiu(this.addr, this.expId, true, commandRh(category), ru)
     this.book.trackSent(piu, name, 'RQD1')
     return encodePiu(piu)
   }
@@ -257,6 +257,16 @@ export class LuLuHalfSession {
     const rsp = respondTo(this.book, snf, true, { expedited: true })
     if (this.st === 'unbinding') this.toReset()
     return { send: [rsp], events: [] }
+  }
+
+  /**
+   * SIGNAL: an expedited DFC request, RQD1, while data traffic is active (GA27-3136 SIG). An LU2's
+   * ATTN key sends code X'0001' (request to send). Returns the identifier its response echoes.
+   */
+  sendSignal (sig: Sig): { send: Buffer[], snf: number } {
+    if (this.st !== 'active') stateError('SIGNAL send', this.st, 'active (after BIND and SDT)')
+    const piu = this.sendExpedited(encodeSig(sig), 'SIG', 'DFC')
+    return { send: [piu], snf: this.expId }
   }
 
   /** Normal-flow request (FMD data by default, or DFC with `category`). */
@@ -337,6 +347,10 @@ export class LuLuHalfSession {
   }
 
   private reject (piu: Piu, rh: RequestRh, sense: number, reason: string): LuLuDecision {
+    // After our UNBIND, requests the partner sent before it saw it (SDT, data, SIG) cross it on the
+    // wire: an ordinary race, answered (if asked) but not a protocol error (KB Q161040 describes
+    // the same crossing for a BIND after UNBIND).
+    if (this.st === 'pending-unbind') return { send: rejectRequest<LuLuEvent>(piu, rh, sense, reason).send, events: [] }
     return rejectRequest<LuLuEvent>(piu, rh, sense, reason)
   }
 

@@ -13,7 +13,7 @@ import { ActivationHalfSession, type ActivationEvent } from './activation.js'
 import { LuLuHalfSession, type DataEvent, type LuLuEvent } from './halfsession.js'
 import type { Decision, ResponseEvent } from './requests.js'
 import { buildNegativeResponse, decodePiu, encodePiu, type Ipm, type Piu } from './piu.js'
-import { actluPositiveRu, decodeActlu, encodeActpuResponse, encodeNotify, RequestCode, UnbindType } from './ru.js'
+import { actluPositiveRu, decodeActlu, encodeActpuResponse, encodeNotify, RequestCode, SignalCode, UnbindType } from './ru.js'
 import { formatSense, Sense } from './sense.js'
 
 export type LuState = 'inactive' | 'active' | 'bound' | 'in-session'
@@ -37,6 +37,8 @@ export interface LuEvents {
   /** Responses to requests this LU sent on the LU-LU session. */
   response: [ResponseEvent]
   sscpResponse: [ResponseEvent]
+  /** The host answered NOTIFY(disabled) (or the SSCP-LU session ended): the LU is quiet. */
+  detached: []
   /** DFC/SC requests other than BIND/SDT/CLEAR/UNBIND (LUSTAT, SIG, ...). */
   request: [LuRequestEvent]
   ipr: []
@@ -59,6 +61,8 @@ export interface SendDataOpts {
   pacing?: boolean
   endBracket?: boolean
   conditionalEndBracket?: boolean
+  /** A DFC request (LUSTAT) rather than FMD data: formatted (FI), paced like data. */
+  category?: 'DFC'
 }
 
 /** One dependent LU as seen by the gateway. */
@@ -66,6 +70,8 @@ export class DependentLu extends EventEmitter<LuEvents> {
   readonly sscpLu: ActivationHalfSession
   readonly luLu: LuLuHalfSession
   private isAttached = false
+  /** SNF of a NOTIFY(disabled) the host has not answered yet. */
+  private detachSnf: number | undefined
   /** Clock time of the last PIU received for this LU (ms). */
   lastActivity = 0
 
@@ -86,6 +92,9 @@ export class DependentLu extends EventEmitter<LuEvents> {
       localAddress: locaddr,
       remoteAddress: 1,
       validateBind: (bind) => {
+        // No terminal behind the LU (its client left, NOTIFY disabled sent): a BIND the host sent
+        // before it saw that finds nobody; IBM sense 083A "LU not enabled" (sc083a).
+        if (!this.isAttached) return Sense.LU_NOT_ENABLED
         const problem = validateLu2Bind(bind)
         if (problem !== undefined) {
           node.logger.warn({ lu: name, offset: problem.offset, reason: problem.reason }, 'BIND rejected')
@@ -104,6 +113,18 @@ export class DependentLu extends EventEmitter<LuEvents> {
   }
 
   get attached (): boolean { return this.isAttached }
+  /**
+   * NOTIFY(disabled) is out and unanswered: the host may still send what it meant for the client
+   * that left (a BIND, a USS screen). A new client attaches once 'detached' fires.
+   */
+  get detaching (): boolean { return this.detachSnf !== undefined }
+
+  /** @internal the node saw a response on the SSCP-LU session, or the session ended. */
+  settleDetach (snf: number | undefined): void {
+    if (this.detachSnf === undefined || (snf !== undefined && snf !== this.detachSnf)) return
+    this.detachSnf = undefined
+    this.emit('detached')
+  }
   get bindImage (): Buffer | undefined { return this.luLu.bindRu }
   get bind (): BindImage | undefined { return this.luLu.bind }
 
@@ -117,6 +138,7 @@ export class DependentLu extends EventEmitter<LuEvents> {
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i]!
       const out = this.luLu.sendData(p.ru, {
+        ...(opts.category === undefined ? {} : { category: opts.category, fi: true }),
         bci: p.bci,
         eci: p.eci,
         definite: p.eci && opts.definite === true,
@@ -142,6 +164,13 @@ export class DependentLu extends EventEmitter<LuEvents> {
     this.node.transmit([this.luLu.respond(forSnf, positiveOrSense, opts)])
   }
 
+  /** ATTN: SIGNAL, code X'0001' request to send, expedited RQD1 (GA27-3136 SIG). Returns its identifier. */
+  sendSignal (): number {
+    const out = this.luLu.sendSignal({ code: SignalCode.REQUEST_TO_SEND, extension: 0 })
+    this.node.transmit(out.send)
+    return out.snf
+  }
+
   /** UNBIND from the SLU (e.g. type 01 when the client leaves). */
   sendUnbind (type: number = UnbindType.NORMAL): void {
     this.node.apply(this, this.luLu.sendUnbind(type), 'lulu')
@@ -165,17 +194,27 @@ export class DependentLu extends EventEmitter<LuEvents> {
     if (this.sscpLu.state === 'active') this.notify(true)
   }
 
-  /** The client left: NOTIFY(SLU disabled) if the SSCP-LU session is up (GA27-3136 NOTIFY, KB Q267902). */
-  detach (): void {
+  /**
+   * The client left: NOTIFY(SLU disabled) if the SSCP-LU session is up (GA27-3136 NOTIFY, KB
+   * Q267902). It asks a definite response: the host answers in order after anything it sent for
+   * the old terminal (a BIND, a USS screen), so once the response is in (see `detaching`), nothing
+   * meant for the old client can still reach the next one. Returns the NOTIFY's SNF, or undefined
+   * when none was sent.
+   */
+  detach (): number | undefined {
     this.isAttached = false
-    if (this.sscpLu.state === 'active') this.notify(false)
+    if (this.sscpLu.state !== 'active') return undefined
+    this.detachSnf = this.notify(false)
+    return this.detachSnf
   }
 
-  private notify (enabled: boolean): void {
-    // GA27-3136 NOTIFY i3274_cc.c F2_NOTIFY_Req: RH 0B 00 20 (FMD FI, BC EC, no response, CD)
-    const out = this.sscpLu.sendData(encodeNotify({ enabled }), { fi: true, mode: 'none', cdi: true })
+  private notify (enabled: boolean): number {
+    // GA27-3136 NOTIFY, i3274_cc.c F2_NOTIFY_Req: RH 0B 00 20 (FMD FI, BC EC, CD), no response for
+    // "enabled"; RQD1 for "disabled" (see detach()).
+    const out = this.sscpLu.sendData(encodeNotify({ enabled }), { fi: true, mode: enabled ? 'none' : 'RQD1', cdi: true })
     this.node.logger.debug({ lu: this.name, enabled }, 'NOTIFY sent')
     this.node.transmit(out.send)
+    return out.snf
   }
 }
 
@@ -344,12 +383,15 @@ export class DependentLuNode extends EventEmitter<NodeEvents> {
         break
       case 'inactive':
         this.resetLu(lu, UnbindType.HIERARCHICAL_RESET, false)
+        lu.settleDetach(undefined)
         lu.emit('inactive')
         break
       case 'data':
         // SSCP-LU data (USS messages): accepted at once when a definite response is asked
         if (isDefinite(ev.rh)) this.transmit([lu.sscpLu.respond(ev.snf, true, { expedited: ev.expedited })])
-        lu.emit('sscpData', ev.ru)
+        // Written for a terminal that has left (the host had not seen NOTIFY disabled yet): not delivered.
+        if (!lu.attached) this.logger.debug({ pu: this.puName, lu: lu.name, bytes: ev.ru.length }, 'SSCP-LU data for an LU with no client: not delivered')
+        else lu.emit('sscpData', ev.ru)
         break
       case 'request':
         if (ev.piu.rh !== undefined && !ev.piu.rh.rri && (isDefinite(ev.piu.rh) || isException(ev.piu.rh))) {
@@ -358,6 +400,7 @@ export class DependentLuNode extends EventEmitter<NodeEvents> {
         break
       case 'response':
         lu.emit('sscpResponse', ev)
+        if (!ev.expedited) lu.settleDetach(ev.snf)
         break
       case 'protocol-error':
         this.protocolError(lu, ev.reason, ev.sense)
@@ -374,6 +417,11 @@ export class DependentLuNode extends EventEmitter<NodeEvents> {
         lu.emit('bind', ev.bind)
         break
       case 'bind-rejected':
+        if (ev.sense === Sense.LU_NOT_ENABLED) {
+          // The host bound just before it learnt that the terminal left: an ordinary race.
+          this.logger.info({ pu: this.puName, lu: lu.name, sense: formatSense(ev.sense) }, 'BIND for an LU whose client has left refused')
+          break
+        }
         this.logger.warn({ pu: this.puName, lu: lu.name, sense: formatSense(ev.sense), reason: ev.reason }, 'BIND rejected')
         this.emit('protocolError', { reason: ev.reason, sense: ev.sense, lu: lu.name })
         break

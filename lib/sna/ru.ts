@@ -462,6 +462,15 @@ export const decodeRtr = rtr.decode
 export interface Lustat { status: number, extension: number }
 /** SIG `C9 | 2-byte signal code | 2-byte extension`. */
 export interface Sig { code: number, extension: number }
+/**
+ * SIG signal code X'0001' "request to send" (GA27-3136 SIG): what an SNA 3270's ATTN key sends; the
+ * PLU application takes it as attention and the direction comes back with its answer. LUSTAT
+ * status X'082B' (with X'0000'): the terminal's screen was lost to the SSCP session (SYSREQ), as
+ * 3270 emulators send it when they return to the LU-LU session (Host Integration Server docs,
+ * "LUSTAT sense codes").
+ */
+export const SignalCode = { REQUEST_TO_SEND: 0x0001 } as const
+export const LustatStatus = { PRESENTATION_SPACE_LOST: 0x082b } as const
 
 function enc5 (code: number, a: number, b: number, name: string): Buffer {
   checkRange(a, 0, 0xffff, `${name} code`); checkRange(b, 0, 0xffff, `${name} extension`)

@@ -74,6 +74,8 @@ export const SENSE_CODES = {
   PLU_MAX_RU_INVALID: { value: 0x0835000b, meaning: 'Invalid parameter: PLU maximum RU size' },
   PARALLEL_SESSIONS_INVALID: { value: 0x08350018, meaning: 'Invalid parameter: parallel-session/sync-level byte' },
   SESSION_BEING_TAKEN_DOWN: { value: 0x08390000, meaning: 'LU-LU session being taken down' },
+  /** IBM sc083a: "LU not enabled ... not ready to accept CINIT or BIND requests". */
+  LU_NOT_ENABLED: { value: 0x083a0000, meaning: 'LU not enabled' },
   WCC_PRINT_BIT_NOT_SENT: { value: 0x08430000, meaning: 'WCC print bit not sent' },
   ERP_MESSAGE_FORTHCOMING: { value: 0x08460000, meaning: 'ERP message forthcoming' },
   TP_NOT_AVAILABLE_RETRY: { value: 0x084b6031, meaning: 'TP not available, retry allowed' },

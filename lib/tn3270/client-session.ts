@@ -47,13 +47,13 @@ export class Tn3270ClientSession extends Tn3270Session<Tn3270ClientSessionEvents
   sendAttn (): void { this.telnet.sendCommand(this.mode === 'tn3270e' ? IP : BRK) }
 
   /**
-   * SYSREQ: IAC AO when SYSREQ was agreed (RFC 2355 §10.5); otherwise the SysReq key's inbound
-   * short read, AID X'F0' (what x3270 sends in TN3270 mode; 3270 Data Stream Programmer's
-   * Reference, GA23-0059, AID table).
+   * SYSREQ: IAC AO when SYSREQ was agreed (RFC 2355 §10.5); otherwise the SysReq key's inbound Test
+   * Request Read, SOH % / STX (what x3270 sends in TN3270 mode, ctlr.c; 3270 Data Stream
+   * Programmer's Reference, GA23-0059, "Test Request Read").
    */
   sendSysreq (): void {
     if (this.mode === 'tn3270e' && this.functions.has('SYSREQ')) this.telnet.sendCommand(AO)
-    else this.send3270(Buffer.from([0xf0]))
+    else this.send3270(Buffer.from([0x01, 0x6c, 0x61, 0x02]))
   }
 
   /** Stop reading from the host (credit-based flow control toward the client). */

@@ -110,7 +110,9 @@ export abstract class NegotiationDriver<I extends { type: string }, A extends { 
       case 'log': this.log[a.level]({ event: a.event, ...a.fields }, a.message); return
       case 'fail': {
         this.detach()
-        this.log[this.failLevel]({ event: 'tn3270_negotiation_failed', code: a.code, phase: a.phase, reason: a.message }, `closing connection: ${a.message}`)
+        // The peer going away mid-negotiation is an ordinary end, not a protocol problem.
+        const level = a.failure === 'closed' && this.failLevel === 'warn' ? 'info' : this.failLevel
+        this.log[level]({ event: 'tn3270_negotiation_failed', code: a.code, phase: a.phase, reason: a.message }, `closing connection: ${a.message}`)
         if (a.abort) this.conn.reset(a.message)
         else this.conn.close(a.message)
         this.rejected(new NegotiationError(a.code, a.failure, a.phase, a.message))

@@ -5,12 +5,13 @@
 //   -> [allocation] -> IS ... CONNECT lu | REJECT REASON r (client may retry) -> FUNCTIONS REQUEST/IS.
 // TN3270 (RFC 1576 §2, RFC 1091, RFC 1646 @NAME): DO TTYPE -> SB TTYPE SEND -> IS name
 //   -> [allocation] [-> SEND again on a refused name] -> DO/WILL EOR -> DO/WILL BINARY.
-// IBM-DYNAMIC: Read Partition Query, size from the Usable Area reply (GA23-0059).
+// IBM-DYNAMIC: Read Partition Query, size from the Usable Area reply (GA23-0059); with BIND-IMAGE
+// agreed the host's application queries after its BIND instead (see bindImageAgreed).
 // The allocation may take time (a front proxy choosing a gateway): the client waits in
 // await-allocation; a decision that arrives after the client left only releases its lease.
 import { ErrorCodes, lbError, type ErrorCode } from '../errors.js'
 import { Opt, type OptionChange } from '../telnet/index.js'
-import { functionName, ResponseFlag, type RejectReason, type Tn3270eFunction } from './constants.js'
+import { FUNCTION_CODE, functionName, ResponseFlag, type RejectReason, type Tn3270eFunction } from './constants.js'
 import { DEFAULT_SIZE, parseDeviceType, parseUsableArea, READ_PARTITION_QUERY, splitTerminalType, validResourceName, type DeviceTypeInfo, type ScreenSize } from './devicetype.js'
 import { answerFunctionsRequest, isAcceptableIs, supportedFunctions } from './functions.js'
 import { decodeMessage, encodeMessage } from './header.js'
@@ -390,7 +391,7 @@ export class ServerNegotiation extends NegotiationMachine<ServerPhase, ServerInp
   }
 
   private afterModeEstablished (): void {
-    if (this.device?.dynamic === true) {
+    if (this.device?.dynamic === true && !this.bindImageAgreed()) {
       // IBM-DYNAMIC: learn the size from the Query Reply (Usable Area), RFC 2355 §7.1.1 / GA23-0059.
       const q = this.mode === 'tn3270e'
         ? encodeMessage({ dataType: '3270-DATA', requestFlag: 0, responseFlag: ResponseFlag.NO_RESPONSE, seq: 0 }, READ_PARTITION_QUERY)
@@ -400,6 +401,18 @@ export class ServerNegotiation extends NegotiationMachine<ServerPhase, ServerInp
       return
     }
     this.finish()
+  }
+
+  /**
+   * With BIND-IMAGE the client is unbound until the host's BIND and discards 3270-DATA until then
+   * (x3270 telnet.c process_eor), so a query now would never be answered. The host sizes the
+   * screen instead, as z/OS does for IBM-DYNAMIC: a logmode whose PSERVIC screen-size byte is
+   * X'03' (default 24x80, alternate determined by the device) makes the application query the
+   * terminal after the BIND ("z/OS Communications Server: SNA Network Implementation Guide",
+   * SC27-3672, PSERVIC operand of MODEENT; "SNA Formats", GA27-3136, BIND LU 2 PS usage).
+   */
+  private bindImageAgreed (): boolean {
+    return this.mode === 'tn3270e' && this.functions.includes(FUNCTION_CODE['BIND-IMAGE'])
   }
 
   private finish (): void {

@@ -3,8 +3,11 @@ import { execFileSync } from 'node:child_process'
 import { CODE_PAGES, decode, decodeByte, encode, encodeChar, isCodePage, EBCDIC_SUBSTITUTE, type CodePage } from '../../lib/datastream/index.js'
 import { malformedMessage } from './fixtures/util.js'
 
-// Independent references on this machine: Python's cp037 codec (equal to x3270's cp037 table,
-// x3270 Common/unicode.c) and glibc iconv for both CCSIDs (Python has no cp1047).
+// Independent references on this machine: Python's cp037 and cp273 codecs (cp037 equal to x3270's
+// table, x3270 Common/unicode.c) and glibc iconv for every CCSID (Python has no cp1047 or cp285).
+// The overline of cp273 (X'BC') and cp285 (X'A1') is U+00AF in our tables, as in x3270 and iconv
+// IBM273; iconv IBM285 and Python's cp273 give U+203E for the same character, so those two
+// references are compared with that one code point mapped (lib/datastream/ebcdic.ts).
 const ALL = Buffer.from(Array.from({ length: 256 }, (_, i) => i))
 
 function pythonTable (codec: string): number[] {
@@ -20,10 +23,16 @@ function iconvTable (ccsid: string): number[] {
   return cps
 }
 
+/** U+203E OVERLINE read as U+00AF MACRON (the Latin-1 form x3270 uses for the same EBCDIC character). */
+const overlineAsMacron = (cps: number[]): number[] => cps.map((cp) => cp === 0x203e ? 0x00af : cp)
+
 const references: Array<{ cp: CodePage; source: string; table: () => number[] }> = [
   { cp: 'cp037', source: 'python3 cp037', table: () => pythonTable('cp037') },
   { cp: 'cp037', source: 'iconv IBM037', table: () => iconvTable('IBM037') },
   { cp: 'cp1047', source: 'iconv IBM1047', table: () => iconvTable('IBM1047') },
+  { cp: 'cp273', source: 'iconv IBM273', table: () => iconvTable('IBM273') },
+  { cp: 'cp273', source: 'python3 cp273 (overline as U+00AF)', table: () => overlineAsMacron(pythonTable('cp273')) },
+  { cp: 'cp285', source: 'iconv IBM285 (overline as U+00AF)', table: () => overlineAsMacron(iconvTable('IBM285')) },
 ]
 
 for (const ref of references) {
@@ -58,6 +67,16 @@ t.test('key values of IBM CCSID 37 (x3270 cp037 table)', async t => {
   // cp1047 differs exactly where IBM says: ^ [ ] ¬ Ý ¨
   t.equal(encode('^[]', 'cp1047').toString('hex'), '5fadbd')
   t.equal(decode(Buffer.from('b0babb', 'hex'), 'cp1047'), '¬Ý¨')
+  // cp273: the German letters; cp285: pound and dollar
+  t.equal(encode('ÄÖÜäöüß§', 'cp273').toString('hex'), '4ae05ac06ad0a17c')
+  t.equal(encode('£$', 'cp285').toString('hex'), '5b4a')
+  t.equal(decode(Buffer.from('4a5b', 'hex'), 'cp037'), '¢$')
+})
+
+t.test('every code page is a bijection on U+0000-U+00FF: bytes survive decode then encode in any of them', async t => {
+  for (const cp of CODE_PAGES) t.same(encode(decode(ALL, cp), cp), ALL, cp)
+  // Read with the wrong page and written back with that same page, bytes are unchanged too.
+  t.same(encode(decode(Buffer.from('4ae05ac0', 'hex'), 'cp037'), 'cp037').toString('hex'), '4ae05ac0')
 })
 
 t.test('unmappable characters become the documented substitute, never a throw', async t => {
@@ -69,7 +88,7 @@ t.test('unmappable characters become the documented substitute, never a throw', 
 })
 
 t.test('code page names', async t => {
-  t.same(CODE_PAGES, ['cp037', 'cp1047'])
+  t.same(CODE_PAGES, ['cp037', 'cp1047', 'cp273', 'cp285'])
   t.ok(isCodePage('cp1047'))
   t.notOk(isCodePage('cp500'))
   t.match(malformedMessage(() => decode(ALL, 'cp500' as CodePage)), /unknown code page 'cp500'/)

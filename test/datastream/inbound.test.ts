@@ -88,6 +88,27 @@ t.test('structured-field inbound: query replies and Usable Area', async t => {
   t.same(min.structuredFields?.map((s) => s.id), [0x81, 0x0f22])
 })
 
+// s3270 4.1 (-model 3279-4-E -codepage 273) answering a Read Partition Query, captured on a plain
+// TN3270 connection (IAC doubling undone): Summary, Usable Area 80x43, Alphanumeric Partitions,
+// Character Sets with CGCSGID 02B9 0111 (character set 697, code page 273), Color, Highlighting,
+// Reply Modes, DDM, RPQ Names, Implicit Partition (GA23-0059 "Query Reply" structured fields).
+const S3270_273_QUERY_REPLY = '88000e81808081848586878895a1a60017818101000050002b01000a02e50002006f090c0d7000088184000d7000001b81858200090c000000000700100002b901110100f103c3013600268186001000f4f1f1f2f2f3f3f4f4f5f5f6f6f7f7f8f8f9f9fafafbfbfcfcfdfdfefeffff000f81870500f0f1f1f2f2f4f4f8f800078188000102000c81950000400040000101001281a1000000000000000006a7f3f2f7f0001181a600000b0100005000180050002b'
+
+t.test('a real s3270 query reply: Usable Area and the base character set\'s code page', async t => {
+  const rec = parseInbound(Buffer.from(S3270_273_QUERY_REPLY, 'hex'), M2)
+  t.same(rec.usableArea, { addressing: 1, cols: 80, rows: 43, bufferSize: 3440 })
+  t.same(rec.characterSet, { characterSetId: 697, codePageId: 273 })
+  t.same(rec.queryReplies?.map((q) => q.name), ['SUMMARY', 'USABLE_AREA', 'ALPHANUMERIC_PARTITIONS', 'CHARACTER_SETS', 'COLOR', 'HIGHLIGHTING', 'REPLY_MODES', 'DDM', 'RPQ_NAMES', 'IMPLICIT_PARTITION'])
+  // buildQueryReply lays the Character Sets reply out the same way.
+  const built = buildQueryReply({ usableArea: { rows: 50, cols: 100 }, codePageId: 285 })
+  t.same(parseInbound(built, M2).characterSet, { characterSetId: 697, codePageId: 285 })
+  t.equal(built.subarray(24).toString('hex'), '001481858200090c000000000700100002b9011d', 'x3270 layout, one descriptor')
+  // No CGCSGID flag, a descriptor length too short, or no LCID 0 set: no code page, no error.
+  t.equal(parseInbound(hex('88 000d 81 85 00 00 09 0c 00000000 07'), M2).characterSet, undefined)
+  t.equal(parseInbound(hex('88 0014 81 85 82 00 09 0c 00000000 06 00 10 00 02b9 0111'), M2).characterSet, undefined)
+  t.equal(parseInbound(hex('88 0014 81 85 82 00 09 0c 00000000 07 01 10 f1 03c3 0136'), M2).characterSet, undefined)
+})
+
 t.test('malformed inbound records name the offset', async t => {
   const cases: Array<[string, RegExp]> = [
     ['', /offset 0: empty record/],

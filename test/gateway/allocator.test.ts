@@ -1,3 +1,6 @@
+// The listener's ResourceProvider (lib/gateway/allocator.ts) over the LU registry: generic, pool and
+// LU requests (RFC 2355 §7.1.1: a resource name is an LU or a pool), and the capacity promised to
+// connections still negotiating (CloseListenSocket, KB Q101235).
 import t from 'tap'
 import { expandPools, LuRegistry } from '../../lib/gateway/lu-pool.js'
 import { ListenerAllocator } from '../../lib/gateway/allocator.js'
@@ -86,31 +89,78 @@ t.test('reservations: capacity promised at accept is not taken by a later connec
   const reg = new LuRegistry(expandPools([{ name: 'P', host: 'H', lus: ['L1'], generic: 0 }]), [{ name: 'P', host: 'H' }])
   reg.activate('L1')
   const first = reg.reserve(['P'])
-  t.equal(first, 'P')
+  t.ok(first?.active)
+  t.equal(reg.reserved, 1)
   t.equal(reg.spare('P'), 0)
   t.equal(reg.reserve(['P']), undefined, 'no spare capacity left')
   const late = new ListenerAllocator({ registry: reg, pools: ['P'], sendsBindImage: () => true })
   t.match(late.allocate(req()), { ok: false, reason: 'DEVICE-IN-USE' }, 'unreserved generic request refused')
   t.match(late.allocate(req('L1')), { ok: false, reason: 'DEVICE-IN-USE', message: 'LU L1 is promised to a connection already accepted' })
   t.match(late.allocate(req('P')), { ok: false, reason: 'DEVICE-IN-USE' })
-  const early = new ListenerAllocator({ registry: reg, pools: ['P'], reservedPool: 'P', sendsBindImage: () => true })
+  const early = new ListenerAllocator({ registry: reg, pools: ['P'], reservation: first!, sendsBindImage: () => true })
   t.match(early.allocate(req()), { ok: true, lu: 'L1' })
+  t.equal(first!.active, false, 'the reservation was used up by the grant')
+  t.equal(reg.reserved, 0)
   t.equal(reg.spare('P'), 0)
   t.equal(reg.spare('NOPE'), 0)
-  reg.unreserve('P')
-  reg.unreserve('NOPE')
+  early.dispose()
+  first!.release()
+  t.equal(reg.reserved, 0)
 })
 
-t.test('a reservation in one pool is returned when the LU comes from another', async t => {
+t.test('a reservation is given back whichever pool the LU comes from, and once', async t => {
   const reg = registry()
   const reserved = reg.reserve(['HOSTA'])
   t.equal(reg.spare('HOSTA'), 1)
-  const a = new ListenerAllocator({ registry: reg, pools: ['HOSTA', 'HOSTB'], reservedPool: reserved, sendsBindImage: () => true })
+  const a = new ListenerAllocator({ registry: reg, pools: ['HOSTA', 'HOSTB'], reservation: reserved!, sendsBindImage: () => true })
   t.match(a.allocate(req('HOSTB')), { ok: true, lu: 'GW1B001' })
   t.equal(reg.spare('HOSTA'), 2, 'reservation given back')
   a.dispose()
-  const b = new ListenerAllocator({ registry: reg, pools: ['HOSTA'], reservedPool: reg.reserve(['HOSTA']), sendsBindImage: () => true })
+  const b = new ListenerAllocator({ registry: reg, pools: ['HOSTA'], reservation: reg.reserve(['HOSTA'])!, sendsBindImage: () => true })
+  let changes = 0
+  reg.on('change', () => changes++)
   b.dispose()
   b.dispose()
+  t.equal(changes, 1, 'one change when the reservation goes back')
   t.equal(reg.spare('HOSTA'), 2, 'dispose returns the reservation once')
+})
+
+// The reservation race: connection A (accepted first) and B (accepted second, silent) on a listener
+// serving HOSTA and HOSTB with one free LU each. A asks for HOSTB. Before, A's reservation had been
+// counted against HOSTA and B's against HOSTB, so A got DEVICE-IN-USE although B could still be
+// served from HOSTA. Promises are on the listener's pools as a whole now (capacity.ts).
+t.test('reservation race: a silent connection does not make a servable request fail', async t => {
+  const pools = [{ name: 'HOSTA', host: 'HOSTA', lus: ['GW1A001'], generic: 0 }, { name: 'HOSTB', host: 'HOSTB', lus: ['GW1B001'], generic: 0 }]
+  const reg = new LuRegistry(expandPools(pools), pools)
+  for (const lu of reg.all()) reg.activate(lu.name)
+  const listener = ['HOSTA', 'HOSTB']
+  const ra = reg.reserve(listener)
+  const rb = reg.reserve(listener)
+  t.ok(ra !== undefined && rb !== undefined, 'both accepted')
+  t.equal(reg.canReserve(listener), false, 'the listener is full: CloseListenSocket closes it')
+  const a = new ListenerAllocator({ registry: reg, pools: listener, reservation: ra!, sendsBindImage: () => true })
+  t.match(a.allocate(req('HOSTB')), { ok: true, lu: 'GW1B001' }, 'A gets HOSTB')
+  const b = new ListenerAllocator({ registry: reg, pools: listener, reservation: rb!, sendsBindImage: () => true })
+  t.match(b.allocate(req('HOSTB')), { ok: false, reason: 'DEVICE-IN-USE', message: 'no free LU in pool HOSTB' }, 'HOSTB is really full now')
+  t.match(b.allocate(req()), { ok: true, lu: 'GW1A001' }, 'and B is still served generically')
+})
+
+t.test('reservations across listeners: a request that would break a promise another listener cannot move is refused', async t => {
+  const pools = [{ name: 'HOSTA', host: 'HOSTA', lus: ['GW1A001'], generic: 0 }, { name: 'HOSTB', host: 'HOSTB', lus: ['GW1B001'], generic: 0 }]
+  const reg = new LuRegistry(expandPools(pools), pools)
+  for (const lu of reg.all()) reg.activate(lu.name)
+  const onlyB = reg.reserve(['HOSTB']) // a connection on a listener that serves HOSTB only
+  const both = reg.reserve(['HOSTA', 'HOSTB'])
+  const a = new ListenerAllocator({ registry: reg, pools: ['HOSTA', 'HOSTB'], reservation: both!, sendsBindImage: () => true })
+  t.match(a.allocate(req('GW1B001')), { ok: false, reason: 'DEVICE-IN-USE', message: 'LU GW1B001 is promised to a connection already accepted' })
+  t.match(a.allocate(req()), { ok: true, lu: 'GW1A001' }, 'the generic request takes HOSTA, keeping HOSTB for the HOSTB-only connection')
+  onlyB!.release()
+  // A promise no free LU can meet (its host went away) blocks nobody.
+  const stranded = reg.reserve(['HOSTB'])
+  reg.deactivate('GW1B001', 'host link down')
+  t.equal(stranded!.active, true)
+  reg.activate('GW1B001')
+  reg.deactivate('GW1A001', 'host link down')
+  t.equal(reg.canReserve(['HOSTA']), false)
+  t.equal(reg.canReserve(['HOSTA', 'HOSTB']), false, 'HOSTB\'s one LU is promised')
 })

@@ -42,7 +42,11 @@ class FakeSession extends EventEmitter {
     this.records.push(data)
     return opts.response === true ? ++this.seq : undefined
   }
-  sendSscpLuData (data: Buffer): void { this.sscp.push(data) }
+  sendSscpLuData (data: Buffer): void {
+    // As Tn3270ServerSession: SSCP-LU-DATA only with BIND-IMAGE (RFC 2355 §10.1).
+    if (!this.functions.has('BIND-IMAGE')) throw new Error('cannot send SSCP-LU-DATA: BIND-IMAGE was not negotiated with the client')
+    this.sscp.push(data)
+  }
   sendBindImage (): void {}
   sendUnbind (): void {}
   close (reason: string): void { this.closed = true; this.closedWith = reason; this.emit('close', reason) }
@@ -61,9 +65,15 @@ class FakeLu extends EventEmitter {
   readonly sent: Array<{ ru: Buffer, opts: SendDataOpts }> = []
   readonly sscpSent: Buffer[] = []
   unbindFails = false
+  /** SNF detach() gives its NOTIFY(disabled); undefined = none sent (no SSCP-LU session). */
+  notifySnf: number | undefined
+  /** A NOTIFY(disabled) is unanswered (DependentLu.detaching). */
+  detaching = false
+  signals = 0
   sendSscpData (ru: Buffer): number { this.sscpSent.push(ru); return 1 }
   attach (): void { this.attached = true }
-  detach (): void { this.attached = false }
+  detach (): number | undefined { this.attached = false; this.detaching = this.notifySnf !== undefined; return this.notifySnf }
+  sendSignal (): number { return ++this.signals }
   sendUnbind (): void {
     if (this.unbindFails) throw new Error('link down')
     this.luLu.isBound = false
@@ -175,8 +185,10 @@ t.test('SSCP-LU session: SSCP data to the client (TN3270E data type or a USS scr
   const { lu, session, b } = bridge(t)
   lu.state = 'active'
   const ebcdicHello = Buffer.from([0xc8, 0xc5, 0xd3, 0xd3, 0xd6])
+  session.functions.add('BIND-IMAGE')
   lu.emit('sscpData', ebcdicHello)
-  t.same(session.sscp, [ebcdicHello], 'TN3270E: SSCP-LU-DATA')
+  t.same(session.sscp, [ebcdicHello], 'TN3270E with BIND-IMAGE: SSCP-LU-DATA')
+  session.functions.delete('BIND-IMAGE')
   session.mode = 'tn3270'
   lu.emit('sscpData', ebcdicHello)
   t.equal(session.records.at(-1)![0], 0xf5, 'plain TN3270: an Erase/Write screen with the text')
@@ -192,10 +204,15 @@ t.test('SSCP-LU session: SSCP data to the client (TN3270E data type or a USS scr
   session.emit('data', { type: '3270-DATA', data: buildInbound({ aid: 'ENTER', cursor: 0, fields: [{ address: 0, text: 'LOGOFF' }], rows: 24, cols: 80 }), seq: 0 })
   t.equal(decode(lu.sscpSent.at(-1)!), 'LOGOFF', 'after SYSREQ, input goes to the SSCP')
   session.emit('sysreq')
+  t.same(lu.sent[0], { ru: Buffer.from('04082b0000', 'hex'), opts: { beginChain: true, endChain: true, changeDirection: true, pacing: true, category: 'DFC' } },
+    'back on the LU-LU session: LUSTAT X\'082B\' so the application repaints')
   session.emit('data', { type: '3270-DATA', data: Buffer.from([0x7d, 0x40, 0x40]), seq: 0 })
-  t.equal(lu.sent.length, 1, 'after the second SYSREQ, back on the LU-LU session')
+  t.equal(lu.sent.length, 2, 'after the second SYSREQ, back on the LU-LU session')
   session.emit('attn')
+  t.equal(lu.signals, 1, 'ATTN in session: SIGNAL')
   lu.state = 'inactive'
+  session.emit('attn')
+  t.equal(lu.signals, 1, 'ATTN without an LU-LU session: nothing to signal')
   session.emit('data', { type: 'SSCP-LU-DATA', data: Buffer.from([0xd3]), seq: 0 })
   t.equal(lu.sscpSent.length, 3, 'nothing to an inactive LU')
   t.equal(b.luName, 'LU1')
@@ -237,4 +254,82 @@ t.test('clean-up: UNBIND that cannot be sent is logged; a host that never answer
   await done
   t.match(lines.find(l => l.msg === 'host did not answer UNBIND in time'), { waitedMs: 3000 })
   t.equal(lu.attached, false, 'NOTIFY disabled (detached)')
+})
+
+// A TN3270E client without BIND-IMAGE has no SSCP-LU-DATA type (RFC 2355 §10.1). Before, the bridge
+// tried to send one anyway, failed ("BIND-IMAGE was not negotiated") and ended the session with an
+// error line — the stale USS screen of a previous holder of the LU was enough to kill a new client
+// before its first screen. Now it is shown as a screen, or held while the application's screen is up.
+t.test('SSCP-LU data for a TN3270E client without BIND-IMAGE: a screen, never an error or a lost session', async t => {
+  const { lu, session, lines } = bridge(t)
+  lu.state = 'active'
+  lu.emit('sscpData', Buffer.from([0xc8, 0xc9]))
+  t.equal(session.records.at(-1)![0], 0xf5, 'an Erase/Write screen with the text')
+  t.same(session.sscp, [], 'no SSCP-LU-DATA record')
+  t.equal(session.closed, false, 'the session goes on')
+  t.same(lines.filter(l => l.level >= 50), [], 'no error line')
+})
+
+t.test('SSCP data while the application is on the screen is held until SYSREQ; a Test Request Read is SYSREQ', async t => {
+  const { lu, session } = bridge(t)
+  lu.emit('bind', bindImage(false))
+  lu.emit('sscpData', Buffer.from([0xc8, 0xc9]))
+  t.equal(session.records.length, 0, 'held: the terminal shows the LU-LU session')
+  // s3270 in TN3270 mode: SysReq sends SOH % / STX (x3270 ctlr.c, GA23-0059 Test Request Read).
+  session.emit('data', { type: '3270-DATA', data: Buffer.from([0x01, 0x6c, 0x61, 0x02]), seq: 0 })
+  t.equal(session.records.length, 1, 'the SSCP screen, keyboard restored')
+  t.ok(session.records[0]!.includes(Buffer.from([0xc8, 0xc9])), 'with the held message')
+  t.equal(lu.sent.length, 0, 'the Test Request Read is not application data')
+  session.emit('data', { type: '3270-DATA', data: Buffer.from([0x01, 0x6c, 0x61, 0x02]), seq: 0 })
+  t.equal(lu.sent[0]!.opts.category, 'DFC', 'second SYSREQ: LUSTAT to the application')
+  // With no LU-LU session a SYSREQ repaints the SSCP screen (empty here) so the keyboard comes back.
+  lu.state = 'active'
+  session.emit('sysreq')
+  t.equal(session.records.length, 2)
+})
+
+// The next client of an LU attaches only once the host has answered the previous client's
+// NOTIFY(disabled), so a USS screen or a BIND the host sent for the old terminal cannot reach it.
+// Before, run() attached at once.
+t.test('a client attaches only after the host answered the previous NOTIFY(disabled); input meanwhile goes nowhere', async t => {
+  const clock = new FakeClock()
+  const lu = new FakeLu()
+  lu.detaching = true
+  const session = new FakeSession()
+  const lines: Array<Record<string, any>> = []
+  const config = loadConfig(gatewaySchema, { base: { keepalive: { method: 'none' } } })
+  const binding = { session, lease: { lu: 'LU1', pool: 'P', host: 'H' }, lu: { name: 'LU1', pool: 'P', host: 'H' }, logger: pino({ level: 'debug' }, { write: (s: string) => { lines.push(JSON.parse(s)) } }), onEnd: () => {} } as unknown as ClientBinding
+  const b = new LuBridge(binding, lu as unknown as DependentLu, { config, metrics: createGatewayMetrics(new Registry()), clock })
+  void b.run()
+  t.teardown(() => { b.end('test over') })
+  await new Promise(resolve => setImmediate(resolve))
+  t.equal(lu.attached, false, 'not attached while the old NOTIFY is unanswered')
+  lu.emit('sscpData', Buffer.from([0xc8, 0xc9]))
+  session.emit('data', { type: '3270-DATA', data: Buffer.from([0x7d, 0x40, 0x40]), seq: 0 })
+  t.same([session.records.length, lu.sent.length, lu.sscpSent.length], [0, 0, 0], 'nothing crosses before the LU is this client\'s')
+  lu.detaching = false
+  lu.emit('detached')
+  await new Promise(resolve => setImmediate(resolve))
+  t.equal(lu.attached, true, 'attached (NOTIFY enabled) after the answer')
+  t.same(lines.filter(l => l.level >= 40), [], 'no warning')
+})
+
+t.test('a host that never answers NOTIFY(disabled): the next client attaches after the wait, with a warning', async t => {
+  const { lu, b, lines, clock, done } = bridge(t)
+  lu.notifySnf = 3
+  b.end('client left')
+  await done
+  t.equal(lu.detaching, true, 'the first client\'s LU went back with its NOTIFY out')
+  const session = new FakeSession()
+  const config = loadConfig(gatewaySchema, { base: { keepalive: { method: 'none' } } })
+  const binding = { session, lease: { lu: 'LU1', pool: 'P', host: 'H' }, lu: { name: 'LU1', pool: 'P', host: 'H' }, logger: pino({ level: 'debug' }, { write: (s: string) => { lines.push(JSON.parse(s)) } }), onEnd: () => {} } as unknown as ClientBinding
+  const next = new LuBridge(binding, lu as unknown as DependentLu, { config, metrics: createGatewayMetrics(new Registry()), clock })
+  void next.run()
+  t.teardown(() => { next.end('test over') })
+  await new Promise(resolve => setImmediate(resolve))
+  t.equal(lu.attached, false)
+  clock.advance(3000)
+  await new Promise(resolve => setImmediate(resolve))
+  t.equal(lu.attached, true)
+  t.match(lines.find(l => l.msg === 'host did not answer NOTIFY in time'), { level: 40, waitedMs: 3000 })
 })

@@ -81,7 +81,7 @@ async function rig (t: Test, raw: Record<string, unknown> = {}, stages?: (o: Pip
   const opts: PipelineOptions = { config, lus, hosts: new Map([['H', host]]), metrics, logger, clock: systemClock, onConnectionEnd: i => { ends.push(i) } }
   const pipeline = new ConnectionPipeline(opts, stages?.(opts))
   const listener = config.listeners[0]!
-  const server = createServer(socket => { pipeline.accept({ socket, listener, reservedPool: lus.reserve(listener.pools) }) })
+  const server = createServer(socket => { pipeline.accept({ socket, listener, reservation: lus.reserve(listener.pools) }) })
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   t.teardown(async () => {
     pipeline.endAll('test over')
@@ -308,7 +308,7 @@ t.test('a stage may hand the next stages another socket; no stages at all still 
   const lines: Line[] = []
   const ends: ConnectionEndInfo[] = []
   const listener = r.config.listeners[0]!
-  const allocator = new ListenerAllocator({ registry: r.lus, pools: ['P'], reservedPool: r.lus.reserve(['P'])!, sendsBindImage: () => false })
+  const allocator = new ListenerAllocator({ registry: r.lus, pools: ['P'], reservation: r.lus.reserve(['P'])!, sendsBindImage: () => false })
   const accepted = new Socket()
   const wrapped = new Socket()
   const logger: Logger = pino({ level: 'debug' }, { write: (s: string) => { lines.push(JSON.parse(s)) } })

@@ -147,6 +147,8 @@ t.test('TN3270E on both legs: responses relayed with each side\'s SEQ; plain cli
   t.same([...await c.recordAt(2)], [0x02, 0, 0, 0, 9, 0])
   c.send(IAC, 245) // SYSREQ = IAC AO with the SYSREQ function (RFC 2355 §10.5)
   await host.waitFor('IAC AO', e => e.type === 'command' && e.code === 245)
+  c.send(IAC, 244) // ATTN = IAC IP (RFC 2355 §10.4): upstream as IAC IP to a TN3270E host
+  await host.waitFor('IAC IP', e => e.type === 'command' && e.code === 244)
   c.end()
   await until('served', () => gw.serving() === 0)
 

@@ -1,6 +1,7 @@
 // Helpers for the front-proxy end-to-end tests (test/e2e/proxy-*.test.ts): the demo on ephemeral
 // ports with its logs captured as JSON lines, proxy admin reads, and a gateway (re)start built
-// exactly like lib/demo.ts builds its gateways (lib/demo.ts does not expose the configs).
+// exactly like lib/demo.ts builds its gateways (lib/demo.ts does not expose the configs). The demo's
+// proxy sends PROXY v2 headers to its gateways (HAProxy doc/proxy-protocol.txt).
 import { PassThrough } from 'node:stream'
 import type { Test } from 'tap'
 import { loadConfig, proxySchema, type GatewayConfig } from '../../lib/config/index.js'
@@ -30,6 +31,8 @@ export interface ProxyDemoOptions {
   hosts?: number
   lus?: number
   sets?: string[]
+  /** Lowest level captured (default info). */
+  level?: string
 }
 
 /** startDemo on ephemeral ports with captured logs; torn down (immediate) with the test. */
@@ -41,7 +44,7 @@ export async function startProxyDemo (t: Test, lines: LogLine[], opts: ProxyDemo
     hosts: opts.hosts ?? 1,
     lus: opts.lus ?? 2,
     sets: opts.sets ?? [],
-    logger: capturingLogger(lines),
+    logger: capturingLogger(lines, opts.level),
   })
   t.teardown(async () => { await demo.shutdown({ immediate: true }) })
   return demo

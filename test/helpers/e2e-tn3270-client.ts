@@ -18,7 +18,7 @@
 // IAC SE is a subnegotiation; DO/WILL for anything but TN3270E is refused (RFC 1143 keeps this
 // loop-free because the server only asks once).
 import { connect as netConnect, type Socket } from 'node:net'
-import { buildInbound, decode, Screen } from '../../lib/datastream/index.js'
+import { buildInbound, buildQueryReply, decode, Screen } from '../../lib/datastream/index.js'
 import { errorCode, errorMessage } from '../../lib/errors.js'
 
 const IAC = 255
@@ -110,7 +110,7 @@ export class E2eClient {
   readonly screen: Screen
   /** Records received and not yet consumed by nextRecord or waitForText (all data types). */
   readonly records: E2eRecord[] = []
-  /** Every record received, in arrival order; never consumed. */
+  /** Every record received, in arrival order; never consumed (Read Partition Queries are answered, not kept). */
   readonly received: E2eRecord[] = []
   /** DO TIMING-MARKs received (RFC 860). */
   timingMarks = 0
@@ -127,6 +127,10 @@ export class E2eClient {
   functions: number[] = []
   /** Answer ALWAYS-RESPONSE 3270-DATA with a positive RESPONSE (RFC 2355 §10.2) when RESPONSES was agreed. */
   autoRespond = true
+  /** Answer Read Partition Query as a terminal does (Usable Area of `screen`, code page 37; GA23-0059). */
+  answerQueries = true
+  /** Read Partition Queries received. */
+  queries = 0
   private gotFin = false
   private closeError: string | undefined
   private buf: number[] = []
@@ -393,6 +397,13 @@ export class E2eClient {
     const data = bytes.subarray(5)
     const r: E2eRecord = { dataType: bytes[0]!, requestFlag: bytes[1]!, responseFlag: bytes[2]!, seq: bytes.readUInt16BE(3), data, text: decode(data) }
     this.seen.push(r.dataType)
+    if (r.dataType === DataType.DATA_3270 && isReadPartitionQuery(data)) {
+      // A host with a query BIND asks before its first screen (WSF, Read Partition, Query); the
+      // answer is the terminal's business, not a record for the test (counted in `queries`).
+      this.queries++
+      if (this.answerQueries) this.sendRecord(DataType.DATA_3270, buildQueryReply({ usableArea: { rows: this.screen.rows, cols: this.screen.cols }, codePageId: 37 }))
+      return
+    }
     this.received.push(r)
     // ALWAYS-RESPONSE (RFC 2355 §8.1.3): answer positively (DEVICE-END, §10.2) so the host's
     // definite responses do not pile up against the gateway's credit.
@@ -450,6 +461,11 @@ export class E2eClient {
   get tn3270e (): boolean { return this.inTn3270e }
   /** Whether negotiate() is in progress. */
   get busy (): boolean { return this.negotiating !== undefined }
+}
+
+/** WSF (X'F3') whose structured field is Read Partition (X'01') of type Query or Query List (GA23-0059). */
+function isReadPartitionQuery (data: Buffer): boolean {
+  return data.length >= 6 && data[0] === 0xf3 && data[3] === 0x01 && (data[5] === 0x02 || data[5] === 0x03)
 }
 
 function escapeIac (b: Buffer): Buffer {

@@ -1,7 +1,7 @@
 // Driver for the real s3270 scripted TN3270 client (Debian package s3270 4.1ga10), used by tests.
-// Protocol (tn3270-anchors.md §5.1, §5.4): one action per line on stdin; the reply is zero or more
+// Protocol (the x3270-script(1) manual page; facts measured with it in docs/tn3270.md): one action per line on stdin; the reply is zero or more
 // `data: …` lines, then a 12-field status line, then `ok` or `error`. Pitfalls handled here
-// (§5.2): Wait() timeouts must be integers; Connect() arguments containing a comma must be quoted;
+// (measured with s3270 4.1): Wait() timeouts must be integers; Connect() arguments containing a comma must be quoted;
 // a refused connection prints one unprefixed garbage line before the status line, so the status
 // is the last well-formed status line before ok/error and other lines are ignored; `Quit` never
 // replies. One command is in flight at a time (a queue); every command has a timeout that kills
@@ -19,6 +19,8 @@ export interface S3270Options {
   commandTimeoutMs?: number
   /** Binary (default /usr/bin/s3270 via PATH lookup of `s3270`). */
   bin?: string
+  /** `-model` given as s3270 spells it (e.g. '3278-4', '3279-2-E'); overrides `model`. */
+  modelName?: string
 }
 
 export interface S3270Result {
@@ -51,7 +53,7 @@ export interface StatusFields {
 
 const STATUS_RE = /^[ULE] [FU] [PU] (?:C\([^)]*\)|N) \S+ \d+ \d+ \d+ \d+ \d+ \S+ [\d.-]+$/
 
-/** Parse the 12-field s3270 status line (tn3270-anchors.md §5.1). Throws on a malformed line. */
+/** Parse the 12-field s3270 status line (x3270-script(1), "Status line"). Throws on a malformed line. */
 export function statusFields (status: string): StatusFields {
   const m = /^(\S) (\S) (\S) (C\(([^)]*)\)|N) (\S+) (\d+) (\d+) (\d+) (\d+) (\d+) (\S+) (\S+)$/.exec(status.trim())
   if (m === null) throw new Error(`s3270: not a status line: ${JSON.stringify(status)}`)
@@ -122,8 +124,9 @@ export class S3270 {
 
   /** Spawn `s3270 -model N [extraArgs]`; resolves once the process is running. */
   static async start (opts: S3270Options = {}): Promise<S3270> {
-    const args = ['-model', String(opts.model ?? 2), ...(opts.extraArgs ?? [])]
-    const child = spawn(opts.bin ?? 's3270', args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    const args = ['-model', opts.modelName ?? String(opts.model ?? 2), ...(opts.extraArgs ?? [])]
+    // A UTF-8 locale: text with non-ASCII characters (String(), Ascii) crosses stdin/stdout as UTF-8.
+    const child = spawn(opts.bin ?? 's3270', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C.UTF-8' } })
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve)
       child.once('error', (err) => { reject(new Error(`s3270: cannot start: ${err.message}`)) })
@@ -212,6 +215,8 @@ export class S3270 {
   async enter (): Promise<S3270Result> { return await this.run('Enter') }
   async pf (n: number): Promise<S3270Result> { return await this.run(`PF(${Math.trunc(n)})`) }
   async pa (n: number): Promise<S3270Result> { return await this.run(`PA(${Math.trunc(n)})`) }
+  async attn (): Promise<S3270Result> { return await this.run('Attn') }
+  async sysreq (): Promise<S3270Result> { return await this.run('SysReq') }
   async clear (): Promise<S3270Result> { return await this.run('Clear') }
   async tab (): Promise<S3270Result> { return await this.run('Tab') }
   async moveCursor (row: number, col: number): Promise<S3270Result> { return await this.run(`MoveCursor(${row},${col})`) }

@@ -1,5 +1,6 @@
 // Integration: listener lifecycle edge cases (port taken at start and at re-open), shutdown while
-// a client is still being connected, DNS down at start.
+// a client is still being connected, DNS down at start. The listener follows CloseListenSocket
+// (KB Q101235; docs/operations.md "Listener ports" for a port taken while closed).
 import t from 'tap'
 import net from 'node:net'
 import { createRegistry } from '../../lib/observability/index.js'
@@ -42,11 +43,13 @@ t.test('re-open retried while another process holds the port', async t => {
   await waitFor(async () => await h.metric('tn3270_proxy_listener_open', { listener: 'main' }) === 0, 3000, 'closed')
   const blocker = await occupy(h.port)
   await a.listen()
-  await waitFor(() => h.log.events('listener_error').length > 0, 3000, 're-open failure logged')
-  t.match(h.log.events('listener_error')[0], { listener: 'main', error: 'EADDRINUSE' })
+  await waitFor(() => h.log.events('listener_reopen_failed').length > 0, 3000, 're-open failure logged')
+  t.match(h.log.events('listener_reopen_failed')[0], { listener: 'main', error: 'EADDRINUSE', failures: 1, level: 'warn' })
   t.equal(await h.metric('tn3270_proxy_listener_open', { listener: 'main' }), 0)
+  t.ok((await h.metric('tn3270_proxy_listener_reopen_failures_total', { listener: 'main' }) ?? 0) >= 1, 'counted')
   await new Promise<void>(resolve => blocker.close(() => resolve()))
   await waitFor(async () => await h.metric('tn3270_proxy_listener_open', { listener: 'main' }) === 1, 3000, 're-opened after the retry delay')
+  t.match(h.log.events('listener_reopened')[0], { listener: 'main', level: 'info' })
   const c = new TestClient(h.port)
   await c.receive(a.greeting)
   c.socket.destroy()

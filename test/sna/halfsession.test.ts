@@ -5,6 +5,7 @@ import {
   ActivationHalfSession, LuLuHalfSession, decodePiu, encodePiu, decodeBind, encodeBind, commandRh, requestRh, encodeIpm,
   encodeDactlu, tsProfileUsesSdt, hex, type BindImage, type LuLuEvent, type ActivationEvent, type Decision, type Lu2Ps,
 } from '../../lib/sna/index.js'
+import { ErrorCodes } from '../../lib/errors.js'
 
 const h = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex')
 const V1 = h('31 01 03 03 B1 90 30 80 00 87 87 F8 87 00 02 80 00 00 00 00 18 50 00 00 7E 00 00 08 C9 C2 D4 F0 D4 D6 D5 F2 00 05 00 7E E5 1C 10 08 C9 C2 D4 F0 E3 C5 E2 D4')
@@ -239,4 +240,9 @@ t.test('LU-LU: data traffic details', async (t) => {
   t.match(back.backEvents, [{ type: 'unbind', unbindType: 1, local: true }])
   t.equal(s.slu.state, 'reset')
   t.equal((decodeBind(encodeBind(decodeBind(V1))).ps as Lu2Ps).rows, 24)
+})
+
+t.test('SIGNAL only while data traffic is active ("SNA Formats", GA27-3136 SIG)', async (t) => {
+  const hs = new LuLuHalfSession({ role: 'secondary', localAddress: 2, remoteAddress: 1 })
+  t.throws(() => hs.sendSignal({ code: 1, extension: 0 }), { code: ErrorCodes.SNA_STATE, message: /SIGNAL send not allowed in state reset/ })
 })

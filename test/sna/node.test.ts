@@ -43,6 +43,9 @@ function activate (s: ReturnType<typeof setup>): void {
 }
 
 function bindAndSdt (s: ReturnType<typeof setup>): void {
+  // A BIND needs a client behind the LU (NOTIFY enabled); without one it is refused with 083A.
+  const lu = s.node.lu('LU1')
+  if (!lu.attached) { lu.attach(); s.toHost() }
   s.toNode(s.plu.sendBind(decodeBind(V2_BIND), V2_BIND).send)
   s.toHost()
   s.toNode(s.plu.sendSdt().send)
@@ -184,6 +187,8 @@ t.test('bad BINDs are rejected with 0835 pointer senses that echo the SNF', asyn
   const s = setup()
   activate(s)
   const lu = s.node.lu('LU1')
+  lu.attach() // a client holds the LU (a BIND for an LU nobody holds is refused, see below)
+  s.take()
   const errors: unknown[] = []
   s.node.on('protocolError', (e) => errors.push(e))
   const bindPiu = (ru: Buffer, snf: number): Buffer => encodePiu({ th: { mpf: 'whole', odai: false, efi: true, daf: 2, oaf: 1, snf }, rh: commandRh('SC'), ru })
@@ -224,6 +229,7 @@ t.test('custom validateBind hook', async (t) => {
   const th = (snf: number, daf = 2, oaf = 0, efi = true) => ({ mpf: 'whole' as const, odai: false, efi, daf, oaf, snf })
   node.receive(encodePiu({ th: th(1, 0, 0), rh: commandRh('SC'), ru: encodeActpu({ format: 0, activationType: 1, fmProfile: 0, tsProfile: 1, sscpId: Buffer.alloc(6), controlVectors: [] }) }))
   node.receive(encodePiu({ th: th(2), rh: commandRh('SC'), ru: h('0D0101') }))
+  node.lu('LU1').attach()
   wire.length = 0
   node.receive(encodePiu({ th: th(3, 2, 1), rh: commandRh('SC'), ru: V2_BIND }))
   t.equal(hx(decodePiu(wire[0]!).ru), '0835000B31')
@@ -235,6 +241,8 @@ t.test('data-traffic errors: sequence 2001, chaining 2002, brackets 2003, no SDT
   const lu = s.node.lu('LU1')
   const errs: Array<{ reason: string, sense?: number }> = []
   lu.on('protocolError', (e) => errs.push(e))
+  lu.attach()
+  s.toHost()
   s.toNode(s.plu.sendBind(decodeBind(V2_BIND), V2_BIND).send)
   s.toHost()
   const dataPiu = (snf: number, rh: Partial<Parameters<typeof requestRh>[0]>): Buffer =>
@@ -470,6 +478,8 @@ t.test('an exception thrown by a listener is logged and reported, the node keeps
   const s = setup()
   activate(s)
   const lu = s.node.lu('LU1')
+  lu.attach() // SSCP-LU data reaches listeners only while a client holds the LU
+  s.take()
   lu.once('sscpData', () => { throw new Error('listener bug') })
   const errs: Array<{ reason: string }> = []
   s.node.on('protocolError', (e) => errs.push(e))
@@ -497,4 +507,67 @@ t.test('an NS request shorter than its 3-byte header gets -RSP 1002, not a handl
   t.equal(piu.ru.readUInt32BE(0), 0x10020000, 'sense 1002 RU length error')
   t.equal(piu.th.snf, 0xc4ed, 'SNF echoed')
   t.match(errs, [{ reason: /shorter than its 3-byte header/, sense: 0x10020000 }])
+})
+
+// The gateway side of a client leaving and of the keys an SNA 3270 has: NOTIFY(disabled) asks a
+// definite response so the LU goes back only once the SSCP has seen it; a BIND the host sent before
+// it saw the NOTIFY is refused with 083A ("LU not enabled", IBM sc083a) without a protocol error;
+// ATTN is SIGNAL X'0001' (request to send), expedited RQD1; LUSTAT travels as normal-flow DFC;
+// what the host sent before it saw our UNBIND is answered negatively but is no protocol error.
+t.test('NOTIFY(disabled) RQD1, stale BIND refused 083A, SIGNAL and LUSTAT, crossings after our UNBIND', async (t) => {
+  const s = setup()
+  activate(s)
+  const lu = s.node.lu('LU1')
+  const errors: unknown[] = []
+  s.node.on('protocolError', (e) => errors.push(e))
+  lu.on('protocolError', (e) => errors.push(e))
+  bindAndSdt(s)
+  // ATTN → SIG: TH 2D (expedited), RH 4B 80 00 (DFC, FI, BC EC, RQD1), RU C9 0001 0000
+  const sigSnf = lu.sendSignal()
+  const sig = s.wire[0]!
+  t.equal(hx(sig.subarray(0, 1)), '2D')
+  t.equal(hx(sig.subarray(6)), '4B8000C900010000')
+  t.equal(decodePiu(sig).th.snf, sigSnf)
+  t.match(s.toHost(), [{ type: 'request', name: 'SIG', expedited: true }])
+  // LUSTAT 082B 0000 as normal-flow DFC: RH 4B 80 20 … (DFC, FI, BC EC, RQD1 off → RQE1, CD)
+  lu.sendData(h('04 082B 0000'), { category: 'DFC', changeDirection: true })
+  const lustat = decodePiu(s.wire[0]!)
+  t.match(lustat.rh, { category: 'DFC', fi: true, bci: true, eci: true })
+  t.match(s.toHost(), [{ type: 'request', name: 'LUSTAT' }])
+  // Our UNBIND, then the host's data and SDT that crossed it: -RSP, no protocol error.
+  lu.sendUnbind()
+  const unbind = decodePiu(s.take()[0]!)
+  const crossing = encodePiu({ th: { mpf: 'whole', odai: false, efi: false, daf: 2, oaf: 1, snf: 9 }, rh: requestRh({ mode: 'RQD1' }), ru: h('F1C3') })
+  s.toNode([crossing])
+  t.equal(hx(decodePiu(s.take()[0]!).ru), '80050001')
+  t.same(errors, [], 'crossings are not protocol errors')
+  s.toNode(s.plu.receive(unbind).send)
+  t.equal(lu.luLu.state, 'reset', '+RSP(UNBIND) ends it')
+  // The client leaves: NOTIFY(disabled) with a definite response, its SNF returned.
+  const snf = lu.detach()
+  const notify = decodePiu(s.wire[0]!)
+  t.equal(notify.th.snf, snf)
+  t.match(notify.rh, { dr1: true })
+  const responses: unknown[] = []
+  lu.on('sscpResponse', (r) => responses.push(r))
+  let detached = 0
+  lu.on('detached', () => detached++)
+  t.equal(lu.detaching, true, 'NOTIFY(disabled) unanswered')
+  s.hostLu.receive(decodePiu(s.take()[0]!))
+  // The host's USS screen for the old terminal, written before it saw the NOTIFY: not delivered.
+  const sscpData: unknown[] = []
+  lu.on('sscpData', (d) => sscpData.push(d))
+  s.toNode(s.hostLu.sendData(h('C8C9'), { fi: false, mode: 'RQD1' }).send)
+  t.same(sscpData, [], 'SSCP-LU data for an LU with no client is not delivered')
+  t.match(decodePiu(s.take()[0]!).rh, { rri: true }, 'but it is answered')
+  s.toNode([s.hostLu.respond(snf!, true)])
+  t.match(responses, [{ snf, positive: true }], '+RSP(NOTIFY) reaches the LU')
+  t.equal(lu.detaching, false)
+  t.equal(detached, 1, "'detached' once the host answered")
+  // A BIND now (sent before the host saw the NOTIFY) finds no client: -RSP 083A, no protocol error.
+  const plu2 = new LuLuHalfSession({ role: 'primary', localAddress: 1, remoteAddress: 2 })
+  s.toNode(plu2.sendBind(decodeBind(V2_BIND), V2_BIND).send)
+  t.equal(hx(decodePiu(s.take()[0]!).ru), '083A000031')
+  t.same(errors, [])
+  t.equal(lu.state, 'active')
 })

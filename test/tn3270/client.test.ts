@@ -56,7 +56,7 @@ t.test('plain TN3270 host (Hercules order): TYPE@resource, EOR+BINARY both ways,
   s.sendAttn()
   await peer.waitFor('IAC BRK', e => e.type === 'command' && e.code === BRK)
   s.sendSysreq()
-  t.same([...await peer.recordAt(1)], [0xf0], 'SysReq as AID X\'F0\' on a plain host')
+  t.same([...await peer.recordAt(1)], [0x01, 0x6c, 0x61, 0x02], 'SysReq as a Test Request Read on a plain host')
   t.throws(() => s.sendResponse(0, true, 0), { code: ErrorCodes.TN3270_SESSION_STATE })
 
   // TIMING-MARK (RFC 860): the host's WONT is the reply.

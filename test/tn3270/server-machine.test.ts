@@ -286,3 +286,24 @@ t.test('a refused TN3270E request stays answerable on the same connection (RFC 2
   t.equal(REASON_CODE['DEVICE-IN-USE'], 1)
   t.equal(d.m.phase, 'await-device-type')
 })
+
+// x3270 discards 3270-DATA while BIND-IMAGE is agreed and no BIND has come (telnet.c process_eor):
+// a Read Partition Query then hangs the client. With BIND-IMAGE the host sizes the screen (its BIND
+// and its own query after it); without, the gateway still asks during negotiation.
+t.test('IBM-DYNAMIC with BIND-IMAGE agreed: done at FUNCTIONS IS, no query before the BIND', async (t) => {
+  const L = new Leases()
+  const lease = (): DeviceDecision => ({ ...(L.grant() as Extract<DeviceDecision, { ok: true }>), bindImage: true })
+  const start = [{ type: 'start' } as const, opt('remote', Opt.TN3270E, true), sbE(bytes(2, 7, 'IBM-DYNAMIC'))]
+  // s3270's request: BIND-IMAGE RESPONSES SYSREQ (ff fa 28 03 07 00 02 04 ff f0).
+  const bound = drive([...start, decide(L, lease()), sbE(bytes(3, 7, 0, 2, 4))], true, L)
+  t.equal(bound.m.phase, 'done')
+  t.notOk(bound.all.some((a) => a.type === 'send-record'), 'no Read Partition Query sent')
+  t.match(bound.last.find((a) => a.type === 'done'), { result: { deviceType: 'IBM-DYNAMIC', functions: ['BIND-IMAGE', 'RESPONSES', 'SYSREQ'], alt: { rows: 24, cols: 80 } } })
+  // The same client without BIND-IMAGE (a host side that sends no BINDs): the gateway queries.
+  const L2 = new Leases()
+  const unbound = drive([...start, decide(L2), sbE(bytes(3, 7, 0, 2, 4))], true, L2)
+  t.equal(unbound.m.phase, 'await-functions-is', 'BIND-IMAGE refused by a counter-proposal first')
+  const after = unbound.m.step(sbE(bytes(3, 4, 2, 4)))
+  t.match(after, [{ type: 'record-mode' }, { type: 'send-record' }])
+  t.equal(unbound.m.phase, 'await-query-reply')
+})
