@@ -23,7 +23,8 @@ export interface AcceptedConnection {
 const RELISTEN_RETRY_MS = 1000
 
 class ManagedListener {
-  readonly config: GatewayListenerConfig
+  /** Replaced by a config reload (pools, closeListenSocket, PROXY protocol); name, host and port stay. */
+  config: GatewayListenerConfig
   state: ListenerState = 'closed'
   server: Server | undefined
   port: number
@@ -75,6 +76,12 @@ export class ListenerManager extends EventEmitter {
       if (want && l.state === 'closed') this.open(l)
       else if (!want && l.state === 'open') this.close(l, this.stopped ? 'stopped' : 'no LU can be served')
     }
+  }
+
+  /** A reload's listener settings, for connections accepted from now on; then listen or not accordingly. */
+  update (listeners: readonly GatewayListenerConfig[]): void {
+    for (const l of this.managed) l.config = listeners.find(x => x.name === l.config.name) ?? l.config
+    this.reconcile()
   }
 
   /** Stops listening for good (drain / shutdown). Existing sessions are not touched. */

@@ -79,7 +79,8 @@ export class SnaLinkClient extends EventEmitter<SnaLinkClientEvents> {
       }).filter(([, v]) => v !== undefined)),
     }
     backoffDelay(0, this.o.reconnectMin, this.o.reconnectMax, () => 0) // validates min/max now
-    this.log = opts.logger.child({ hostlink: 'sna', host: opts.expectNode ?? `${opts.host}:${opts.port}` })
+    // The gateway's logger already names the host (`host`); the link adds only what it is.
+    this.log = opts.logger.child({ hostlink: 'sna' })
   }
 
   get state (): SnaLinkClientState { return this.current }

@@ -7,7 +7,7 @@ import type { Dispatcher } from 'undici'
 import type { Clock, Timer } from '../clock.js'
 import type { Logger, ProxyMetrics } from '../observability/index.js'
 import { canServe, chooseBackend, eligibility, nextTransition, type BalancerOptions, type Eligibility } from './balancer.js'
-import { Backend, type BackendTarget, type ConnectFailureReason } from './backend.js'
+import { Backend, type BackendAdmin, type BackendTarget, type ConnectFailureReason } from './backend.js'
 import type { EjectionPolicy } from './health.js'
 import { StatusPoller } from './status-poll.js'
 
@@ -23,13 +23,22 @@ export interface PoolOptions {
   metrics: ProxyMetrics
 }
 
+/** The settings a config reload may change (proxy `status*`, `ejection`). */
+export type PoolSettings = Pick<PoolOptions, 'staleAfter' | 'ejection' | 'statusInterval' | 'statusTimeout'>
+
 export interface BackendStatus {
   name: string
   address: string
   source: string
+  /** The weight in effect (a runtime weight if one was set). */
   weight: number
+  /** The configured weight. */
+  configWeight: number
+  /** The operator's state: ready, drain or maint (runtime API). */
+  admin: BackendAdmin
   up: boolean
-  eligibility: Eligibility
+  /** Why it can or cannot take a new client; `drain` / `maint` when the operator said so. */
+  eligibility: Eligibility | 'drain' | 'maint'
   sessions: number
   freeLus: number | null
   statusAgeMs: number | null
@@ -56,6 +65,41 @@ export class BackendPool extends EventEmitter<{ change: [] }> {
   setSource (source: string, targets: BackendTarget[]): void {
     this.sources.set(source, targets)
     this.reconcileMembers()
+  }
+
+  /** A source a reload removed: its backends leave (their sessions continue). */
+  removeSource (source: string): void {
+    if (!this.sources.delete(source)) return
+    this.reconcileMembers()
+  }
+
+  /** A reload's status timing and ejection policy; pollers restart with the new timing. */
+  reconfigure (settings: PoolSettings): void {
+    const timing = settings.statusInterval !== this.opts.statusInterval || settings.statusTimeout !== this.opts.statusTimeout
+    Object.assign(this.opts, settings)
+    this.balancer.staleAfter = settings.staleAfter
+    if (timing) for (const b of this.list()) if (this.pollers.has(b.id)) { this.stopPoller(b.id); this.startPoller(b) }
+    this.changed()
+  }
+
+  /** The operator drains, disables (maint) or enables a backend; returns its previous state. */
+  setAdmin (b: Backend, admin: BackendAdmin): BackendAdmin {
+    const before = b.admin
+    if (before === admin) return before
+    b.admin = admin
+    if (admin === 'maint') this.stopPoller(b.id)
+    else if (before === 'maint' && !b.removed) this.startPoller(b)
+    this.opts.logger.info({ event: `backend_${admin === 'maint' ? 'disabled' : admin === 'drain' ? 'drained' : 'enabled'}`, listener: this.opts.listener, backend: b.id, sessions: b.sessions },
+      admin === 'ready' ? 'backend enabled by the operator' : `backend set to ${admin} by the operator; its sessions continue`)
+    this.changed()
+    return before
+  }
+
+  /** The operator sets a backend's weight (0-256) until a reload changes the configured one. */
+  setWeight (b: Backend, weight: number): void {
+    b.weightOverride = weight
+    this.opts.logger.info({ event: 'backend_weight', listener: this.opts.listener, backend: b.id, weight, configWeight: b.target.weight }, 'backend weight set by the operator')
+    this.changed()
   }
 
   list (): Backend[] { return [...this.backends.values()] }
@@ -113,9 +157,11 @@ export class BackendPool extends EventEmitter<{ change: [] }> {
       name: b.id,
       address: `${b.target.host}:${b.target.port}`,
       source: b.target.source,
-      weight: b.target.weight,
+      weight: b.weight,
+      configWeight: b.target.weight,
+      admin: b.admin,
       up: b.isUp(now, this.opts.staleAfter),
-      eligibility: eligibility(b.view(), now, this.balancer),
+      eligibility: b.admin !== 'ready' && !b.removed ? b.admin : eligibility(b.view(), now, this.balancer),
       sessions: b.sessions,
       freeLus: b.capacity === undefined ? null : b.estimatedFreeLus(),
       statusAgeMs: b.capacity === undefined ? null : now - b.capacity.at,
@@ -148,7 +194,10 @@ export class BackendPool extends EventEmitter<{ change: [] }> {
         existing.target = target
         this.opts.logger.info({ event: 'backend_added', listener: this.opts.listener, backend: id, source: target.source }, 'backend back in discovery')
         this.startPoller(existing)
-      } else if (existing.target.weight !== target.weight || existing.target.adminUrl !== target.adminUrl) {
+      } else if (!sameTarget(existing.target, target)) {
+        // A reload (or DNS) changed it: a new configured weight replaces a runtime one; a new
+        // address takes the next clients while open sessions stay where they are.
+        if (existing.target.weight !== target.weight) existing.weightOverride = undefined
         existing.target = target
         this.stopPoller(id)
         this.startPoller(existing)
@@ -170,7 +219,7 @@ export class BackendPool extends EventEmitter<{ change: [] }> {
   }
 
   private startPoller (b: Backend): void {
-    if (this.closed || b.target.adminUrl === undefined) return
+    if (this.closed || b.target.adminUrl === undefined || b.admin === 'maint') return
     const poller = new StatusPoller({
       url: new URL('/status', b.target.adminUrl).toString(),
       port: b.target.port,
@@ -225,4 +274,8 @@ export class BackendPool extends EventEmitter<{ change: [] }> {
     }
     this.emit('change')
   }
+}
+
+function sameTarget (a: BackendTarget, b: BackendTarget): boolean {
+  return a.weight === b.weight && a.adminUrl === b.adminUrl && a.host === b.host && a.port === b.port
 }

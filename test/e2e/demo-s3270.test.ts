@@ -117,7 +117,7 @@ t.test('POST /restart on a host: its clients are disconnected cleanly and its LU
 
   await waitFor('HOSTA client disconnected', async () => (await a.query('ConnectionState')) === 'not-connected')
   t.pass('HOSTA client was disconnected')
-  const ended = logLines.slice(before).find(l => l.event === 'session-end' && /GW1A/.test(String(l.lu)))
+  const ended = logLines.slice(before).find(l => l.event === 'session_end' && /GW1A/.test(String(l.lu)))
   t.ok(ended, 'the disconnect is logged')
   t.match(String(ended?.reason), /DACTLU|link down|deactivated/i, `with a reason: ${String(ended?.reason)}`)
 

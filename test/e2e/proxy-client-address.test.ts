@@ -21,8 +21,8 @@ t.test('keepalive events 700/701 triggered through the proxy name the client, no
 
   const ms = await until('event 701', () => lines.some(l => l.event === 701), 10_000)
   t.comment(`event 701 ${ms} ms after the first screen; ${c.timingMarks} TIMING-MARKs reached the client`)
-  const start = lines.find(l => l.event === 'session-start' && l.lu === c.lu)
-  t.equal(start?.client, client, `gateway session-start names the client ${client}`)
+  const start = lines.find(l => l.event === 'session_start' && l.lu === c.lu)
+  t.equal(start?.client, client, `gateway session_start names the client ${client}`)
   const proxyStart = lines.find(l => l.event === 'session_start' && l.role === 'proxy')
   t.equal(proxyStart?.client, client, 'the proxy saw the same client')
   const e700 = lines.filter(l => l.event === 700)
