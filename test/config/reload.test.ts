@@ -94,6 +94,6 @@ t.test('proxy: backends, sources and timeouts live; listener addresses, admin ad
     [{ name: 'p2' }, 'name'],
     [{ log: { level: 'warn' } }, 'log.level'],
   ] as const) {
-    t.throws(() => { checkReloadRules(diffConfig(proxy(), proxy(over)), PROXY_RELOAD_RULES) }, { key }, key)
+    t.throws(() => { checkReloadRules(diffConfig(proxy(), proxy(over)), PROXY_RELOAD_RULES) }, { key, code: ErrorCodes.CONFIG_RELOAD, message: /^config reload refused, nothing applied: / }, key)
   }
 })
