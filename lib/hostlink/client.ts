@@ -1,5 +1,5 @@
 // Gateway side of the `sna` host link: connect to the host (simulator), keep one SnaLink up,
-// reconnect with capped exponential backoff and jitter whenever it goes down.
+// reconnect with capped exponential backoff and jitter whenever it goes down (docs/hostlink.md).
 //
 //   idle ──start()──▶ connecting ──TCP up──▶ link(hello → up) ──down──▶ waiting ──timer──▶ connecting
 //                        └──refused/timeout──────────────────────────────▶ waiting

@@ -1,5 +1,6 @@
 // One established TCP connection of the `sna` host link, either side: HELLO exchange, PIU
-// frames, link-level keepalive (PING/PONG driven by the KeepAlive engine, hard close), BYE.
+// frames, link-level keepalive (PING/PONG driven by the KeepAlive engine, KB Q137309), BYE
+// (docs/hostlink.md).
 //
 //   hello ──valid peer HELLO──▶ up ──close()/BYE/bad frame/keepalive limit/socket gone──▶ down
 //     └──── bad/missing HELLO, hello timeout ───────────────────────────────────────────▶ down

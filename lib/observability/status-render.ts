@@ -4,7 +4,7 @@
 // function declaration that uses only its arguments, built-ins and the other functions listed
 // here. Fields a role does not report are left out; every value goes through esc() because
 // names and error texts come from configs and peers (OWASP XSS Prevention Cheat Sheet, rule #1:
-// HTML-encode element content).
+// HTML-encode element content). What each section shows: docs/operations.md "Status page".
 
 type Row = Record<string, unknown>
 type Kind = 'open' | 'up' | 'use' | 'ms'

@@ -1,7 +1,8 @@
 // The backend set of one listener: membership from discovery (static + DNS sources, applied
 // without dropping sessions), one /status poller per polled backend, the balancer over snapshots,
 // and a 'change' event whenever whether a client can be served may have changed — including by
-// the passing of time (ejection end, status going stale; balancer.nextTransition).
+// the passing of time (ejection end, status going stale; balancer.nextTransition). The operator's
+// drain / maint and runtime weight are HAProxy's `set server` states (doc/management.txt).
 import { EventEmitter } from 'node:events'
 import type { Dispatcher } from 'undici'
 import type { Clock, Timer } from '../clock.js'

@@ -1,4 +1,5 @@
-// Issue 3 Done 2 and 3: the real s3270 client against the demo's gateways and host simulators.
+// The real s3270 client against the demo's gateways and host simulators (README "Quick start";
+// session_end lines as docs/operations.md "Logs" describes them).
 import t, { type Test } from 'tap'
 import { readFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'

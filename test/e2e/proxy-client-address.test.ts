@@ -1,6 +1,7 @@
 // Front proxy end to end: the gateway names the client's real address behind the proxy (PROXY v2 from
 // a trusted network), in its KeepAlive events 700/701 too; and a PROXY v2 header from an untrusted
-// address is refused before any negotiation, with a warn line naming PROXY_HEADER_UNTRUSTED.
+// address is refused before any negotiation, with a warn line naming PROXY_HEADER_UNTRUSTED
+// (HAProxy doc/proxy-protocol.txt).
 import t from 'tap'
 import { connect, type Socket } from 'node:net'
 import { ErrorCodes } from '../../lib/errors.js'

@@ -1,3 +1,5 @@
+// The allocator (lib/gateway/allocator.ts): generic, pool and LU requests (RFC 2355 §7.1 CONNECT
+// names either), capacity reserved at accept (CloseListenSocket, KB Q101235).
 import t from 'tap'
 import { expandPools, LuRegistry } from '../../lib/gateway/lu-pool.js'
 import { ListenerAllocator } from '../../lib/gateway/allocator.js'

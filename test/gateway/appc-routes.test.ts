@@ -1,5 +1,6 @@
 // The /v1/appc routes (lib/gateway/appc-routes.ts) on a real admin server (port 0), engine ↔
-// partner behind it (test/appc/fixture.ts).
+// partner behind it (test/appc/fixture.ts); names as "SNA LU 6.2 Reference: Peer Protocols",
+// SC31-6808, and docs/operations.md "Admin token".
 import t from 'tap'
 import { request } from 'node:http'
 import { appcRoutes } from '../../lib/gateway/index.js'

@@ -1,6 +1,7 @@
 // startGateway itself (lib/gateway/gateway.ts): its callers load gatewayConfigSchema, which finds
 // the mistakes across sections (lib/config); start-up waits for host links on their events and gives up after the
-// start-up wait on the gateway's clock; the admin plane answers /status and falls through to 404.
+// start-up wait on the gateway's clock; the admin plane answers /status and falls through to 404
+// (docs/operations.md "Processes and ports").
 import t from 'tap'
 import { gatewayConfigSchema, gatewaySchema, loadConfig } from '../../lib/config/index.js'
 import { ErrorCodes } from '../../lib/errors.js'

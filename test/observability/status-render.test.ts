@@ -1,6 +1,6 @@
 // The status page renderer (lib/observability/status-render.ts): what each role's /status shows,
 // escaping of every value (OWASP XSS Prevention Cheat Sheet rule #1), and the source shipped
-// to the browser rendering exactly what the server renders.
+// to the browser rendering exactly what the server renders (docs/operations.md "Status page").
 import t from 'tap'
 import { runInNewContext } from 'node:vm'
 import { renderStatus, statusPage } from '../../lib/observability/index.js'
