@@ -9,9 +9,9 @@ import type { AddressInfo } from 'node:net'
 import { AppcEngine } from '../appc/index.js'
 import { systemClock, type Clock, type Timer } from '../clock.js'
 import type { GatewayConfig } from '../config/index.js'
-import { ErrorCodes, errorMessage, lbError, ReloadRefusedError } from '../errors.js'
+import { ErrorCodes, lbError } from '../errors.js'
 import {
-  createGatewayMetrics, startAdminServer,
+  createGatewayMetrics, reportReload, startAdminServer,
   type AdminServer, type GatewayMetrics, type Logger, type Registry, type RouteHandler,
 } from '../observability/index.js'
 import { appcRoutes } from './appc-routes.js'
@@ -244,20 +244,12 @@ class GatewayProcess implements Gateway {
 
   reload (): ReloadReport {
     const { deps, metrics } = this.p
-    try {
+    return reportReload('gateway', () => {
       if (deps.reloadConfig === undefined) {
         throw lbError(ErrorCodes.CONFIG_RELOAD, 'config reload refused: this gateway was started without a config file, so there is nothing to re-read')
       }
-      const report = reloadGateway(this.reloadTarget(), deps.reloadConfig())
-      metrics.configReloads.inc({ role: 'gateway', result: report.result })
-      this.log.info({ event: 'config_reload', result: report.result, changes: report.changes },
-        report.result === 'applied' ? `config reloaded: ${report.changes.join(', ')}` : 'config reloaded: nothing changed')
-      return report
-    } catch (err) {
-      metrics.configReloads.inc({ role: 'gateway', result: 'refused' })
-      this.log.warn({ event: 'config_reload', result: 'refused', ...(err instanceof ReloadRefusedError ? { key: err.key } : {}), reason: errorMessage(err) }, 'config reload refused; the running config stays')
-      throw err
-    }
+      return reloadGateway(this.reloadTarget(), deps.reloadConfig())
+    }, metrics.configReloads, this.log)
   }
 
   reopenAuditFile (): void { this.p.audit.reopen() }

@@ -5,8 +5,8 @@
 import { Agent, type Dispatcher } from 'undici'
 import { systemClock, type Clock } from '../clock.js'
 import type { ProxyConfig, ReloadReport } from '../config/index.js'
-import { ErrorCodes, errorMessage, lbError, ReloadRefusedError } from '../errors.js'
-import { createProxyMetrics, startAdminServer, type Logger, type ProxyMetrics, type Registry } from '../observability/index.js'
+import { ErrorCodes, lbError } from '../errors.js'
+import { createProxyMetrics, reportReload, startAdminServer, type Logger, type Registry } from '../observability/index.js'
 import { systemResolver, type Resolver } from './discovery.js'
 import type { DrainReport } from './drain.js'
 import { Frontend, type FrontendContext } from './frontend.js'
@@ -99,10 +99,10 @@ async function serve (config: ProxyConfig, deps: ProxyDeps, ctx: FrontendContext
     random: deps.random,
   })
   const status = () => proxyStatus(config.name, !lifecycle.ready, frontends)
-  const reload = (): ReloadReport => reloadWithReport(() => {
+  const reload = (): ReloadReport => reportReload('proxy', () => {
     if (deps.reloadConfig === undefined) throw lbError(ErrorCodes.CONFIG_RELOAD, 'config reload refused: this proxy was started without a config file, so there is nothing to re-read')
     return reloadProxy({ config, frontends, admin: resources.admin }, deps.reloadConfig())
-  }, ctx.metrics, ctx.logger)
+  }, ctx.metrics.configReloads, ctx.logger)
   const admin = await startAdminServer({
     host: config.admin.host,
     port: config.admin.port,
@@ -129,20 +129,5 @@ async function serve (config: ProxyConfig, deps: ProxyDeps, ctx: FrontendContext
     shutdown: (opts) => lifecycle.shutdown({ drainTimeout: config.drainTimeout, closeSpreadTime: config.closeSpreadTime, ...opts }),
     close: () => lifecycle.close(),
     reload,
-  }
-}
-
-/** Runs one reload: the metric and one log line whatever the outcome; a refusal is rethrown. */
-function reloadWithReport (run: () => ReloadReport, metrics: ProxyMetrics, logger: Logger): ReloadReport {
-  try {
-    const report = run()
-    metrics.configReloads.inc({ role: 'proxy', result: report.result })
-    logger.info({ event: 'config_reload', result: report.result, changes: report.changes },
-      report.result === 'applied' ? `config reloaded: ${report.changes.join(', ')}` : 'config reloaded: nothing changed')
-    return report
-  } catch (err) {
-    metrics.configReloads.inc({ role: 'proxy', result: 'refused' })
-    logger.warn({ event: 'config_reload', result: 'refused', ...(err instanceof ReloadRefusedError ? { key: err.key } : {}), reason: errorMessage(err) }, 'config reload refused; the running config stays')
-    throw err
   }
 }

@@ -39,8 +39,8 @@ t.test('keepalive events 700/701 triggered through the proxy name the client, no
 
   await closed
   t.pass(`the client connection was closed by the abort (${c.closedWith ?? 'closed'})`)
-  await until('proxy session ended', () => lines.some(l => l.event === 'session_end' && l.client === client))
-  const end = lines.find(l => l.event === 'session_end' && l.client === client)!
+  await until('proxy session ended', () => lines.some(l => l.event === 'session_end' && l.role === 'proxy' && l.client === client))
+  const end = lines.find(l => l.event === 'session_end' && l.role === 'proxy' && l.client === client)!
   t.equal(end.termination, 'backend_closed', 'the proxy relayed the gateway\'s close')
 })
 
