@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { ErrorCodes, errorCode, errorMessage, isLbError, lbError } from './errors.js'
 import { formatConfig, gatewayConfigSchema, hostSimSchema, loadConfig, proxySchema, readConfigFile, roleOfConfig, type ConfigFormat, type ConfigRole } from './config/index.js'
-import { buildInfo, createLogger, createRegistry, setDefaultAdminToken, type Logger } from './observability/index.js'
+import { buildInfo, createLogger, createRegistry, type Logger } from './observability/index.js'
 // The roles are imported when one starts, so help, version, check and usage errors answer fast.
 
 const USAGE = `usage: tn3270-lb <command> [options]
@@ -29,7 +29,17 @@ Every config key can also come from the environment: TN3270LB_KEEPALIVE__WATCHDO
 A non-loopback admin address needs a token: TN3270LB_ADMIN__TOKEN or admin.tokenFile.
 Reference: docs/configuration.md, docs/operations.md.`
 
-interface Running { shutdown: (opts?: { immediate?: boolean }) => Promise<void> }
+/** Something SIGHUP re-reads or reopens: the config, the audit file (TLS certificates may join). */
+interface Reloader {
+  name: string
+  run: () => unknown
+}
+
+interface Running {
+  shutdown: (opts?: { immediate?: boolean }) => Promise<void>
+  /** What SIGHUP runs, in order; each one's failure is reported and the next still runs. */
+  reloaders: Reloader[]
+}
 
 const ROLES = ['gateway', 'proxy', 'host-sim'] as const
 type Role = ConfigRole
@@ -129,7 +139,7 @@ async function demo (values: Values): Promise<Running> {
   onlyFlags('demo', values, DEMO_FLAGS, '--base-port, --gateways, --hosts, --lus, --bind and --set')
   const adminToken = demoAdminToken(process.env)
   const { startDemo } = await import('./demo.js')
-  return await startDemo({
+  const d = await startDemo({
     basePort: intFlag('base-port', values['base-port'], 3270, 0, 65000),
     gateways: intFlag('gateways', values.gateways, 2, 1, 50),
     hosts: intFlag('hosts', values.hosts, 2, 1, 26),
@@ -139,29 +149,32 @@ async function demo (values: Values): Promise<Running> {
     ...(adminToken === undefined ? {} : { adminToken }),
     print: line => process.stdout.write(line + '\n'),
   })
+  // The demo's configs are generated, so there is nothing to re-read; audit files are reopened.
+  return { shutdown: o => d.shutdown(o), reloaders: d.gateways.map(g => ({ name: `${g.name} audit file`, run: () => { g.reopenAuditFile() } })) }
 }
 
 async function role (command: Role, values: Values): Promise<Running> {
   onlyFlags(command, values, ROLE_FLAGS, '--config FILE and --set key=value')
+  // A reload loads exactly as the start did: the same file, environment and --set values.
   const opts = { file: needConfig(command, values), env: process.env, sets: values.set ?? [] }
   const registry = createRegistry()
   let logger: Logger
   let running: Running & { listening: () => string[] }
   if (command === 'gateway') {
     const config = loadConfig(gatewayConfigSchema, opts)
-    setDefaultAdminToken(config.admin.token)
     logger = createLogger({ level: config.log.level, base: { gateway: config.name } })
-    running = await (await import('./gateway/index.js')).startGateway(config, { logger, registry })
+    const gw = await (await import('./gateway/index.js')).startGateway(config, { logger, registry, reloadConfig: () => loadConfig(gatewayConfigSchema, opts) })
+    running = { shutdown: o => gw.shutdown(o), listening: () => gw.listening(), reloaders: [{ name: 'config', run: () => gw.reload() }, { name: 'audit file', run: () => { gw.reopenAuditFile() } }] }
   } else if (command === 'proxy') {
     const config = loadConfig(proxySchema, opts)
-    setDefaultAdminToken(config.admin.token)
     logger = createLogger({ level: config.log.level, base: { role: 'proxy' } })
-    running = await (await import('./proxy/index.js')).startProxy(config, { logger, registry })
+    const proxy = await (await import('./proxy/index.js')).startProxy(config, { logger, registry, reloadConfig: () => loadConfig(proxySchema, opts) })
+    running = { shutdown: o => proxy.shutdown(o), listening: () => proxy.listening(), reloaders: [{ name: 'config', run: () => proxy.reload() }] }
   } else {
     const config = loadConfig(hostSimSchema, opts)
-    setDefaultAdminToken(config.admin.token)
     logger = createLogger({ level: config.log.level, base: { host: config.name } })
-    running = await (await import('./hostsim/index.js')).startHostSim(config, { logger, registry })
+    const sim = await (await import('./hostsim/index.js')).startHostSim(config, { logger, registry })
+    running = { shutdown: o => sim.shutdown(o), listening: () => sim.listening(), reloaders: [] }
   }
   for (const line of running.listening()) process.stdout.write(line + '\n')
   logger.debug('started')
@@ -187,8 +200,27 @@ async function main (argv: string[]): Promise<Running | undefined> {
   throw usageError(`unknown command ${JSON.stringify(command)}; expected demo, gateway, proxy, host-sim or check`)
 }
 
+/**
+ * SIGHUP: every reloader in turn (config, audit file, ...), like HAProxy's and nginx's reload
+ * signal. The roles log each outcome themselves; a failure is also one line on stderr, and the
+ * process always keeps running with what it had.
+ */
+async function reload (running: Running): Promise<void> {
+  if (running.reloaders.length === 0) process.stderr.write('tn3270-lb: SIGHUP: nothing to reload for this command\n')
+  for (const r of running.reloaders) {
+    try {
+      await r.run()
+    } catch (err) {
+      process.stderr.write(`tn3270-lb: SIGHUP: ${r.name}: ${errorMessage(err).split('\n')[0]!}\n`)
+    }
+  }
+}
+
 /** SIGTERM/SIGINT: drain; a second signal stops at once (HAProxy soft stop, docs/operations.md). */
 function handleSignals (running: Running): void {
+  // One reload at a time; a SIGHUP during one runs once more after it.
+  let reloading: Promise<void> = Promise.resolve()
+  process.on('SIGHUP', () => { reloading = reloading.then(() => reload(running)) })
   let signalled = false
   let forced = false
   const onSignal = (sig: NodeJS.Signals): void => {

@@ -4,7 +4,7 @@
 // and config schema a real deployment uses; only the configs are generated here.
 import { createServer, type AddressInfo } from 'node:net'
 import { gatewayConfigSchema, hostSimSchema, loadConfig, proxySchema, type GatewayConfig, type HostSimConfig, type ProxyConfig } from './config/index.js'
-import { createLogger, createRegistry, setDefaultAdminToken, type Logger } from './observability/index.js'
+import { createLogger, createRegistry, type Logger } from './observability/index.js'
 import { startGateway, type Gateway } from './gateway/index.js'
 import { startProxy, type Proxy } from './proxy/index.js'
 import { startHostSim, type HostSim } from './hostsim/index.js'
@@ -55,8 +55,6 @@ export async function startDemo (opts: DemoOptions): Promise<Demo> {
   }
   const admin = async (offset: number): Promise<Record<string, unknown>> =>
     ({ host: opts.bind, port: await port(offset), ...(opts.adminToken === undefined ? {} : { token: opts.adminToken }) })
-  // Every admin server of this demo takes the token when it starts; the process default is put back after.
-  const previousToken = opts.adminToken === undefined ? undefined : setDefaultAdminToken(opts.adminToken)
   try {
     for (let j = 1; j <= opts.hosts; j++) {
       const config: HostSimConfig = loadConfig(hostSimSchema, {
@@ -112,8 +110,6 @@ export async function startDemo (opts: DemoOptions): Promise<Demo> {
   } catch (err) {
     await shutdown({ immediate: true }).catch(() => {})
     throw err
-  } finally {
-    if (opts.adminToken !== undefined) setDefaultAdminToken(previousToken)
   }
   return { hosts, gateways, proxy, lines, shutdown }
 }

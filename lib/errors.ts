@@ -8,12 +8,16 @@ export const ErrorCodes = {
   CONFIG_FILE: 'TN3270LB_ERR_CONFIG_FILE',
   CONFIG_OVERRIDE: 'TN3270LB_ERR_CONFIG_OVERRIDE',
   CONFIG_REFERENCE: 'TN3270LB_ERR_CONFIG_REFERENCE',
+  /** A reload (SIGHUP, POST /v1/reload) changes a key that cannot change while the role runs. */
+  CONFIG_RELOAD: 'TN3270LB_ERR_CONFIG_RELOAD',
   // cli
   CLI_USAGE: 'TN3270LB_ERR_CLI_USAGE',
   // observability/ (admin HTTP server)
   ADMIN_LISTEN: 'TN3270LB_ERR_ADMIN_LISTEN',
   ADMIN_TOKEN_REQUIRED: 'TN3270LB_ERR_ADMIN_TOKEN_REQUIRED',
   ADMIN_BODY_TOO_LARGE: 'TN3270LB_ERR_ADMIN_BODY_TOO_LARGE',
+  /** A runtime API request that cannot be done (bad body, unknown name, wrong state): AdminRequestError. */
+  ADMIN_REQUEST: 'TN3270LB_ERR_ADMIN_REQUEST',
   // telnet/
   TELNET_SUBNEG_TOO_LONG: 'TN3270LB_ERR_TELNET_SUBNEG_TOO_LONG',
   TELNET_RECORD_TOO_LONG: 'TN3270LB_ERR_TELNET_RECORD_TOO_LONG',
@@ -113,6 +117,36 @@ export class SenseError extends Tn3270LbError {
     super(code, message, options)
     this.name = 'SenseError'
     this.sense = sense
+  }
+}
+
+// config/
+
+/**
+ * A reload refused because `key` cannot change while the role runs (a listener's port, a host
+ * link's address ...): nothing of the new config was applied (docs/operations.md "Reload").
+ */
+export class ReloadRefusedError extends Tn3270LbError {
+  readonly key: string
+  constructor (key: string, message: string) {
+    super(ErrorCodes.CONFIG_RELOAD, message)
+    this.name = 'ReloadRefusedError'
+    this.key = key
+  }
+}
+
+// observability/ (admin runtime API)
+
+/** HTTP statuses a runtime API request may be refused with (docs/operations.md "Runtime API"). */
+export type AdminRequestStatus = 400 | 404 | 405 | 409
+
+/** A runtime API request refused with `status` and a message that says what was wrong. */
+export class AdminRequestError extends Tn3270LbError {
+  readonly status: AdminRequestStatus
+  constructor (status: AdminRequestStatus, message: string, options?: { cause?: unknown }) {
+    super(ErrorCodes.ADMIN_REQUEST, message, options)
+    this.name = 'AdminRequestError'
+    this.status = status
   }
 }
 

@@ -121,9 +121,14 @@ const appc = z.object({
   retryCnos: bool(true).describe('retry a CNOS the partner refused or never answered (KB Q107866 RETRYCNOS)'),
   sesTimeout: int(0, 1_000_000).default(4).describe('idle contention-winner sessions are unbound after this many 5-second ticks; 0 = never (KB 831976)'),
   allocateTimeout: duration('30s').describe('how long an allocate waits for a session'),
-  apiToken: z.string().optional().describe('bearer token for every `/v1/appc` request, reads included; if set with `admin.token` it must be the same'),
   partners: z.array(appcPartner).default([]).describe('LU 6.2 partners'),
 }).strict().default({})
+
+const audit = z.object({
+  enabled: bool(true).describe('write one audit record per ended client session (client, LU, host, application, bytes and records each way, end reason; never screen data)'),
+  file: z.string().min(1).optional()
+    .describe('append the records to this file, one JSON line each, reopened on SIGHUP (log rotation); omitted = the log, as `event: "session_audit"` lines'),
+}).strict().default({}).describe('session audit records, like the TN3270 session records of z/OS SMF type 119 (docs/operations.md "Audit records")')
 
 /**
  * Each section of a gateway config with its types and defaults, nothing across sections: for
@@ -139,6 +144,7 @@ export const gatewaySchema = z.object({
   keepalive,
   pacing,
   appc,
+  audit,
   drainTimeout: duration('30s').describe('SIGTERM: sessions may continue this long, then clients are told and LUs unbound'),
   log: z.object({ level: logLevel() }).strict().default({}),
 }).strict()
@@ -157,5 +163,6 @@ export type GatewayListenerConfig = GatewayConfig['listeners'][number]
 export type KeepAliveConfig = GatewayConfig['keepalive']
 export type PacingConfig = GatewayConfig['pacing']
 export type AppcConfig = GatewayConfig['appc']
+export type AuditConfig = GatewayConfig['audit']
 export type SnaLinkConfig = z.output<typeof snaLink>
 export type Tn3270LinkConfig = z.output<typeof tn3270Link>

@@ -12,3 +12,4 @@ export { configReference, replaceReference, referenceRows, type ReferenceRow } f
 export * from './gateway.js'
 export * from './hostsim.js'
 export * from './proxy.js'
+export { diffConfig, checkReloadRules, describeChanges, GATEWAY_RELOAD_RULES, PROXY_RELOAD_RULES, type KeyChange, type ReloadReport, type ReloadRule } from './reload.js'

@@ -23,6 +23,11 @@ export interface LoadOptions {
 
 type Path = Array<string | number>
 
+/** Keys that were valid once: their error says what replaced them rather than "unknown key". */
+const RETIRED_KEYS: Record<string, string> = {
+  'appc.apiToken': 'retired: admin.token guards every state-changing admin request, /v1/appc included; remove the key',
+}
+
 export function loadConfig<S extends z.ZodTypeAny> (schema: S, opts: LoadOptions = {}): z.output<S> {
   let raw: unknown = opts.base === undefined ? {} : structuredClone(opts.base)
   if (opts.file !== undefined) raw = expandReferences(readConfigFile(opts.file), opts.env ?? {}, opts.file)
@@ -159,7 +164,8 @@ function describe (value: unknown): string {
 function formatIssue (issue: z.ZodIssue, raw: unknown): string {
   const key = issue.path.length === 0 ? '(top level)' : issue.path.join('.')
   if (issue.code === z.ZodIssueCode.unrecognized_keys) {
-    return `config: ${issue.path.length === 0 ? '' : `${key}.`}${issue.keys[0]}: unknown key`
+    const full = `${issue.path.length === 0 ? '' : `${key}.`}${issue.keys[0]}`
+    return `config: ${full}: ${RETIRED_KEYS[full] ?? 'unknown key'}`
   }
   const value = getPath(raw, issue.path)
   let expected = issue.message

@@ -5,11 +5,10 @@ import { z } from 'zod'
 import { expandLuEntry, genericLuNames } from './lu-names.js'
 
 interface GatewayShape {
-  admin: { token?: string | undefined }
   listeners: Array<{ name: string, pools: string[] }>
   hosts: Array<{ name: string, link: { type: string } }>
   pools: Array<{ name: string, host: string, lus: Array<string | { name: string }>, generic: number }>
-  appc: { apiToken?: string | undefined, partners: Array<{ name: string, host: string }> }
+  appc: { partners: Array<{ name: string, host: string }> }
 }
 
 type Path = Array<string | number>
@@ -38,11 +37,6 @@ export function gatewayReferences (cfg: GatewayShape, ctx: z.RefinementCtx): voi
     else if (type !== 'sna') issue(['appc', 'partners', i, 'host'], `expected a host with an sna link: LU 6.2 sessions need SNA, and ${p.host} is reached over ${type}`)
   })
   luNames(cfg, issue)
-  const { token } = cfg.admin
-  const { apiToken } = cfg.appc
-  if (token !== undefined && apiToken !== undefined && apiToken !== token) {
-    issue(['appc', 'apiToken'], 'expected the same value as admin.token, or no apiToken: a request carries one bearer token')
-  }
 }
 
 /** LU names are unique across pools and disjoint from pool names (RFC 2355 §7.1: CONNECT names either). */

@@ -77,6 +77,9 @@ export class ClientLeg {
       socket.once('close', () => resolve())
     })
     this.listen(this.session, 'close', (reason: string) => { opts.end(`client closed: ${reason}`) })
+    // Records from the client, for GET /v1/sessions and the audit record: one increment each.
+    const activity = opts.binding.activity
+    if (activity !== undefined) this.listen(this.session, 'data', () => { activity.recordsIn++ })
     this.listen(socket, 'drain', () => { opts.onCredit() })
   }
 
@@ -145,6 +148,7 @@ export class ClientLeg {
 
   /** A host record was handed to the client: one that restores the keyboard ends the transaction. */
   hostRecordDelivered (record: Buffer): void {
+    if (this.opts.binding.activity !== undefined) this.opts.binding.activity.recordsOut++
     if (this.awaitingReplySince === undefined || !restoresKeyboard(record)) return
     const seconds = (this.opts.clock.now() - this.awaitingReplySince) / 1000
     this.awaitingReplySince = undefined
@@ -187,7 +191,7 @@ export class ClientLeg {
     try {
       fn()
     } catch (err) {
-      this.log.error({ err: errorMessage(err), event: what }, 'session bridge failed')
+      this.log.error({ event: 'session_bridge_error', during: what, err: errorMessage(err) }, 'session bridge failed')
       this.opts.end(`bridge error: ${errorMessage(err)}`)
     }
   }

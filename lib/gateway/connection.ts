@@ -8,7 +8,8 @@
 // Metrics (docs/metrics.md): tn3270_gateway_connections_total{result} once per connection
 // (accepted when it starts serving; rejected_resource / rejected_error when it ends before, the
 // RFC 2561 ConnResrceRejs / ConnErrorRejs split), negotiation seconds and sessions_active while
-// serving. Logs: session-start when serving starts, exactly one line when the connection ends.
+// serving. Logs: session_start when serving starts, exactly one line when the connection ends,
+// and for a session its audit record (session-record.ts) through the context's `audit`.
 import type { Socket } from 'node:net'
 import type { Clock } from '../clock.js'
 import type { GatewayListenerConfig } from '../config/index.js'
@@ -18,6 +19,7 @@ import { peerOf } from '../proxy-protocol/index.js'
 import type { Tn3270ServerSession } from '../tn3270/index.js'
 import type { ListenerAllocator } from './allocator.js'
 import type { Lease } from './lu-pool.js'
+import { SessionActivity, sessionAuditRecord, sessionFacts, type SessionAuditRecord, type SessionFacts, type SessionSource, type TlsIdentity } from './session-record.js'
 
 /** The phases a stage runs in, in pipeline order (a TLS stage will sit before 'negotiating'). */
 export type StagePhase = 'admission' | 'proxy-header' | 'negotiating' | 'serving'
@@ -40,6 +42,8 @@ export interface ClientIdentity {
    * negotiate stage decodes it and resumes instead of starting afresh.
    */
   handover?: Buffer
+  /** What a TLS stage learnt of the client (its certificate); copied into the audit record. */
+  tls?: TlsIdentity
 }
 
 /** Handed to GatewayDeps.onConnectionEnd once per connection. */
@@ -55,6 +59,8 @@ export interface ConnectionEndInfo {
   lu?: string
   pool?: string
   mode?: 'tn3270' | 'tn3270e'
+  /** The session's audit record (serving only). */
+  record?: SessionAuditRecord
 }
 
 /** One step of the pipeline. Throwing ends the connection in this stage's phase. */
@@ -68,6 +74,8 @@ export interface ConnectionContext {
   logger: Logger
   clock: Clock
   onEnd?: (info: ConnectionEndInfo) => void
+  /** Takes the audit record of every session that had an LU (audit.ts). */
+  audit?: (record: SessionAuditRecord) => void
 }
 
 const PRE_SESSION_LINES: Record<Exclude<StagePhase, 'serving'>, { level: 'warn' | 'info', message: (reason: string) => string }> = {
@@ -90,6 +98,9 @@ export class ClientConnection {
   session: Tn3270ServerSession | undefined
   /** Extra fields for the end line (e.g. the limit that refused it). */
   readonly detail: Record<string, unknown> = {}
+  /** Records each way and the host application, counted by the client leg. */
+  readonly activity = new SessionActivity()
+  private sessionStartedAt = 0
   private current: ConnectionPhase = 'admission'
   private transport: Socket
   private sessionLog: Logger | undefined
@@ -148,6 +159,25 @@ export class ClientConnection {
   /** The host side is done with the client (ClientBinding.onEnd): the first reason is kept. */
   sessionEnded (reason: string): void { this.endReason ??= reason }
 
+  /** The GET /v1/sessions row while serving; undefined in any other phase. */
+  facts (): SessionFacts | undefined {
+    return this.current === 'serving' ? sessionFacts(this.source()) : undefined
+  }
+
+  private source (): SessionSource {
+    const session = this.session!
+    return {
+      client: this.identity.client,
+      proxied: this.identity.proxied,
+      tls: this.identity.tls,
+      listener: this.listener.name,
+      lease: this.lease!,
+      session: { deviceType: session.deviceType, mode: session.mode, socket: session.socket },
+      activity: this.activity,
+      startedAt: this.sessionStartedAt,
+    }
+  }
+
   private enter (phase: StagePhase): void {
     this.current = phase
     // The negotiating stage resolves only with a session, so serving always has one.
@@ -163,8 +193,9 @@ export class ClientConnection {
     metrics.connections.inc({ listener: this.listener.name, result: 'accepted' })
     metrics.negotiationSeconds.observe((clock.now() - this.acceptedAt) / 1000)
     metrics.sessionsActive.inc({ pool: lease.pool, mode: session.mode })
+    this.sessionStartedAt = clock.now()
     this.sessionLog = logger.child({ client: this.identity.client, lu: lease.lu, pool: lease.pool })
-    this.sessionLog.info({ event: 'session-start', mode: session.mode, deviceType: session.deviceType, listener: this.listener.name }, 'client session started')
+    this.sessionLog.info({ event: 'session_start', mode: session.mode, deviceType: session.deviceType, listener: this.listener.name }, 'client session started')
   }
 
   /** The one end path: give back, count, log, tell — for every phase. */
@@ -195,8 +226,14 @@ export class ClientConnection {
     if (!session.closed) session.close(reason)
     this.ctx.metrics.sessionsActive.dec({ pool: lease.pool, mode: session.mode })
     lease.release()
-    this.log.info({ event: 'session-end', reason }, 'client session ended')
-    return { phase: 'serving', result: 'accepted', reason, client: this.identity.client, listener: this.listener.name, lu: lease.lu, pool: lease.pool, mode: session.mode }
+    this.log.info({ event: 'session_end', reason }, 'client session ended')
+    const record = sessionAuditRecord(this.source(), this.ctx.clock.now(), reason)
+    try {
+      this.ctx.audit?.(record)
+    } catch (err) {
+      this.ctx.logger.error({ err: errorMessage(err) }, 'audit record could not be written')
+    }
+    return { phase: 'serving', result: 'accepted', reason, client: this.identity.client, listener: this.listener.name, lu: lease.lu, pool: lease.pool, mode: session.mode, record }
   }
 
   private endEarly (phase: Exclude<StagePhase, 'serving'>): ConnectionEndInfo {
@@ -205,7 +242,7 @@ export class ClientConnection {
     const code = this.endReason === undefined ? errorCode(this.failure) : undefined
     this.ctx.metrics.connections.inc({ listener: this.listener.name, result })
     const line = PRE_SESSION_LINES[phase]
-    const fields = { client: this.identity.client, listener: this.listener.name, event: 'connection-end', phase, result, reason, ...(code === undefined ? {} : { code }), ...this.detail }
+    const fields = { client: this.identity.client, listener: this.listener.name, event: 'connection_end', phase, result, reason, ...(code === undefined ? {} : { code }), ...this.detail }
     this.ctx.logger[line.level](fields, line.message(reason))
     return { phase, result, reason, ...(code === undefined ? {} : { code }), client: this.identity.client, listener: this.listener.name }
   }

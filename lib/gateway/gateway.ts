@@ -1,23 +1,30 @@
 // A gateway process: LU pools behind CloseListenSocket listeners (KB Q101235), host links, the
-// connection pipeline (pipeline.ts), the admin plane, and the drain on SIGTERM
-// (docs/operations.md). This file only assembles the pieces and runs the gateway's own life:
-// starting → ready → draining → stopped.
+// connection pipeline (pipeline.ts), the admin plane with the runtime API, config reload and
+// audit records, and the drain on SIGTERM (docs/operations.md). This file only assembles the
+// pieces and runs the gateway's own life: starting → ready → draining → stopped.
+//
+// The config must have been validated by gatewayConfigSchema (lib/config): the checks across
+// sections (pools on configured hosts, listeners on configured pools, LU names) are done there.
 import type { AddressInfo } from 'node:net'
 import { AppcEngine } from '../appc/index.js'
 import { systemClock, type Clock, type Timer } from '../clock.js'
 import type { GatewayConfig } from '../config/index.js'
 import { ErrorCodes, lbError } from '../errors.js'
 import {
-  createGatewayMetrics, startAdminServer,
+  createGatewayMetrics, reportReload, startAdminServer,
   type AdminServer, type GatewayMetrics, type Logger, type Registry, type RouteHandler,
 } from '../observability/index.js'
 import { appcRoutes } from './appc-routes.js'
+import { AuditLog } from './audit.js'
 import type { ConnectionEndInfo } from './connection.js'
-import type { HostSide, Lu62Port } from './host-side.js'
+import type { HostSide, HostSideContext, Lu62Port } from './host-side.js'
 import { awaitHostsUp, createHostSide } from './hosts.js'
 import { ListenerManager } from './listeners.js'
-import { compactLuNames, expandPools, LuRegistry } from './lu-pool.js'
+import { compactLuNames, expandPools, LuRegistry, type PoolCounts } from './lu-pool.js'
 import { ConnectionPipeline } from './pipeline.js'
+import { reloadGateway, type ReloadReport, type ReloadTarget } from './reload.js'
+import { runtimeRoutes } from './runtime-routes.js'
+import type { SessionFacts } from './session-record.js'
 import { puNameOf } from './sna-host.js'
 
 export interface GatewayDeps {
@@ -27,6 +34,11 @@ export interface GatewayDeps {
   clock?: Clock
   /** Called once per client connection when it has ended, whatever phase it ended in. */
   onConnectionEnd?: (info: ConnectionEndInfo) => void
+  /**
+   * Loads the config again the way the gateway was started (file, environment, `--set`), for
+   * reload (SIGHUP, POST /v1/reload). Omitted: the gateway has nothing to re-read.
+   */
+  reloadConfig?: () => GatewayConfig
 }
 
 export interface GatewayStatus {
@@ -36,11 +48,11 @@ export interface GatewayStatus {
   draining: boolean
   listeners: Array<{ name: string, address: string, open: boolean, pools: string[] }>
   /**
-   * Per pool: counts, `spare` (free LUs not promised to a connection accepted and still
-   * negotiating: what a new client can get), and `luRanges`, the LU names the pool owns in
+   * Per pool: counts and admin state, `spare` (free LUs not promised to a connection accepted and
+   * still negotiating: what a new client can get), and `luRanges`, the LU names the pool owns in
    * range form (`GW1A001..GW1A004`), which a front proxy routes LU names by (docs/routing.md).
    */
-  pools: Array<{ name: string, host: string, total: number, free: number, inUse: number, unavailable: number, spare: number, luRanges: string[] }>
+  pools: Array<PoolCounts & { spare: number, luRanges: string[] }>
   hostLinks: Array<{ host: string, type: string, up: boolean } & Record<string, unknown>>
   sessions: { active: number, negotiating: number }
 }
@@ -54,6 +66,16 @@ export interface Gateway {
   listening: () => string[]
   listenerPort: (name: string) => number
   status: () => GatewayStatus
+  /** The sessions being served (GET /v1/sessions). */
+  sessions: () => SessionFacts[]
+  /**
+   * Re-loads the config (GatewayDeps.reloadConfig) and applies what can change live, all or
+   * nothing; throws (nothing applied) when it cannot. One log line and one
+   * tn3270_config_reloads_total count either way.
+   */
+  reload: () => ReloadReport
+  /** SIGHUP: reopen `audit.file` after log rotation moved it away. */
+  reopenAuditFile: () => void
   /** Drain: readyz 503, listeners close, sessions continue up to drainTimeout, then end. */
   shutdown: (opts?: { immediate?: boolean }) => Promise<void>
 }
@@ -69,35 +91,38 @@ export async function startGateway (config: GatewayConfig, deps: GatewayDeps): P
   const metrics = createGatewayMetrics(deps.registry)
   const lus = createLuRegistry(config, metrics)
   const hosts = new Map<string, HostSide>()
-  for (const h of config.hosts) hosts.set(h.name, createHostSide(h, { config, lus, metrics, clock, logger: logger.child({ host: h.name }) }))
+  const hostContext = (host: string): HostSideContext => ({ config, lus, metrics, clock, logger: logger.child({ host }) })
+  for (const h of config.hosts) hosts.set(h.name, createHostSide(h, hostContext(h.name)))
   const appc = createAppcEngine(config, hosts, { logger, metrics, clock })
+  const audit = new AuditLog(config.audit, config.name, logger)
   const pipeline = new ConnectionPipeline({
     config, lus, hosts, metrics, logger, clock,
+    audit: record => { audit.write(record) },
     ...(deps.onConnectionEnd === undefined ? {} : { onConnectionEnd: deps.onConnectionEnd }),
   })
   const listeners = new ListenerManager({ listeners: config.listeners, registry: lus, logger, metrics, clock, onConnection: c => { pipeline.accept(c) } })
-  const gateway = new GatewayProcess({ config, deps, clock, metrics, lus, hosts, appc, pipeline, listeners })
+  const gateway = new GatewayProcess({ config, deps, clock, metrics, lus, hosts, hostContext, appc, audit, pipeline, listeners })
   await gateway.start()
   return gateway
 }
 
-/** The registry of every configured LU, with the config checks that need it and the LU gauges. */
+/** The registry of every configured LU and its gauges (a pool a reload removed loses its series). */
 function createLuRegistry (config: GatewayConfig, metrics: GatewayMetrics): LuRegistry {
   const lus = new LuRegistry(expandPools(config.pools), config.pools.map(p => ({ name: p.name, host: p.host })))
-  for (const pool of config.pools) {
-    if (!config.hosts.some(h => h.name === pool.host)) throw lbError(ErrorCodes.CONFIG_INVALID, `config: pools.${pool.name}.host = ${JSON.stringify(pool.host)}: no host with that name`)
-  }
-  for (const l of config.listeners) {
-    for (const p of l.pools) {
-      if (!lus.hasPool(p)) throw lbError(ErrorCodes.CONFIG_INVALID, `config: listeners.${l.name}.pools: ${JSON.stringify(p)} is not a configured pool`)
-    }
-  }
+  let shown = new Map<string, string>()
   const updateLuGauges = (): void => {
+    const now = new Map<string, string>()
     for (const c of lus.counts()) {
-      metrics.lus.set({ pool: c.name, state: 'free' }, c.free)
-      metrics.lus.set({ pool: c.name, state: 'in_use' }, c.inUse)
-      metrics.lus.set({ pool: c.name, state: 'unavailable' }, c.unavailable)
+      now.set(c.name, c.host)
+      metrics.lus.set({ pool: c.name, host: c.host, state: 'free' }, c.free)
+      metrics.lus.set({ pool: c.name, host: c.host, state: 'in_use' }, c.inUse)
+      metrics.lus.set({ pool: c.name, host: c.host, state: 'unavailable' }, c.unavailable)
     }
+    for (const [pool, host] of shown) {
+      if (now.has(pool)) continue
+      for (const state of ['free', 'in_use', 'unavailable']) metrics.lus.remove({ pool, host, state })
+    }
+    shown = now
   }
   lus.on('change', updateLuGauges)
   updateLuGauges()
@@ -139,7 +164,9 @@ interface GatewayParts {
   metrics: GatewayMetrics
   lus: LuRegistry
   hosts: Map<string, HostSide>
+  hostContext: (host: string) => HostSideContext
   appc: AppcEngine | undefined
+  audit: AuditLog
   pipeline: ConnectionPipeline
   listeners: ListenerManager
 }
@@ -168,11 +195,15 @@ class GatewayProcess implements Gateway {
 
   /** Admin first (a proxy polling /status sees "not ready"), then host links, then listeners. */
   async start (): Promise<void> {
-    const { config, deps, appc, clock, hosts, listeners } = this.p
-    const routes: RouteHandler[] = appc === undefined ? [] : [appcRoutes(appc, config.appc.apiToken)]
+    const { config, deps, appc, clock, hosts, listeners, lus } = this.p
+    const routes: RouteHandler[] = [
+      runtimeRoutes({ lus, sessions: () => this.sessions(), reload: () => this.reload(), logger: this.log }),
+      ...(appc === undefined ? [] : [appcRoutes(appc)]),
+    ]
     this.admin = await startAdminServer({
       host: config.admin.host,
       port: config.admin.port,
+      token: config.admin.token,
       registry: deps.registry,
       logger: this.log,
       status: () => this.status(),
@@ -221,6 +252,25 @@ class GatewayProcess implements Gateway {
     }
   }
 
+  sessions (): SessionFacts[] { return this.p.pipeline.sessionList() }
+
+  reload (): ReloadReport {
+    const { deps, metrics } = this.p
+    return reportReload('gateway', () => {
+      if (deps.reloadConfig === undefined) {
+        throw lbError(ErrorCodes.CONFIG_RELOAD, 'config reload refused: this gateway was started without a config file, so there is nothing to re-read')
+      }
+      return reloadGateway(this.reloadTarget(), deps.reloadConfig())
+    }, metrics.configReloads, this.log)
+  }
+
+  reopenAuditFile (): void { this.p.audit.reopen() }
+
+  private reloadTarget (): ReloadTarget {
+    const { config, lus, hosts, listeners, audit, metrics, hostContext } = this.p
+    return { config, lus, hosts, listeners, audit, admin: this.admin, metrics, logger: this.log, hostContext }
+  }
+
   async shutdown (opts: { immediate?: boolean } = {}): Promise<void> {
     if (opts.immediate === true) {
       await this.stopNow()
@@ -259,6 +309,7 @@ class GatewayProcess implements Gateway {
 
   private async closeAll (): Promise<void> {
     await this.p.appc?.close()
+    await this.p.audit.close()
     await Promise.all([...this.hosts.values()].map(h => h.close()))
     await this.admin?.close()
     this.state = 'stopped'

@@ -8,6 +8,7 @@ import type { GatewayConfig } from '../config/index.js'
 import type { GatewayMetrics, Logger } from '../observability/index.js'
 import type { Tn3270ServerSession } from '../tn3270/index.js'
 import type { Lease, LuDefinition, LuRegistry } from './lu-pool.js'
+import type { SessionActivity } from './session-record.js'
 
 /** What every host side is built with. */
 export interface HostSideContext {
@@ -28,6 +29,8 @@ export interface ClientBinding {
   logger: Logger
   /** Called exactly once when the client side is finished and the LU may be cleaned. */
   onEnd: (reason: string) => void
+  /** Counts for GET /v1/sessions and the audit record (the client leg and the host side fill it). */
+  activity?: SessionActivity
 }
 
 /** The APPC engine's side of an sna link: it receives ODAI = 1 PIUs and is told of link changes. */
@@ -69,6 +72,14 @@ export interface HostSide extends EventEmitter<HostSideEvents> {
    * may be handed to someone else.
    */
   serve: (binding: ClientBinding) => Promise<void>
+  /**
+   * Capability: the LUs the link offered when it was set up, by name with their local address
+   * (sna links: the HELLO, docs/hostlink.md). A reload may add only these on such a host.
+   * Undefined: any LU may be added (tn3270 links ask the host per session).
+   */
+  readonly offered?: ReadonlyMap<string, number>
+  /** A reload added LUs of this host to the registry: activate those the host can serve now. */
+  adoptLus: () => void
   /** Tells every client of this host that the gateway is stopping; resolves when their sessions have ended. */
   endAll: (reason: string) => Promise<void>
   close: () => Promise<void>

@@ -1,7 +1,9 @@
 // gateway/ public surface (docs/internals.md gateway/): startGateway and what its callers and
 // tests need to see of a running gateway.
 export { startGateway, type Gateway, type GatewayDeps, type GatewayStatus } from './gateway.js'
-export { LuRegistry, Lease, expandPools, type LuDefinition, type LuState, type PoolCounts } from './lu-pool.js'
+export { LuRegistry, Lease, expandPools, type AdminState, type LuDefinition, type LuState, type PoolCounts } from './lu-pool.js'
+export type { ReloadReport } from './reload.js'
+export { SessionActivity, type SessionAuditRecord, type SessionFacts, type TlsIdentity } from './session-record.js'
 export { ListenerAllocator } from './allocator.js'
 export { ListenerManager } from './listeners.js'
 export { appcRoutes } from './appc-routes.js'

@@ -31,7 +31,8 @@ export interface AcceptedConnection {
 }
 
 class ManagedListener {
-  readonly config: GatewayListenerConfig
+  /** Replaced by a config reload (pools, closeListenSocket, PROXY protocol); name, host and port stay. */
+  config: GatewayListenerConfig
   /** Position in `listeners` (for messages naming the config key). */
   readonly index: number
   state: ListenerState = 'closed'
@@ -113,6 +114,12 @@ export class ListenerManager extends EventEmitter {
       else if (!want && l.state === 'open') this.close(l, this.stopped ? 'stopped' : 'no LU can be served')
       else if (!want && l.state === 'retrying') this.stopRetrying(l)
     }
+  }
+
+  /** A reload's listener settings, for connections accepted from now on; then listen or not accordingly. */
+  update (listeners: readonly GatewayListenerConfig[]): void {
+    for (const l of this.managed) l.config = listeners.find(x => x.name === l.config.name) ?? l.config
+    this.reconcile()
   }
 
   /** Stops listening for good (drain / shutdown). Existing sessions are not touched. */

@@ -3,12 +3,21 @@
 // KB Q101235). All state changes are synchronous so that an allocation and the listener decision
 // that follows it happen in one step (no LU is ever given to two clients, no client is stranded by
 // a listener that closed a moment too late).
+//
+// An LU's state (free / in use / unavailable) follows from three views, settled in one place:
+//   the host's      active (ACTLU, a usable tn3270 resource) or inactive, with a reason
+//   the operator's  enabled or disabled, for the LU and for its pool (VARY NET,INACT-like,
+//                   "z/OS Communications Server: SNA Operation", SC27-3673; docs/operations.md)
+//   the config's    retiring once a reload removed it: its session finishes, then it goes away
+// A disabled or retiring LU that a session holds stays in use until that session ends.
 import { EventEmitter } from 'node:events'
-import type { GatewayPoolConfig } from '../config/index.js'
+import { expandLuEntry, genericLuNames, type GatewayPoolConfig } from '../config/index.js'
 import { ErrorCodes, lbError } from '../errors.js'
 import { extraCapacity, takeKeepsPromises, type Demand } from './capacity.js'
 
 export type LuState = 'unavailable' | 'free' | 'in_use'
+/** The operator's and the config's view of an LU or a pool. */
+export type AdminState = 'enabled' | 'disabled' | 'retiring'
 
 export interface LuDefinition {
   name: string
@@ -22,10 +31,14 @@ export interface LuDefinition {
 
 export class Lu {
   readonly def: LuDefinition
+  /** What allocation, CloseListenSocket, /status and metrics go by (settled from the views above). */
   state: LuState = 'unavailable'
-  /** Why it is unavailable (link down, not activated, refused by host ...). */
+  /** Why it is unavailable (link down, not activated, refused by host, disabled ...). */
   reason = 'host link not up'
   holder: Lease | undefined
+  admin: AdminState = 'enabled'
+  /** The host's view and why it is inactive. */
+  host: { state: 'active' | 'inactive', reason: string } = { state: 'inactive', reason: 'host link not up' }
   constructor (def: LuDefinition) { this.def = def }
   get name (): string { return this.def.name }
 }
@@ -80,7 +93,16 @@ export class Reservation {
   }
 }
 
-export interface PoolCounts { name: string, host: string, total: number, free: number, inUse: number, unavailable: number }
+export interface PoolCounts {
+  name: string
+  host: string
+  /** enabled, disabled by the operator, or retiring (removed by a reload, sessions finishing). */
+  state: AdminState
+  total: number
+  free: number
+  inUse: number
+  unavailable: number
+}
 
 /**
  * LU names written compactly for /status (docs/routing.md): runs of names that share a prefix and
@@ -118,63 +140,38 @@ function numberedName (name: string): { prefix: string, digits: string } | undef
 }
 
 /**
- * Expands config entries: plain names, ranges `GW1A0001..GW1A0004` (numeric suffix, same
- * prefix and width, like z/OS LUGROUP ranges) and objects with locaddr/resource. `sna` LUs
- * without a locaddr get consecutive local addresses per host starting at 2 (1 is the PU).
+ * Expands config entries (names, ranges, objects with locaddr/resource, generic sessions; names
+ * as lib/config checked them). `sna` LUs without a locaddr get consecutive local addresses per
+ * host from 2 (1 is the PU). `known` keeps the local address an LU already has on its host, so a
+ * reload never moves a running LU; new LUs then skip the addresses known LUs hold.
  */
-export function expandPools (pools: GatewayPoolConfig[]): LuDefinition[] {
+export function expandPools (pools: readonly GatewayPoolConfig[], known: ReadonlyMap<string, LuDefinition> = new Map()): LuDefinition[] {
   const out: LuDefinition[] = []
-  const nextLocaddr = new Map<string, number>()
-  const take = (host: string, explicit?: number): number => {
-    const n = explicit ?? nextLocaddr.get(host) ?? 2
-    nextLocaddr.set(host, Math.max(nextLocaddr.get(host) ?? 2, n + 1))
+  const next = new Map<string, number>()
+  const held = new Set([...known.values()].map(d => `${d.host}/${d.locaddr ?? 0}`))
+  const take = (host: string, name: string, explicit?: number): number => {
+    if (explicit !== undefined) {
+      next.set(host, Math.max(next.get(host) ?? 2, explicit + 1))
+      return explicit
+    }
+    const old = known.get(name)
+    if (old?.host === host && old.locaddr !== undefined) return old.locaddr
+    let n = next.get(host) ?? 2
+    while (held.has(`${host}/${n}`)) n++
+    next.set(host, n + 1)
     return n
   }
   for (const pool of pools) {
+    const add = (name: string, extra: { locaddr?: number, resource?: string } = {}): void => {
+      out.push({ name, pool: pool.name, host: pool.host, locaddr: take(pool.host, name, extra.locaddr), ...(extra.resource === undefined ? {} : { resource: extra.resource }) })
+    }
     for (const entry of pool.lus) {
-      if (typeof entry === 'string') {
-        for (const name of expandRange(entry, pool.name)) {
-          out.push({ name, pool: pool.name, host: pool.host, locaddr: take(pool.host) })
-        }
-      } else {
-        out.push({ name: entry.name, pool: pool.name, host: pool.host, locaddr: take(pool.host, entry.locaddr), ...(entry.resource === undefined ? {} : { resource: entry.resource }) })
-      }
+      if (typeof entry === 'string') for (const name of expandLuEntry(entry) ?? []) add(name)
+      else add(entry.name, entry)
     }
-    for (let i = 1; i <= pool.generic; i++) {
-      const suffix = String(i).padStart(3, '0')
-      out.push({ name: `${pool.name.slice(0, 8 - suffix.length)}${suffix}`, pool: pool.name, host: pool.host, locaddr: take(pool.host) })
-    }
-  }
-  const seen = new Set<string>()
-  const poolNames = new Set(pools.map(p => p.name))
-  for (const lu of out) {
-    if (seen.has(lu.name)) throw lbError(ErrorCodes.CONFIG_INVALID, `config: pools: LU ${lu.name} is defined twice`)
-    if (poolNames.has(lu.name)) {
-      // RFC 2355 §7.1: a CONNECT resource-name is an LU or a pool name, so the two must be disjoint.
-      throw lbError(ErrorCodes.CONFIG_INVALID, `config: pools: ${lu.name} is both a pool name and an LU name (they must be disjoint)`)
-    }
-    seen.add(lu.name)
+    for (const name of genericLuNames(pool.name, pool.generic)) add(name)
   }
   return out
-}
-
-function expandRange (entry: string, pool: string): string[] {
-  const parts = entry.toUpperCase().split('..')
-  const bad = () => lbError(ErrorCodes.CONFIG_INVALID,
-    `config: pools.${pool}.lus = ${JSON.stringify(entry)}: expected an LU name or a range like GW1A0001..GW1A0004`)
-  if (parts.length === 1) {
-    if (!/^[A-Z@#$][A-Z0-9@#$]{0,7}$/.test(parts[0])) throw bad()
-    return [parts[0]]
-  }
-  if (parts.length !== 2) throw bad()
-  const [a, b] = parts.map(p => /^([A-Z@#$][A-Z0-9@#$]*?)(\d+)$/.exec(p))
-  if (a === null || b === null || a[1] !== b[1] || a[2].length !== b[2].length || a[0].length > 8) throw bad()
-  const from = Number(a[2])
-  const to = Number(b[2])
-  if (to < from || to - from > 9999) throw bad()
-  const names: string[] = []
-  for (let n = from; n <= to; n++) names.push(`${a[1]}${String(n).padStart(a[2].length, '0')}`)
-  return names
 }
 
 /**
@@ -184,17 +181,13 @@ function expandRange (entry: string, pool: string): string[] {
  */
 export class LuRegistry extends EventEmitter {
   private readonly lus = new Map<string, Lu>()
-  private readonly pools = new Map<string, { host: string, lus: Lu[] }>()
+  private readonly pools = new Map<string, { host: string, lus: Lu[], admin: AdminState }>()
   private readonly reservations = new Set<Reservation>()
 
   constructor (defs: LuDefinition[], poolHosts: Array<{ name: string, host: string }>) {
     super()
-    for (const p of poolHosts) this.pools.set(p.name, { host: p.host, lus: [] })
-    for (const def of defs) {
-      const lu = new Lu(def)
-      this.lus.set(def.name, lu)
-      this.pools.get(def.pool)?.lus.push(lu)
-    }
+    for (const p of poolHosts) this.pools.set(p.name, { host: p.host, lus: [], admin: 'enabled' })
+    for (const def of defs) this.addLu(def)
   }
 
   lu (name: string): Lu | undefined { return this.lus.get(name.toUpperCase()) }
@@ -202,6 +195,9 @@ export class LuRegistry extends EventEmitter {
   poolNames (): string[] { return [...this.pools.keys()] }
   all (): Lu[] { return [...this.lus.values()] }
   luOfHost (host: string): Lu[] { return this.all().filter(l => l.def.host === host) }
+  /** The operator's or the config's view of a pool; undefined if there is no such pool. */
+  poolState (name: string): AdminState | undefined { return this.pools.get(name.toUpperCase())?.admin }
+
   /** Connections accepted and not yet given an LU. */
   get reserved (): number { return this.reservations.size }
 
@@ -248,10 +244,104 @@ export class LuRegistry extends EventEmitter {
     if (lu.state !== 'free') throw lbError(ErrorCodes.LU_UNAVAILABLE, `LU ${lu.name} is ${lu.state}`)
     if (reservation?.consume() === true) this.reservations.delete(reservation)
     const lease = new Lease(lu, released => this.returnLu(released))
-    lu.state = 'in_use'
     lu.holder = lease
+    this.settle(lu)
     this.emit('change')
     return lease
+  }
+
+  firstFree (pool: string): Lu | undefined {
+    return this.pools.get(pool)?.lus.find(l => l.state === 'free')
+  }
+
+  private returnLu (lease: Lease): void {
+    const lu = this.lus.get(lease.lu)
+    if (lu === undefined || lu.holder !== lease) return
+    lu.holder = undefined
+    // An LU whose host went away while held stays unavailable until the host re-activates it;
+    // one a reload removed goes away now that its session is over.
+    if (lu.admin === 'retiring') this.removeLu(lu)
+    else this.settle(lu)
+    this.emit('change')
+  }
+
+  /** The host activated the LU (ACTLU, or a tn3270 resource became usable again). */
+  activate (name: string): void {
+    const lu = this.lus.get(name)
+    if (lu === undefined || lu.host.state === 'active') return
+    lu.host = { state: 'active', reason: '' }
+    this.settle(lu)
+    this.emit('change')
+  }
+
+  /** The LU cannot be served (link down, DACTLU, refused by host). A holder loses it. */
+  deactivate (name: string, reason: string): void {
+    const lu = this.lus.get(name)
+    if (lu === undefined) return
+    const holder = lu.holder
+    lu.host = { state: 'inactive', reason }
+    this.settle(lu)
+    this.emit('change')
+    if (holder !== undefined) this.emit('revoked', holder, reason)
+  }
+
+  /**
+   * The operator enables or disables an LU or a whole pool (runtime API): a disabled one is not
+   * handed out and counts as unavailable; a session holding it continues. Returns the state it
+   * had; a retiring one (being removed by a reload) is left alone.
+   */
+  setAdmin (target: { lu: string } | { pool: string }, state: 'enabled' | 'disabled'): AdminState | undefined {
+    const item = 'lu' in target ? this.lus.get(target.lu.toUpperCase()) : this.pools.get(target.pool.toUpperCase())
+    if (item === undefined) return undefined
+    const before = item.admin
+    if (before === 'retiring' || before === state) return before
+    item.admin = state
+    const affected = 'lu' in target ? [item as Lu] : (item as { lus: Lu[] }).lus
+    for (const lu of affected) this.settle(lu)
+    this.emit('change')
+    return before
+  }
+
+  /**
+   * A reload's new pool and LU set: new pools and LUs are added (unavailable until their host
+   * activates them), ones no longer listed retire (a held LU when its session ends, a pool when
+   * its last LU is gone), and retiring ones listed again come back. Definitions of LUs that stay
+   * are the caller's to have checked (gateway/reload.ts).
+   */
+  define (pools: ReadonlyArray<{ name: string, host: string }>, defs: readonly LuDefinition[]): void {
+    const poolNames = new Set(pools.map(p => p.name))
+    for (const p of pools) {
+      const had = this.pools.get(p.name)
+      if (had === undefined) this.pools.set(p.name, { host: p.host, lus: [], admin: 'enabled' })
+      else if (had.admin === 'retiring') had.admin = 'enabled'
+    }
+    const names = new Set(defs.map(d => d.name))
+    for (const def of defs) {
+      const lu = this.lus.get(def.name)
+      if (lu === undefined) this.addLu(def)
+      else if (lu.admin === 'retiring') lu.admin = 'enabled'
+    }
+    for (const lu of this.all()) {
+      if (names.has(lu.name)) continue
+      if (lu.holder === undefined) this.removeLu(lu)
+      else lu.admin = 'retiring'
+    }
+    for (const [name, p] of this.pools) if (!poolNames.has(name)) p.admin = 'retiring'
+    for (const lu of this.all()) this.settle(lu)
+    this.dropEmptyRetiringPools()
+    this.emit('change')
+  }
+
+  counts (): PoolCounts[] {
+    return [...this.pools.entries()].map(([name, p]) => {
+      const c: PoolCounts = { name, host: p.host, state: p.admin, total: p.lus.length, free: 0, inUse: 0, unavailable: 0 }
+      for (const lu of p.lus) {
+        if (lu.state === 'free') c.free++
+        else if (lu.state === 'in_use') c.inUse++
+        else c.unavailable++
+      }
+      return c
+    })
   }
 
   /** Reservations grouped by pool set (one demand per listener's pools). */
@@ -272,49 +362,40 @@ export class LuRegistry extends EventEmitter {
     for (const [name, p] of this.pools) free.set(name, p.lus.filter(l => l.state === 'free').length)
     return free
   }
-
-  firstFree (pool: string): Lu | undefined {
-    return this.pools.get(pool)?.lus.find(l => l.state === 'free')
+  private addLu (def: LuDefinition): void {
+    const lu = new Lu(def)
+    this.lus.set(def.name, lu)
+    this.pools.get(def.pool)?.lus.push(lu)
   }
 
-  private returnLu (lease: Lease): void {
-    const lu = this.lus.get(lease.lu)
-    if (lu === undefined || lu.holder !== lease) return
-    lu.holder = undefined
-    // An LU whose host went away while held stays unavailable until the host re-activates it.
-    if (lu.state === 'in_use') lu.state = 'free'
-    this.emit('change')
+  private removeLu (lu: Lu): void {
+    this.lus.delete(lu.name)
+    const p = this.pools.get(lu.def.pool)
+    if (p !== undefined) p.lus = p.lus.filter(l => l !== lu)
+    this.dropEmptyRetiringPools()
   }
 
-  /** The host activated the LU (ACTLU, or a tn3270 resource became usable again). */
-  activate (name: string): void {
-    const lu = this.lus.get(name)
-    if (lu === undefined || lu.state !== 'unavailable') return
-    lu.state = lu.holder === undefined ? 'free' : 'in_use'
-    lu.reason = ''
-    this.emit('change')
+  private dropEmptyRetiringPools (): void {
+    for (const [name, p] of this.pools) if (p.admin === 'retiring' && p.lus.length === 0) this.pools.delete(name)
   }
 
-  /** The LU cannot be served (link down, DACTLU, refused by host). A holder loses it. */
-  deactivate (name: string, reason: string): void {
-    const lu = this.lus.get(name)
-    if (lu === undefined) return
-    const holder = lu.holder
-    lu.state = 'unavailable'
-    lu.reason = reason
-    this.emit('change')
-    if (holder !== undefined) this.emit('revoked', holder, reason)
-  }
-
-  counts (): PoolCounts[] {
-    return [...this.pools.entries()].map(([name, p]) => {
-      const c: PoolCounts = { name, host: p.host, total: p.lus.length, free: 0, inUse: 0, unavailable: 0 }
-      for (const lu of p.lus) {
-        if (lu.state === 'free') c.free++
-        else if (lu.state === 'in_use') c.inUse++
-        else c.unavailable++
-      }
-      return c
-    })
+  /** The one place an LU's state follows from the host's, the operator's and the config's views. */
+  private settle (lu: Lu): void {
+    const pool = this.pools.get(lu.def.pool)
+    if (lu.host.state === 'inactive') {
+      lu.state = 'unavailable'
+      lu.reason = lu.host.reason
+    } else if (lu.holder !== undefined) {
+      lu.state = 'in_use'
+      lu.reason = ''
+    } else if (lu.admin !== 'enabled' || (pool !== undefined && pool.admin !== 'enabled')) {
+      lu.state = 'unavailable'
+      lu.reason = lu.admin === 'disabled' ? 'disabled by the operator'
+        : lu.admin === 'retiring' || pool?.admin === 'retiring' ? 'removed by a config reload'
+          : `pool ${lu.def.pool} disabled by the operator`
+    } else {
+      lu.state = 'free'
+      lu.reason = ''
+    }
   }
 }

@@ -23,6 +23,7 @@ import { ClientConnection, type ConnectionEndInfo, type ConnectionStage } from '
 import type { HostSide } from './host-side.js'
 import type { AcceptedConnection } from './listeners.js'
 import type { LuRegistry } from './lu-pool.js'
+import type { SessionAuditRecord, SessionFacts } from './session-record.js'
 
 export interface PipelineOptions {
   config: GatewayConfig
@@ -32,6 +33,8 @@ export interface PipelineOptions {
   logger: Logger
   clock: Clock
   onConnectionEnd?: (info: ConnectionEndInfo) => void
+  /** Takes each session's audit record when it ends (audit.ts). */
+  audit?: (record: SessionAuditRecord) => void
 }
 
 /** Connections still negotiating per client key, for negotiation.maxPendingPerClient. */
@@ -86,6 +89,7 @@ export class ConnectionPipeline {
       logger: this.opts.logger,
       clock: this.opts.clock,
       ...(this.opts.onConnectionEnd === undefined ? {} : { onEnd: this.opts.onConnectionEnd }),
+      ...(this.opts.audit === undefined ? {} : { audit: this.opts.audit }),
     })
     const done = conn.run(this.stages).finally(() => { this.live.delete(conn) })
     this.live.set(conn, done)
@@ -96,6 +100,16 @@ export class ConnectionPipeline {
   get sessions (): number { return this.count(c => c.phase === 'serving') }
   /** Connections not serving yet (admission, PROXY header, negotiation). */
   get negotiating (): number { return this.count(c => c.phase !== 'serving' && c.phase !== 'ending' && c.phase !== 'closed') }
+
+  /** The sessions being served, as GET /v1/sessions lists them. */
+  sessionList (): SessionFacts[] {
+    const out: SessionFacts[] = []
+    for (const c of this.live.keys()) {
+      const facts = c.facts()
+      if (facts !== undefined) out.push(facts)
+    }
+    return out
+  }
 
   /** Ends every connection, whatever its phase (shutdown without drain). */
   endAll (reason: string): void {
@@ -171,7 +185,8 @@ export function negotiateStage (opts: PipelineOptions): ConnectionStage {
             return d
           },
         },
-        logger: logger.child({ client: conn.identity.client, listener: conn.listener.name }),
+        // negotiateServer binds `client` itself.
+        logger: logger.child({ listener: conn.listener.name }),
         timeout: config.negotiation.timeout,
         tn3270e: config.negotiation.tn3270e,
         maxRecord: config.negotiation.maxRecordSize,
@@ -213,6 +228,7 @@ export function serveStage (opts: PipelineOptions): ConnectionStage {
         lu: lu.def,
         logger: conn.log,
         onEnd: reason => { conn.sessionEnded(reason) },
+        activity: conn.activity,
       })
     },
   }

@@ -6,8 +6,9 @@
 import { EventEmitter } from 'node:events'
 import { systemClock, type Clock } from '../clock.js'
 import type { GatewayHostConfig, SnaLinkConfig } from '../config/index.js'
+import { decode as ebcdicDecode } from '../datastream/index.js'
 import { SnaLinkClient } from '../hostlink/index.js'
-import { DependentLuNode, UnbindType } from '../sna/index.js'
+import { DependentLuNode, UnbindType, type BindImage } from '../sna/index.js'
 import type { ClientBinding, HostSide, HostSideContext, HostSideEvents, Lu62Attachment, Lu62Port } from './host-side.js'
 import { LuBridge } from './lu-bridge.js'
 
@@ -30,8 +31,8 @@ export class SnaHostSide extends EventEmitter<HostSideEvents> implements HostSid
   private readonly bridges = new Map<LuBridge, Promise<void>>()
   private lu62Attachment: Lu62Attachment | undefined
   private linkIsUp = false
-  /** LUs offered to the host on the link (HELLO, docs/hostlink.md). */
-  private readonly offered: string[]
+  /** LUs offered to the host on the link (HELLO, docs/hostlink.md), with their local addresses. */
+  readonly offered: ReadonlyMap<string, number>
   /** Whether 'up' was announced (and 'down' not since). */
   private announcedUp = false
 
@@ -41,7 +42,7 @@ export class SnaHostSide extends EventEmitter<HostSideEvents> implements HostSid
     this.ctx = ctx
     this.clock = ctx.clock ?? systemClock
     const offered = ctx.lus.luOfHost(host.name).map(l => ({ name: l.name, locaddr: l.def.locaddr! }))
-    this.offered = offered.map(l => l.name)
+    this.offered = new Map(offered.map(l => [l.name, l.locaddr]))
     const puName = puNameOf(ctx.config.name)
     this.node = new DependentLuNode({ puName, lus: offered, send: piu => { this.link.send(piu) }, logger: ctx.logger, clock: this.clock })
     this.link = new SnaLinkClient({ ...host.link, node: puName, lus: offered, expectNode: host.name, logger: ctx.logger })
@@ -62,13 +63,26 @@ export class SnaHostSide extends EventEmitter<HostSideEvents> implements HostSid
   start (): void { this.link.start() }
 
   async serve (binding: ClientBinding): Promise<void> {
-    const bridge = new LuBridge(binding, this.node.lu(binding.lease.lu), { config: this.ctx.config, metrics: this.ctx.metrics, clock: this.clock })
+    const lu = this.node.lu(binding.lease.lu)
+    const bridge = new LuBridge(binding, lu, { config: this.ctx.config, metrics: this.ctx.metrics, clock: this.clock })
+    // The application is the BIND's primary LU name ("SNA Formats", GA27-3136, BIND RU).
+    const onBind = (bind: BindImage): void => { if (binding.activity !== undefined) binding.activity.application = ebcdicDecode(bind.pluName).trim() }
+    lu.on('bind', onBind)
     const served = bridge.run()
     this.bridges.set(bridge, served)
     try {
       await served
     } finally {
       this.bridges.delete(bridge)
+      lu.off('bind', onBind)
+    }
+  }
+
+  /** LUs a reload put back in the registry are served again once the host has them active. */
+  adoptLus (): void {
+    if (!this.up) return
+    for (const l of this.ctx.lus.luOfHost(this.name)) {
+      if (this.offered.has(l.name) && this.node.lu(l.name).state !== 'inactive') this.ctx.lus.activate(l.name)
     }
   }
 
@@ -96,7 +110,7 @@ export class SnaHostSide extends EventEmitter<HostSideEvents> implements HostSid
     const { lus, logger } = this.ctx
     this.link.on('up', hello => {
       this.linkIsUp = true
-      logger.info({ event: 'host-link-up', peer: hello.node }, 'host link up')
+      logger.info({ event: 'host_link_up', peer: hello.node }, 'host link up')
       this.lu62Attachment?.linkUp()
       this.report('link up')
     })
@@ -108,7 +122,7 @@ export class SnaHostSide extends EventEmitter<HostSideEvents> implements HostSid
       for (const l of lus.luOfHost(this.name)) lus.deactivate(l.name, `host link down: ${reason}`)
       this.lu62Attachment?.linkDown()
       this.report(reason)
-      if (wasUp) logger.warn({ event: 'host-link-down', reason }, 'host link down')
+      if (wasUp) logger.warn({ event: 'host_link_down', reason }, 'host link down')
     })
     this.link.on('piu', piu => {
       // FID2 byte 0 bit 6 (X'02') is ODAI: 1 = LU 6.2 session on the PU 2.1 side.
@@ -126,7 +140,7 @@ export class SnaHostSide extends EventEmitter<HostSideEvents> implements HostSid
     this.node.on('puActive', () => { this.report('PU active') })
     this.node.on('puInactive', () => { this.report('PU inactive') })
     this.node.on('protocolError', e => logger.warn({ reason: e.reason, sense: e.sense?.toString(16), lu: e.lu }, 'SNA protocol error'))
-    for (const name of this.offered) {
+    for (const name of this.offered.keys()) {
       const lu = this.node.lu(name)
       lu.on('active', () => {
         // An LU left bound from a previous owner must not be handed out mid-session.
@@ -153,7 +167,7 @@ export class SnaHostSide extends EventEmitter<HostSideEvents> implements HostSid
       }
       return
     }
-    if (!this.announcedUp && this.offered.every(name => this.node.lu(name).state !== 'inactive')) {
+    if (!this.announcedUp && [...this.offered.keys()].every(name => this.node.lu(name).state !== 'inactive')) {
       this.announcedUp = true
       this.emit('up')
     }

@@ -179,6 +179,12 @@ class Tn3270HostSide extends EventEmitter<HostSideEvents> implements HostSide, R
     }
   }
 
+  /** LUs a reload added are served at once while the host answers (no probe needed). */
+  adoptLus (): void {
+    if (!this.up || this.closed) return
+    for (const lu of this.lus.luOfHost(this.name)) if (!this.cooldown.has(lu.name)) this.lus.activate(lu.name)
+  }
+
   /** A resource the host refused stays out of rotation for resourceRetryAfter (then the next is tried). */
   refuse (luName: string, reason: string, full = false): void {
     if (this.closed) return

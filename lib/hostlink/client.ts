@@ -1,5 +1,5 @@
 // Gateway side of the `sna` host link: connect to the host (simulator), keep one SnaLink up,
-// reconnect with capped exponential backoff and jitter whenever it goes down.
+// reconnect with capped exponential backoff and jitter whenever it goes down (docs/hostlink.md).
 //
 //   idle ──start()──▶ connecting ──TCP up──▶ link(hello → up) ──down──▶ waiting ──timer──▶ connecting
 //                        └──refused/timeout──────────────────────────────▶ waiting
@@ -79,7 +79,8 @@ export class SnaLinkClient extends EventEmitter<SnaLinkClientEvents> {
       }).filter(([, v]) => v !== undefined)),
     }
     backoffDelay(0, this.o.reconnectMin, this.o.reconnectMax, () => 0) // validates min/max now
-    this.log = opts.logger.child({ hostlink: 'sna', host: opts.expectNode ?? `${opts.host}:${opts.port}` })
+    // The gateway's logger already names the host (`host`); the link adds only what it is.
+    this.log = opts.logger.child({ hostlink: 'sna' })
   }
 
   get state (): SnaLinkClientState { return this.current }

@@ -1,5 +1,6 @@
 // One established TCP connection of the `sna` host link, either side: HELLO exchange, PIU
-// frames, link-level keepalive (PING/PONG driven by the KeepAlive engine, hard close), BYE.
+// frames, link-level keepalive (PING/PONG driven by the KeepAlive engine, KB Q137309), BYE
+// (docs/hostlink.md).
 //
 //   hello ──valid peer HELLO──▶ up ──close()/BYE/bad frame/keepalive limit/socket gone──▶ down
 //     └──── bad/missing HELLO, hello timeout ───────────────────────────────────────────▶ down
@@ -68,7 +69,8 @@ export class SnaLink extends EventEmitter<SnaLinkEvents> {
   constructor (private readonly socket: Socket, private readonly opts: SnaLinkOptions) {
     super()
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`
-    this.log = opts.logger.child({ hostlink: 'sna', peerAddress: this.remote })
+    // The caller's logger names the link (client.ts, server.ts bind `hostlink`): only the peer here.
+    this.log = opts.logger.child({ peerAddress: this.remote })
     this.decoder = new FrameDecoder(opts.maxPiuSize)
     this.closed = new Promise(resolve => socket.once('close', () => resolve()))
     socket.setNoDelay(true)
@@ -152,7 +154,7 @@ export class SnaLink extends EventEmitter<SnaLinkEvents> {
       this.wasUp = true
       if (this.helloTimer !== undefined) { this.opts.clock.clearTimeout(this.helloTimer); this.helloTimer = undefined }
       this.startKeepAlive()
-      this.log.info({ peer: hello.node, role: hello.role, version: hello.version, lus: hello.lus?.length }, 'host link up')
+      this.log.info({ peer: hello.node, peerRole: hello.role, version: hello.version, lus: hello.lus?.length }, 'host link up')
       this.emit('up', hello)
       return
     }

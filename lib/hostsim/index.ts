@@ -95,6 +95,7 @@ function startAdmin (sim: HostSimulator, log: Logger, registry: Registry): Promi
   return startAdminServer({
     host: sim.config.admin.host,
     port: sim.config.admin.port,
+    token: sim.config.admin.token,
     registry,
     logger: log,
     status: () => hostSimStatus(sim),

@@ -44,7 +44,9 @@ export interface KeepAliveHandle {
 
 export function attachKeepAlive (target: KeepAliveTarget, settings: KeepAliveSettings, opts: AttachKeepAliveOptions): KeepAliveHandle {
   const { logger, metrics, client, lu } = opts
-  const who = lu === undefined ? { client } : { client, lu }
+  // A session's logger usually names the client and LU already; pino would repeat a key.
+  const bound = logger.bindings()
+  const who = Object.fromEntries(Object.entries({ client, lu }).filter(([k, v]) => v !== undefined && !(k in bound)))
   let stopped = false
   const engine = new KeepAliveEngine(settings, opts.clock, (action: KeepAliveAction) => {
     switch (action.type) {

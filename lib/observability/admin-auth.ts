@@ -24,20 +24,3 @@ export function bearerMatches (req: IncomingMessage, token: string): boolean {
   want.copy(b)
   return timingSafeEqual(a, b) && given.length === want.length && m !== null
 }
-
-let processToken: string | undefined
-
-/**
- * The token an admin server uses when its role did not pass one: the CLI sets it from the
- * loaded `admin.token` (one role per process; the demo shares one token). Returns the previous
- * value so a caller can restore it.
- */
-export function setDefaultAdminToken (token: string | undefined): string | undefined {
-  const previous = processToken
-  processToken = token === '' ? undefined : token
-  return previous
-}
-
-export function defaultAdminToken (): string | undefined {
-  return processToken
-}

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net'
 import type { Registry } from 'prom-client'
 import { isLoopbackHost } from '../config/index.js'
 import { ErrorCodes, errorCode, errorMessage, lbError } from '../errors.js'
-import { bearerMatches, defaultAdminToken, isReadMethod } from './admin-auth.js'
+import { bearerMatches, isReadMethod } from './admin-auth.js'
 import { buildInfo } from './build-info.js'
 import type { Logger } from './logger.js'
 import { STATUS_PAGE_CSP, statusPage } from './status-page.js'
@@ -27,16 +27,21 @@ export interface AdminOptions {
   ready: () => boolean
   route?: RouteHandler
   /**
-   * Bearer token for every request but GET/HEAD (`admin.token`). Omitted = the process default
-   * (setDefaultAdminToken); without either, state changes are allowed on loopback only and a
-   * non-loopback `host` is refused at start.
+   * Bearer token for every request but GET/HEAD (`admin.token`), passed by every role explicitly.
+   * Undefined: state changes are allowed on loopback only, and a non-loopback `host` is refused
+   * at start.
    */
-  token?: string
+  token: string | undefined
 }
 
 export interface AdminServer {
   server: Server
   address: AddressInfo
+  /**
+   * A config reload changed `admin.token` (a rotated Secret behind `admin.tokenFile`): later
+   * requests need the new one. Removing the token is refused off loopback, as at start.
+   */
+  setToken: (token: string | undefined) => void
   close: () => Promise<void>
 }
 
@@ -116,12 +121,17 @@ function failed (opts: AdminOptions, req: IncomingMessage, res: ServerResponse, 
   else res.destroy()
 }
 
-export async function startAdminServer (opts: AdminOptions): Promise<AdminServer> {
-  const token = opts.token ?? defaultAdminToken()
-  if (token === undefined && !isLoopbackHost(opts.host)) {
+function checkToken (host: string, token: string | undefined): string | undefined {
+  const t = token === '' ? undefined : token
+  if (t === undefined && !isLoopbackHost(host)) {
     throw lbError(ErrorCodes.ADMIN_TOKEN_REQUIRED,
-      `config: admin.token: required when admin.host (${opts.host}) is not a loopback address: set admin.token or admin.tokenFile (TN3270LB_ADMIN__TOKEN)`)
+      `config: admin.token: required when admin.host (${host}) is not a loopback address: set admin.token or admin.tokenFile (TN3270LB_ADMIN__TOKEN)`)
   }
+  return t
+}
+
+export async function startAdminServer (opts: AdminOptions): Promise<AdminServer> {
+  let token = checkToken(opts.host, opts.token)
   const startedAt = Date.now()
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://admin')
@@ -146,6 +156,7 @@ export async function startAdminServer (opts: AdminOptions): Promise<AdminServer
   return {
     server,
     address: server.address() as AddressInfo,
+    setToken: next => { token = checkToken(opts.host, next) },
     close: () => new Promise<void>(resolve => {
       server.closeAllConnections()
       server.close(() => resolve())

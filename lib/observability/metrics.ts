@@ -1,7 +1,7 @@
 // Every metric in docs/metrics.md, defined once. Names and labels are a contract with
 // dashboards, alert rules and tests: change them only together with deploy/prometheus and
-// deploy/grafana. Labels are bounded sets (pool, listener, backend, partner, mode); never client
-// address or LU.
+// deploy/grafana. Labels are bounded sets (pool, host, listener, backend, partner, mode); never
+// client address or LU.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { buildInfo } from './build-info.js'
 
@@ -26,10 +26,18 @@ export function createRegistry (): Registry {
 const RESPONSE_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30]
 const FAST_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
+/** How a config reload ended (docs/operations.md "Reload"). */
+export type ReloadResult = 'applied' | 'unchanged' | 'refused'
+
+/** Same name in every role's registry; `role` tells them apart where they are scraped together. */
+function configReloads (registers: Registry[]) {
+  return new Counter({ name: 'tn3270_config_reloads_total', help: 'Config reloads (SIGHUP, POST /v1/reload) by result: applied, unchanged, refused (nothing applied)', labelNames: ['role', 'result'] as const, registers })
+}
+
 export function createGatewayMetrics (registry: Registry) {
   const registers = [registry]
   return {
-    lus: new Gauge({ name: 'tn3270_gateway_lus', help: 'LUs per pool by state (free, in_use, unavailable)', labelNames: ['pool', 'state'] as const, registers }),
+    lus: new Gauge({ name: 'tn3270_gateway_lus', help: 'LUs per pool and its host by state (free, in_use, unavailable; disabled LUs count as unavailable)', labelNames: ['pool', 'host', 'state'] as const, registers }),
     listenerOpen: new Gauge({ name: 'tn3270_gateway_listener_open', help: '1 while the listener accepts connections, 0 while closed (CloseListenSocket)', labelNames: ['listener'] as const, registers }),
     listenerCloses: new Counter({ name: 'tn3270_gateway_listener_closes_total', help: 'Times a listener closed because no LU could be served', labelNames: ['listener'] as const, registers }),
     listenerReopenFailures: new Counter({ name: 'tn3270_gateway_listener_reopen_failures_total', help: 'Attempts to reopen a closed listener that failed (port taken: EADDRINUSE); each is retried', labelNames: ['listener'] as const, registers }),
@@ -48,6 +56,7 @@ export function createGatewayMetrics (registry: Registry) {
     appcCnos: new Counter({ name: 'tn3270_gateway_appc_cnos_total', help: 'CNOS exchanges by trigger (start_of_day, operator, recovery) and result', labelNames: ['partner', 'mode', 'trigger', 'result'] as const, registers }),
     appcBindFailures: new Counter({ name: 'tn3270_gateway_appc_bind_failures_total', help: 'LU 6.2 BINDs refused by the partner, by sense (UNBIND for a BIND answered by UNBIND)', labelNames: ['partner', 'mode', 'sense'] as const, registers }),
     appcSestimeoutUnbinds: new Counter({ name: 'tn3270_gateway_appc_sestimeout_unbinds_total', help: 'Idle contention-winner sessions unbound by SESTIMEOUT', labelNames: ['partner', 'mode'] as const, registers }),
+    configReloads: configReloads(registers),
   }
 }
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>
@@ -71,6 +80,7 @@ export function createProxyMetrics (registry: Registry) {
     handoverSeconds: new Histogram({ name: 'tn3270_proxy_handover_seconds', help: 'Client accept to hand-over accepted by a gateway (negotiation up to the device request, choice, connect, the gateway\'s answer)', buckets: FAST_BUCKETS, registers }),
     affinity: new Counter({ name: 'tn3270_proxy_affinity_total', help: 'Reconnects within affinity.keepFor: kept = got its previous LU, lost = that LU could not be had', labelNames: ['listener', 'result'] as const, registers }),
     backendPoolLusFree: new Gauge({ name: 'tn3270_proxy_backend_pool_lus_free', help: 'LUs a new client can get per pool of the backend, in its last /status (tn3270e routing)', labelNames: ['backend', 'pool'] as const, registers }),
+    configReloads: configReloads(registers),
   }
 }
 export type ProxyMetrics = ReturnType<typeof createProxyMetrics>

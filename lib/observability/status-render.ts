@@ -4,7 +4,7 @@
 // function declaration that uses only its arguments, built-ins and the other functions listed
 // here. Fields a role does not report are left out; every value goes through esc() because
 // names and error texts come from configs and peers (OWASP XSS Prevention Cheat Sheet, rule #1:
-// HTML-encode element content).
+// HTML-encode element content). What each section shows: docs/operations.md "Status page".
 
 type Row = Record<string, unknown>
 type Kind = 'open' | 'up' | 'use' | 'ms'
@@ -97,7 +97,7 @@ function gatewaySections (s: Row): string {
   return [
     table('Listeners', 'listeners', rowsOf(s.listeners), [['name', 'listener'], ['address', 'address'], ['open', 'state', 'open'],
       ['pools', 'pools'], ['sessions', 'sessions'], ['closeListenSocket', 'CloseListenSocket'], ['proxyProtocol', 'PROXY protocol']], 'name'),
-    table('Pools', 'pools', pools, [['name', 'pool'], ['host', 'host'], ['total', 'LUs'], ['free', 'free'], ['inUse', 'in use'],
+    table('Pools', 'pools', pools, [['name', 'pool'], ['host', 'host'], ['state', 'state'], ['total', 'LUs'], ['free', 'free'], ['inUse', 'in use'],
       ['unavailable', 'unavailable']], 'name'),
     table('Host links', 'host-links', links, [['host', 'host'], ['type', 'link'], ['up', 'state', 'up'], ['pu', 'PU'],
       ['puActive', 'PU active'], ['address', 'address'], ['tls', 'TLS'], ['sessions', 'sessions']], 'host'),
@@ -111,7 +111,7 @@ function gatewaySections (s: Row): string {
 /** Backends and their eligibility (proxy). */
 function proxySections (s: Row): string {
   return table('Backends', 'backends', rowsOf(s.backends), [['name', 'backend'], ['listener', 'listener'], ['address', 'address'],
-    ['source', 'source'], ['weight', 'weight'], ['up', 'state', 'up'], ['eligibility', 'eligibility'], ['sessions', 'sessions'],
+    ['source', 'source'], ['weight', 'weight'], ['admin', 'admin'], ['up', 'state', 'up'], ['eligibility', 'eligibility'], ['sessions', 'sessions'],
     ['freeLus', 'free LUs'], ['statusAgeMs', 'status age', 'ms'], ['ejectedUntil', 'ejected until'], ['lastError', 'last error']], 'name')
 }
 

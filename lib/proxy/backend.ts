@@ -27,10 +27,20 @@ export const STATUS_FALL = 2
 
 export type { ConnectFailureReason }
 
+/**
+ * The operator's state of a backend (runtime API, docs/operations.md), as HAProxy's `set server
+ * state` has it (doc/management.txt): `ready`; `drain`, no new clients while its sessions continue
+ * and /status is still polled; `maint`, no new clients and no polling (sessions continue too).
+ */
+export type BackendAdmin = 'ready' | 'drain' | 'maint'
+
 export class Backend {
   sessions = 0
   lastPickedAt = -Infinity
   removed = false
+  admin: BackendAdmin = 'ready'
+  /** Weight set through the runtime API; a reload that changes the configured weight clears it. */
+  weightOverride: number | undefined
   health: HealthState = INITIAL_HEALTH
   capacity: (GatewayCapacity & { at: number }) | undefined
   lastError: { at: number, message: string } | undefined
@@ -50,6 +60,8 @@ export class Backend {
 
   get id (): string { return this.target.id }
   get polled (): boolean { return this.target.adminUrl !== undefined }
+  /** The weight in effect: the runtime one if set, else the configured one. */
+  get weight (): number { return this.weightOverride ?? this.target.weight }
 
   /** Free LUs per the last /status, net of sessions placed and ended since; 0 after a refusal. */
   estimatedFreeLus (): number {
@@ -74,7 +86,8 @@ export class Backend {
     const pools = this.poolViews()
     return {
       id: this.id,
-      weight: this.target.weight,
+      // Drained or in maintenance: no new sessions, exactly as weight 0 (HAProxy does the same).
+      weight: this.admin === 'ready' ? this.weight : 0,
       sessions: this.sessions,
       lastPickedAt: this.lastPickedAt,
       removed: this.removed,

@@ -5,10 +5,12 @@ import type { Dispatcher } from 'undici'
 import type { Clock } from '../clock.js'
 import type { ProxyConfig, ProxyListenerConfig } from '../config/index.js'
 import type { Logger, ProxyMetrics } from '../observability/index.js'
+import { isDeepStrictEqual } from 'node:util'
 import { AffinityTable } from './affinity.js'
+import type { Backend } from './backend.js'
 import { DnsDiscovery, staticTargets, type Resolver } from './discovery.js'
 import { ProxyListener, type ClientSession } from './listener.js'
-import { BackendPool, type BackendStatus, type RoutingMode } from './pool.js'
+import { BackendPool, type BackendStatus, type PoolSettings, type RoutingMode } from './pool.js'
 import type { SessionSettings } from './session.js'
 
 /** What every frontend of one proxy shares. */
@@ -55,33 +57,31 @@ export function routingMode (cfg: ProxyListenerConfig): RoutingMode {
   return { mode: 'tn3270e', ...(cfg.pools.length === 0 ? {} : { offered: new Set(cfg.pools) }), ...(cfg.defaultPool === undefined ? {} : { defaultPool: cfg.defaultPool }) }
 }
 
-export class Frontend {
-  private readonly pool: BackendPool
-  private readonly listener: ProxyListener
-  private readonly dns: DnsDiscovery[]
+/** The pool settings of a proxy config. */
+export function poolSettings (config: ProxyConfig): PoolSettings {
+  return { staleAfter: config.statusStaleAfter, ejection: config.ejection, statusInterval: config.statusInterval, statusTimeout: config.statusTimeout }
+}
 
-  constructor (readonly cfg: ProxyListenerConfig, ctx: FrontendContext) {
+export class Frontend {
+  readonly pool: BackendPool
+  private readonly listener: ProxyListener
+  /** One discovery per `dns` entry, by its name. */
+  private readonly dns = new Map<string, DnsDiscovery>()
+  private started = false
+
+  constructor (public cfg: ProxyListenerConfig, private readonly ctx: FrontendContext) {
     const { config, dispatcher, clock, logger, metrics } = ctx
     this.pool = new BackendPool({
       listener: cfg.name,
       routing: routingMode(cfg),
-      staleAfter: config.statusStaleAfter,
-      ejection: config.ejection,
-      statusInterval: config.statusInterval,
-      statusTimeout: config.statusTimeout,
+      ...poolSettings(config),
       dispatcher,
       clock,
       logger,
       metrics,
     })
     this.pool.setSource('static', staticTargets(cfg.backends))
-    this.dns = cfg.dns.map(source => new DnsDiscovery({
-      source,
-      resolver: ctx.resolver,
-      clock,
-      logger,
-      onTargets: (targets) => this.pool.setSource(`dns:${source.name}`, targets),
-    }))
+    for (const source of cfg.dns) this.dns.set(source.name, this.discovery(source))
     this.listener = new ProxyListener({
       name: cfg.name,
       host: cfg.host,
@@ -109,12 +109,41 @@ export class Frontend {
    * on what they found. Rejects if the port cannot be bound (EADDRINUSE).
    */
   async start (): Promise<void> {
-    await Promise.all(this.dns.map(d => d.start()))
+    await Promise.all([...this.dns.values()].map(d => d.start()))
     await this.pool.pollAll()
     await this.listener.start()
+    this.started = true
     // Only now: a pool change before start() would open the socket a second time.
     this.pool.on('change', () => this.listener.reconcile())
   }
+
+  /**
+   * A reload: static backends and DNS sources as the new listener config has them (backends that
+   * leave keep their sessions), the pool's status timing and ejection, and the session settings
+   * for clients accepted from now on. Address and port were checked unchanged by the caller.
+   */
+  reconfigure (cfg: ProxyListenerConfig, config: ProxyConfig): void {
+    this.pool.reconfigure(poolSettings(config), routingMode(cfg))
+    this.pool.setSource('static', staticTargets(cfg.backends))
+    for (const [name, d] of this.dns) {
+      const next = cfg.dns.find(s => s.name === name)
+      if (next !== undefined && isDeepStrictEqual(next, this.cfg.dns.find(s => s.name === name))) continue
+      d.stop()
+      this.dns.delete(name)
+      if (next === undefined) this.pool.removeSource(`dns:${name}`)
+    }
+    for (const source of cfg.dns) {
+      if (this.dns.has(source.name)) continue
+      const d = this.discovery(source)
+      this.dns.set(source.name, d)
+      if (this.started) void d.start()
+    }
+    this.cfg = cfg
+    this.listener.configure(sessionSettings(config, cfg), cfg.closeListenSocket)
+  }
+
+  /** A backend of this listener by its name (`backend` label), if it has one. */
+  backend (id: string): Backend | undefined { return this.pool.get(id) }
 
   /** No new clients, for good; sessions continue. */
   stopAccepting (): void {
@@ -124,7 +153,7 @@ export class Frontend {
   /** Stops accepting, discovery and /status polling; sessions are the caller's to end. */
   stop (): void {
     this.listener.stopAccepting()
-    for (const d of this.dns) d.stop()
+    for (const d of this.dns.values()) d.stop()
     this.pool.close()
   }
 
@@ -144,5 +173,10 @@ export class Frontend {
 
   backendStatus (): Array<BackendStatus & { listener: string }> {
     return this.pool.status().map(b => ({ listener: this.cfg.name, ...b }))
+  }
+
+  private discovery (source: ProxyListenerConfig['dns'][number]): DnsDiscovery {
+    const { resolver, clock, logger } = this.ctx
+    return new DnsDiscovery({ source, resolver, clock, logger, onTargets: (targets) => this.pool.setSource(`dns:${source.name}`, targets) })
   }
 }

@@ -90,6 +90,13 @@ export class ProxyListener {
     }
   }
 
+  /** A reload's settings: clients accepted from now on get them; sessions running keep theirs. */
+  configure (settings: SessionSettings, closeListenSocket: boolean): void {
+    this.opts.settings = settings
+    this.opts.closeListenSocket = closeListenSocket
+    this.reconcile()
+  }
+
   /** Stops accepting for good (drain); sessions continue. */
   stopAccepting (): void {
     this.stopped = true

@@ -2,7 +2,8 @@
 // without dropping sessions), one /status poller per polled backend, the balancer over snapshots,
 // and a 'change' event whenever whether a client can be served may have changed — including by
 // the passing of time (ejection end, status going stale; balancer.nextTransition). With tn3270e
-// routing it also routes each request by pool or LU (docs/routing.md).
+// routing it also routes each request by pool or LU (docs/routing.md). The operator's drain /
+// maint and runtime weight are HAProxy's `set server` states (doc/management.txt).
 import { EventEmitter } from 'node:events'
 import type { Dispatcher } from 'undici'
 import type { Clock, Timer } from '../clock.js'
@@ -11,7 +12,7 @@ import {
   canServe, canServeRoutes, chooseBackend, chooseRoute, eligibility, kindOf, nextTransition,
   type BalancerOptions, type Eligibility, type RouteChoice, type RouteKind, type RouteOptions, type RouteRequest,
 } from './balancer.js'
-import { Backend, type BackendTarget, type ConnectFailureReason } from './backend.js'
+import { Backend, type BackendAdmin, type BackendTarget, type ConnectFailureReason } from './backend.js'
 import type { EjectionPolicy } from './health.js'
 import { StatusPoller } from './status-poll.js'
 
@@ -34,13 +35,22 @@ export interface PoolOptions {
   metrics: ProxyMetrics
 }
 
+/** The settings a config reload may change (proxy `status*`, `ejection`). */
+export type PoolSettings = Pick<PoolOptions, 'staleAfter' | 'ejection' | 'statusInterval' | 'statusTimeout'>
+
 export interface BackendStatus {
   name: string
   address: string
   source: string
+  /** The weight in effect (a runtime weight if one was set). */
   weight: number
+  /** The configured weight. */
+  configWeight: number
+  /** The operator's state: ready, drain or maint (runtime API). */
+  admin: BackendAdmin
   up: boolean
-  eligibility: Eligibility
+  /** Why it can or cannot take a new client; `drain` / `maint` when the operator said so. */
+  eligibility: Eligibility | 'drain' | 'maint'
   sessions: number
   freeLus: number | null
   /** Per pool behind the gateway listener: LUs a new client can get (estimate), from the last /status. */
@@ -56,7 +66,7 @@ export class BackendPool extends EventEmitter<{ change: [] }> {
   private readonly pollers = new Map<string, StatusPoller>()
   private readonly sources = new Map<string, BackendTarget[]>()
   private readonly balancer: BalancerOptions
-  private readonly routes: RouteOptions | undefined
+  private routes: RouteOptions | undefined
   /** The per-pool gauge series set per backend, to remove them with it. */
   private readonly poolSeries = new Map<string, Set<string>>()
   private timer: Timer | undefined
@@ -66,16 +76,49 @@ export class BackendPool extends EventEmitter<{ change: [] }> {
   constructor (private readonly opts: PoolOptions) {
     super()
     this.balancer = { staleAfter: opts.staleAfter }
-    const r = opts.routing
-    this.routes = r?.mode === 'tn3270e'
-      ? { staleAfter: opts.staleAfter, ...(r.offered === undefined ? {} : { offered: r.offered }), ...(r.defaultPool === undefined ? {} : { defaultPool: r.defaultPool }) }
-      : undefined
+    this.routes = routeOptions(opts.routing, opts.staleAfter)
   }
 
   /** Replaces the targets one discovery source contributes; others are untouched. */
   setSource (source: string, targets: BackendTarget[]): void {
     this.sources.set(source, targets)
     this.reconcileMembers()
+  }
+
+  /** A source a reload removed: its backends leave (their sessions continue). */
+  removeSource (source: string): void {
+    if (!this.sources.delete(source)) return
+    this.reconcileMembers()
+  }
+
+  /** A reload's status timing and ejection policy; pollers restart with the new timing. */
+  reconfigure (settings: PoolSettings, routing: RoutingMode | undefined = this.opts.routing): void {
+    const timing = settings.statusInterval !== this.opts.statusInterval || settings.statusTimeout !== this.opts.statusTimeout
+    Object.assign(this.opts, settings, { routing })
+    this.balancer.staleAfter = settings.staleAfter
+    this.routes = routeOptions(routing, settings.staleAfter)
+    if (timing) for (const b of this.list()) if (this.pollers.has(b.id)) { this.stopPoller(b.id); this.startPoller(b) }
+    this.changed()
+  }
+
+  /** The operator drains, disables (maint) or enables a backend; returns its previous state. */
+  setAdmin (b: Backend, admin: BackendAdmin): BackendAdmin {
+    const before = b.admin
+    if (before === admin) return before
+    b.admin = admin
+    if (admin === 'maint') this.stopPoller(b.id)
+    else if (before === 'maint' && !b.removed) this.startPoller(b)
+    this.opts.logger.info({ event: `backend_${admin === 'maint' ? 'disabled' : admin === 'drain' ? 'drained' : 'enabled'}`, listener: this.opts.listener, backend: b.id, sessions: b.sessions },
+      admin === 'ready' ? 'backend enabled by the operator' : `backend set to ${admin} by the operator; its sessions continue`)
+    this.changed()
+    return before
+  }
+
+  /** The operator sets a backend's weight (0-256) until a reload changes the configured one. */
+  setWeight (b: Backend, weight: number): void {
+    b.weightOverride = weight
+    this.opts.logger.info({ event: 'backend_weight', listener: this.opts.listener, backend: b.id, weight, configWeight: b.target.weight }, 'backend weight set by the operator')
+    this.changed()
   }
 
   list (): Backend[] { return [...this.backends.values()] }
@@ -176,9 +219,11 @@ export class BackendPool extends EventEmitter<{ change: [] }> {
       name: b.id,
       address: `${b.target.host}:${b.target.port}`,
       source: b.target.source,
-      weight: b.target.weight,
+      weight: b.weight,
+      configWeight: b.target.weight,
+      admin: b.admin,
       up: b.isUp(now, this.opts.staleAfter),
-      eligibility: eligibility(b.view(), now, this.balancer),
+      eligibility: b.admin !== 'ready' && !b.removed ? b.admin : eligibility(b.view(), now, this.balancer),
       sessions: b.sessions,
       freeLus: b.capacity === undefined ? null : b.estimatedFreeLus(),
       pools: b.capacity === undefined ? null : b.capacity.pools.map(p => ({ name: p.name, free: b.estimatedPoolFree(p.name) })),
@@ -212,7 +257,10 @@ export class BackendPool extends EventEmitter<{ change: [] }> {
         existing.target = target
         this.opts.logger.info({ event: 'backend_added', listener: this.opts.listener, backend: id, source: target.source }, 'backend back in discovery')
         this.startPoller(existing)
-      } else if (existing.target.weight !== target.weight || existing.target.adminUrl !== target.adminUrl) {
+      } else if (!sameTarget(existing.target, target)) {
+        // A reload (or DNS) changed it: a new configured weight replaces a runtime one; a new
+        // address takes the next clients while open sessions stay where they are.
+        if (existing.target.weight !== target.weight) existing.weightOverride = undefined
         existing.target = target
         this.stopPoller(id)
         this.startPoller(existing)
@@ -236,7 +284,7 @@ export class BackendPool extends EventEmitter<{ change: [] }> {
   }
 
   private startPoller (b: Backend): void {
-    if (this.closed || b.target.adminUrl === undefined) return
+    if (this.closed || b.target.adminUrl === undefined || b.admin === 'maint') return
     const poller = new StatusPoller({
       url: new URL('/status', b.target.adminUrl).toString(),
       port: b.target.port,
@@ -302,4 +350,14 @@ export class BackendPool extends EventEmitter<{ change: [] }> {
     }
     this.emit('change')
   }
+}
+
+function sameTarget (a: BackendTarget, b: BackendTarget): boolean {
+  return a.weight === b.weight && a.adminUrl === b.adminUrl && a.host === b.host && a.port === b.port
+}
+
+/** The balancer's routing options for a tn3270e listener; undefined for a tcp one. */
+function routeOptions (r: RoutingMode | undefined, staleAfter: number): RouteOptions | undefined {
+  if (r?.mode !== 'tn3270e') return undefined
+  return { staleAfter, ...(r.offered === undefined ? {} : { offered: r.offered }), ...(r.defaultPool === undefined ? {} : { defaultPool: r.defaultPool }) }
 }

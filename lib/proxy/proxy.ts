@@ -1,15 +1,19 @@
 // startProxy: builds the front proxy from its parts — one frontend per configured listener
-// (frontend.ts), the admin HTTP server with /status and /readyz, and the stop state machine
-// (lifecycle.ts) — and releases whatever was built if any step fails (resources.ts).
+// (frontend.ts), the admin HTTP server with /status, /readyz and the runtime API
+// (runtime-routes.ts), config reload (reload.ts) and the stop state machine (lifecycle.ts) — and
+// releases whatever was built if any step fails (resources.ts).
 import { Agent, type Dispatcher } from 'undici'
 import { systemClock, type Clock } from '../clock.js'
-import type { ProxyConfig } from '../config/index.js'
-import { createProxyMetrics, startAdminServer, type Logger, type Registry } from '../observability/index.js'
+import type { ProxyConfig, ReloadReport } from '../config/index.js'
+import { ErrorCodes, lbError } from '../errors.js'
+import { createProxyMetrics, reportReload, startAdminServer, type Logger, type Registry } from '../observability/index.js'
 import { systemResolver, type Resolver } from './discovery.js'
 import type { DrainReport } from './drain.js'
 import { Frontend, type FrontendContext } from './frontend.js'
 import { ProxyLifecycle, type ShutdownOptions } from './lifecycle.js'
+import { reloadProxy } from './reload.js'
 import { ProxyResources } from './resources.js'
+import { proxyRuntimeRoutes } from './runtime-routes.js'
 import { listeningLines, proxyStatus, type ProxyStatus } from './status.js'
 
 export interface ProxyDeps {
@@ -22,6 +26,11 @@ export interface ProxyDeps {
   resolver?: Resolver
   /** [0, 1) source for the close spread at drain. */
   random?: () => number
+  /**
+   * Loads the config again the way the proxy was started (file, environment, `--set`), for
+   * reload (SIGHUP, POST /v1/reload). Omitted: the proxy has nothing to re-read.
+   */
+  reloadConfig?: () => ProxyConfig
 }
 
 export interface Proxy {
@@ -40,6 +49,12 @@ export interface Proxy {
   drainReport: () => DrainReport | undefined
   /** Hard stop: everything closed now. */
   close: () => Promise<void>
+  /**
+   * Re-loads the config (ProxyDeps.reloadConfig) and applies what can change live, all or
+   * nothing; throws (nothing applied) when it cannot. One log line and one
+   * tn3270_config_reloads_total count either way.
+   */
+  reload: () => ReloadReport
 }
 
 /**
@@ -84,18 +99,25 @@ async function serve (config: ProxyConfig, deps: ProxyDeps, ctx: FrontendContext
     random: deps.random,
   })
   const status = () => proxyStatus(config.name, !lifecycle.ready, frontends)
+  const reload = (): ReloadReport => reportReload('proxy', () => {
+    if (deps.reloadConfig === undefined) throw lbError(ErrorCodes.CONFIG_RELOAD, 'config reload refused: this proxy was started without a config file, so there is nothing to re-read')
+    return reloadProxy({ config, frontends, admin: resources.admin }, deps.reloadConfig())
+  }, ctx.metrics.configReloads, ctx.logger)
   const admin = await startAdminServer({
     host: config.admin.host,
     port: config.admin.port,
+    token: config.admin.token,
     registry: deps.registry,
     logger: ctx.logger,
     status,
     ready: () => lifecycle.ready,
+    route: proxyRuntimeRoutes({ frontends, reload }),
   })
   resources.admin = admin
   const adminAddress = { host: admin.address.address, port: admin.address.port }
-  for (const f of frontends) ctx.logger.info({ event: 'listening', role: 'proxy', listener: f.name, address: f.addressText, open: f.open }, 'proxy listener started')
-  ctx.logger.info({ event: 'listening', role: 'proxy', listener: 'admin', address: `${adminAddress.host}:${adminAddress.port}` }, 'proxy admin started')
+  // The role is the logger's binding (the CLI's, the demo's child): not repeated here.
+  for (const f of frontends) ctx.logger.info({ event: 'listening', listener: f.name, address: f.addressText, open: f.open }, 'proxy listener started')
+  ctx.logger.info({ event: 'listening', listener: 'admin', address: `${adminAddress.host}:${adminAddress.port}` }, 'proxy admin started')
   return {
     listeners: frontends.map(f => ({ name: f.name, ...f.address })),
     admin: adminAddress,
@@ -103,7 +125,9 @@ async function serve (config: ProxyConfig, deps: ProxyDeps, ctx: FrontendContext
     ready: () => lifecycle.ready,
     listening: () => listeningLines(config.name, frontends, adminAddress),
     drainReport: () => lifecycle.drainReport,
-    shutdown: (opts) => lifecycle.shutdown(opts),
+    // The drain times as the config has them now (a reload may have changed them).
+    shutdown: (opts) => lifecycle.shutdown({ drainTimeout: config.drainTimeout, closeSpreadTime: config.closeSpreadTime, ...opts }),
     close: () => lifecycle.close(),
+    reload,
   }
 }

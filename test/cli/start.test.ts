@@ -1,9 +1,10 @@
 // Starting a role (docs/operations.md "Command line"): whatever stops the start — a config that
 // does not hold together, a port in use — is one line and a non-zero status, never a stack; a
-// running role requires its admin token for state changes.
+// running role requires its admin token for state changes; SIGHUP never stops one.
 import t from 'tap'
 import { request } from 'undici'
 import { runCli, spawnCli } from '../helpers/e2e-cli.js'
+import { pollUntil } from '../helpers/e2e-gateway.js'
 import { join } from 'node:path'
 import { all, busyPort, dir, file, GATEWAY, oneLine } from './helpers.js'
 
@@ -59,4 +60,14 @@ t.test('a running role takes its admin token from the config (env override)', as
   t.equal((await status.body.json() as { version: string }).version, '0.1.0')
   cli.child.kill('SIGTERM')
   t.equal((await cli.exited).code, 0, 'SIGTERM: clean exit')
+})
+
+t.test('SIGHUP on a role with nothing to reload says so and keeps running', async t => {
+  const cfg = file('hs-hup.yaml', 'name: HOSTA\nlink: { port: 0 }\nadmin: { port: 0 }\nlog: { level: warn }\n')
+  const cli = await spawnCli(t, ['host-sim', '--config', cfg], { expectLines: 2 })
+  cli.child.kill('SIGHUP')
+  await pollUntil(() => cli.stderr.includes('tn3270-lb: SIGHUP: nothing to reload for this command'), 'the SIGHUP line')
+  t.equal((await request(`http://127.0.0.1:${cli.ports.get('host-sim-admin HOSTA')!}/healthz`)).statusCode, 200, 'still running')
+  cli.child.kill('SIGTERM')
+  t.equal((await cli.exited).code, 0)
 })

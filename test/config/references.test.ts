@@ -80,10 +80,9 @@ t.test('LU names: valid, unique across pools, disjoint from pool names (RFC 2355
   t.match(errorOf(g), /pools\.0\.lus\.0 = "GATEWAY1A001": expected an LU name/)
 })
 
-t.test('appc.apiToken must agree with admin.token (one bearer token per request)', async t => {
-  t.equal(errorOf({ ...good(), admin: { token: 'a' }, appc: { apiToken: 'b', partners: [] } }),
-    'config: appc.apiToken = "b": expected the same value as admin.token, or no apiToken: a request carries one bearer token')
-  t.doesNotThrow(() => loadConfig(gatewayConfigSchema, { base: { ...good(), admin: { token: 'a' }, appc: { apiToken: 'a', partners: [] } } }))
+t.test('appc.apiToken is retired: admin.token guards /v1/appc; the error says so', async t => {
+  t.equal(errorOf({ ...good(), admin: { token: 'a' }, appc: { apiToken: 'a', partners: [] } }),
+    'config: appc.apiToken: retired: admin.token guards every state-changing admin request, /v1/appc included; remove the key')
 })
 
 t.test('LU entry grammar', async t => {

@@ -1,4 +1,5 @@
-// Issue 3 Done 2 and 3: the real s3270 client against the demo's gateways and host simulators.
+// The real s3270 client against the demo's gateways and host simulators (README "Quick start";
+// session_end lines as docs/operations.md "Logs" describes them).
 import t, { type Test } from 'tap'
 import { readFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -117,7 +118,7 @@ t.test('POST /restart on a host: its clients are disconnected cleanly and its LU
 
   await waitFor('HOSTA client disconnected', async () => (await a.query('ConnectionState')) === 'not-connected')
   t.pass('HOSTA client was disconnected')
-  const ended = logLines.slice(before).find(l => l.event === 'session-end' && /GW1A/.test(String(l.lu)))
+  const ended = logLines.slice(before).find(l => l.event === 'session_end' && /GW1A/.test(String(l.lu)))
   t.ok(ended, 'the disconnect is logged')
   t.match(String(ended?.reason), /DACTLU|link down|deactivated/i, `with a reason: ${String(ended?.reason)}`)
 

@@ -89,6 +89,8 @@ scrape_configs:
     const exprs = dashboard.panels.flatMap(p => (p.targets ?? []).map(x => ({ panel: p.title, expr: x.expr })))
     t.ok(exprs.length >= 25, `${exprs.length} queries`)
     t.equal(new Set(dashboard.panels.map(p => p.id)).size, dashboard.panels.length, 'panel ids are unique')
+    const luQueries = exprs.filter(e => e.expr.includes('tn3270_gateway_lus'))
+    t.ok(luQueries.length >= 3 && luQueries.every(e => e.expr.includes('by (instance, host, pool)')), 'LU panels group by gateway, host and pool')
     for (const { panel, expr } of exprs) {
       for (const name of expr.match(/\btn3270_[a-z0-9_]+/g) ?? []) t.ok(live.has(name), `${panel}: ${name} is served`)
       const q = expr.replace(/\$__rate_interval/g, '1m')

@@ -1,6 +1,7 @@
 // Front proxy end to end: the gateway names the client's real address behind the proxy (PROXY v2 from
 // a trusted network), in its KeepAlive events 700/701 too; and a PROXY v2 header from an untrusted
-// address is refused before any negotiation, with a warn line naming PROXY_HEADER_UNTRUSTED.
+// address is refused before any negotiation, with a warn line naming PROXY_HEADER_UNTRUSTED
+// (HAProxy doc/proxy-protocol.txt).
 import t from 'tap'
 import { connect, type Socket } from 'node:net'
 import { ErrorCodes } from '../../lib/errors.js'
@@ -21,8 +22,8 @@ t.test('keepalive events 700/701 triggered through the proxy name the client, no
 
   const ms = await until('event 701', () => lines.some(l => l.event === 701), 10_000)
   t.comment(`event 701 ${ms} ms after the first screen; ${c.timingMarks} TIMING-MARKs reached the client`)
-  const start = lines.find(l => l.event === 'session-start' && l.lu === c.lu)
-  t.equal(start?.client, client, `gateway session-start names the client ${client}`)
+  const start = lines.find(l => l.event === 'session_start' && l.lu === c.lu)
+  t.equal(start?.client, client, `gateway session_start names the client ${client}`)
   const proxyStart = lines.find(l => l.event === 'session_start' && l.role === 'proxy')
   t.equal(proxyStart?.client, client, 'the proxy saw the same client')
   const e700 = lines.filter(l => l.event === 700)
@@ -38,8 +39,8 @@ t.test('keepalive events 700/701 triggered through the proxy name the client, no
 
   await closed
   t.pass(`the client connection was closed by the abort (${c.closedWith ?? 'closed'})`)
-  await until('proxy session ended', () => lines.some(l => l.event === 'session_end' && l.client === client))
-  const end = lines.find(l => l.event === 'session_end' && l.client === client)!
+  await until('proxy session ended', () => lines.some(l => l.event === 'session_end' && l.role === 'proxy' && l.client === client))
+  const end = lines.find(l => l.event === 'session_end' && l.role === 'proxy' && l.client === client)!
   t.equal(end.termination, 'backend_closed', 'the proxy relayed the gateway\'s close')
 })
 

@@ -2,7 +2,8 @@
 // on SIGTERM) while real s3270 sessions are live: /readyz answers 503, the listener refuses new
 // clients (even when an LU frees), sessions continue until drainTimeout, then the proxy closes them
 // (spread over closeSpreadTime). The proxy is configured like the demo's, with drainTimeout and
-// closeSpreadTime set in its config (lib/demo.ts takes no proxy overrides).
+// closeSpreadTime set in its config (lib/demo.ts takes no proxy overrides). HAProxy's soft stop and
+// close-spread-time (doc/management.txt, doc/configuration.txt); docs/operations.md "Shutdown and drain".
 import t, { type Test } from 'tap'
 import { connect } from 'node:net'
 import { allFree, gatewayStatus, httpRequest } from '../helpers/e2e-gateway.js'
@@ -85,7 +86,7 @@ t.test('soft stop: readyz 503, listener refuses, sessions continue until drainTi
   t.ok(closedAt.every(ms => ms >= DRAIN_MS), 'no session closed before drainTimeout')
   t.ok(closedAt.every(ms => ms <= DRAIN_MS + SPREAD_MS + 1000), 'all closed within drainTimeout + closeSpreadTime (+1 s slack)')
   t.same(proxy.drainReport(), { finished: 1, closed: 2 }, 'drain report: one finished on its own, two closed')
-  const ends = lines.filter(l => l.event === 'session_end')
+  const ends = lines.filter(l => l.event === 'session_end' && l.role === 'proxy')
   t.same(ends.map(l => l.termination).sort(), ['client_closed', 'drain', 'drain'], 'session_end terminations')
   t.ok(lines.some(l => l.event === 'drain_start') && lines.some(l => l.event === 'drain_timeout') && lines.some(l => l.event === 'drain_done'), 'drain_start, drain_timeout, drain_done logged')
   await until('gateways released every LU', async () => allFree(await gatewayStatus(d, 0)) && allFree(await gatewayStatus(d, 1)))
@@ -117,5 +118,5 @@ t.test('soft stop: when the last session ends on its own the drain finishes befo
   t.ok(resolvedAt < 5000, 'resolved as soon as the sessions ended, long before drainTimeout')
   t.same(proxy.drainReport(), { finished: 2, closed: 0 })
   t.notOk(lines.some(l => l.event === 'drain_timeout'), 'no drain_timeout')
-  t.same(lines.filter(l => l.event === 'session_end').map(l => l.termination), ['client_closed', 'client_closed'])
+  t.same(lines.filter(l => l.event === 'session_end' && l.role === 'proxy').map(l => l.termination), ['client_closed', 'client_closed'])
 })

@@ -2,7 +2,8 @@
 // its Gateway). Its clients drop; new clients land on the other gateway; the other sessions are
 // untouched; tn3270_proxy_backend_up shows it down; a gateway restarted with the same config on the
 // same ports comes back into rotation. lib/demo.ts exposes no configs, so the restart is built by
-// demoGatewayConfig from lib/demo.ts, the config the demo itself uses.
+// demoGatewayConfig from lib/demo.ts, the config the demo itself uses. The proxy's own session_end
+// lines (`role: "proxy"`, docs/operations.md "Logs") say how each session ended.
 import t from 'tap'
 import type { Demo } from '../../lib/demo.js'
 import { gatewayStatus, getJson } from '../helpers/e2e-gateway.js'
@@ -101,7 +102,7 @@ t.test('a gateway stops: its clients drop, new ones go to the other, it is down;
   t.comment(`end: forwarded ${metricSum(m2, 'tn3270_proxy_connections_total', { result: 'forwarded' })}, failovers ${metricSum(m2, 'tn3270_proxy_failovers_total')}, connect errors ${m2.split('\n').filter(l => l.startsWith('tn3270_proxy_backend_connect_errors_total')).join('; ') || 'none'}`)
   t.equal(metricSum(m2, 'tn3270_proxy_connections_total', { result: 'forwarded' }), 7, 'seven sessions forwarded')
   t.equal(metricSum(m2, 'tn3270_proxy_connections_total', { result: 'no_backend' }), 0)
-  const ends = lines.filter(l => l.event === 'session_end')
+  const ends = lines.filter(l => l.event === 'session_end' && l.role === 'proxy')
   t.same(ends.map(l => l.backend).sort(), ['gw1', 'gw1'], 'only the two gw1 sessions ended at the proxy')
   t.ok(ends.every(l => l.termination === 'backend_closed'), `they ended because the backend closed (${ends.map(l => l.termination).join(', ')})`)
 })

@@ -1,5 +1,6 @@
 // The /v1/appc routes (lib/gateway/appc-routes.ts) on a real admin server (port 0), engine ↔
-// partner behind it (test/appc/fixture.ts).
+// partner behind it (test/appc/fixture.ts); names as "SNA LU 6.2 Reference: Peer Protocols",
+// SC31-6808, and docs/operations.md "Admin token".
 import t from 'tap'
 import { request } from 'node:http'
 import { appcRoutes } from '../../lib/gateway/index.js'
@@ -23,9 +24,9 @@ function call (port: number, method: string, path: string, body?: string | Buffe
   })
 }
 
-async function server (t: { teardown: (fn: () => Promise<void>) => void }, opts: FixtureOptions = {}) {
+async function server (t: { teardown: (fn: () => Promise<void>) => void }, opts: FixtureOptions = {}, token?: string) {
   const f = await fixture(opts)
-  const admin = await startAdminServer({ host: '127.0.0.1', port: 0, registry: f.registry, logger: silentLogger(), status: () => ({}), ready: () => true, route: appcRoutes(f.engine, f.config.apiToken) })
+  const admin = await startAdminServer({ host: '127.0.0.1', port: 0, token, registry: f.registry, logger: silentLogger(), status: () => ({}), ready: () => true, route: appcRoutes(f.engine) })
   t.teardown(async () => { f.engine.close(); await admin.close() })
   return { f, port: admin.address.port }
 }
@@ -118,17 +119,14 @@ t.test('allocation timeout maps to 504', async t => {
   held.cancel()
 })
 
-t.test('appc.apiToken protects the API', async t => {
-  const { port } = await server(t, { appc: { apiToken: 's3cret' } })
-  const no = await call(port, 'GET', '/v1/appc/sessions')
+t.test('admin.token guards every APPC state change; reads stay open (appc.apiToken is retired)', async t => {
+  const { port } = await server(t, {}, 's3cret')
+  const no = await call(port, 'POST', '/v1/appc/HOSTLU/APPCMODE/ECHO', 'hi')
   t.equal(no.status, 401)
-  t.match(no.json().error, /bearer token/)
-  t.equal(no.headers['www-authenticate'], 'Bearer')
-  t.equal((await call(port, 'GET', '/v1/appc/sessions', undefined, { authorization: 'Bearer wrong!' })).status, 401)
-  t.equal((await call(port, 'GET', '/v1/appc/sessions', undefined, { authorization: 'Basic czNjcmV0' })).status, 401)
-  t.equal((await call(port, 'GET', '/v1/appc/sessions', undefined, { authorization: 'Bearer s3cret' })).status, 200)
+  t.match(no.json().error, /admin\.token/)
+  t.equal((await call(port, 'POST', '/v1/appc/HOSTLU/APPCMODE/cnos', '{}', { authorization: 'Bearer wrong!' })).status, 401)
   t.equal((await call(port, 'POST', '/v1/appc/HOSTLU/APPCMODE/ECHO', 'hi', { authorization: 'Bearer s3cret' })).body.toString(), 'hi')
-  t.equal((await call(port, 'GET', '/metrics')).status, 200, 'the token guards /v1/appc only')
+  t.equal((await call(port, 'GET', '/v1/appc/sessions')).status, 200, 'reads stay open, like /status')
 })
 
 t.test('a malformed percent-encoding in the path is a 400 naming the segment, not a 500', async t => {

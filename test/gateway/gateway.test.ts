@@ -1,9 +1,9 @@
-// startGateway itself (lib/gateway/gateway.ts): config errors carry the config error code with
-// messages naming the key; start-up waits for host links on their events and gives up after the
-// start-up wait on the gateway's clock; the admin plane answers /status and falls through to 404;
-// listener ports are proven at start (docs/operations.md "Listener ports").
+// startGateway itself (lib/gateway/gateway.ts): its callers load gatewayConfigSchema, which finds
+// the mistakes across sections (lib/config); start-up waits for host links on their events and
+// gives up after the start-up wait on the gateway's clock; the admin plane answers /status and
+// falls through to 404; listener ports are proven at start (docs/operations.md "Listener ports").
 import t from 'tap'
-import { gatewaySchema, loadConfig } from '../../lib/config/index.js'
+import { gatewayConfigSchema, gatewaySchema, loadConfig } from '../../lib/config/index.js'
 import { ErrorCodes } from '../../lib/errors.js'
 import { startGateway } from '../../lib/gateway/index.js'
 import { Registry, silentLogger } from '../../lib/observability/index.js'
@@ -21,21 +21,24 @@ const base = {
 
 const deps = () => ({ logger: silentLogger(), registry: new Registry() })
 
-t.test('config errors name the key, with the config error code', async t => {
+t.test('mistakes across sections are config errors before startGateway runs (gatewayConfigSchema)', async t => {
   const cases: Array<[Record<string, unknown>, RegExp]> = [
-    [{ pools: [{ name: 'P', host: 'NOPE', lus: ['LU1'] }] }, /^config: pools\.P\.host = "NOPE": no host with that name$/],
-    [{ listeners: [{ name: 'main', port: 0, pools: ['Q'] }] }, /^config: listeners\.main\.pools: "Q" is not a configured pool$/],
-    [{ appc: { partners: [{ name: 'PART', host: 'H' }] } }, /^config: appc\.partners\.PART\.host = "H": expected the name of a host with an sna link$/],
+    [{ pools: [{ name: 'P', host: 'NOPE', lus: ['LU1'] }] }, /^config: pools\.0\.host = "NOPE": expected the name of a configured host/],
+    [{ listeners: [{ name: 'main', port: 0, pools: ['Q'] }] }, /^config: listeners\.0\.pools\.0 = "Q": expected the name of a configured pool/],
+    [{ appc: { partners: [{ name: 'PART', host: 'H' }] } }, /^config: appc\.partners\.0\.host = "H": expected a host with an sna link/],
   ]
   for (const [over, message] of cases) {
-    await t.rejects(startGateway(loadConfig(gatewaySchema, { base: { ...base, ...over } }), deps()), { code: ErrorCodes.CONFIG_INVALID, message })
+    t.throws(() => loadConfig(gatewayConfigSchema, { base: { ...base, ...over } }), { code: ErrorCodes.CONFIG_INVALID, message })
   }
+  // A caller that skipped the cross-section checks still gets a config error for an APPC partner without an LU 6.2 link.
+  await t.rejects(startGateway(loadConfig(gatewaySchema, { base: { ...base, appc: { partners: [{ name: 'PART', host: 'H' }] } } }), deps()),
+    { code: ErrorCodes.CONFIG_INVALID, message: /^config: appc\.partners\.PART\.host = "H": expected the name of a host with an sna link$/ })
 })
 
 t.test('start-up gives up waiting for a host link after the start-up wait, on the gateway\'s clock', async t => {
   const clock = new FakeClock(Date.now())
   let started = false
-  const starting = startGateway(loadConfig(gatewaySchema, { base }), { ...deps(), clock }).then(g => { started = true; return g })
+  const starting = startGateway(loadConfig(gatewayConfigSchema, { base }), { ...deps(), clock }).then(g => { started = true; return g })
   // The probe of port 1 fails at once; the wait for an 'up' that never comes ends on the clock.
   await new Promise(resolve => setTimeout(resolve, 200))
   t.equal(started, false, 'still waiting for the host link')

@@ -33,6 +33,7 @@ class ScriptedHost extends EventEmitter<HostSideEvents> implements HostSide {
   /** Serve with a bug: throw after taking the session. */
   failing = false
   start (): void {}
+  adoptLus (): void {}
   async serve (b: ClientBinding): Promise<void> {
     this.bindings.push(b)
     if (this.failing) throw new Error('host side bug')
@@ -124,9 +125,9 @@ async function session (t: Test, port: number, connectName?: string): Promise<Ho
 }
 
 const ended = async (r: Rig, n: number): Promise<void> => { while (r.ends.length < n) await new Promise(resolve => setTimeout(resolve, 5)) }
-const endLines = (r: Rig): Line[] => r.lines.filter(l => l.event === 'connection-end' || l.event === 'session-end')
+const endLines = (r: Rig): Line[] => r.lines.filter(l => l.event === 'connection_end' || l.event === 'session_end')
 
-t.test('serving: accepted once, session-start and one session-end line, lease released, sessions_active back to 0', async t => {
+t.test('serving: accepted once, session_start and one session_end line, lease released, sessions_active back to 0', async t => {
   const r = await rig(t)
   const c = await session(t, r.port, 'LU1')
   t.equal(r.pipeline.sessions, 1)
@@ -135,11 +136,11 @@ t.test('serving: accepted once, session-start and one session-end line, lease re
   t.equal(await r.metric('sessionsActive', { pool: 'P', mode: 'tn3270e' }), 1)
   t.equal(await r.metric('connections', { result: 'accepted' }), 1)
   t.equal(await r.metric('negotiationSeconds'), 1)
-  t.match(r.lines.filter(l => l.event === 'session-start'), [{ lu: 'LU1', pool: 'P', mode: 'tn3270e', listener: 'main', msg: 'client session started' }])
+  t.match(r.lines.filter(l => l.event === 'session_start'), [{ lu: 'LU1', pool: 'P', mode: 'tn3270e', listener: 'main', msg: 'client session started' }])
   c.end()
   await ended(r, 1)
   t.match(r.ends, [{ phase: 'serving', result: 'accepted', lu: 'LU1', pool: 'P', mode: 'tn3270e', listener: 'main', reason: /client closed/ }])
-  t.match(endLines(r), [{ event: 'session-end', lu: 'LU1', reason: /client closed/, level: 30 }])
+  t.match(endLines(r), [{ event: 'session_end', lu: 'LU1', reason: /client closed/, level: 30 }])
   t.equal(r.lus.lu('LU1')!.state, 'free', 'lease released')
   t.equal(r.lus.spare('P'), 2, 'no reservation left behind')
   t.equal(await r.metric('sessionsActive', { pool: 'P', mode: 'tn3270e' }), 0)
@@ -193,7 +194,7 @@ t.test('proxy-header: a trusted header gives the identity used for the session',
   t.equal((await requestDevice(peer))[1], 4)
   peer.subneg(Opt.TN3270E, [3, 7])
   await peer.recordAt(0)
-  t.match(r.lines.find(l => l.event === 'session-start'), { client: '192.0.2.7:4000' })
+  t.match(r.lines.find(l => l.event === 'session_start'), { client: '192.0.2.7:4000' })
   t.equal(r.host.bindings[0]!.session.client, '192.0.2.7:4000')
   peer.end()
   await ended(r, 1)

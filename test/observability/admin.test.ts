@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { Readable } from 'node:stream'
 import { request } from 'undici'
-import { createRegistry, readBody, sendJson, setDefaultAdminToken, silentLogger, startAdminServer, STATUS_PAGE_CSP, withRunInfo, type AdminOptions } from '../../lib/observability/index.js'
+import { createRegistry, readBody, sendJson, silentLogger, startAdminServer, STATUS_PAGE_CSP, withRunInfo, type AdminOptions } from '../../lib/observability/index.js'
 import { ErrorCodes } from '../../lib/errors.js'
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
@@ -20,6 +20,7 @@ async function admin (t: Test, extra: Partial<AdminOptions> = {}) {
     logger: silentLogger(),
     status: () => ({ role: 'gateway', name: 'gw1', ready: true, listeners: [{ name: 'tn3270', address: '127.0.0.1:1', open: true }] }),
     ready: () => true,
+    token: undefined,
     route: async (req, res, url) => {
       if (url.pathname === '/boom') throw new Error('boom')
       if (url.pathname === '/decode') { decodeURIComponent(url.pathname + url.search.slice(1)); return false }
@@ -93,13 +94,16 @@ t.test('with a token: every method but GET/HEAD needs it, compared in full', asy
 
 t.test('a non-loopback admin address without a token does not start', async t => {
   await t.rejects(admin(t, { host: '0.0.0.0' }), { code: ErrorCodes.ADMIN_TOKEN_REQUIRED, message: /^config: admin\.token: required when admin\.host \(0\.0\.0\.0\)/ })
-  // The process default (set by the CLI from admin.token) counts as a token.
-  const previous = setDefaultAdminToken('proc')
-  t.teardown(() => { setDefaultAdminToken(previous) })
-  const { call } = await admin(t, { host: '0.0.0.0' })
+  await t.rejects(admin(t, { host: '0.0.0.0', token: '' }), { code: ErrorCodes.ADMIN_TOKEN_REQUIRED }, 'an empty token is no token')
+  const { call, server } = await admin(t, { host: '0.0.0.0', token: 'proc' })
   t.equal((await call('POST', '/change', { authorization: 'Bearer proc' }, 'y')).status, 202)
   t.equal((await call('POST', '/change', {}, 'y')).status, 401)
-  t.equal(setDefaultAdminToken(''), 'proc', 'an empty token clears the default')
+  // A reload rotates the token (admin.tokenFile behind a Secret): the old one stops working at once.
+  server.setToken('rotated')
+  t.equal((await call('POST', '/change', { authorization: 'Bearer proc' }, 'y')).status, 401)
+  t.equal((await call('POST', '/change', { authorization: 'Bearer rotated' }, 'y')).status, 202)
+  t.throws(() => { server.setToken(undefined) }, { code: ErrorCodes.ADMIN_TOKEN_REQUIRED }, 'off loopback the token cannot go away')
+  t.equal((await call('POST', '/change', { authorization: 'Bearer rotated' }, 'y')).status, 202, 'and the refused change left the token as it was')
 })
 
 t.test('errors: bad percent-encoding is 400, a failing route 500, a big body names its limit', async t => {

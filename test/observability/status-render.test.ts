@@ -1,6 +1,6 @@
 // The status page renderer (lib/observability/status-render.ts): what each role's /status shows,
 // escaping of every value (OWASP XSS Prevention Cheat Sheet rule #1), and the source shipped
-// to the browser rendering exactly what the server renders.
+// to the browser rendering exactly what the server renders (docs/operations.md "Status page").
 import t from 'tap'
 import { runInNewContext } from 'node:vm'
 import { renderStatus, statusPage } from '../../lib/observability/index.js'
@@ -12,7 +12,7 @@ const gateway = {
   ready: true,
   draining: false,
   listeners: [{ name: 'tn3270', address: '127.0.0.1:3271', open: false, pools: ['HOSTA', 'HOSTB'] }],
-  pools: [{ name: 'HOSTA', host: 'HOSTA', total: 2, free: 1, inUse: 1, unavailable: 0 }],
+  pools: [{ name: 'HOSTA', host: 'HOSTA', state: 'disabled', total: 2, free: 1, inUse: 1, unavailable: 0 }],
   hostLinks: [
     { pu: 'GW1', puActive: true, lus: [{ name: 'GW1A001', state: 'active', attached: true }, { name: 'GW1A002', state: 'active', attached: false }], host: 'HOSTA', type: 'sna', up: true },
     { address: 'zos:992', tls: true, sessions: 0, refused: [{ lu: 'TSO001', reason: 'no device', retryInMs: 2500 }], host: 'ZOS', type: 'tn3270', up: false },
@@ -29,7 +29,7 @@ const proxy = {
   ready: true,
   draining: true,
   listeners: [{ name: 'tn3270', address: '127.0.0.1:3270', open: true, closeListenSocket: true, proxyProtocol: 'v2', sessions: 3 }],
-  backends: [{ listener: 'tn3270', name: 'gw1', address: '127.0.0.1:3271', source: 'static', weight: 1, up: false, eligibility: 'no_free_lu', sessions: 3, freeLus: 0, statusAgeMs: 1500, ejectedUntil: null, removed: false, lastError: 'ECONNREFUSED' }],
+  backends: [{ listener: 'tn3270', name: 'gw1', address: '127.0.0.1:3271', source: 'static', weight: 1, admin: 'drain', up: false, eligibility: 'no_free_lu', sessions: 3, freeLus: 0, statusAgeMs: 1500, ejectedUntil: null, removed: false, lastError: 'ECONNREFUSED' }],
   sessions: { active: 3 },
 }
 
@@ -60,6 +60,7 @@ t.test('gateway: listeners, pools, host links and each LU with its use', async t
   t.match(row(html, 'listeners', 'tn3270'), '<span class="bad">closed</span>')
   t.match(row(html, 'listeners', 'tn3270'), 'HOSTA, HOSTB')
   t.match(row(html, 'pools', 'HOSTA'), '<td data-col="inUse">1</td>')
+  t.match(row(html, 'pools', 'HOSTA'), '<td data-col="state">disabled</td>', 'a pool disabled through the runtime API says so')
   t.match(row(html, 'host-links', 'HOSTA'), '<span class="ok">up</span>')
   t.match(row(html, 'host-links', 'ZOS'), '<span class="bad">down</span>')
   t.match(row(html, 'lus', 'GW1A001'), '<span class="use">in use</span>')
@@ -72,7 +73,7 @@ t.test('proxy: backends and their eligibility', async t => {
   const html = renderStatus(proxy)
   t.match(html, '<dd data-fact="draining"><span class="bad">draining</span></dd>')
   const b = row(html, 'backends', 'gw1')
-  for (const s of ['no_free_lu', '<span class="bad">down</span>', 'ECONNREFUSED', '1.5 s']) t.match(b, s)
+  for (const s of ['no_free_lu', '<span class="bad">down</span>', 'ECONNREFUSED', '1.5 s', '<td data-col="admin">drain</td>']) t.match(b, s)
   t.notMatch(b, 'data-col="removed"', 'columns the page does not know are left out')
   t.match(row(html, 'listeners', 'tn3270'), '<td data-col="proxyProtocol">v2</td>')
   t.notMatch(html, 'id="pools"')

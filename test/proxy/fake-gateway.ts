@@ -35,6 +35,8 @@ export class FakeGateway {
   ready = true
   /** Keep the write side open after the proxy's FIN (to test half-close); default: end with it. */
   halfOpen = false
+  /** GET /status requests answered or held (the proxy's polls). */
+  statusRequests = 0
   /** Bytes each accepted connection sent, in accept order. */
   readonly received: Buffer[][] = []
   readonly sockets = new Set<net.Socket>()
@@ -107,6 +109,7 @@ export class FakeGateway {
   }
 
   private status (req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.statusRequests++
     if (this.adminMode === 'hang') { this.hung.add(res); return }
     if (this.adminMode === 'error') { res.writeHead(500); res.end('boom'); return }
     const body = {
