@@ -79,14 +79,14 @@ t.test('gateway: what a reload refuses, naming the key', async t => {
 t.test('proxy: backends, sources and timeouts live; listener addresses, admin address, name and log level refused', async t => {
   const after = proxy({
     listeners: [{
-      name: 'tn3270', port: 3270, proxyProtocol: 'v2', backends: [{ name: 'gw1', host: '127.0.0.1', port: 3271, weight: 5 }],
+      name: 'tn3270', port: 3270, closeListenSocket: false, backends: [{ name: 'gw1', host: '127.0.0.1', port: 3271, weight: 5 }],
       dns: [{ name: 'gw.svc.local', type: 'SRV' }],
     }],
     connectTimeout: '1s', idleTimeout: '1h', statusInterval: '1s', ejection: { failures: 5 }, drainTimeout: '10s', closeSpreadTime: '1s',
   })
   const changes = diffConfig(proxy(), after)
   t.doesNotThrow(() => { checkReloadRules(changes, PROXY_RELOAD_RULES) })
-  t.match(describeChanges(changes), ['listeners.tn3270.proxyProtocol changed', 'listeners.tn3270.backends.gw1.weight changed', 'listeners.tn3270.backends.gw2 removed', 'listeners.tn3270.dns.gw.svc.local added'])
+  t.match(describeChanges(changes), ['listeners.tn3270.closeListenSocket changed', 'listeners.tn3270.backends.gw1.weight changed', 'listeners.tn3270.backends.gw2 removed', 'listeners.tn3270.dns.gw.svc.local added'])
   for (const [over, key] of [
     [{ listeners: [{ name: 'tn3270', port: 3999, backends: [{ name: 'gw1', host: '127.0.0.1', port: 3271 }] }] }, 'listeners.tn3270.port'],
     [{ listeners: [{ name: 'other', port: 3270, backends: [{ name: 'gw1', host: '127.0.0.1', port: 3271 }] }] }, 'listeners.tn3270'],

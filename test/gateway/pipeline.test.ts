@@ -213,7 +213,7 @@ t.test('handover: a trusted header with the TN3270 negotiation TLV resumes at th
   peer.subneg(Opt.TN3270E, [3, 7, 2])
   await peer.subnegFrom(Opt.TN3270E, 1)
   await peer.recordAt(0)
-  t.match(r.lines.find(l => l.event === 'session-start'), { client: '192.0.2.7:4000', lu: 'LU2', mode: 'tn3270e' })
+  t.match(r.lines.find(l => l.event === 'session_start'), { client: '192.0.2.7:4000', lu: 'LU2', mode: 'tn3270e' })
   peer.end()
   await ended(r, 1)
   t.match(r.ends, [{ phase: 'serving', result: 'accepted', lu: 'LU2' }])

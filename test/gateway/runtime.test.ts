@@ -61,10 +61,11 @@ t.test('GET /v1/sessions lists a session; a disabled pool closes the listener wh
   const c = await E2eClient.open(r.port())
   t.teardown(() => c.destroy())
   await echo(c, 'one')
+  // Records from the client: the Query Reply to DEMO's Read Partition Query (a query BIND), then 'one'.
   const { json } = await api(r.admin, 'GET', '/v1/sessions')
   t.match(json.sessions, [{
     clientAddress: '127.0.0.1', clientPort: c.socket.localPort, proxied: false, tls: null, listener: 'tn3270', pool: 'HOSTA', lu: 'GW5A001', host: 'HOSTA',
-    application: 'DEMO', deviceType: 'IBM-3278-2-E', mode: 'tn3270e', since: /^\d{4}-\d\d-\d\dT/, recordsIn: 1,
+    application: 'DEMO', deviceType: 'IBM-3278-2-E', mode: 'tn3270e', since: /^\d{4}-\d\d-\d\dT/, recordsIn: 2,
   }])
   t.ok(json.sessions[0].bytesIn > 0 && json.sessions[0].bytesOut > json.sessions[0].bytesIn, 'bytes each way')
   t.ok(json.sessions[0].recordsOut >= 2, 'the first screen and the echo')
@@ -97,7 +98,7 @@ t.test('GET /v1/sessions lists a session; a disabled pool closes the listener wh
   t.equal((await api(r.admin, 'GET', '/v1/appc/sessions')).status, 404, 'no APPC routes without partners')
   await c.end()
   const ended = await pollUntil(() => r.ends.find(e => e.phase === 'serving'), 'the session end')
-  t.match(ended.record, { lu: 'GW5A001', application: 'DEMO', recordsIn: 2, endReason: /client closed/ })
+  t.match(ended.record, { lu: 'GW5A001', application: 'DEMO', recordsIn: 3, endReason: /client closed/ })
   t.same((await api(r.admin, 'GET', '/v1/sessions')).json, { sessions: [] })
 })
 

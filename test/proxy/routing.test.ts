@@ -62,7 +62,8 @@ t.test('pools and LU names go where they can be served; the session runs through
   t.match(h.log.events('session_start'), [{ backend: 'gw2', kind: 'pool', pool: 'HOSTB', lu: 'D1', retries: 0 }, { backend: 'gw2', kind: 'lu', lu: 'C1' }, { backend: 'gw1', kind: 'pool', lu: 'A1' }])
   t.equal(await h.metric('tn3270_proxy_routing_decisions_total', { listener: 'main', kind: 'pool', result: 'handed_over' }), 2)
   t.equal(await h.metric('tn3270_proxy_routing_decisions_total', { listener: 'main', kind: 'lu', result: 'handed_over' }), 1)
-  t.equal((await h.metric('tn3270_proxy_handover_seconds')) ?? 0, 0, 'histograms report through their _count')
+  const handovers = (await h.registry.getSingleMetric('tn3270_proxy_handover_seconds')!.get()).values.find(v => (v as { metricName?: string }).metricName === 'tn3270_proxy_handover_seconds_count')
+  t.equal(handovers?.value, 3, 'every accepted hand-over is timed')
   t.equal(await h.metric('tn3270_proxy_backend_pool_lus_free', { backend: 'gw1', pool: 'HOSTB' }) !== undefined, true, 'per-pool free LUs exported')
   t.match(h.proxy.status(), { listeners: [{ routing: 'tn3270e', pools: [], defaultPool: null, proxyProtocol: 'v2' }] })
   // An unknown name is refused at once; the client may ask again on the same connection.
