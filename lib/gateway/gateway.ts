@@ -19,6 +19,7 @@ import { ListenerManager } from './listeners.js'
 import { expandPools, LuRegistry } from './lu-pool.js'
 import { ConnectionPipeline } from './pipeline.js'
 import { puNameOf } from './sna-host.js'
+import { TlsEndpoint } from '../tls/index.js'
 
 export interface GatewayDeps {
   logger: Logger
@@ -51,6 +52,8 @@ export interface Gateway {
   status: () => GatewayStatus
   /** Drain: readyz 503, listeners close, sessions continue up to drainTimeout, then end. */
   shutdown: (opts?: { immediate?: boolean }) => Promise<void>
+  /** SIGHUP: read every listener's TLS certificate files again (new connections use them). */
+  reloadCertificates: () => void
 }
 
 /** How long startGateway waits for host links to come up before opening what it can. */
@@ -66,14 +69,30 @@ export async function startGateway (config: GatewayConfig, deps: GatewayDeps): P
   const hosts = new Map<string, HostSide>()
   for (const h of config.hosts) hosts.set(h.name, createHostSide(h, { config, lus, metrics, clock, logger: logger.child({ host: h.name }) }))
   const appc = createAppcEngine(config, hosts, { logger, metrics, clock })
+  const tls = openTlsEndpoints(config, { metrics, logger, clock })
   const pipeline = new ConnectionPipeline({
-    config, lus, hosts, metrics, logger, clock,
+    config, lus, hosts, metrics, logger, clock, tls,
     ...(deps.onConnectionEnd === undefined ? {} : { onConnectionEnd: deps.onConnectionEnd }),
   })
   const listeners = new ListenerManager({ listeners: config.listeners, registry: lus, logger, metrics, onConnection: c => { pipeline.accept(c) } })
-  const gateway = new GatewayProcess({ config, deps, clock, metrics, lus, hosts, appc, pipeline, listeners })
+  const gateway = new GatewayProcess({ config, deps, clock, metrics, lus, hosts, appc, pipeline, listeners, tls })
   await gateway.start()
   return gateway
+}
+
+/** One TLS endpoint per listener with a `tls` section; a bad certificate stops the start (TLS_CONFIG). */
+function openTlsEndpoints (config: GatewayConfig, o: { metrics: GatewayMetrics, logger: Logger, clock: Clock }): Map<string, TlsEndpoint> {
+  const endpoints = new Map<string, TlsEndpoint>()
+  try {
+    for (const l of config.listeners) {
+      if (l.tls === undefined) continue
+      endpoints.set(l.name, TlsEndpoint.open(l.tls, { role: 'gateway', listener: l.name, metrics: o.metrics.tls, logger: o.logger, clock: o.clock }))
+    }
+  } catch (err) {
+    for (const e of endpoints.values()) e.close()
+    throw err
+  }
+  return endpoints
 }
 
 /** The registry of every configured LU, with the config checks that need it and the LU gauges. */
@@ -137,6 +156,7 @@ interface GatewayParts {
   appc: AppcEngine | undefined
   pipeline: ConnectionPipeline
   listeners: ListenerManager
+  tls: ReadonlyMap<string, TlsEndpoint>
 }
 
 class GatewayProcess implements Gateway {
@@ -189,6 +209,10 @@ class GatewayProcess implements Gateway {
       ...this.p.listeners.status().map(l => `listening gateway ${this.name} ${l.address}`),
       `listening gateway-admin ${this.name} ${a.address}:${a.port}`,
     ]
+  }
+
+  reloadCertificates (): void {
+    for (const e of this.p.tls.values()) e.reload()
   }
 
   listenerPort (name: string): number {
@@ -246,6 +270,7 @@ class GatewayProcess implements Gateway {
   }
 
   private async closeAll (): Promise<void> {
+    for (const e of this.p.tls.values()) e.close()
     await this.p.appc?.close()
     await Promise.all([...this.hosts.values()].map(h => h.close()))
     await this.admin?.close()
