@@ -29,7 +29,11 @@ Every config key can also come from the environment: TN3270LB_KEEPALIVE__WATCHDO
 A non-loopback admin address needs a token: TN3270LB_ADMIN__TOKEN or admin.tokenFile.
 Reference: docs/configuration.md, docs/operations.md.`
 
-interface Running { shutdown: (opts?: { immediate?: boolean }) => Promise<void> }
+interface Running {
+  shutdown: (opts?: { immediate?: boolean }) => Promise<void>
+  /** SIGHUP: TLS certificate files read again (gateway and proxy listeners, docs/operations.md "TLS"). */
+  reloadCertificates?: () => void
+}
 
 const ROLES = ['gateway', 'proxy', 'host-sim'] as const
 type Role = ConfigRole
@@ -187,7 +191,11 @@ async function main (argv: string[]): Promise<Running | undefined> {
   throw usageError(`unknown command ${JSON.stringify(command)}; expected demo, gateway, proxy, host-sim or check`)
 }
 
-/** SIGTERM/SIGINT: drain; a second signal stops at once (HAProxy soft stop, docs/operations.md). */
+/**
+ * SIGTERM/SIGINT: drain; a second signal stops at once (HAProxy soft stop, docs/operations.md).
+ * SIGHUP: reload TLS certificates, sessions untouched (the daemon convention; nginx reloads on
+ * SIGHUP too, nginx docs "Controlling nginx").
+ */
 function handleSignals (running: Running): void {
   let signalled = false
   let forced = false
@@ -206,6 +214,7 @@ function handleSignals (running: Running): void {
   }
   process.on('SIGTERM', onSignal)
   process.on('SIGINT', onSignal)
+  process.on('SIGHUP', () => { running.reloadCertificates?.() })
 }
 
 /** Usage and config mistakes exit 2 (what the operator typed); anything else that stopped the start, 1. */

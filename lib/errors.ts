@@ -61,6 +61,8 @@ export const ErrorCodes = {
   TLS_CONFIG: 'TN3270LB_ERR_TLS_CONFIG',
   /** The TLS handshake with a client failed, timed out, or the client would not use TLS. */
   TLS_ACCEPT: 'TN3270LB_ERR_TLS_ACCEPT',
+  /** A TLS handshake this process started (proxy → gateway) failed or timed out. */
+  TLS_CONNECT: 'TN3270LB_ERR_TLS_CONNECT',
   // appc/
   APPC_MALFORMED: 'TN3270LB_ERR_APPC_MALFORMED',
   APPC_ALLOCATION: 'TN3270LB_ERR_APPC_ALLOCATION',
@@ -124,7 +126,7 @@ export class SenseError extends Tn3270LbError {
 // proxy/
 
 /** Why a connect to a backend gateway failed, as counted in the connect-error metric. */
-export type ConnectFailureReason = 'refused' | 'timeout' | 'reset' | 'other'
+export type ConnectFailureReason = 'refused' | 'timeout' | 'reset' | 'tls' | 'other'
 
 /** A connect to a backend gateway failed (BACKEND_CONNECT); `reason` picks the next step and the metric label. */
 export class BackendConnectError extends Tn3270LbError {

@@ -4,7 +4,10 @@
 import type { Dispatcher } from 'undici'
 import type { Clock } from '../clock.js'
 import type { ProxyConfig, ProxyListenerConfig } from '../config/index.js'
+import { errorMessage } from '../errors.js'
 import type { Logger, ProxyMetrics } from '../observability/index.js'
+import { loadClientTls, TlsEndpoint, type TlsClientMaterial } from '../tls/index.js'
+import type { ProxyClientLimits } from './client-limits.js'
 import { DnsDiscovery, staticTargets, type Resolver } from './discovery.js'
 import { ProxyListener } from './listener.js'
 import { BackendPool, type BackendStatus } from './pool.js'
@@ -18,6 +21,8 @@ export interface FrontendContext {
   clock: Clock
   logger: Logger
   metrics: ProxyMetrics
+  /** Per-client caps across every listener (maxPendingPerClient, maxSessionsPerClient). */
+  limits?: ProxyClientLimits
 }
 
 export interface ProxyListenerStatus {
@@ -46,9 +51,15 @@ export class Frontend {
   private readonly pool: BackendPool
   private readonly listener: ProxyListener
   private readonly dns: DnsDiscovery[]
+  /** Client TLS this listener terminates (cfg.tls). */
+  private readonly tls: TlsEndpoint | undefined
+  /** TLS toward the backends: listener-wide (backendTls) and per static backend (tls). */
+  private backendTls: BackendTlsMaterial
 
   constructor (readonly cfg: ProxyListenerConfig, ctx: FrontendContext) {
     const { config, dispatcher, clock, logger, metrics } = ctx
+    this.backendTls = loadBackendTls(cfg)
+    this.tls = cfg.tls === undefined ? undefined : TlsEndpoint.open(cfg.tls, { role: 'proxy', listener: cfg.name, metrics: metrics.tls, logger, clock })
     this.pool = new BackendPool({
       listener: cfg.name,
       staleAfter: config.statusStaleAfter,
@@ -78,6 +89,13 @@ export class Frontend {
       clock,
       logger,
       metrics,
+      ...(ctx.limits === undefined ? {} : { limits: ctx.limits }),
+      tls: {
+        // The gateways hear about the client's TLS when this proxy knows it: it terminates it, or
+        // it re-encrypts (then the gateway's own TLS is this proxy's link, not the client's).
+        clientTls: { endpoint: this.tls, report: cfg.proxyProtocol === 'v2' && (cfg.tls !== undefined || cfg.backendTls !== undefined || cfg.backends.some(b => b.tls !== undefined)) },
+        backendTls: backend => this.backendTls.byBackend.get(backend) ?? this.backendTls.listener,
+      },
     })
   }
 
@@ -110,6 +128,17 @@ export class Frontend {
     this.listener.stopAccepting()
     for (const d of this.dns) d.stop()
     this.pool.close()
+    this.tls?.close()
+  }
+
+  /** SIGHUP: the client-facing certificate and the backend TLS material, read again for new connections. */
+  reloadCertificates (logger: Logger): void {
+    this.tls?.reload()
+    try {
+      this.backendTls = loadBackendTls(this.cfg)
+    } catch (err) {
+      logger.warn({ event: 'tls_reload_failed', role: 'proxy', listener: this.cfg.name, err: errorMessage(err) }, 'backend TLS material not reloaded; the current one stays in use')
+    }
   }
 
   status (): ProxyListenerStatus {
@@ -126,4 +155,18 @@ export class Frontend {
   backendStatus (): Array<BackendStatus & { listener: string }> {
     return this.pool.status().map(b => ({ listener: this.cfg.name, ...b }))
   }
+}
+
+interface BackendTlsMaterial {
+  listener: TlsClientMaterial | undefined
+  byBackend: Map<string, TlsClientMaterial>
+}
+
+/** Reads the listener's backendTls and each static backend's tls (PEM text or files); throws TLS_CONFIG. */
+function loadBackendTls (cfg: ProxyListenerConfig): BackendTlsMaterial {
+  const byBackend = new Map<string, TlsClientMaterial>()
+  cfg.backends.forEach((b, i) => {
+    if (b.tls !== undefined) byBackend.set(b.name, loadClientTls(b.tls, `listeners.${cfg.name}.backends.${i}.tls`))
+  })
+  return { listener: cfg.backendTls === undefined ? undefined : loadClientTls(cfg.backendTls, `listeners.${cfg.name}.backendTls`), byBackend }
 }

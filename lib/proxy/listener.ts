@@ -14,8 +14,10 @@ import net from 'node:net'
 import type { Clock, Timer } from '../clock.js'
 import { errorCode, errorMessage } from '../errors.js'
 import type { Logger, ProxyMetrics } from '../observability/index.js'
+import { clientAddress, peerOf } from '../proxy-protocol/index.js'
+import type { ProxyClientLimits } from './client-limits.js'
 import type { BackendPool } from './pool.js'
-import { ProxySession, type SessionSettings } from './session.js'
+import { ProxySession, type SessionContext, type SessionSettings } from './session.js'
 
 export interface ListenerOptions {
   name: string
@@ -29,6 +31,10 @@ export interface ListenerOptions {
   metrics: ProxyMetrics
   /** Delay before retrying a failed re-listen (EADDRINUSE: another process holds the port). */
   relistenDelay?: number
+  /** Per-client caps, shared by every listener of this proxy; none = no caps. */
+  limits?: ProxyClientLimits
+  /** TLS with the client and toward the backends (session.ts). */
+  tls?: Pick<SessionContext, 'clientTls' | 'backendTls'>
 }
 
 export type ListenerState = 'closed' | 'opening' | 'open' | 'retrying'
@@ -119,14 +125,29 @@ export class ProxyListener {
 
   private accept (socket: net.Socket): void {
     if (this.stopped) { socket.destroy(); return }
+    const admitted = this.opts.limits?.admit(clientAddress(socket.remoteAddress))
+    if (admitted !== undefined && !admitted.ok) {
+      this.refuse(socket, admitted.limit, admitted.count, admitted.max)
+      return
+    }
     const session = new ProxySession(socket, {
       settings: this.opts.settings,
       pool: this.opts.pool,
       clock: this.opts.clock,
       logger: this.opts.logger,
       metrics: this.opts.metrics,
-    })
+      ...this.opts.tls,
+    }, admitted?.slot)
     this.sessions.add(session)
-    void session.done.finally(() => { this.sessions.delete(session); this.reconcile() })
+    void session.done.finally(() => { admitted?.slot.release(); this.sessions.delete(session); this.reconcile() })
+  }
+
+  /** Over a per-client cap: closed before anything else happens, one warn line, counted. */
+  private refuse (socket: net.Socket, limit: 'pending' | 'sessions', count: number, max: number): void {
+    const { metrics, logger, name } = { ...this.opts }
+    metrics.clientLimitRefusals.inc({ listener: name, limit })
+    metrics.connections.inc({ listener: name, result: 'error' })
+    logger.warn({ event: 'client_limit', listener: name, client: peerOf(socket), limit, count, max }, limit === 'pending' ? 'too many connections from this client not yet sending data; closed' : 'too many connections from this client; closed')
+    socket.destroy()
   }
 }

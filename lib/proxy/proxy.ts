@@ -8,6 +8,7 @@ import { createProxyMetrics, startAdminServer, type Logger, type Registry } from
 import { systemResolver, type Resolver } from './discovery.js'
 import type { DrainReport } from './drain.js'
 import { Frontend, type FrontendContext } from './frontend.js'
+import { ProxyClientLimits } from './client-limits.js'
 import { ProxyLifecycle, type ShutdownOptions } from './lifecycle.js'
 import { ProxyResources } from './resources.js'
 import { listeningLines, proxyStatus, type ProxyStatus } from './status.js'
@@ -40,6 +41,8 @@ export interface Proxy {
   drainReport: () => DrainReport | undefined
   /** Hard stop: everything closed now. */
   close: () => Promise<void>
+  /** SIGHUP: every listener's TLS certificate and backend TLS material read again (new connections use them). */
+  reloadCertificates: () => void
 }
 
 /**
@@ -56,6 +59,7 @@ export async function startProxy (config: ProxyConfig, deps: ProxyDeps): Promise
     clock: deps.clock ?? systemClock,
     logger: deps.logger,
     metrics: createProxyMetrics(deps.registry),
+    limits: new ProxyClientLimits({ pending: config.maxPendingPerClient, sessions: config.maxSessionsPerClient }),
   }
   const resources = new ProxyResources(ctx.dispatcher, deps.dispatcher === undefined)
   try {
@@ -105,5 +109,6 @@ async function serve (config: ProxyConfig, deps: ProxyDeps, ctx: FrontendContext
     drainReport: () => lifecycle.drainReport,
     shutdown: (opts) => lifecycle.shutdown(opts),
     close: () => lifecycle.close(),
+    reloadCertificates: () => { for (const f of frontends) f.reloadCertificates(ctx.logger) },
   }
 }
