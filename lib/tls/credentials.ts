@@ -161,6 +161,14 @@ function check (s: TlsCredentialSettings, m: Material, label: string): Certifica
   } catch (err) {
     throw lbError(ErrorCodes.TLS_CONFIG, `${label}.cert: not a PEM certificate (${errorMessage(err)})`, err)
   }
+  // OpenSSL ignores a `ca` with no certificate in it; every client certificate would then fail.
+  if (m.ca !== undefined) {
+    try {
+      void new X509Certificate(m.ca)
+    } catch (err) {
+      throw lbError(ErrorCodes.TLS_CONFIG, `${label}.ca: no PEM certificate in it (${errorMessage(err)})`, err)
+    }
+  }
   return { subject: formatDn(x509.subject), serial: x509.serialNumber, notAfter: Date.parse(x509.validTo), fingerprint256: x509.fingerprint256 }
 }
 

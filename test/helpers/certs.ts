@@ -45,13 +45,19 @@ export async function makePki (t: Test): Promise<Pki> {
     const ext = join(dir, `${name}.ext`)
     writeFileSync(ext, opts.san === undefined ? 'basicConstraints=CA:FALSE\n' : `basicConstraints=CA:FALSE\nsubjectAltName=${opts.san}\n`)
     await openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', String(serial), '-out', `${name}.pem`, '-days', String(opts.days ?? 30), '-extfile', ext])
-    return { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`), serial: serial.toString(16).toUpperCase() }
+    return { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`), serial: serialText(serial) }
   }
   const selfSigned: Pki['selfSigned'] = async (name, subject) => {
     await openssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '30', '-subj', subject, '-set_serial', '4660'])
-    return { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`), serial: '1234' }
+    return { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`), serial: serialText(4660) }
   }
   return { dir, ca: join(dir, 'ca.pem'), caKey: join(dir, 'ca.key'), issue, selfSigned, read: path => readFileSync(path, 'utf8') }
+}
+
+/** A serial as Node prints it (x509.serialNumber): upper-case hex, whole bytes. */
+export function serialText (serial: number): string {
+  const hex = serial.toString(16).toUpperCase()
+  return hex.length % 2 === 0 ? hex : `0${hex}`
 }
 
 /** The server certificate every TLS test uses: 127.0.0.1 and localhost. */
