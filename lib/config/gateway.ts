@@ -86,6 +86,8 @@ const negotiation = z.object({
   tn3270e: bool(true).describe('offer TN3270E (RFC 2355); false = TN3270 only (RFC 1576)'),
   maxRecordSize: size('64KiB').describe('largest client record accepted'),
   maxSubnegotiation: size('1KiB').describe('largest telnet subnegotiation accepted'),
+  clientHelloWait: duration('50ms')
+    .describe('a listener without `tls` and with `proxyProtocol.mode: off`: how long the first telnet command waits for a TLS ClientHello, so a TLS client is closed with one clear line instead of failing as telnet; 0 = one event-loop turn'),
   maxPendingPerClient: int(0, 100_000).default(16)
     .describe('connections one client may have still negotiating (TLS included), counted by its real address (the PROXY v2 source behind a proxy); more are closed at once; 0 = no cap'),
 }).strict().default({})

@@ -161,13 +161,17 @@ export function admissionStage (opts: Pick<PipelineOptions, 'config' | 'metrics'
  * client's TLS facts join its identity, unless a trusted proxy already reported the client's
  * TLS (then this TLS is the proxy's own link, mutual TLS between the tiers).
  */
-export function tlsStage (opts: Pick<PipelineOptions, 'tls' | 'metrics'>): ConnectionStage {
+export function tlsStage (opts: Pick<PipelineOptions, 'tls' | 'metrics' | 'config' | 'clock'>): ConnectionStage {
   return {
     phase: 'tls',
     run: async conn => {
       const endpoint = opts.tls?.get(conn.listener.name)
       if (endpoint === undefined) {
-        await screenPlainListener(conn.socket, { role: 'gateway', listener: conn.listener.name, metrics: opts.metrics.tls })
+        // The PROXY reader in optional mode already waited for a direct client's first bytes,
+        // and a proxy sends the client's bytes right behind its header: one turn is enough there.
+        const pp = conn.listener.proxyProtocol.mode
+        const waitMs = pp === 'off' ? opts.config.negotiation.clientHelloWait : 0
+        await screenPlainListener(conn.socket, { role: 'gateway', listener: conn.listener.name, metrics: opts.metrics.tls, waitMs, clock: opts.clock })
         return
       }
       const accepted = await endpoint.accept(conn.socket)

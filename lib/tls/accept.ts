@@ -71,13 +71,17 @@ async function negotiate (socket: Socket, acceptor: TlsAcceptor, opts: TlsAccept
 
 /**
  * A listener without TLS: a TLS client sends its ClientHello right after connecting, before any
- * telnet byte, so whatever arrived within one event-loop turn (one poll phase, Node.js
- * "The Node.js Event Loop" guide) tells. Throws TlsAcceptError('tls-on-plain'); otherwise the
- * bytes go back into the paused socket and telnet negotiation starts as usual.
+ * telnet byte, while a TN3270 client waits for the server (RFC 1576, RFC 2355 §7.1). So the first
+ * telnet command waits up to `waitMs` for bytes (0 = one event-loop turn, one poll phase, Node.js
+ * "The Node.js Event Loop" guide) and stops waiting at the first chunk. Throws
+ * TlsAcceptError('tls-on-plain'); otherwise the bytes go back into the paused socket and telnet
+ * negotiation starts as usual.
  */
-export async function refuseTlsOnPlain (socket: Socket): Promise<void> {
+export async function refuseTlsOnPlain (socket: Socket, waitMs = 0, clock?: Clock): Promise<void> {
   let head = takeBuffered(socket)
-  if (head.length === 0 && !socket.destroyed) head = await readForOneTurn(socket)
+  if (head.length === 0 && !socket.destroyed) {
+    head = waitMs > 0 && clock !== undefined ? await readFor(socket, head, waitMs, clock).catch(() => head) : await readForOneTurn(socket)
+  }
   if (checkClientHello(head) === 'hello') {
     socket.destroy()
     throw new TlsAcceptError('tls-on-plain', 'TLS client on a plain listener')

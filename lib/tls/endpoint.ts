@@ -110,10 +110,13 @@ export class TlsEndpoint {
   }
 }
 
-/** A listener without TLS: a TLS client is refused (counted as result `plain_listener`). */
-export async function screenPlainListener (socket: Socket, deps: Pick<TlsEndpointDeps, 'role' | 'listener' | 'metrics'>): Promise<void> {
+/**
+ * A listener without TLS: a TLS client is refused (counted as result `plain_listener`); `waitMs`
+ * bounds the wait for its ClientHello (refuseTlsOnPlain).
+ */
+export async function screenPlainListener (socket: Socket, deps: Pick<TlsEndpointDeps, 'role' | 'listener' | 'metrics'> & { waitMs?: number, clock?: Clock }): Promise<void> {
   try {
-    await refuseTlsOnPlain(socket)
+    await refuseTlsOnPlain(socket, deps.waitMs ?? 0, deps.clock)
   } catch (err) {
     deps.metrics.handshakes.inc({ role: deps.role, listener: deps.listener, result: 'plain_listener' })
     throw err
