@@ -30,7 +30,7 @@ export interface AcceptedClient {
  * be taken (handshake failed, declined START_TLS, timed out): the socket is closed, one warn line.
  */
 export async function acceptClientTls (socket: net.Socket, settings: ClientTlsSettings, log: { logger: Logger, listener: string, client: string }): Promise<AcceptedClient | undefined> {
-  if (settings.endpoint === undefined) return { socket, tlvs: [] }
+  if (settings.endpoint === undefined) return { socket, tlvs: settings.report ? encodeClientTls(factsOf(undefined)) : [] }
   try {
     const accepted = await settings.endpoint.accept(socket)
     const identity = accepted.tls ? accepted.identity : undefined
