@@ -144,7 +144,7 @@ export class ProxyListener {
 
   /** Over a per-client cap: closed before anything else happens, one warn line, counted. */
   private refuse (socket: net.Socket, limit: 'pending' | 'sessions', count: number, max: number): void {
-    const { metrics, logger, name } = { ...this.opts }
+    const { metrics, logger, name } = this.opts
     metrics.clientLimitRefusals.inc({ listener: name, limit })
     metrics.connections.inc({ listener: name, result: 'error' })
     logger.warn({ event: 'client_limit', listener: name, client: peerOf(socket), limit, count, max }, limit === 'pending' ? 'too many connections from this client not yet sending data; closed' : 'too many connections from this client; closed')

@@ -103,6 +103,7 @@ export class ProxySession {
     client.on('error', this.onEarlyEnd)
     client.once('close', this.onEarlyEnd)
     const { address, port, local, localPort } = this.peer
+    const backendTls = this.ctx.backendTls
     if (address === undefined || local === undefined) {
       client.destroy()
       metrics.connections.inc({ listener: settings.listener, result: 'error' })
@@ -120,7 +121,7 @@ export class ProxySession {
       client: { address, port },
       local: { address: local, port: localPort },
       tlvs: this.tlvs,
-      ...(this.ctx.backendTls === undefined ? {} : { tls: (b: { id: string }) => this.ctx.backendTls!(b.id) }),
+      ...(backendTls === undefined ? {} : { tls: (b: { id: string }) => backendTls(b.id) }),
       aborted: () => this.state.phase !== 'connecting',
       onFailure: (b, reason, message) => {
         logger.info({ event: 'backend_connect_failed', listener: settings.listener, client: this.client, backend: b.id, reason, error: message }, 'backend connect failed; trying another')

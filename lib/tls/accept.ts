@@ -40,6 +40,7 @@ export type TlsAccepted =
 
 /** Rejects with a TlsAcceptError whose `failure` says how it failed; the socket is destroyed then. */
 export async function acceptTls (socket: Socket, acceptor: TlsAcceptor, opts: TlsAcceptOptions): Promise<TlsAccepted> {
+  reportErrorsByClose(socket)
   let expired = false
   const timer: Timer = opts.clock.setTimeout(() => { expired = true; socket.destroy() }, opts.timeout)
   try {
@@ -78,6 +79,7 @@ async function negotiate (socket: Socket, acceptor: TlsAcceptor, opts: TlsAccept
  * negotiation starts as usual.
  */
 export async function refuseTlsOnPlain (socket: Socket, waitMs = 0, clock?: Clock): Promise<void> {
+  reportErrorsByClose(socket)
   let head = takeBuffered(socket)
   if (head.length === 0 && !socket.destroyed) {
     head = waitMs > 0 && clock !== undefined ? await readFor(socket, head, waitMs, clock).catch(() => head) : await readForOneTurn(socket)
@@ -115,6 +117,17 @@ async function startTls (socket: Socket, head: Buffer): Promise<StartTlsEnd> {
   if (end === undefined) await readWhile(socket, chunk => apply(machine.receive(chunk)))
   return end!
 }
+
+/**
+ * A client that resets while we wait for it makes the socket emit 'error' (ECONNRESET) and then
+ * 'close'; the close is what ends the wait. Without a listener the error would be thrown
+ * (Node.js doc/api/events.md, "Error events") and take the whole process down.
+ */
+function reportErrorsByClose (socket: Socket): void {
+  if (!socket.listeners('error').includes(ignore)) socket.on('error', ignore)
+}
+
+function ignore (): void { /* the 'close' that follows ends the wait */ }
 
 /** Bytes an earlier stage pushed back into the (paused) socket, taken out. */
 function takeBuffered (socket: Socket): Buffer {

@@ -144,6 +144,18 @@ t.test('starttls: declined and plain not allowed, a broken exchange, a client th
   t.match(await r.next(), { failure: 'closed' })
 })
 
+t.test('a client that resets the connection mid-exchange is one closed failure, never an uncaught error', async t => {
+  const r = await rig(t, { mode: 'starttls' })
+  const raw = await rawClient(t, r.port)
+  await bytes(raw, 3)
+  raw.resetAndDestroy()
+  t.match(await r.next(), { failure: 'closed' })
+  const r2 = await rig(t, { mode: 'optional', clientHelloWait: 2000 })
+  const early = await rawClient(t, r2.port)
+  early.resetAndDestroy()
+  t.match(await r2.next(), { failure: 'closed' })
+})
+
 t.test('optional: a ClientHello means direct TLS; silence means START_TLS; plain if allowed', async t => {
   const r = await rig(t, { mode: 'optional', allowPlain: true })
   const c = tlsClient(t, r)
