@@ -59,6 +59,9 @@ export function startClientTls (socket: Socket, host: string, material: TlsClien
   return new Promise<TLSSocket>((resolve, reject) => {
     // SNI may not be an IP address (RFC 6066 §3); the certificate check still uses `host`.
     const sni = material.servername ?? (isIP(host) === 0 ? host : undefined)
+    // From here on failures surface on the TLS socket; one the TCP socket still reports (a write
+    // queued before the handshake) must not go unheard (Node.js doc/api/events.md, "Error events").
+    socket.on('error', () => {})
     const tls = tlsConnect({
       socket,
       host: material.servername ?? host,
