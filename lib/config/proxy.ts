@@ -59,8 +59,8 @@ export const proxySchema = z.object({
   halfCloseTimeout: duration('30s').describe('after one side closes its direction (FIN), the other must close within this time; 0 = never'),
   tcpKeepAlive: duration('60s').describe('TCP keepalive initial delay on both legs; 0 = off'),
   drainTimeout: duration('30s').describe('SIGTERM: sessions may continue this long, then are closed'),
-  maxPendingPerClient: int(0, 100_000).default(16)
-    .describe('connections one client address may have open before sending its first byte of telnet data (TLS handshake and START_TLS included); more are closed at accept; 0 = no cap'),
+  maxPendingPerClient: int(0, 100_000).default(8)
+    .describe('connections one client address may have open before sending its first byte of telnet data (TLS handshake and START_TLS included); more are closed at accept; keep it well below the LUs behind a listener; 0 = no cap'),
   maxSessionsPerClient: int(0, 1_000_000).default(2000)
     .describe('connections one client address may have open through this proxy, all listeners together; more are closed at accept (Microsoft HIS: 2,000 per client address, KB 814166); 0 = no cap'),
   closeSpreadTime: duration('5s').describe('remaining sessions are closed spread over this time after drainTimeout (HAProxy `close-spread-time`)'),

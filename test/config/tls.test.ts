@@ -27,7 +27,7 @@ t.test('listener tls: defaults', async t => {
   t.equal(c.negotiation.maxPendingPerClient, 16)
   t.same(c.identity, { rules: [] })
   const p = loadConfig(proxySchema, { base: { listeners: [{ name: 'x', port: 0, backends: [{ name: 'g', host: 'h', port: 1 }] }] } })
-  t.equal(p.maxPendingPerClient, 16)
+  t.equal(p.maxPendingPerClient, 8)
   t.equal(p.maxSessionsPerClient, 2000)
   t.equal(p.listeners[0]!.tls, undefined)
   t.equal(p.listeners[0]!.backendTls, undefined)

@@ -19,14 +19,15 @@ async function idle (port: number, localAddress: string): Promise<Socket> {
 
 t.test('100 idle connections from one address through the proxy close no listener; another client gets a session', async t => {
   const lines: LogLine[] = []
-  const d = await startProxyDemo(t, lines, { gateways: 2, hosts: 1, lus: 12 })
+  // The demo's own shape: 2 gateways, 2 hosts, 4 LUs per host: 8 LUs per gateway listener.
+  const d = await startProxyDemo(t, lines, { gateways: 2, hosts: 2, lus: 4 })
   const port = proxyPort(d)
   const sockets: Socket[] = []
   t.teardown(() => { for (const s of sockets) s.destroy() })
   for (let i = 0; i < 100; i++) sockets.push(await idle(port, '127.0.0.2'))
-  await until('84 refusals at the proxy', async () => await proxyMetric(d, 'tn3270_proxy_client_limit_refusals_total', { listener: 'tn3270', limit: 'pending' }) === 84)
-  await until('16 connections negotiating at the gateways', async () => d.gateways.reduce((n, g) => n + g.status().sessions.negotiating, 0) === 16)
-  t.pass('the proxy let maxPendingPerClient (16) through and closed the other 84 at accept')
+  await until('92 refusals at the proxy', async () => await proxyMetric(d, 'tn3270_proxy_client_limit_refusals_total', { listener: 'tn3270', limit: 'pending' }) === 92)
+  await until('8 connections negotiating at the gateways', async () => d.gateways.reduce((n, g) => n + g.status().sessions.negotiating, 0) === 8)
+  t.pass('the proxy let maxPendingPerClient (8, the default) through and closed the other 92 at accept')
 
   const client = await s3270(t)
   await demoAndEcho(t, client, `127.0.0.1:${port}`)
@@ -39,6 +40,6 @@ t.test('100 idle connections from one address through the proxy close no listene
     t.equal(metricValue(text, 'tn3270_gateway_listener_closes_total', { listener: 'tn3270' }) ?? 0, 0, `${g.name}: its listener never closed`)
     t.equal(metricValue(text, 'tn3270_gateway_listener_open', { listener: 'tn3270' }), 1)
   }
-  t.match(lines.find(l => l.event === 'client_limit'), { level: 'warn', limit: 'pending', count: 16, max: 16, client: /^127\.0\.0\.2:/ })
+  t.match(lines.find(l => l.event === 'client_limit'), { level: 'warn', limit: 'pending', count: 8, max: 8, client: /^127\.0\.0\.2:/ })
   t.equal(lines.filter(l => l.event === 'backend_connect_failed').length, 0, 'no gateway refused a connection: no failover, no ejection')
 })
