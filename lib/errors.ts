@@ -142,8 +142,8 @@ export class BackendConnectError extends Tn3270LbError {
 
 /**
  * How taking a client into TLS failed: the handshake itself (`handshake`, a client certificate
- * refused included), `timeout`, the client declined START_TLS and plain is not allowed
- * (`declined`), a broken START_TLS exchange (`protocol`), the client left (`closed`), or a TLS
+ * refused included), `timeout`, the client declined TELNET START_TLS (the expired IETF draft
+ * draft-altman-telnet-starttls-02) and plain is not allowed (`declined`), a broken START_TLS exchange (`protocol`), the client left (`closed`), or a TLS
  * ClientHello on a listener without TLS (`tls-on-plain`).
  */
 export type TlsAcceptFailure = 'handshake' | 'timeout' | 'declined' | 'protocol' | 'closed' | 'tls-on-plain'
