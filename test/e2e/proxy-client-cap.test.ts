@@ -1,7 +1,8 @@
 // Per-client caps through the proxy, with the defaults: one address holding 100 idle connections
 // cannot close any listener (CloseListenSocket reserves capacity at accept, KB Q101235), and
 // another client still gets a session with the real s3270. The proxy closes what is over its
-// maxPendingPerClient at accept; the gateways count the rest by the real client address.
+// maxPendingPerClient at accept and, routing by the TN3270E request, holds the rest itself until
+// they ask for something.
 import t from 'tap'
 import { connect, type Socket } from 'node:net'
 import { gatewayMetrics, metricValue } from '../helpers/e2e-gateway.js'
@@ -26,8 +27,11 @@ t.test('100 idle connections from one address through the proxy close no listene
   t.teardown(() => { for (const s of sockets) s.destroy() })
   for (let i = 0; i < 100; i++) sockets.push(await idle(port, '127.0.0.2'))
   await until('92 refusals at the proxy', async () => await proxyMetric(d, 'tn3270_proxy_client_limit_refusals_total', { listener: 'tn3270', limit: 'pending' }) === 92)
-  await until('8 connections negotiating at the gateways', async () => d.gateways.reduce((n, g) => n + g.status().sessions.negotiating, 0) === 8)
+  await until('92 of the idle connections closed', () => sockets.filter(s => s.destroyed).length === 92)
   t.pass('the proxy let maxPendingPerClient (8, the default) through and closed the other 92 at accept')
+  // tn3270e routing negotiates at the proxy: a client that never says what it wants reserves
+  // nothing at any gateway.
+  t.equal(d.gateways.reduce((n, g) => n + g.status().sessions.negotiating, 0), 0, 'the 8 idle ones are held at the proxy, none at a gateway')
 
   const client = await s3270(t)
   await demoAndEcho(t, client, `127.0.0.1:${port}`)

@@ -1,5 +1,5 @@
 // Two proxy replicas in front of one gateway with 10 LUs, 30 raw TN3270E clients racing through
-// both at once (docs/routing.md, "Several proxies"): exactly 10 sessions; every other client is
+// both at once, each from its own address as real terminals are (docs/routing.md, "Several proxies"): exactly 10 sessions; every other client is
 // refused cleanly, by a closed listener (KB Q101235) or a REJECT DEVICE-IN-USE (RFC 2355 §7.1.2),
 // never accepted and left hanging; when they all leave, no LU is left held at the gateway.
 import t from 'tap'
@@ -19,7 +19,7 @@ t.test('two proxies, one gateway with 10 LUs, 30 clients racing: 10 sessions, 20
 
   const outcomes = await Promise.all(Array.from({ length: 30 }, async (_, i) => {
     try {
-      return { i, ok: true as const, client: await E2eClient.open(ports[i % 2]!, { timeoutMs: 15_000 }) }
+      return { i, ok: true as const, client: await E2eClient.open(ports[i % 2]!, { timeoutMs: 15_000, localAddress: `127.0.0.${10 + i}` }) }
     } catch (err) {
       return { i, ok: false as const, how: errorCode(err) ?? errorMessage(err) }
     }

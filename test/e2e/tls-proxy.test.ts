@@ -21,7 +21,7 @@ for (const mode of ['direct', 'starttls'] as const) {
     await demoAndEcho(t, s, `${mode === 'direct' ? 'L:' : ''}127.0.0.1:${proxy.listeners[0]!.port}`)
     t.match(await s.query('Tls'), /^secure host-verified/)
     const proxyStart = lines.find(l => l.event === 'session_start' && l.role === 'proxy')!
-    t.match(lines.find(l => l.event === 'session-start'), { client: proxyStart.client, tls: 'TLSv1.3', tlsBy: 'proxy' }, 'the gateway knows the client\'s TLS from the proxy\'s TLVs')
+    t.match(lines.find(l => l.event === 'session_start' && l.gateway !== undefined), { client: proxyStart.client, tls: 'TLSv1.3', tlsBy: 'proxy' }, 'the gateway knows the client\'s TLS from the proxy\'s TLVs')
     const proxyMetrics = (await httpRequest(proxy.admin.port, '/metrics')).body
     t.equal(metricValue(proxyMetrics, 'tn3270_tls_handshakes_total', { role: 'proxy', listener: 'edge', result: 'ok' }), 1)
   })
@@ -49,7 +49,7 @@ t.test('identity through a TLS-terminating proxy: mutual TLS to the gateway, the
   const screen = await demoAndEcho(t, teller, `127.0.0.1:${port}`)
   t.match(screen, /host HOSTB/, 'the teller\'s pool')
   const proxyStart = lines.find(l => l.event === 'session_start' && l.role === 'proxy')!
-  const start = lines.find(l => l.event === 'session-start')
+  const start = lines.find(l => l.event === 'session_start' && l.gateway !== undefined)
   t.match(start, {
     client: proxyStart.client,
     pool: 'HOSTB',
@@ -62,19 +62,20 @@ t.test('identity through a TLS-terminating proxy: mutual TLS to the gateway, the
 
   const anonymous = await tlsS3270(t, p)
   await demoAndEcho(t, anonymous, `127.0.0.1:${port}`)
-  await until('the second session', () => lines.filter(l => l.event === 'session-start').length === 2)
-  t.match(lines.filter(l => l.event === 'session-start')[1], { rule: 'default', pool: 'HOSTA', tlsBy: 'proxy' }, 'no client certificate: the default mapping')
+  await until('the second session', () => lines.filter(l => l.event === 'session_start' && l.gateway !== undefined).length === 2)
+  t.match(lines.filter(l => l.event === 'session_start' && l.gateway !== undefined)[1], { rule: 'default', pool: 'HOSTA', tlsBy: 'proxy' }, 'no client certificate: the default mapping')
   const gw = await gatewayMetrics(d)
   t.equal(metricValue(gw, 'tn3270_tls_handshakes_total', { role: 'gateway', listener: 'tn3270', result: 'ok' }), 2, 'the proxy\'s links were TLS, its certificate verified')
 })
 
-t.test('passthrough: a proxy without tls relays a TLS client to a gateway that terminates it', async t => {
+t.test('passthrough: a proxy in tcp routing without tls relays a TLS client to a gateway that terminates it', async t => {
   const p = await tlsPki(t)
   const lines: LogLine[] = []
   const d = await startTestDemo(t, { logger: capturingLogger(lines), sets: gatewayTlsSets(p, 'direct') })
-  const proxy = await tlsProxy(t, d, lines, {})
+  // tn3270e routing must read the negotiation, so passing TLS through untouched is L4 work.
+  const proxy = await tlsProxy(t, d, lines, { routing: 'tcp' })
   const s = await tlsS3270(t, p)
   await demoAndEcho(t, s, `L:127.0.0.1:${proxy.listeners[0]!.port}`)
   const proxyStart = lines.find(l => l.event === 'session_start' && l.role === 'proxy')!
-  t.match(lines.find(l => l.event === 'session-start'), { client: proxyStart.client, tls: 'TLSv1.3', tlsBy: 'gateway' })
+  t.match(lines.find(l => l.event === 'session_start' && l.gateway !== undefined), { client: proxyStart.client, tls: 'TLSv1.3', tlsBy: 'gateway' })
 })

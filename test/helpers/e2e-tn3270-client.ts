@@ -84,6 +84,8 @@ export interface OpenOptions {
   /** Answer DO TIMING-MARK with WONT, as x3270 does (default); false = stay silent. */
   answerTimingMark?: boolean
   timeoutMs?: number
+  /** Source address (127.0.0.x on loopback): a distinct client for per-client caps. */
+  localAddress?: string
 }
 
 export interface CloseInfo {
@@ -96,9 +98,9 @@ export interface CloseInfo {
 type Waiter = () => boolean
 
 /** Connect a TCP socket; rejects with the socket error (err.code ECONNREFUSED, ECONNRESET ...). */
-export async function tcpConnect (port: number, host = '127.0.0.1', timeoutMs = 5000): Promise<Socket> {
+export async function tcpConnect (port: number, host = '127.0.0.1', timeoutMs = 5000, localAddress?: string): Promise<Socket> {
   return await new Promise<Socket>((resolve, reject) => {
-    const s = netConnect({ port, host })
+    const s = netConnect({ port, host, ...(localAddress === undefined ? {} : { localAddress }) })
     const timer = setTimeout(() => { s.destroy(); reject(Object.assign(new Error(`connect to ${host}:${port} timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' })) }, timeoutMs)
     s.once('connect', () => { clearTimeout(timer); s.off('error', reject); resolve(s) })
     s.once('error', err => { clearTimeout(timer); s.destroy(); reject(err) })
@@ -158,8 +160,8 @@ export class E2eClient {
     })
   }
 
-  static async connect (port: number, host = '127.0.0.1', timeoutMs = 5000): Promise<E2eClient> {
-    return new E2eClient(await tcpConnect(port, host, timeoutMs))
+  static async connect (port: number, host = '127.0.0.1', timeoutMs = 5000, localAddress?: string): Promise<E2eClient> {
+    return new E2eClient(await tcpConnect(port, host, timeoutMs, localAddress))
   }
 
   /** Wraps an already connected socket. */
@@ -172,7 +174,7 @@ export class E2eClient {
    */
   static async open (port: number, opts: OpenOptions = {}): Promise<E2eClient> {
     const timeoutMs = opts.timeoutMs ?? 10_000
-    const c = await E2eClient.connect(port, opts.host, timeoutMs)
+    const c = await E2eClient.connect(port, opts.host, timeoutMs, opts.localAddress)
     c.answerTimingMark = opts.answerTimingMark ?? true
     const n = await c.negotiate({ connect: opts.connect, functions: [Fn.RESPONSES], timeoutMs })
     if (!n.ok) {

@@ -66,7 +66,7 @@ t.test('readProxyHeader passes the TLVs of a trusted header on; the stream after
   const socket = await accepted(t, Buffer.concat([header, Buffer.from([0xff, 0xfa])]))
   socket.resume()
   const id = await readProxyHeader(socket, { mode: 'required', trustedSources: ['127.0.0.0/8'] }, 2000)
-  t.same(id, { client: '192.0.2.7:40000', proxied: true, tlvs: [{ type: 0xe0, value: SNAPSHOT }] })
+  t.same(id, { client: '192.0.2.7:40000', address: '192.0.2.7', proxied: true, tlvs: [{ type: 0xe0, value: SNAPSHOT }] })
   const next = once(socket, 'data')
   socket.resume()
   t.same((await next)[0], Buffer.from([0xff, 0xfa]), 'the client bytes after the header are read next')
@@ -81,7 +81,7 @@ t.test('a header with TLVs from an untrusted sender is refused, TLVs and all', a
 
 t.test('no header: no TLVs', async t => {
   const off = await accepted(t, Buffer.from([0xff, 0xfb, 0x28]))
-  t.same(await readProxyHeader(off, { mode: 'off', trustedSources: [] }, 2000), { client: `127.0.0.1:${off.remotePort!}`, proxied: false, tlvs: [] })
+  t.same(await readProxyHeader(off, { mode: 'off', trustedSources: [] }, 2000), { client: `127.0.0.1:${off.remotePort!}`, address: '127.0.0.1', proxied: false, tlvs: [] })
   const direct = await accepted(t, Buffer.from([0xff, 0xfb, 0x28]))
   direct.resume()
   t.match(await readProxyHeader(direct, { mode: 'optional', trustedSources: ['127.0.0.0/8'] }, 2000), { proxied: false, tlvs: [] })
