@@ -18,7 +18,7 @@ import type { GatewayMetrics, Logger } from '../observability/index.js'
 import { clientAddress, peerOf } from '../proxy-protocol/index.js'
 import type { Tn3270ServerSession } from '../tn3270/index.js'
 import type { ListenerAllocator } from './allocator.js'
-import type { ClientSlot } from './client-limits.js'
+import type { ClientSlot } from '../listen/index.js'
 import type { Lease } from './lu-pool.js'
 import { SessionActivity, sessionAuditRecord, sessionFacts, type SessionAuditRecord, type SessionFacts, type SessionSource, type TlsIdentity } from './session-record.js'
 

@@ -5,7 +5,7 @@
 //   accept (ListenerManager: CloseListenSocket, capacity reserved, KB Q101235)
 //     → proxy-header  PROXY v2 from trusted networks (HAProxy doc/proxy-protocol.txt): the real
 //                     client's address and, from a TLS-terminating proxy, its TLS facts (TLVs)
-//     → admission     per-client caps keyed by that real address (client-limits.ts)
+//     → admission     per-client caps keyed by that real address (lib/listen/client-limits.ts)
 //     → tls           the listener's `tls` (lib/tls): direct, START_TLS or optional; may replace
 //                     the socket; a listener without TLS closes a TLS client with one line
 //     → negotiating   TN3270E (RFC 2355 §7.1) or TN3270 (RFC 1576); the client's identity rule
@@ -20,9 +20,9 @@ import { ErrorCodes, lbError } from '../errors.js'
 import type { GatewayMetrics, Logger } from '../observability/index.js'
 import { decodeClientTls, findTlv, PP2_TYPE_TN3270_NEGOTIATION, readProxyHeader } from '../proxy-protocol/index.js'
 import { screenPlainListener, type TlsEndpoint } from '../tls/index.js'
+import { ClientLimits } from '../listen/index.js'
 import { decodeSnapshot, negotiateServer, type NegotiationSnapshot } from '../tn3270/index.js'
 import { ListenerAllocator } from './allocator.js'
-import { ClientLimits } from './client-limits.js'
 import { ClientConnection, type ConnectionEndInfo, type ConnectionStage } from './connection.js'
 import type { HostSide } from './host-side.js'
 import { IdentityMap } from './identity-map.js'
@@ -53,7 +53,7 @@ export class ConnectionPipeline {
     this.opts = opts
     this.stages = stages ?? [
       proxyHeaderStage(opts.config),
-      admissionStage(opts, new ClientLimits()),
+      admissionStage(opts, new ClientLimits(() => ({ pending: opts.config.negotiation.maxPendingPerClient, sessions: opts.config.maxSessionsPerClient }))),
       tlsStage(opts),
       negotiateStage(opts, new IdentityMap(opts.config.identity)),
       serveStage(opts),
@@ -150,13 +150,13 @@ export function proxyHeaderStage (config: GatewayConfig): ConnectionStage {
  * closed: cap its connections still negotiating, and its connections in all, by its real
  * address (a trusted front proxy carries many clients; each counts as itself).
  */
-export function admissionStage (opts: Pick<PipelineOptions, 'config' | 'metrics'>, limits: ClientLimits): ConnectionStage {
-  const { config, metrics } = opts
+export function admissionStage (opts: Pick<PipelineOptions, 'metrics'>, limits: ClientLimits): ConnectionStage {
+  const { metrics } = opts
   return {
     phase: 'admission',
     run: conn => {
       const address = conn.identity.address
-      const admitted = limits.admit(address, { pending: config.negotiation.maxPendingPerClient, sessions: config.maxSessionsPerClient })
+      const admitted = limits.admit(address)
       if (admitted.ok) {
         conn.clientSlot = admitted.slot
         return

@@ -10,7 +10,7 @@ import { isDeepStrictEqual } from 'node:util'
 import { AffinityTable } from './affinity.js'
 import type { Backend } from './backend.js'
 import { loadClientTls, TlsEndpoint, type TlsClientMaterial } from '../tls/index.js'
-import type { ProxyClientLimits } from './client-limits.js'
+import type { ClientLimits } from '../listen/index.js'
 import { DnsDiscovery, staticTargets, type Resolver } from './discovery.js'
 import { ProxyListener, type ClientSession } from './listener.js'
 import { BackendPool, type BackendStatus, type PoolSettings, type RoutingMode } from './pool.js'
@@ -25,7 +25,7 @@ export interface FrontendContext {
   logger: Logger
   metrics: ProxyMetrics
   /** Per-client caps across every listener (maxPendingPerClient, maxSessionsPerClient). */
-  limits?: ProxyClientLimits
+  limits?: ClientLimits
 }
 
 export interface ProxyListenerStatus {

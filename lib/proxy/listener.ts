@@ -21,7 +21,7 @@ import { inEphemeralRange, readEphemeralRange, reopenDelay } from '../listen/ind
 import type { Logger, ProxyMetrics } from '../observability/index.js'
 import { clientAddress, peerOf } from '../proxy-protocol/index.js'
 import type { AffinityTable } from './affinity.js'
-import type { ProxyClientLimits } from './client-limits.js'
+import type { ClientLimits } from '../listen/index.js'
 import type { BackendPool } from './pool.js'
 import { RoutedSession } from './routed-session.js'
 import { ProxySession, type SessionContext, type SessionSettings } from './session.js'
@@ -46,7 +46,7 @@ export interface ListenerOptions {
   /** Where the ephemeral port range is read (tests point it elsewhere). */
   portRangeFile?: string
   /** Per-client caps, shared by every listener of this proxy; none = no caps. */
-  limits?: ProxyClientLimits
+  limits?: ClientLimits
   /** TLS with the client and toward the backends (session.ts, routed-session.ts). */
   tls?: Pick<SessionContext, 'clientTls' | 'backendTls'>
 }

@@ -10,7 +10,7 @@ import { createProxyMetrics, reportReload, startAdminServer, type Logger, type R
 import { systemResolver, type Resolver } from './discovery.js'
 import type { DrainReport } from './drain.js'
 import { Frontend, type FrontendContext } from './frontend.js'
-import { ProxyClientLimits } from './client-limits.js'
+import { ClientLimits } from '../listen/index.js'
 import { ProxyLifecycle, type ShutdownOptions } from './lifecycle.js'
 import { reloadProxy } from './reload.js'
 import { ProxyResources } from './resources.js'
@@ -74,7 +74,7 @@ export async function startProxy (config: ProxyConfig, deps: ProxyDeps): Promise
     clock: deps.clock ?? systemClock,
     logger: deps.logger,
     metrics: createProxyMetrics(deps.registry),
-    limits: new ProxyClientLimits({ pending: config.maxPendingPerClient, sessions: config.maxSessionsPerClient }),
+    limits: new ClientLimits(() => ({ pending: config.maxPendingPerClient, sessions: config.maxSessionsPerClient })),
   }
   const resources = new ProxyResources(ctx.dispatcher, deps.dispatcher === undefined)
   try {

@@ -14,7 +14,7 @@ import type { Logger, ProxyMetrics } from '../observability/index.js'
 import type { ProxyTlv } from '../proxy-protocol/index.js'
 import { negotiateServer, type HandedOver } from '../tn3270/index.js'
 import type { AffinityTable } from './affinity.js'
-import type { ClientSlot } from './client-limits.js'
+import type { ClientSlot } from '../listen/index.js'
 import { acceptClientTls } from './client-tls.js'
 import type { BackendPool } from './pool.js'
 import { Router, type Chosen } from './router.js'
@@ -87,7 +87,7 @@ export class RoutedSession {
     const out = await this.negotiate(client, router)
     if (out === undefined) return
     // A device request reached a gateway: a working client, not an idle connect (maxPendingPerClient).
-    this.slot?.active()
+    this.slot?.settle()
     const chosen = router.take()
     if (chosen === undefined) { out.socket.destroy(); return }
     await this.relay(out, chosen)

@@ -8,7 +8,7 @@ import type { Clock } from '../clock.js'
 import type { Logger, ProxyMetrics } from '../observability/index.js'
 import type { ProxyTlv } from '../proxy-protocol/index.js'
 import type { TlsClientMaterial } from '../tls/index.js'
-import type { ClientSlot } from './client-limits.js'
+import type { ClientSlot } from '../listen/index.js'
 import { acceptClientTls, type ClientTlsSettings } from './client-tls.js'
 import { connectWithFailover, type Connected } from './connect.js'
 import type { BackendPool } from './pool.js'
@@ -161,8 +161,8 @@ export class ProxySession {
     logger.info({ event: 'session_start', listener: settings.listener, client: this.client, backend: backend.id, connectMs, retries }, 'session start')
 
     const relay = splice(this.socket, socket, { idleTimeout: settings.idleTimeout, halfCloseTimeout: settings.halfCloseTimeout, first })
-    // Its first telnet byte shows a working client (maxPendingPerClient, client-limits.ts).
-    this.socket.once('data', () => { this.slot?.active() })
+    // Its first telnet byte shows a working client (maxPendingPerClient, lib/listen/client-limits.ts).
+    this.socket.once('data', () => { this.slot?.settle() })
     this.socket.off('error', this.onEarlyEnd).off('close', this.onEarlyEnd)
     this.state = { phase: 'relaying', relay }
     const end: SpliceResult = await relay.done

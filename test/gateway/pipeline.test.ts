@@ -10,7 +10,6 @@ import { gatewaySchema, loadConfig, type GatewayConfig } from '../../lib/config/
 import { ErrorCodes } from '../../lib/errors.js'
 import type { ClientBinding, ConnectionEndInfo, HostSide, HostSideEvents } from '../../lib/gateway/index.js'
 import { ConnectionPipeline, type PipelineOptions } from '../../lib/gateway/pipeline.js'
-import { ClientLimits } from '../../lib/gateway/client-limits.js'
 import { ClientConnection, type ConnectionStage } from '../../lib/gateway/connection.js'
 import { ListenerAllocator } from '../../lib/gateway/allocator.js'
 import { expandPools, LuRegistry } from '../../lib/gateway/lu-pool.js'
@@ -293,26 +292,6 @@ t.test('admission: behind a trusted proxy each client is capped by its own addre
   await ended(r, 1)
   t.match(r.ends, [{ phase: 'admission', code: ErrorCodes.CLIENT_PENDING_LIMIT, client: '192.0.2.7:4000' }])
   a.destroy(); b.destroy()
-})
-
-t.test('ClientLimits: slots are counted per address and given back once', async t => {
-  const limits = new ClientLimits()
-  const caps = { pending: 1, sessions: 2 }
-  const a = limits.admit('x', caps)
-  t.ok(a.ok)
-  t.match(limits.admit('x', caps), { ok: false, limit: 'pending', count: 1, max: 1 })
-  if (!a.ok) return
-  a.slot.settle(); a.slot.settle()
-  t.equal(limits.count('x', 'pending'), 0, 'settle is idempotent')
-  const b = limits.admit('x', caps)
-  t.ok(b.ok, 'settled: room for another negotiating connection')
-  t.match(limits.admit('x', caps), { ok: false, limit: 'sessions', count: 2, max: 2 })
-  a.slot.release(); a.slot.release()
-  t.equal(limits.count('x', 'sessions'), 1, 'release is idempotent')
-  if (b.ok) b.slot.release()
-  t.equal(limits.count('x', 'sessions'), 0)
-  t.equal(limits.count('x', 'pending'), 0, 'a pending slot released without settling')
-  t.ok(limits.admit('y', { pending: 0, sessions: 0 }).ok, '0 = no cap')
 })
 
 t.test('ending from outside: before serving the socket is dropped (reason kept), a session is closed', async t => {

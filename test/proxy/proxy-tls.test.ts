@@ -1,5 +1,5 @@
 // The proxy's TLS and per-client caps on real sockets with fake gateways (lib/proxy/client-tls.ts,
-// connect.ts, client-limits.ts, listener.ts): TLS terminated at the top of the session with the
+// connect.ts, listener.ts): TLS terminated at the top of the session with the
 // client's facts in PROXY v2 TLVs (HAProxy doc/proxy-protocol.txt §2.2.6), a client that fails
 // its handshake, TLS toward one gateway that fails over to another, the caps at accept, and
 // SIGHUP's reload of the backend material.
@@ -8,7 +8,6 @@ import { connect, type Socket } from 'node:net'
 import { readFileSync, rmSync } from 'node:fs'
 import { connect as tlsConnect, type TLSSocket } from 'node:tls'
 import { decodeClientTls, parseProxyHeader } from '../../lib/proxy-protocol/index.js'
-import { ProxyClientLimits } from '../../lib/proxy/client-limits.js'
 import { makePki, serverCert } from '../helpers/certs.js'
 import { startGateways, startTestProxy, testConfig, TestClient, waitFor } from './fake-gateway.js'
 
@@ -103,22 +102,6 @@ t.test('per-client caps at accept: pending until the first byte, connections in 
   await again.receive(a!.greeting)
   t.pass('slots are given back when sessions end')
   again.socket.destroy()
-})
-
-t.test('ProxyClientLimits: counts per address, idempotent, 0 = no cap', async t => {
-  const limits = new ProxyClientLimits({ pending: 1, sessions: 2 })
-  const a = limits.admit('x')
-  t.match(limits.admit('x'), { ok: false, limit: 'pending' })
-  if (!a.ok) throw new Error('admitted expected')
-  a.slot.active(); a.slot.active()
-  t.equal(limits.count('x', 'pending'), 0)
-  const b = limits.admit('x')
-  t.match(limits.admit('x'), { ok: false, limit: 'sessions', count: 2, max: 2 })
-  a.slot.release(); a.slot.release()
-  if (b.ok) b.slot.release()
-  t.equal(limits.count('x', 'sessions'), 0)
-  t.equal(limits.count('x', 'pending'), 0)
-  t.ok(new ProxyClientLimits({ pending: 0, sessions: 0 }).admit('y').ok)
 })
 
 t.test('reloadCertificates: backend material read again; a bad file keeps the old one', async t => {

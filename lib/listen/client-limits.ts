@@ -1,15 +1,16 @@
-// Per-client caps, keyed by the real client address (the PROXY v2 source behind a trusted front
-// proxy, never the proxy's own address): connections still negotiating
-// (negotiation.maxPendingPerClient) and connections in all (maxSessionsPerClient; Microsoft HIS
-// limits sessions per client address, 2,000 by default, KB 814166). Capacity is reserved at
-// accept (CloseListenSocket, KB Q101235), so without the first cap one address holding silent
-// connects could close every listener. Pure bookkeeping; the pipeline's admission stage asks.
+// Per-client caps at a front door (gateway or proxy listener), keyed by the real client address:
+// the PROXY v2 source behind a trusted front proxy, never the proxy's own address. Two caps:
+// connections not yet past negotiation, and connections in all (Microsoft HIS limits sessions
+// per client address, 2,000 by default, KB 814166). Capacity is reserved at accept
+// (CloseListenSocket, KB Q101235), so without the first cap one address holding silent connects
+// could close every listener. A TN3270 client answers the server's first DO at once; an idle
+// connection never does. Pure bookkeeping: the listener asks, the session settles and releases.
 
 export type ClientLimit = 'pending' | 'sessions'
 
 /** What one admitted connection holds; both calls are idempotent. */
 export interface ClientSlot {
-  /** The connection has its session: it no longer counts as negotiating. */
+  /** The connection is past negotiation: it no longer counts as pending. */
   settle: () => void
   /** The connection ended: it counts nowhere any more. */
   release: () => void
@@ -30,12 +31,16 @@ export class ClientLimits {
   private readonly pending = new Map<string, number>()
   private readonly connections = new Map<string, number>()
 
+  /** `caps` is read at every admission, so a configuration reload applies to the next client. */
+  constructor (private readonly caps: () => ClientCaps) {}
+
   count (address: string, what: ClientLimit): number {
     return (what === 'pending' ? this.pending : this.connections).get(address) ?? 0
   }
 
   /** A slot for one more connection from `address`, or which cap it would break. */
-  admit (address: string, caps: ClientCaps): Admission {
+  admit (address: string): Admission {
+    const caps = this.caps()
     const connections = this.count(address, 'sessions')
     if (caps.sessions > 0 && connections >= caps.sessions) return { ok: false, limit: 'sessions', count: connections, max: caps.sessions }
     const pending = this.count(address, 'pending')
