@@ -44,7 +44,9 @@ export class SnaHostSide extends EventEmitter<HostSideEvents> implements HostSid
     const offered = ctx.lus.luOfHost(host.name).map(l => ({ name: l.name, locaddr: l.def.locaddr! }))
     this.offered = new Map(offered.map(l => [l.name, l.locaddr]))
     const puName = puNameOf(ctx.config.name)
-    this.node = new DependentLuNode({ puName, lus: offered, send: piu => { this.link.send(piu) }, logger: ctx.logger, clock: this.clock })
+    // Printer LUs are bound as LU type 1 or 3, displays as LU type 2 (the node checks each BIND so).
+    const luTypes = ctx.lus.luOfHost(host.name).map(l => ({ name: l.name, locaddr: l.def.locaddr!, luType: l.def.printer === undefined ? 2 as const : l.def.printer === 'lu1' ? 1 as const : 3 as const }))
+    this.node = new DependentLuNode({ puName, lus: luTypes, send: piu => { this.link.send(piu) }, logger: ctx.logger, clock: this.clock })
     this.link = new SnaLinkClient({ ...host.link, node: puName, lus: offered, expectNode: host.name, logger: ctx.logger })
     this.lu62 = {
       send: piu => this.link.send(piu),
