@@ -30,6 +30,11 @@ function fits (req: DeviceRequest, kind: DeviceKind, luType: PrinterLuType | und
   return kind === 'display' || req.mode === 'tn3270e' || luType === 'lu3'
 }
 
+/** Whether a request may have this LU as far as kinds go (displays for displays, printers for printers). */
+export function fitsRequest (req: DeviceRequest, lu: Lu): boolean {
+  return fits(req, lu.def.printer === undefined ? 'display' : 'printer', lu.def.printer)
+}
+
 /** TYPE-NAME-ERROR when `name` (an LU or a pool) is not of the kind the request is for. */
 export function kindMismatch (req: DeviceRequest, name: string, what: 'LU' | 'pool', kind: DeviceKind, luType?: PrinterLuType): Refused | undefined {
   if (fits(req, kind, luType)) return undefined
