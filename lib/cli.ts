@@ -144,6 +144,7 @@ async function demo (values: Values): Promise<Running> {
     gateways: intFlag('gateways', values.gateways, 2, 1, 50),
     hosts: intFlag('hosts', values.hosts, 2, 1, 26),
     lus: intFlag('lus', values.lus, 4, 1, 999),
+    printers: true,
     bind: values.bind ?? '127.0.0.1',
     sets: values.set ?? [],
     ...(adminToken === undefined ? {} : { adminToken }),

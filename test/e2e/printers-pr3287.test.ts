@@ -1,0 +1,56 @@
+// Printer sessions end to end (docs/printers.md): the real pr3287 associated with the display LU
+// the real s3270 holds, DEMO's PRINT on the display, the job in pr3287's output ended as one job
+// (TN3270E ASSOCIATE and PRINT-EOJ, RFC 2355 §7.1 and §10.3); the same through the proxy.
+import t, { type Test } from 'tap'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { S3270 } from '../helpers/s3270.js'
+import { Pr3287 } from '../helpers/pr3287.js'
+import { gatewayStatus, hostStatus, pollUntil, startTestDemo } from '../helpers/e2e-gateway.js'
+
+async function display (t: Test, target: string): Promise<{ s: S3270, lu: string }> {
+  const s = await S3270.start({ model: 2 })
+  t.teardown(() => s.close())
+  const c = await s.connect(target)
+  t.ok(c.ok, `s3270 connected: ${c.status}`)
+  await s.wait(5, 'InputField')
+  const lu = /LU (GW\d[A-Z]\d{3})/.exec((await s.ascii()).join('\n'))?.[1]
+  if (lu === undefined) throw new Error('the DEMO screen names no LU')
+  return { s, lu }
+}
+
+function printer (t: Test, o: { assoc?: string, target: string }): Pr3287 {
+  const dir = mkdtempSync(join(tmpdir(), 'tn3270lb-pr3287-'))
+  const p = Pr3287.start({ ...o, dir, trace: true })
+  t.teardown(() => p.close())
+  return p
+}
+
+for (const via of ['gateway', 'proxy'] as const) {
+  t.test(`pr3287 -assoc the s3270 display's LU through the ${via}: PRINT prints the screen as one job`, async t => {
+    const d = await startTestDemo(t, { printers: true })
+    const port = via === 'gateway' ? d.gateways[0]!.listenerPort('tn3270') : d.proxy.listeners[0]!.port
+    const { s, lu } = await display(t, `127.0.0.1:${port}`)
+    const printerLu = lu.replace(/^GW/, 'PR')
+    const p = printer(t, { assoc: lu, target: `127.0.0.1:${port}` })
+    // The host binds the printer LU (LU type 1) once pr3287 is attached.
+    await pollUntil(async () => (await hostStatus(d)).sessions.bound.some(b => b.lu === printerLu && b.state === 'active'), `host session with ${printerLu}`, 10_000)
+    const st = await gatewayStatus(d)
+    t.match(st.pools.find(pool => pool.name === 'HOSTAPRT'), { kind: 'printer', inUse: 1 }, 'the printer pool shows its LU in use')
+
+    await s.string('hello printer')
+    await s.enter()
+    await pollUntil(async () => (await s.ascii()).join('\n').includes('ECHO: hello printer'), 'ECHO')
+    await s.string('PRINT')
+    await s.enter()
+    await pollUntil(async () => (await s.ascii()).join('\n').includes(`PRINTED ON ${printerLu}`), 'PRINTED ON')
+    const jobs = await pollUntil(() => { const j = p.jobs(); return j.length > 0 && j[0]!.includes('ENTER=SEND') ? j : undefined }, 'the job in pr3287\'s output', 10_000)
+    t.equal(jobs.length, 1, 'one job')
+    t.match(jobs[0], /tn3270-lb demo host HOSTA\n/, 'the screen title')
+    t.match(jobs[0], new RegExp(`LU ${lu}\\n`), 'the display LU')
+    t.match(jobs[0], /ECHO: hello printer\n/, 'the screen\'s message line')
+    // The job was ended by the gateway's PRINT-EOJ (data type X'08', RFC 2355 §8.1.1), not a timeout.
+    t.match(p.trace(), /PRINT-EOJ/, 'pr3287 saw PRINT-EOJ')
+  })
+}
