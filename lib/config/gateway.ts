@@ -59,7 +59,7 @@ const pool = z.object({
     .describe('LU names, ranges `GW1A001..GW1A032`, or objects `{ name, locaddr }` (sna) / `{ name, resource }` (tn3270); `${ORDINAL}` gives each replica its own names'),
   generic: int(0, 10000).default(0).describe('tn3270 links: this many extra sessions that ask the host for any device, named `<POOL>nnn`'),
   kind: z.enum(['display', 'printer']).default('display')
-    .describe('`display`: terminals (LU type 2, device types IBM-3278-n, IBM-DYNAMIC); `printer`: printers (device type IBM-3287-1), LU type `luType` (docs/operations.md "Printers")'),
+    .describe('`display`: terminals (LU type 2, device types IBM-3278-n, IBM-DYNAMIC); `printer`: printers (device type IBM-3287-1), LU type `luType` (docs/printers.md)'),
   luType: z.enum(['lu1', 'lu3']).optional()
     .describe('printer pools: `lu1` SCS printers (SCS-DATA, the SCS-CTL-CODES function) or `lu3` 3270 data stream printers (3270-DATA, DATA-STREAM-CTL); omitted = `lu1`'),
   printerPool: snaName().optional()

@@ -42,11 +42,12 @@ t.test('generic, pool and specific requests', async t => {
   t.match(a.allocate(req()), { ok: false, reason: 'DEVICE-IN-USE' })
   t.match(a.allocate(req('GW1A001')), { ok: false, reason: 'DEVICE-IN-USE', message: 'LU GW1A001 is in use' })
   t.match(a.allocate(req('NOSUCH')), { ok: false, reason: 'INV-NAME' })
-  t.match(a.allocate(req(undefined, { associate: 'GW1A001' })), { ok: false, reason: 'INV-ASSOCIATE' })
+  // A display with no associated printer: UNSUPPORTED-REQ (RFC 2355 §7.1; docs/printers.md).
+  t.match(a.allocate(req(undefined, { associate: 'GW1A001' })), { ok: false, reason: 'UNSUPPORTED-REQ' })
   if (d1.ok) d1.lease.release()
   if (d1.ok) d1.lease.release()
   t.match(a.allocate(req('GW1A001')), { ok: true, lu: 'GW1A001' }, 'released LU can be taken by name')
-  t.same(reg.counts().find(c => c.name === 'HOSTA'), { name: 'HOSTA', host: 'HOSTA', state: 'enabled', total: 2, free: 0, inUse: 2, unavailable: 0 })
+  t.same(reg.counts().find(c => c.name === 'HOSTA'), { name: 'HOSTA', host: 'HOSTA', kind: 'display', state: 'enabled', total: 2, free: 0, inUse: 2, unavailable: 0 })
 })
 
 t.test('a listener only hands out LUs of the pools it serves', async t => {
