@@ -35,9 +35,13 @@ export function printRecord (luType: PrinterLuType, lines: readonly string[], op
   return Buffer.concat(parts)
 }
 
-/** A job of `copies` copies of `lines`: one record per copy, the last one ending the bracket. */
+/**
+ * A job of `copies` copies of `lines`: one record per copy, the last one ending the bracket. With
+ * more than one copy each starts with a `COPY i OF n` line, so a reader can tell them apart.
+ */
 export function * printJob (luType: PrinterLuType, lines: readonly string[], copies: number, cp?: CodePage): Generator<{ data: Buffer, endBracket: boolean }> {
   for (let i = 1; i <= copies; i++) {
-    yield { data: printRecord(luType, lines, { firstCopy: i === 1, ...(cp === undefined ? {} : { cp }) }), endBracket: i === copies }
+    const copy = copies === 1 ? lines : [`COPY ${i} OF ${copies}`, ...lines]
+    yield { data: printRecord(luType, copy, { firstCopy: i === 1, ...(cp === undefined ? {} : { cp }) }), endBracket: i === copies }
   }
 }
