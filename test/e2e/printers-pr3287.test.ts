@@ -51,6 +51,26 @@ for (const via of ['gateway', 'proxy'] as const) {
     t.match(jobs[0], new RegExp(`LU ${lu}\\n`), 'the display LU')
     t.match(jobs[0], /ECHO: hello printer\n/, 'the screen\'s message line')
     // The job was ended by the gateway's PRINT-EOJ (data type X'08', RFC 2355 §8.1.1), not a timeout.
-    t.match(p.trace(), /PRINT-EOJ/, 'pr3287 saw PRINT-EOJ')
+    t.match(p.trace(), /RCVD TN3270E\(PRINT-EOJ/, 'pr3287 saw PRINT-EOJ')
+    t.match(p.trace(), /SENT SB TN3270E FUNCTIONS IS BIND-IMAGE RESPONSES SCS-CTL-CODES SE/, 'the SCS session agreed SCS-CTL-CODES, not DATA-STREAM-CTL or SYSREQ (RFC 2355 §7.2)')
   })
 }
+
+t.test('an LU type 3 printer pool: pr3287 prints the screen from the 3270 data stream, ended by PRINT-EOJ', async t => {
+  // pools.1 is the demo's printer pool HOSTAPRT (docs/printers.md).
+  const d = await startTestDemo(t, { printers: true, sets: ['pools.1.luType=lu3'] })
+  const port = d.gateways[0]!.listenerPort('tn3270')
+  const { s, lu } = await display(t, `127.0.0.1:${port}`)
+  const p = printer(t, { assoc: lu, target: `127.0.0.1:${port}` })
+  const printerLu = lu.replace(/^GW/, 'PR')
+  await pollUntil(async () => (await hostStatus(d)).sessions.bound.some(b => b.lu === printerLu && b.state === 'active'), `host session with ${printerLu}`, 10_000)
+  t.match((await gatewayStatus(d)).pools.find(pool => pool.name === 'HOSTAPRT'), { kind: 'printer', luType: 'lu3' })
+  await s.string('PRINT')
+  await s.enter()
+  const jobs = await pollUntil(() => { const j = p.jobs(); return j.length > 0 && j[0]!.includes('PRINT [n]') ? j : undefined }, 'the job in pr3287\'s output', 10_000)
+  t.equal(jobs.length, 1, 'one job')
+  t.match(jobs[0], /tn3270-lb demo host HOSTA/, 'the screen title')
+  t.match(jobs[0], new RegExp(`LU ${lu}`), 'the display LU')
+  t.match(p.trace(), /RCVD TN3270E\(PRINT-EOJ/, 'pr3287 saw PRINT-EOJ')
+  t.match(p.trace(), /SENT SB TN3270E FUNCTIONS IS BIND-IMAGE DATA-STREAM-CTL RESPONSES SE/, 'the LU type 3 session agreed DATA-STREAM-CTL, not SCS-CTL-CODES or SYSREQ (RFC 2355 §7.2)')
+})
