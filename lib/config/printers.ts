@@ -1,4 +1,4 @@
-// Printer pools and the printer associated with each display LU (docs/operations.md "Printers").
+// Printer pools and the printer associated with each display LU (docs/printers.md).
 // A TN3270E printer client may ASSOCIATE with a display LU and is then given that display's
 // printer (RFC 2355 §7.1). The association is configured like the products this replaces do it:
 // z/OS Telnet pairs a terminal LU group with a printer LU group of equal size, position by

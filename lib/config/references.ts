@@ -44,7 +44,7 @@ export function gatewayReferences (cfg: GatewayShape, ctx: z.RefinementCtx): voi
     else if (type !== 'sna') issue(['appc', 'partners', i, 'host'], `expected a host with an sna link: LU 6.2 sessions need SNA, and ${p.host} is reached over ${type}`)
   })
   luNames(cfg, issue)
-  // Printer pools and associated printers (RFC 2355 §7.1 ASSOCIATE; docs/operations.md "Printers").
+  // Printer pools and associated printers (RFC 2355 §7.1 ASSOCIATE; docs/printers.md).
   for (const p of printerProblems(cfg.pools)) issue(['pools', ...p.path], p.message)
   identityNames(cfg, issue)
 }

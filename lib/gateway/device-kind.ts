@@ -1,6 +1,6 @@
 // Device-type checks of a device request against the kind of LU it would get, RFC 2355 §7.1: a
 // printer type (IBM-3287-1) gets printer LUs only and a display type never does; ASSOCIATE gives
-// a printer the printer associated with a display LU (docs/operations.md "Printers"). Pure
+// a printer the printer associated with a display LU (docs/printers.md). Pure
 // decisions over the LuRegistry; ListenerAllocator (allocator.ts) calls them and hands out.
 //
 // Reasons (RFC 2355 §7.1.2):

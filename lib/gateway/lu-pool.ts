@@ -16,7 +16,7 @@ import { ErrorCodes, lbError } from '../errors.js'
 import { extraCapacity, takeKeepsPromises, type Demand } from './capacity.js'
 
 export type LuState = 'unavailable' | 'free' | 'in_use'
-/** What a pool's LUs are (docs/operations.md "Printers"): terminals, or printers of LU type 1 or 3. */
+/** What a pool's LUs are (docs/printers.md): terminals, or printers of LU type 1 or 3. */
 export type DeviceKind = 'display' | 'printer'
 export type PrinterLuType = 'lu1' | 'lu3'
 /** The operator's and the config's view of an LU or a pool. */
@@ -116,7 +116,7 @@ export class Reservation {
 export interface PoolCounts {
   name: string
   host: string
-  /** `display` or `printer` (docs/operations.md "Printers"). */
+  /** `display` or `printer` (docs/printers.md). */
   kind: DeviceKind
   /** Printer pools: `lu1` (SCS) or `lu3` (3270 data stream). */
   luType?: PrinterLuType
