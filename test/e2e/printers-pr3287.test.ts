@@ -29,14 +29,17 @@ function printer (t: Test, o: { assoc?: string, target: string }): Pr3287 {
 
 for (const via of ['gateway', 'proxy'] as const) {
   t.test(`pr3287 -assoc the s3270 display's LU through the ${via}: PRINT prints the screen as one job`, async t => {
-    const d = await startTestDemo(t, { printers: true })
+    // Through the proxy with two gateways, the display on the second: the proxy must send the
+    // ASSOCIATE to the gateway that owns the display LU (docs/routing.md).
+    const d = await startTestDemo(t, { printers: true, gateways: via === 'gateway' ? 1 : 2 })
     const port = via === 'gateway' ? d.gateways[0]!.listenerPort('tn3270') : d.proxy.listeners[0]!.port
-    const { s, lu } = await display(t, `127.0.0.1:${port}`)
+    const { s, lu } = await display(t, via === 'gateway' ? `127.0.0.1:${port}` : `GW2A001@127.0.0.1:${port}`)
     const printerLu = lu.replace(/^GW/, 'PR')
     const p = printer(t, { assoc: lu, target: `127.0.0.1:${port}` })
     // The host binds the printer LU (LU type 1) once pr3287 is attached.
     await pollUntil(async () => (await hostStatus(d)).sessions.bound.some(b => b.lu === printerLu && b.state === 'active'), `host session with ${printerLu}`, 10_000)
-    const st = await gatewayStatus(d)
+    if (via === 'proxy') t.equal(printerLu, 'PR2A001', 'the printer of GW2A001, on the second gateway')
+    const st = await gatewayStatus(d, via === 'gateway' ? 0 : 1)
     t.match(st.pools.find(pool => pool.name === 'HOSTAPRT'), { kind: 'printer', inUse: 1 }, 'the printer pool shows its LU in use')
 
     await s.string('hello printer')
