@@ -328,8 +328,12 @@ export class HostLu {
       return
     }
     if (!this.enabled) return
-    // A printer is bound again while it stays attached (LOGAPPL), unless its BIND was refused above.
-    if (this.isPrinter) { this.bindPrinter(); return }
+    // A printer is bound again while it stays attached (LOGAPPL) when the application ended the
+    // session; an UNBIND from the LU comes before its NOTIFY(disabled): the printer is leaving.
+    if (this.isPrinter) {
+      if (info.byPlu) this.bindPrinter()
+      return
+    }
     // After a logoff VTAM shows the logon screen again; DEFAPPL (without FIRSTONLY) reconnects.
     if (info.byPlu && this.ctx.env.defaultApplication !== null && !this.ctx.env.defaultApplicationFirstOnly) {
       this.greet(undefined)
