@@ -32,7 +32,9 @@ t.test('pr3287 through the gateway to a Hercules 3287 device', async t => {
   t.teardown(() => p.close())
   await until('pr3287 got HERCP012', () => p.trace().includes('IS IBM-3287-1 CONNECT HERCP012'), 15_000)
   t.pass('DEVICE-TYPE IS IBM-3287-1 CONNECT HERCP012')
-  t.match(p.trace(), /FUNCTIONS IS DATA-STREAM-CTL RESPONSES SE|FUNCTIONS IS RESPONSES DATA-STREAM-CTL SE/, 'an LU type 3 printer: DATA-STREAM-CTL, no BIND-IMAGE on a tn3270 link')
+  // The FUNCTIONS exchange follows the device type: wait for pr3287's IS.
+  await until('pr3287 agreed functions', () => p.trace().includes('SENT SB TN3270E FUNCTIONS IS'), 15_000)
+  t.match(p.trace(), /SENT SB TN3270E FUNCTIONS IS DATA-STREAM-CTL RESPONSES SE/, 'an LU type 3 printer: DATA-STREAM-CTL, no BIND-IMAGE on a tn3270 link')
   // Hercules' own log line: HHCTE009I Client 127.0.0.1 connected to 3287 device 0:0012.
   await until('Hercules attached the session to its 3287 device', () => /connected to 3287 device 0:0012/.test(herc.log()), 15_000)
   t.pass('Hercules: connected to 3287 device 0:0012')

@@ -54,7 +54,8 @@ for (const via of ['gateway', 'proxy'] as const) {
     t.match(jobs[0], new RegExp(`LU ${lu}\\n`), 'the display LU')
     t.match(jobs[0], /ECHO: hello printer\n/, 'the screen\'s message line')
     // The job was ended by the gateway's PRINT-EOJ (data type X'08', RFC 2355 §8.1.1), not a timeout.
-    t.match(p.trace(), /RCVD TN3270E\(PRINT-EOJ/, 'pr3287 saw PRINT-EOJ')
+    await pollUntil(() => /RCVD TN3270E\(PRINT-EOJ/.test(p.trace()), 'pr3287 saw PRINT-EOJ', 10_000)
+    t.pass('pr3287 saw PRINT-EOJ')
     t.match(p.trace(), /SENT SB TN3270E FUNCTIONS IS BIND-IMAGE RESPONSES SCS-CTL-CODES SE/, 'the SCS session agreed SCS-CTL-CODES, not DATA-STREAM-CTL or SYSREQ (RFC 2355 §7.2)')
   })
 }
@@ -74,7 +75,8 @@ t.test('an LU type 3 printer pool: pr3287 prints the screen from the 3270 data s
   t.equal(jobs.length, 1, 'one job')
   t.match(jobs[0], /tn3270-lb demo host HOSTA/, 'the screen title')
   t.match(jobs[0], new RegExp(`LU ${lu}`), 'the display LU')
-  t.match(p.trace(), /RCVD TN3270E\(PRINT-EOJ/, 'pr3287 saw PRINT-EOJ')
+  await pollUntil(() => /RCVD TN3270E\(PRINT-EOJ/.test(p.trace()), 'pr3287 saw PRINT-EOJ', 10_000)
+  t.pass('pr3287 saw PRINT-EOJ')
   t.match(p.trace(), /SENT SB TN3270E FUNCTIONS IS BIND-IMAGE DATA-STREAM-CTL RESPONSES SE/, 'the LU type 3 session agreed DATA-STREAM-CTL, not SCS-CTL-CODES or SYSREQ (RFC 2355 §7.2)')
 })
 
