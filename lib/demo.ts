@@ -15,6 +15,12 @@ export interface DemoOptions {
   gateways: number
   hosts: number
   lus: number
+  /**
+   * One LU type 1 (SCS) printer LU per display LU, in a printer pool `<HOST>PRT` paired by
+   * position (`PR<i><host letter>nnn` is the printer of `GW<i><host letter>nnn`), so that
+   * `pr3287 -assoc GW1A001` gets GW1A001's printer (docs/printers.md). `tn3270-lb demo` has them.
+   */
+  printers?: boolean
   bind: string
   /** Gateway config overrides applied to every gateway (`--set key=value`). */
   sets: string[]
@@ -36,6 +42,10 @@ export interface Demo {
 
 export const hostName = (j: number): string => `HOST${String.fromCharCode(64 + j)}`
 export const luPrefix = (i: number, j: number): string => `GW${i}${String.fromCharCode(64 + j)}`
+/** The demo's printer LUs: `PR<i><host letter>nnn`, the printer of display `GW<i><host letter>nnn`. */
+export const printerLuPrefix = (i: number, j: number): string => `PR${i}${String.fromCharCode(64 + j)}`
+/** The demo's printer pool of host `h`. */
+export const printerPoolName = (h: string): string => `${h}PRT`
 
 export async function startDemo (opts: DemoOptions): Promise<Demo> {
   // No binding of its own: each piece's child names it (host, gateway, role: proxy) and a second
@@ -76,6 +86,7 @@ export async function startDemo (opts: DemoOptions): Promise<Demo> {
         index: i,
         hosts: opts.hosts,
         lus: opts.lus,
+        ...(opts.printers === true ? { printers: true } : {}),
         bind: opts.bind,
         port: await port(i),
         adminPort: await port(100 + i),
@@ -119,6 +130,8 @@ export interface DemoGatewayOptions {
   index: number
   hosts: number
   lus: number
+  /** A printer pool per host paired with its display pool (DemoOptions.printers). */
+  printers?: boolean
   bind?: string
   port: number
   adminPort: number
@@ -148,13 +161,21 @@ export function demoGatewayConfig (o: DemoGatewayOptions): GatewayConfig {
       name: 'tn3270',
       host: bind,
       port: o.port,
-      pools: names,
+      pools: o.printers === true ? [...names, ...names.map(printerPoolName)] : names,
       // The demo proxy sends PROXY v2 so gateway logs name the real client; direct clients
       // on loopback are still served (optional mode waits briefly for a header).
       proxyProtocol: o.proxyProtocol ?? { mode: 'optional', trustedSources: ['127.0.0.0/8', '::1/128'] },
     }],
     hosts: names.map((h, j) => ({ name: h, link: { type: 'sna', host: bind, port: o.hostLinkPorts[j]! } })),
-    pools: names.map((h, j) => ({ name: h, host: h, lus: [`${luPrefix(lp, j + 1)}${pad(1, o.lus)}..${luPrefix(lp, j + 1)}${pad(o.lus, o.lus)}`] })),
+    pools: [
+      ...names.map((h, j) => ({
+        name: h, host: h, lus: [`${luPrefix(lp, j + 1)}${pad(1, o.lus)}..${luPrefix(lp, j + 1)}${pad(o.lus, o.lus)}`],
+        ...(o.printers === true ? { printerPool: printerPoolName(h) } : {}),
+      })),
+      ...(o.printers === true
+        ? names.map((h, j) => ({ name: printerPoolName(h), host: h, kind: 'printer', luType: 'lu1', lus: [`${printerLuPrefix(lp, j + 1)}${pad(1, o.lus)}..${printerLuPrefix(lp, j + 1)}${pad(o.lus, o.lus)}`] }))
+        : []),
+    ],
     appc: {
       partners: names.map(h => ({ name: h, host: h, modes: [{ name: '#INTER', sessionLimit: 8, minWinners: 4 }] })),
     },

@@ -47,6 +47,8 @@ const luEntry = z.union([
     name: snaName().describe('LU name'),
     locaddr: int(1, 255).optional().describe('sna links: local address of the LU on the PU; omitted = the next free one from 2'),
     resource: z.string().optional().describe('tn3270 links: the host resource to ask for (z/OS LU name, Hercules device number or group)'),
+    printer: snaName().optional()
+      .describe('display pools: the printer LU associated with this display LU, the one a TN3270E `ASSOCIATE` for it gets (RFC 2355 §7.1); wins over `printerPool`'),
   }).strict(),
 ])
 
@@ -56,6 +58,12 @@ const pool = z.object({
   lus: z.array(luEntry).default([])
     .describe('LU names, ranges `GW1A001..GW1A032`, or objects `{ name, locaddr }` (sna) / `{ name, resource }` (tn3270); `${ORDINAL}` gives each replica its own names'),
   generic: int(0, 10000).default(0).describe('tn3270 links: this many extra sessions that ask the host for any device, named `<POOL>nnn`'),
+  kind: z.enum(['display', 'printer']).default('display')
+    .describe('`display`: terminals (LU type 2, device types IBM-3278-n, IBM-DYNAMIC); `printer`: printers (device type IBM-3287-1), LU type `luType` (docs/printers.md)'),
+  luType: z.enum(['lu1', 'lu3']).optional()
+    .describe('printer pools: `lu1` SCS printers (SCS-DATA, the SCS-CTL-CODES function) or `lu3` 3270 data stream printers (3270-DATA, DATA-STREAM-CTL); omitted = `lu1`'),
+  printerPool: snaName().optional()
+    .describe('display pools: the printer pool whose LU at the same position is each display LU\'s associated printer (ASSOCIATE, RFC 2355 §7.1), like z/OS pairing terminal and printer LU groups of equal size; it needs at least as many LUs'),
 }).strict()
 
 const listener = z.object({

@@ -39,6 +39,8 @@ export const hostSimSchema = z.object({
   defaultApplicationFirstOnly: bool(false)
     .describe('like DEFAPPL with FIRSTONLY: the default application only when the terminal arrives; after a logoff the USS screen shows'),
   applications: z.array(snaName()).default(['DEMO']).describe('applications a terminal may log on to'),
+  printerApplication: snaName().nullable().default(null)
+    .describe('like LOGAPPL on a printer LU\'s VTAM definition: the application a printer LU (a gateway pool of `kind: printer`) is bound to as soon as its printer attaches; null = the first of `applications` (docs/printers.md)'),
   bind,
   restartDelay: duration('1s').describe('how long POST /restart keeps the link down before re-activating the PU and LUs'),
   appc: z.object({
@@ -54,6 +56,9 @@ export const hostSimSchema = z.object({
 }).strict().refine(c => c.defaultApplication === null || c.applications.includes(c.defaultApplication), {
   message: 'expected one of the configured applications',
   path: ['defaultApplication'],
+}).refine(c => c.printerApplication === null || c.applications.includes(c.printerApplication), {
+  message: 'expected one of the configured applications',
+  path: ['printerApplication'],
 })
 
 export type HostSimConfig = z.output<typeof hostSimSchema>

@@ -3,11 +3,12 @@
 // `tn3270-lb check` finds it too.
 import { z } from 'zod'
 import { expandLuEntry, genericLuNames } from './lu-names.js'
+import { printerProblems, type PrinterPoolShape } from './printers.js'
 
 interface GatewayShape {
   listeners: Array<{ name: string, pools: string[] }>
   hosts: Array<{ name: string, link: { type: string } }>
-  pools: Array<{ name: string, host: string, lus: Array<string | { name: string }>, generic: number }>
+  pools: PrinterPoolShape[]
   appc: { partners: Array<{ name: string, host: string }> }
   identity?: {
     rules: Array<{ name: string } & Grant>
@@ -43,6 +44,8 @@ export function gatewayReferences (cfg: GatewayShape, ctx: z.RefinementCtx): voi
     else if (type !== 'sna') issue(['appc', 'partners', i, 'host'], `expected a host with an sna link: LU 6.2 sessions need SNA, and ${p.host} is reached over ${type}`)
   })
   luNames(cfg, issue)
+  // Printer pools and associated printers (RFC 2355 §7.1 ASSOCIATE; docs/printers.md).
+  for (const p of printerProblems(cfg.pools)) issue(['pools', ...p.path], p.message)
   identityNames(cfg, issue)
 }
 

@@ -1,5 +1,6 @@
 // The gateway's answer to "which LU for this client?" (docs/internals.md ResourceProvider).
-// Pure decision over the LuRegistry, synchronous, so choice and hand-out are one step.
+// Pure decision over the LuRegistry, synchronous, so choice and hand-out are one step. Which
+// kind of LU a device type may have, and ASSOCIATE, are device-kind.ts's (RFC 2355 §7.1).
 //
 // A client identity rule (identity-map.ts) narrows what may be handed out. Its refusals use the
 // RFC 2355 §7.1.2 reasons (docs/operations.md "Client identity"): a pool or LU the client may
@@ -7,10 +8,11 @@
 // about names it may not use, and x3270-style clients go on to the next name in their list); a
 // generic request from a client whose rule leaves it no pool or LU on this listener is
 // UNSUPPORTED-REQ (no generic request from it can be served here); a mapped pool with no free
-// LU is DEVICE-IN-USE as for anyone.
+// LU is DEVICE-IN-USE as for anyone. The printer an ASSOCIATE would get is checked as a named LU.
 import type { DeviceDecision, DeviceRequest, ResourceProvider } from '../tn3270/index.js'
+import { associatedPrinter, fitsRequest, kindMismatch, noPoolOfKind, poolsForRequest } from './device-kind.js'
 import type { AllowedResources } from './identity-map.js'
-import type { Lu, LuRegistry, Reservation } from './lu-pool.js'
+import { deviceKindOf, type Lu, type LuRegistry, type Reservation } from './lu-pool.js'
 
 /** A request the client's identity rule did not allow (for the log event). */
 export interface IdentityRefusal {
@@ -49,15 +51,20 @@ export class ListenerAllocator implements ResourceProvider {
   allocate (req: DeviceRequest): DeviceDecision {
     const { registry, pools } = this.opts
     if (req.associate !== undefined) {
-      // Printer ASSOCIATE (RFC 2355 §7.1.2) needs printer LUs associated with display LUs;
-      // this gateway defines display pools only, so say so precisely.
-      return { ok: false, reason: 'INV-ASSOCIATE', message: `no printer LU is associated with ${req.associate}` }
+      // Printer ASSOCIATE (RFC 2355 §7.1): the display LU's associated printer (device-kind.ts).
+      const printer = associatedPrinter(req.associate, registry, pools)
+      if (!('lu' in printer)) return printer
+      if (!this.mayName(printer.lu)) return this.refuse(req.associate.toUpperCase(), 'INV-NAME', `the printer of ${req.associate.toUpperCase()}`)
+      return this.grantNamed(printer.lu)
     }
     const name = req.resourceName?.toUpperCase()
-    if (name === undefined || name === '') return this.allocateGeneric()
+    if (name === undefined || name === '') return this.allocateGeneric(req)
     if (registry.hasPool(name)) {
       if (!pools.includes(name)) return { ok: false, reason: 'INV-NAME', message: `pool ${name} is not served on this listener` }
       if (this.allowed !== undefined && !this.allowed.pools.includes(name)) return this.refuse(name, 'INV-NAME', `pool ${name}`)
+      const kind = registry.poolKind(name)!
+      const mismatch = kindMismatch(req, name, 'pool', kind.kind, kind.luType)
+      if (mismatch !== undefined) return mismatch
       const lu = this.takeable(name)
       if (lu === undefined) return { ok: false, reason: 'DEVICE-IN-USE', message: `no free LU in pool ${name}` }
       return this.grant(lu)
@@ -66,11 +73,8 @@ export class ListenerAllocator implements ResourceProvider {
     if (lu === undefined || !pools.includes(lu.def.pool)) {
       return { ok: false, reason: 'INV-NAME', message: `${name} is neither an LU nor a pool served on this listener` }
     }
-    if (this.allowed !== undefined && !this.allowed.lus.has(name) && !this.allowed.pools.includes(lu.def.pool)) return this.refuse(name, 'INV-NAME', `LU ${name}`)
-    if (lu.state === 'in_use') return { ok: false, reason: 'DEVICE-IN-USE', message: `LU ${name} is in use` }
-    if (lu.state === 'unavailable') return { ok: false, reason: 'DEVICE-IN-USE', message: `LU ${name} is not active (${lu.reason})` }
-    if (!registry.mayTake(lu, this.reservation)) return { ok: false, reason: 'DEVICE-IN-USE', message: `LU ${name} is promised to a connection already accepted` }
-    return this.grant(lu)
+    if (!this.mayName(lu)) return this.refuse(name, 'INV-NAME', `LU ${name}`)
+    return kindMismatch(req, name, 'LU', deviceKindOf(lu.def), lu.def.printer) ?? this.grantNamed(lu)
   }
 
   /** Capacity reserved at accept is returned when the connection ends without an LU. */
@@ -79,26 +83,45 @@ export class ListenerAllocator implements ResourceProvider {
     this.reservation = undefined
   }
 
+  /** Whether the identity rule lets this client have `lu` by name (its LUs or its pools' LUs). */
+  private mayName (lu: Lu): boolean {
+    return this.allowed === undefined || this.allowed.lus.has(lu.name) || this.allowed.pools.includes(lu.def.pool)
+  }
+
+  /** A named LU (CONNECT, or the printer of an ASSOCIATE), if this connection may have it now. */
+  private grantNamed (lu: Lu): DeviceDecision {
+    const name = lu.name
+    if (lu.state === 'in_use') return { ok: false, reason: 'DEVICE-IN-USE', message: `LU ${name} is in use` }
+    if (lu.state === 'unavailable') return { ok: false, reason: 'DEVICE-IN-USE', message: `LU ${name} is not active (${lu.reason})` }
+    if (!this.opts.registry.mayTake(lu, this.reservation)) return { ok: false, reason: 'DEVICE-IN-USE', message: `LU ${name} is promised to a connection already accepted` }
+    return this.grant(lu)
+  }
+
   /**
    * Generic request: the default pool, then the listener's other pools in order, so that a
-   * listener that is open (some pool has an LU) never turns a generic client away. A client with
+   * listener that is open (some pool has an LU) never turns a generic client away; only pools
+   * of the kind the device type asks for (RFC 2355 §7.1: printers get printer LUs). A client with
    * an identity rule tries its own pools (default first), then the single LUs it may name.
    */
-  private allocateGeneric (): DeviceDecision {
+  private allocateGeneric (req: DeviceRequest): DeviceDecision {
     const { registry, pools } = this.opts
     const allowed = this.allowed
-    const candidates = allowed === undefined ? pools : allowed.pools.filter(p => pools.includes(p))
+    const served = poolsForRequest(req, registry, pools)
+    if (served.length === 0) return noPoolOfKind(req, pools)
+    const candidates = allowed === undefined ? served : allowed.pools.filter(p => served.includes(p))
     for (const pool of candidates) {
       const lu = this.takeable(pool)
       if (lu !== undefined) return this.grant(lu)
     }
-    const named = allowed === undefined ? [] : [...allowed.lus].filter(n => { const lu = registry.lu(n); return lu !== undefined && pools.includes(lu.def.pool) })
+    const named = allowed === undefined
+      ? []
+      : [...allowed.lus].filter(n => { const lu = registry.lu(n); return lu !== undefined && pools.includes(lu.def.pool) && fitsRequest(req, lu) })
     for (const n of named) {
       const lu = registry.lu(n)!
       if (registry.mayTake(lu, this.reservation)) return this.grant(lu)
     }
     if (allowed !== undefined && candidates.length === 0 && named.length === 0) return this.refuse('(generic)', 'UNSUPPORTED-REQ', 'a generic request')
-    const where = allowed === undefined ? `pools ${pools.join(', ')}` : [...candidates, ...named].join(', ')
+    const where = allowed === undefined ? `pools ${served.join(', ')}` : [...candidates, ...named].join(', ')
     return { ok: false, reason: 'DEVICE-IN-USE', message: `no free LU in ${where}` }
   }
 
@@ -122,6 +145,6 @@ export class ListenerAllocator implements ResourceProvider {
     // The reservation is given up inside take(), so capacity is counted exactly once.
     const lease = this.opts.registry.take(lu, this.reservation)
     this.reservation = undefined
-    return { ok: true, lu: lu.name, lease, bindImage: this.opts.sendsBindImage(lu.def.pool) }
+    return { ok: true, lu: lu.name, lease, bindImage: this.opts.sendsBindImage(lu.def.pool), ...(lu.def.printer === undefined ? {} : { printer: lu.def.printer }) }
   }
 }

@@ -8,7 +8,7 @@
 import type { AddressInfo } from 'node:net'
 import { AppcEngine } from '../appc/index.js'
 import { systemClock, type Clock, type Timer } from '../clock.js'
-import type { GatewayConfig } from '../config/index.js'
+import { printerPairs, type GatewayConfig } from '../config/index.js'
 import { ErrorCodes, lbError } from '../errors.js'
 import {
   createGatewayMetrics, reportReload, startAdminServer,
@@ -20,7 +20,7 @@ import type { ConnectionEndInfo } from './connection.js'
 import type { HostSide, HostSideContext, Lu62Port } from './host-side.js'
 import { awaitHostsUp, createHostSide } from './hosts.js'
 import { ListenerManager } from './listeners.js'
-import { compactLuNames, expandPools, LuRegistry, type PoolCounts } from './lu-pool.js'
+import { compactLuNames, expandPools, LuRegistry, poolDefinitions, type PoolCounts } from './lu-pool.js'
 import { ConnectionPipeline } from './pipeline.js'
 import { reloadGateway, type ReloadReport, type ReloadTarget } from './reload.js'
 import { runtimeRoutes } from './runtime-routes.js'
@@ -127,19 +127,21 @@ function openTlsEndpoints (config: GatewayConfig, o: { metrics: GatewayMetrics, 
 
 /** The registry of every configured LU and its gauges (a pool a reload removed loses its series). */
 function createLuRegistry (config: GatewayConfig, metrics: GatewayMetrics): LuRegistry {
-  const lus = new LuRegistry(expandPools(config.pools), config.pools.map(p => ({ name: p.name, host: p.host })))
-  let shown = new Map<string, string>()
+  const lus = new LuRegistry(expandPools(config.pools), poolDefinitions(config.pools), printerPairs(config.pools))
+  let shown = new Map<string, { host: string, kind: string }>()
   const updateLuGauges = (): void => {
-    const now = new Map<string, string>()
+    const now = new Map<string, { host: string, kind: string }>()
     for (const c of lus.counts()) {
-      now.set(c.name, c.host)
-      metrics.lus.set({ pool: c.name, host: c.host, state: 'free' }, c.free)
-      metrics.lus.set({ pool: c.name, host: c.host, state: 'in_use' }, c.inUse)
-      metrics.lus.set({ pool: c.name, host: c.host, state: 'unavailable' }, c.unavailable)
+      // `kind` (display, printer) lets a dashboard tell printer pools apart (docs/metrics.md).
+      const labels = { pool: c.name, host: c.host, kind: c.kind }
+      now.set(c.name, labels)
+      metrics.lus.set({ ...labels, state: 'free' }, c.free)
+      metrics.lus.set({ ...labels, state: 'in_use' }, c.inUse)
+      metrics.lus.set({ ...labels, state: 'unavailable' }, c.unavailable)
     }
-    for (const [pool, host] of shown) {
+    for (const [pool, { host, kind }] of shown) {
       if (now.has(pool)) continue
-      for (const state of ['free', 'in_use', 'unavailable']) metrics.lus.remove({ pool, host, state })
+      for (const state of ['free', 'in_use', 'unavailable']) metrics.lus.remove({ pool, host, kind, state })
     }
     shown = now
   }

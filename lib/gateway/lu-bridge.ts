@@ -14,6 +14,10 @@
 //     (IAC AO with SYSREQ, RFC 2355 §10.5; or the Test Request Read a TN3270 client sends, GA23-0059)
 //     switches the terminal between the LU-LU and the SSCP-LU session; back on the LU-LU session,
 //     LUSTAT X'082B' tells the application to repaint (Host Integration Server, "LUSTAT sense codes").
+// Printer LUs (docs/printers.md): an LU type 1 session's chains go to the client as SCS-DATA, an
+// LU type 3 session's as 3270-DATA, and a chain that ends the host's bracket (EB, or CEB at its
+// end; "SNA Formats", GA27-3136) ends the print job: PRINT-EOJ follows where SCS-CTL-CODES or
+// DATA-STREAM-CTL was agreed (RFC 2355 §10.3). Pacing and keepalive are the same as for displays.
 // When either side ends, the LU is cleaned as SNA requires (UNBIND, NOTIFY disabled) before the
 // lease goes back to the pool, and the next client attaches only once the host has answered that
 // NOTIFY: nothing meant for this client reaches the next.
@@ -78,6 +82,8 @@ export class LuBridge {
   private pacing: SessionPacing<InboundRu, LuDataEvent> | undefined
   private bind: BindImage | undefined
   private chain: Buffer[] = []
+  /** The chain being reassembled ends the bracket (EB on its first RU, or CEB): a print job's end. */
+  private chainEndsBracket = false
   /** Definite responses the host asked for, by TN3270E SEQ: the host's SNF to answer. */
   private readonly pendingResponses = new Map<number, number>()
   private readonly done: Promise<void>
@@ -339,16 +345,29 @@ export class LuBridge {
 
   private deliverToClient (ev: LuDataEvent): void {
     const { session } = this.b
+    if (ev.chain === 'only' || ev.chain === 'first') this.chainEndsBracket = ev.rh.ebi
+    if (ev.rh.cebi) this.chainEndsBracket = true
     this.chain.push(ev.ru)
     if (ev.chain !== 'only' && ev.chain !== 'last') return
     const record = this.chain.length === 1 ? this.chain[0]! : Buffer.concat(this.chain)
     this.chain = []
     const wantsResponse = ev.definite && session.functions.has('RESPONSES')
-    const seq = session.send3270(record, wantsResponse ? { response: true } : {})
+    const opts = wantsResponse ? { response: true } : {}
+    // An LU type 1 printer's data is SCS (RFC 2355 §8.1.1 SCS-DATA); everything else is 3270 data.
+    const seq = this.b.lu.printer === 'lu1' ? session.sendScs(record, opts) : session.send3270(record, opts)
+    if (this.chainEndsBracket) this.endPrintJob()
     if (wantsResponse && seq !== undefined) this.pendingResponses.set(seq, ev.snf)
     // The client cannot answer (no RESPONSES): the gateway does, once the record is queued.
     else if (ev.definite) this.lu.sendResponse(ev.snf, true)
     this.leg.hostRecordDelivered(record)
+  }
+
+  /** The host ended its bracket: on a printer session that is the end of a print job. */
+  private endPrintJob (): void {
+    this.chainEndsBracket = false
+    const { session } = this.b
+    if (this.b.lu.printer === undefined || session.mode !== 'tn3270e') return
+    if (session.functions.has('SCS-CTL-CODES') || session.functions.has('DATA-STREAM-CTL')) session.sendPrintEoj()
   }
 
   private onSscpData (ru: Buffer): void {

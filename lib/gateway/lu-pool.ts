@@ -16,6 +16,9 @@ import { ErrorCodes, lbError } from '../errors.js'
 import { extraCapacity, takeKeepsPromises, type Demand } from './capacity.js'
 
 export type LuState = 'unavailable' | 'free' | 'in_use'
+/** What a pool's LUs are (docs/printers.md): terminals, or printers of LU type 1 or 3. */
+export type DeviceKind = 'display' | 'printer'
+export type PrinterLuType = 'lu1' | 'lu3'
 /** The operator's and the config's view of an LU or a pool. */
 export type AdminState = 'enabled' | 'disabled' | 'retiring'
 
@@ -27,6 +30,23 @@ export interface LuDefinition {
   locaddr?: number
   /** Host-side resource on a `tn3270` link (device number, group, LU name); undefined = generic. */
   resource?: string
+  /** A printer LU and its LU type (its pool's `kind: printer`); undefined = a display LU (LU type 2). */
+  printer?: PrinterLuType
+}
+
+/** A pool as the registry keeps it: its host and what kind of LUs it has. */
+export interface PoolDefinition {
+  name: string
+  host: string
+  /** Default `display`. */
+  kind?: DeviceKind
+  /** Printer pools: default `lu1`. */
+  luType?: PrinterLuType
+}
+
+/** The device kind of an LU definition. */
+export function deviceKindOf (def: LuDefinition): DeviceKind {
+  return def.printer === undefined ? 'display' : 'printer'
 }
 
 export class Lu {
@@ -96,6 +116,10 @@ export class Reservation {
 export interface PoolCounts {
   name: string
   host: string
+  /** `display` or `printer` (docs/printers.md). */
+  kind: DeviceKind
+  /** Printer pools: `lu1` (SCS) or `lu3` (3270 data stream). */
+  luType?: PrinterLuType
   /** enabled, disabled by the operator, or retiring (removed by a reload, sessions finishing). */
   state: AdminState
   total: number
@@ -139,13 +163,21 @@ function numberedName (name: string): { prefix: string, digits: string } | undef
   return i === name.length ? undefined : { prefix: name.slice(0, i), digits: name.slice(i) }
 }
 
+/** A pool's config as expandPools reads it (`kind` and `luType` may be left to their defaults). */
+export type PoolInput = Omit<GatewayPoolConfig, 'kind'> & { kind?: DeviceKind }
+
+/** The registry's view of configured pools. */
+export function poolDefinitions (pools: readonly PoolInput[]): PoolDefinition[] {
+  return pools.map(p => ({ name: p.name, host: p.host, kind: p.kind ?? 'display', ...(p.kind === 'printer' ? { luType: p.luType ?? 'lu1' } : {}) }))
+}
+
 /**
  * Expands config entries (names, ranges, objects with locaddr/resource, generic sessions; names
  * as lib/config checked them). `sna` LUs without a locaddr get consecutive local addresses per
  * host from 2 (1 is the PU). `known` keeps the local address an LU already has on its host, so a
  * reload never moves a running LU; new LUs then skip the addresses known LUs hold.
  */
-export function expandPools (pools: readonly GatewayPoolConfig[], known: ReadonlyMap<string, LuDefinition> = new Map()): LuDefinition[] {
+export function expandPools (pools: readonly PoolInput[], known: ReadonlyMap<string, LuDefinition> = new Map()): LuDefinition[] {
   const out: LuDefinition[] = []
   const next = new Map<string, number>()
   const held = new Set([...known.values()].map(d => `${d.host}/${d.locaddr ?? 0}`))
@@ -162,8 +194,9 @@ export function expandPools (pools: readonly GatewayPoolConfig[], known: Readonl
     return n
   }
   for (const pool of pools) {
+    const printer = pool.kind === 'printer' ? { printer: pool.luType ?? 'lu1' } : {}
     const add = (name: string, extra: { locaddr?: number, resource?: string } = {}): void => {
-      out.push({ name, pool: pool.name, host: pool.host, locaddr: take(pool.host, name, extra.locaddr), ...(extra.resource === undefined ? {} : { resource: extra.resource }) })
+      out.push({ name, pool: pool.name, host: pool.host, locaddr: take(pool.host, name, extra.locaddr), ...(extra.resource === undefined ? {} : { resource: extra.resource }), ...printer })
     }
     for (const entry of pool.lus) {
       if (typeof entry === 'string') for (const name of expandLuEntry(entry) ?? []) add(name)
@@ -181,13 +214,16 @@ export function expandPools (pools: readonly GatewayPoolConfig[], known: Readonl
  */
 export class LuRegistry extends EventEmitter {
   private readonly lus = new Map<string, Lu>()
-  private readonly pools = new Map<string, { host: string, lus: Lu[], admin: AdminState }>()
+  private readonly pools = new Map<string, { host: string, kind: DeviceKind, luType?: PrinterLuType, lus: Lu[], admin: AdminState }>()
   private readonly reservations = new Set<Reservation>()
+  /** Display LU → its associated printer LU (lib/config printerPairs). */
+  private printers: ReadonlyMap<string, string>
 
-  constructor (defs: LuDefinition[], poolHosts: Array<{ name: string, host: string }>) {
+  constructor (defs: LuDefinition[], poolHosts: readonly PoolDefinition[], printers: ReadonlyMap<string, string> = new Map()) {
     super()
-    for (const p of poolHosts) this.pools.set(p.name, { host: p.host, lus: [], admin: 'enabled' })
+    for (const p of poolHosts) this.pools.set(p.name, { ...poolKind(p), host: p.host, lus: [], admin: 'enabled' })
     for (const def of defs) this.addLu(def)
+    this.printers = printers
   }
 
   lu (name: string): Lu | undefined { return this.lus.get(name.toUpperCase()) }
@@ -197,6 +233,13 @@ export class LuRegistry extends EventEmitter {
   luOfHost (host: string): Lu[] { return this.all().filter(l => l.def.host === host) }
   /** The operator's or the config's view of a pool; undefined if there is no such pool. */
   poolState (name: string): AdminState | undefined { return this.pools.get(name.toUpperCase())?.admin }
+  /** What a pool's LUs are; undefined if there is no such pool. */
+  poolKind (name: string): { kind: DeviceKind, luType?: PrinterLuType } | undefined {
+    const p = this.pools.get(name.toUpperCase())
+    return p === undefined ? undefined : poolKind(p)
+  }
+  /** The printer LU associated with a display LU (ASSOCIATE, RFC 2355 §7.1), if configured. */
+  printerOf (display: string): string | undefined { return this.printers.get(display.toUpperCase()) }
 
   /** Connections accepted and not yet given an LU. */
   get reserved (): number { return this.reservations.size }
@@ -308,11 +351,12 @@ export class LuRegistry extends EventEmitter {
    * its last LU is gone), and retiring ones listed again come back. Definitions of LUs that stay
    * are the caller's to have checked (gateway/reload.ts).
    */
-  define (pools: ReadonlyArray<{ name: string, host: string }>, defs: readonly LuDefinition[]): void {
+  define (pools: readonly PoolDefinition[], defs: readonly LuDefinition[], printers: ReadonlyMap<string, string> = this.printers): void {
     const poolNames = new Set(pools.map(p => p.name))
+    this.printers = printers
     for (const p of pools) {
       const had = this.pools.get(p.name)
-      if (had === undefined) this.pools.set(p.name, { host: p.host, lus: [], admin: 'enabled' })
+      if (had === undefined) this.pools.set(p.name, { ...poolKind(p), host: p.host, lus: [], admin: 'enabled' })
       else if (had.admin === 'retiring') had.admin = 'enabled'
     }
     const names = new Set(defs.map(d => d.name))
@@ -334,7 +378,7 @@ export class LuRegistry extends EventEmitter {
 
   counts (): PoolCounts[] {
     return [...this.pools.entries()].map(([name, p]) => {
-      const c: PoolCounts = { name, host: p.host, state: p.admin, total: p.lus.length, free: 0, inUse: 0, unavailable: 0 }
+      const c: PoolCounts = { name, host: p.host, ...poolKind(p), state: p.admin, total: p.lus.length, free: 0, inUse: 0, unavailable: 0 }
       for (const lu of p.lus) {
         if (lu.state === 'free') c.free++
         else if (lu.state === 'in_use') c.inUse++
@@ -398,4 +442,9 @@ export class LuRegistry extends EventEmitter {
       lu.reason = ''
     }
   }
+}
+
+/** A pool's kind with its LU type for printers (a display pool carries none). */
+function poolKind (p: { kind?: DeviceKind, luType?: PrinterLuType }): { kind: DeviceKind, luType?: PrinterLuType } {
+  return p.kind === 'printer' ? { kind: 'printer', luType: p.luType ?? 'lu1' } : { kind: 'display' }
 }

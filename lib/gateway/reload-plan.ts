@@ -5,8 +5,7 @@
 // (docs/hostlink.md) and a dependent LU has no other way to appear on a running PU. A refusal
 // names the pool key and says what to do instead.
 import { ReloadRefusedError } from '../errors.js'
-import type { GatewayPoolConfig } from '../config/index.js'
-import { expandPools, type LuDefinition } from './lu-pool.js'
+import { expandPools, type LuDefinition, type PoolInput } from './lu-pool.js'
 
 export interface RunningHost {
   type: 'sna' | 'tn3270'
@@ -16,7 +15,7 @@ export interface RunningHost {
 
 export interface LuPlanInput {
   /** The pools of the new config. */
-  pools: readonly GatewayPoolConfig[]
+  pools: readonly PoolInput[]
   /** Host sides running now, by name (including ones an earlier reload removed, still finishing). */
   hosts: ReadonlyMap<string, RunningHost>
   /** Every LU in the registry now, retiring ones included. */
@@ -48,7 +47,13 @@ function keptLuProblem (was: LuDefinition, d: LuDefinition, host: RunningHost | 
   if (was.host !== d.host) return `pool ${d.pool} is on host ${was.host}; a pool keeps its host live: add a new pool for host ${d.host}`
   if (host?.type === 'sna' && was.locaddr !== d.locaddr) return `LU ${d.name} has local address ${String(was.locaddr)} on its sna link; it cannot change live: ${after}`
   if (was.resource !== d.resource) return `LU ${d.name} asks the host for ${JSON.stringify(was.resource ?? 'any device')}; its resource cannot change live: ${after}`
+  // The host binds the LU as what it is (LU type 2, 1 or 3) and the gateway checks its BINDs so.
+  if (was.printer !== d.printer) return `LU ${d.name} is ${lu(was)}; it cannot become ${lu(d)} live: ${after}`
   return undefined
+}
+
+function lu (d: LuDefinition): string {
+  return d.printer === undefined ? 'a display (LU type 2)' : `a printer (${d.printer === 'lu1' ? 'LU type 1' : 'LU type 3'})`
 }
 
 function newLuProblem (d: LuDefinition, host: RunningHost | undefined): string | undefined {

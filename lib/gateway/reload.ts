@@ -5,8 +5,8 @@
 // Checked first, nothing changed yet: the keys (lib/config GATEWAY_RELOAD_RULES: no listener
 // address or port, host link, admin address, name, APPC or log level changes), the LU plan
 // (reload-plan.ts), the TLS files of new tn3270 hosts, and a new audit file. Then applied:
-//   pools     the registry takes the new LU set; removed LUs and pools retire (a held LU when
-//             its session ends, a pool with its last LU)
+//   pools     the registry takes the new LU set and printer pairs; removed LUs and pools retire
+//             (a held LU when its session ends, a pool with its last LU)
 //   hosts     new ones start their links; removed ones close once their last LU is gone
 //   listeners pools, closeListenSocket and PROXY protocol, for connections accepted from now
 //   sections  negotiation, keepalive, pacing, drainTimeout, audit, admin.token: the running parts
@@ -14,14 +14,14 @@
 //             section object applies to new sessions while open ones keep the settings they
 //             started with (pacing.highWaterMark also applies at an open session's next credit
 //             decision, which is harmless: credit is re-evaluated every time)
-import { checkReloadRules, describeChanges, diffConfig, GATEWAY_RELOAD_RULES, type GatewayConfig, type ReloadReport } from '../config/index.js'
+import { checkReloadRules, describeChanges, diffConfig, GATEWAY_RELOAD_RULES, printerPairs, type GatewayConfig, type ReloadReport } from '../config/index.js'
 import { ReloadRefusedError } from '../errors.js'
 import type { AdminServer, GatewayMetrics, Logger } from '../observability/index.js'
 import type { AuditLog } from './audit.js'
 import type { HostSide, HostSideContext } from './host-side.js'
 import { createHostSide } from './hosts.js'
 import type { ListenerManager } from './listeners.js'
-import type { LuRegistry } from './lu-pool.js'
+import { poolDefinitions, type LuRegistry } from './lu-pool.js'
 import { planLus } from './reload-plan.js'
 import { loadTlsMaterial } from './tn3270-host.js'
 
@@ -57,7 +57,7 @@ export function reloadGateway (target: ReloadTarget, next: GatewayConfig): Reloa
   const defs = planLus({ pools: next.pools, hosts, current: lus.all().map(l => l.def) })
   // The last step that may fail (a new audit file that cannot be opened) comes before any change.
   target.audit.configure(next.audit)
-  lus.define(next.pools.map(p => ({ name: p.name, host: p.host })), defs)
+  lus.define(poolDefinitions(next.pools), defs, printerPairs(next.pools))
   for (const h of added) {
     const side = createHostSide(h, target.hostContext(h.name))
     hosts.set(h.name, side)

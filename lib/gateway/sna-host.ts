@@ -7,10 +7,11 @@ import { EventEmitter } from 'node:events'
 import { systemClock, type Clock } from '../clock.js'
 import type { GatewayHostConfig, SnaLinkConfig } from '../config/index.js'
 import { decode as ebcdicDecode } from '../datastream/index.js'
-import { SnaLinkClient } from '../hostlink/index.js'
+import { SnaLinkClient, type LuOffer } from '../hostlink/index.js'
 import { DependentLuNode, UnbindType, type BindImage } from '../sna/index.js'
 import type { ClientBinding, HostSide, HostSideContext, HostSideEvents, Lu62Attachment, Lu62Port } from './host-side.js'
 import { LuBridge } from './lu-bridge.js'
+import type { LuDefinition } from './lu-pool.js'
 
 /** PU names are SNA names: the gateway name upper-cased, cut to 8 of A-Z 0-9 @ # $. */
 export function puNameOf (gatewayName: string): string {
@@ -41,10 +42,14 @@ export class SnaHostSide extends EventEmitter<HostSideEvents> implements HostSid
     this.name = host.name
     this.ctx = ctx
     this.clock = ctx.clock ?? systemClock
-    const offered = ctx.lus.luOfHost(host.name).map(l => ({ name: l.name, locaddr: l.def.locaddr! }))
+    // The HELLO tells the host what each LU is (LU type 1 or 3 printers, displays without) and each
+    // display's associated printer, as VTAM's LU definitions do (docs/printers.md).
+    const offered = ctx.lus.luOfHost(host.name).map(l => luOffer(l.def, ctx.lus.printerOf(l.name)))
     this.offered = new Map(offered.map(l => [l.name, l.locaddr]))
     const puName = puNameOf(ctx.config.name)
-    this.node = new DependentLuNode({ puName, lus: offered, send: piu => { this.link.send(piu) }, logger: ctx.logger, clock: this.clock })
+    // Printer LUs are bound as LU type 1 or 3, displays as LU type 2 (the node checks each BIND so).
+    const luTypes = offered.map(l => ({ name: l.name, locaddr: l.locaddr, luType: l.luType ?? 2 as const }))
+    this.node = new DependentLuNode({ puName, lus: luTypes, send: piu => { this.link.send(piu) }, logger: ctx.logger, clock: this.clock })
     this.link = new SnaLinkClient({ ...host.link, node: puName, lus: offered, expectNode: host.name, logger: ctx.logger })
     this.lu62 = {
       send: piu => this.link.send(piu),
@@ -172,4 +177,10 @@ export class SnaHostSide extends EventEmitter<HostSideEvents> implements HostSid
       this.emit('up')
     }
   }
+}
+
+/** An LU as the sna link's HELLO offers it (docs/hostlink.md "HELLO"). */
+function luOffer (def: LuDefinition, printer: string | undefined): LuOffer {
+  const luType = def.printer === undefined ? undefined : def.printer === 'lu1' ? 1 as const : 3 as const
+  return { name: def.name, locaddr: def.locaddr!, ...(luType === undefined ? {} : { luType }), ...(printer === undefined ? {} : { printer }) }
 }

@@ -28,6 +28,12 @@ const RELEASE_SETTLE_MS = 2000
 const RELEASE_RETRY_MS = 250
 /** Bound on SEQ mappings kept for responses (TN3270E SEQ space is 15 bits). */
 const MAX_SEQ_MAP = 4096
+/** The device type a printer LU asks the host for (RFC 2355 §7.1: the one printer type). */
+const PRINTER_DEVICE_TYPE = 'IBM-3287-1'
+
+/** What the relay passes to the client in order: host data, or the end of a print job. */
+type RelayItem = HostData | { type: 'PRINT-EOJ' }
+const PRINT_EOJ: RelayItem = { type: 'PRINT-EOJ' }
 
 /** What a relay needs from its host side (lib/gateway/tn3270-host.ts). */
 export interface RelayHost {
@@ -51,7 +57,7 @@ export interface RelayHost {
  */
 type RelayState =
   | { kind: 'connecting' }
-  | { kind: 'relaying', host: Tn3270HostSession, gate: CreditGate<HostData> }
+  | { kind: 'relaying', host: Tn3270HostSession, gate: CreditGate<RelayItem> }
   | { kind: 'ended', reason: string }
 
 export class Relay {
@@ -132,7 +138,10 @@ export class Relay {
   private async open (): Promise<Tn3270HostSession | undefined> {
     const s = this.binding.session
     const functions: Tn3270eFunction[] = ['RESPONSES']
-    if (s.functions.has('SYSREQ')) functions.push('SYSREQ')
+    const printer = this.binding.lu.printer
+    // A printer asks the host for the printer function of its LU type (RFC 2355 §10.3).
+    if (printer !== undefined) functions.push(printer === 'lu1' ? 'SCS-CTL-CODES' : 'DATA-STREAM-CTL')
+    else if (s.functions.has('SYSREQ')) functions.push('SYSREQ')
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.connect(functions)
@@ -167,12 +176,14 @@ export class Relay {
       port: link.port,
       tls: this.side.tls,
       connectTimeout: link.connectTimeout,
-      terminalType: link.terminalType,
+      // A printer LU is a 3287 upstream too (RFC 2355 §7.1; docs/printers.md "tn3270 links").
+      terminalType: this.binding.lu.printer === undefined ? link.terminalType : PRINTER_DEVICE_TYPE,
       ...(resource === undefined ? {} : { resource }),
       luRequest: link.luRequest,
       functions,
-      // The host's first screen is checked for a refusal before the client sees a byte.
-      firstRecordTimeout: link.connectTimeout,
+      // The host's first screen is checked for a refusal before the client sees a byte; a
+      // printer gets nothing until a job is printed, so its session is not held for one.
+      firstRecordTimeout: this.binding.lu.printer === undefined ? link.connectTimeout : 0,
       logger: this.log,
       clock: this.side.clock,
       signal: this.abort.signal,
@@ -208,7 +219,7 @@ export class Relay {
   }
 
   private bind (host: Tn3270HostSession): void {
-    const gate = new CreditGate<HostData>({
+    const gate = new CreditGate<RelayItem>({
       window: HOST_READ_WINDOW,
       clock: this.side.clock,
       stallAfter: this.side.config.pacing.stallAfter,
@@ -236,6 +247,8 @@ export class Relay {
   private listenToHost (host: Tn3270HostSession): void {
     const s = this.binding.session
     this.leg.listen(host, 'data', (d: HostData) => { this.fromHost(d) })
+    // The end of a print job goes to the printer in order, after the data before it.
+    this.leg.listen(host, 'printEoj', () => { this.fromHost(PRINT_EOJ) })
     this.leg.listen(host, 'response', (r: SessionResponse) => {
       const clientSeq = this.hostSeqToClient.get(r.seq)
       if (clientSeq === undefined) { this.log.debug({ event: 'tn3270_host_response_unmatched', seq: r.seq }, 'host response to nothing we asked'); return }
@@ -275,15 +288,16 @@ export class Relay {
 
   // ---- host -> client -------------------------------------------------------------------
 
-  private fromHost (d: HostData): void {
+  private fromHost (d: RelayItem): void {
     if (this.state.kind !== 'relaying') return
-    if (d.type !== '3270-DATA') {
+    const printer = this.binding.lu.printer !== undefined
+    if (d.type !== '3270-DATA' && !(printer && (d.type === 'SCS-DATA' || d.type === 'PRINT-EOJ'))) {
       // Display sessions carry 3270 data only; SCS/NVT/SSCP-LU data has nowhere to go.
-      this.log.debug({ event: 'tn3270_host_data_dropped', type: d.type, bytes: d.data.length }, 'host data type not relayed to a display client')
+      this.log.debug({ event: 'tn3270_host_data_dropped', type: d.type }, 'host data type not relayed to this client')
       return
     }
     const { host, gate } = this.state
-    if (d.data.length > this.largestRecord) this.largestRecord = d.data.length
+    if (d.type !== 'PRINT-EOJ' && d.data.length > this.largestRecord) this.largestRecord = d.data.length
     this.apply(gate.receive(d))
     if (gate.guaranteed === 0 && !gate.owed) {
       // One window read ahead: stop reading the host until the client has room (KB Q181737).
@@ -313,25 +327,31 @@ export class Relay {
     if ((gate.held > 0 || gate.owed) && this.binding.session.socket.writableLength > 0) this.leg.checkCreditWhenFlushed()
   }
 
-  private apply (d: CreditDecision<HostData>): void {
+  private apply (d: CreditDecision<RelayItem>): void {
     for (const item of d.deliver) this.deliver(item)
     if (d.grant > 0) this.hostOrUndefined()?.resume()
   }
 
-  private deliver (d: HostData): void {
+  private deliver (d: RelayItem): void {
     const s = this.binding.session
     const host = this.hostOrUndefined()
     if (s.closed || host === undefined) return
+    if (d.type === 'PRINT-EOJ') {
+      if (s.mode === 'tn3270e' && (s.functions.has('SCS-CTL-CODES') || s.functions.has('DATA-STREAM-CTL'))) s.sendPrintEoj()
+      return
+    }
     this.leg.hostRecordDelivered(d.data)
     // RFC 2355 §8.1.3: ALWAYS-RESPONSE asks for a definite response; ERROR-RESPONSE only for errors.
     // (Only meaningful when RESPONSES was agreed with the host; anything else is ignored.)
     const wanted = d.responseFlag === ResponseFlag.ALWAYS_RESPONSE && host.mode === 'tn3270e' && host.functions.has('RESPONSES')
+    // SCS from the host stays SCS to the printer (RFC 2355 §8.1.1).
+    const send = (opts: { response?: boolean }): number | undefined => d.type === 'SCS-DATA' ? s.sendScs(d.data, opts) : s.send3270(d.data, opts)
     if (wanted && s.mode === 'tn3270e' && s.functions.has('RESPONSES') && this.clientSeqToHost.size < MAX_SEQ_MAP) {
-      const seq = s.send3270(d.data, { response: true })
+      const seq = send({ response: true })
       if (seq !== undefined) this.clientSeqToHost.set(seq, d.seq)
       return
     }
-    s.send3270(d.data)
+    send({})
     if (wanted) {
       // The client cannot answer (plain TN3270 or no RESPONSES): the gateway does, once the
       // record was handed to the client's socket (RFC 2355 §10.2 positive DEVICE-END).

@@ -10,6 +10,14 @@ export interface LuOffer {
   name: string
   /** Local address on the PU, 1-255 (the LU's LOCADDR; ACTLU's DAF). */
   locaddr: number
+  /**
+   * What the LU is, as VTAM knows it from the LU's definition (its logon mode, "z/OS Communications
+   * Server: SNA Resource Definition Reference", SC27-3675): 1 an SCS printer, 3 a 3270 data stream
+   * printer; absent = 2, a display. Optional: a HELLO without it is a version 1 HELLO as before.
+   */
+  luType?: 1 | 3
+  /** A display LU's associated printer LU (one of this HELLO's LUs), where a print job for it goes. */
+  printer?: string
 }
 
 export interface Hello {
@@ -26,7 +34,7 @@ const SNA_NAME = /^[A-Z@#$][A-Z0-9@#$]{0,7}$/
 
 export function makeHello (role: LinkRole, node: string, lus?: LuOffer[]): Hello {
   const hello: Hello = { protocol: PROTOCOL, version: PROTOCOL_VERSION, role, node: node.toUpperCase() }
-  if (role === 'gateway') hello.lus = (lus ?? []).map(l => ({ name: l.name.toUpperCase(), locaddr: l.locaddr }))
+  if (role === 'gateway') hello.lus = (lus ?? []).map(l => offer(l.name.toUpperCase(), l.locaddr, l.luType, l.printer?.toUpperCase()))
   // Validate our own side with the same rules: a misconfigured node fails here, not at the peer.
   return validateHello(hello, role)
 }
@@ -70,9 +78,15 @@ function checkLus (list: unknown[]): LuOffer[] | Tn3270LbError {
     if (typeof lu.locaddr !== 'number' || !Number.isInteger(lu.locaddr) || lu.locaddr < 1 || lu.locaddr > 255) return bad(`HELLO lus[${i}].locaddr ${JSON.stringify(lu.locaddr)} is not 1-255`)
     if (names.has(lu.name)) return bad(`HELLO lus[${i}]: LU ${lu.name} listed twice`)
     if (addrs.has(lu.locaddr)) return bad(`HELLO lus[${i}]: locaddr ${lu.locaddr} used twice`)
+    if (lu.luType !== undefined && lu.luType !== 1 && lu.luType !== 3) return bad(`HELLO lus[${i}].luType ${JSON.stringify(lu.luType)} is not 1 or 3 (omit it for a display, LU type 2)`)
+    if (lu.printer !== undefined && (typeof lu.printer !== 'string' || !SNA_NAME.test(lu.printer))) return bad(`HELLO lus[${i}].printer ${JSON.stringify(lu.printer)} is not an SNA name`)
     names.add(lu.name)
     addrs.add(lu.locaddr)
-    out.push({ name: lu.name, locaddr: lu.locaddr })
+    out.push(offer(lu.name, lu.locaddr, lu.luType, lu.printer))
   }
   return out
+}
+
+function offer (name: string, locaddr: number, luType: 1 | 3 | undefined, printer: string | undefined): LuOffer {
+  return { name, locaddr, ...(luType === undefined ? {} : { luType }), ...(printer === undefined ? {} : { printer }) }
 }

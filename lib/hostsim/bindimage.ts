@@ -1,5 +1,5 @@
-// The LU2 BIND image the simulated host's applications send, built from the `bind` config section
-// with the sna BIND codec. Values follow VTAM's LU2 BINDs in the IBMLINK trace (x3270 c3270/Test/ibmlink2.trc) and KB Q195170
+// The BIND images the simulated host's applications send, built from the `bind` config section
+// with the sna BIND codec: the LU2 BIND for displays, LU1/LU3 BINDs for printers. LU2 values follow VTAM's LU2 BINDs in the IBMLINK trace (x3270 c3270/Test/ibmlink2.trc) and KB Q195170
 // (VTAM → PU 2.0, KB Q195170): non-negotiable, FM/TS profile 3, primary protocols X'B1', secondary
 // X'90', common X'30' (brackets, termination rule 1) and X'80' (HDX flip-flop, secondary is
 // contention winner — MS LUA requires byte 7 = X'80', GA27-3136 BIND), LU type 2, byte 15 X'80',
@@ -84,4 +84,33 @@ export function lu2BindImage (p: Lu2BindParams): BindImage {
 
 export function lu2BindRu (p: Lu2BindParams): Buffer {
   return encodeBind(lu2BindImage(p))
+}
+
+/** What a printer LU is bound as: LU type 1 (SCS) or LU type 3 (3270 data stream). */
+export type PrinterLuType = 'lu1' | 'lu3'
+
+/**
+ * BIND bytes 15-25 of the printer logmodes in VTAM's sample logon mode table ISTINCLM ("z/OS
+ * Communications Server: SNA Resource Definition Reference", SC27-3675, MODEENT PSERVIC, whose
+ * first byte is the LU type): SCS is PSERVIC X'01000000E100000000000000' (LU1, SCS profile in
+ * byte 18), D6328902 X'030000000000185018507F00' (LU3, a 24x80 buffer, code X'7F').
+ */
+const PRINTER_PS: Record<PrinterLuType, Buffer> = {
+  lu1: Buffer.from('000000e100000000000000', 'hex'),
+  lu3: Buffer.from('0000000000185018507f00', 'hex'),
+}
+
+/**
+ * A printer BIND: the LU2 image's protocols (FM/TS profile 3, PRIPROT X'B1', SECPROT X'90',
+ * COMPROT X'3080' — the same in the ISTINCLM printer entries), the `bind` section's RU sizes and
+ * pacing windows, LU type 1 or 3 with the logmode's presentation bytes ("SNA Formats",
+ * GA27-3136, BIND).
+ */
+export function printerBindImage (p: Lu2BindParams & { type: PrinterLuType }): BindImage {
+  const base = lu2BindImage({ ...p, bind: { ...p.bind, query: false, altRows: 0, altCols: 0 } })
+  return { ...base, luType: p.type === 'lu1' ? 1 : 3, ps: { kind: 'raw', bytes: Buffer.from(PRINTER_PS[p.type]) } }
+}
+
+export function printerBindRu (p: Lu2BindParams & { type: PrinterLuType }): Buffer {
+  return encodeBind(printerBindImage(p))
 }

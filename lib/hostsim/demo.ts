@@ -9,6 +9,9 @@
 //   text + ENTER   `ECHO: <text>` on the message line, input field cleared
 //   FLOOD n+ENTER  n outbound records, each a Write carrying `RECORD i OF n`, the last one
 //                  restores the keyboard (WCC X'02', GA23-0059)
+//   PRINT [n]+ENTER  n copies (default 1) of the current screen's text as one print job on the
+//                  display's associated printer LU (SCS for LU type 1, 3270 data stream for LU
+//                  type 3; print.ts), the screen then says where it went or why it could not
 //   PF3            log off: the PLU sends UNBIND (type 01 normal, GA27-3136 UNBIND)
 //   CLEAR          the first screen again (CLEAR is a short read, GA23-0059: no fields)
 //   other AIDs     the screen again with "KEY NOT ASSIGNED"
@@ -20,6 +23,7 @@
 export const DemoAid = { ENTER: 0x7d, PF3: 0xf3, CLEAR: 0x6d } as const
 
 export const MAX_FLOOD = 1_000_000
+export const MAX_COPIES = 100_000
 
 export interface DemoInput {
   aid: number
@@ -31,6 +35,8 @@ export type DemoAction =
   | { type: 'query' }
   | { type: 'screen', message: string | undefined, alarm: boolean }
   | { type: 'flood', count: number }
+  /** Print `copies` copies of the screen as it is now (its message: `message`). */
+  | { type: 'print', copies: number }
   | { type: 'logoff' }
 
 export type DemoState = 'new' | 'querying' | 'ready' | 'ended'
@@ -108,7 +114,15 @@ export class DemoApp {
       }
       return [{ type: 'flood', count: n }]
     }
-    if (text === '') return [{ type: 'screen', message: 'TYPE TEXT, FLOOD n, OR PF3 TO LOG OFF', alarm: false }]
+    const print = /^PRINT(?:\s+(\S+))?$/i.exec(text)
+    if (print !== null) {
+      const n = print[1] === undefined ? 1 : Number(print[1])
+      if (!Number.isInteger(n) || n < 1 || n > MAX_COPIES) {
+        return [{ type: 'screen', message: `PRINT TAKES A NUMBER OF COPIES FROM 1 TO ${MAX_COPIES}`, alarm: true }]
+      }
+      return [{ type: 'print', copies: n }]
+    }
+    if (text === '') return [{ type: 'screen', message: 'TYPE TEXT, FLOOD n, PRINT, OR PF3 TO LOG OFF', alarm: false }]
     return [{ type: 'screen', message: `ECHO: ${text}`, alarm: false }]
   }
 }

@@ -9,6 +9,10 @@
 //     application (z/OS DEFAPPL)
 //   ← typed `LOGON APPLID(DEMO)` (character-coded) or INIT-SELF → BIND (session.ts)
 //   ← NOTIFY(disabled) when the terminal goes → UNBIND cleanup if a session is still up
+// A printer LU (LU type 1 or 3 in the gateway's HELLO) gets no logon screen: once its printer
+// attaches, the host binds it to `printerApplication`, as VTAM does for an LU defined with
+// LOGAPPL ("z/OS Communications Server: SNA Resource Definition Reference", SC27-3675), again
+// after each session end while the printer stays; DEMO's PRINT sends jobs over that session.
 import { errorMessage } from '../errors.js'
 import type { Logger } from '../observability/index.js'
 import {
@@ -19,8 +23,11 @@ import {
 } from '../sna/index.js'
 import { PluSession, PLU_ADDRESS } from './session.js'
 import { decodeSscpLuInput, encodeSscpLuText, logonScreenLines, parseUssCommand, USS_MESSAGES } from './uss.js'
-import { effectiveRuSize, lu2BindRu } from './bindimage.js'
+import { effectiveRuSize, lu2BindRu, printerBindRu } from './bindimage.js'
 import type { HostEnv } from './pu.js'
+
+/** What the gateway says the LU is: LU type 2 (a display, maybe with an associated printer), 1 or 3. */
+export interface HostLuKind { luType: 1 | 2 | 3, printer?: string }
 
 export type LuState = 'reset' | 'pending-active' | 'active' | 'rejected'
 
@@ -31,6 +38,8 @@ export interface LuContext {
   send: (piu: Buffer) => boolean | void
   /** The PU is active and not closed (sessions that end then show the logon screen again). */
   puActive: () => boolean
+  /** Another LU of the same PU by name (a display's associated printer). */
+  lu: (name: string) => HostLu | undefined
 }
 
 type SscpData = Extract<ActivationEvent, { type: 'data' }>
@@ -45,7 +54,7 @@ export class HostLu {
   lastSense: number | undefined
   private readonly sscp: ActivationHalfSession
 
-  constructor (readonly name: string, readonly address: number, private readonly ctx: LuContext) {
+  constructor (readonly name: string, readonly address: number, private readonly ctx: LuContext, readonly kind: HostLuKind = { luType: 2 }) {
     this.sscp = new ActivationHalfSession({ kind: 'sscp-lu', role: 'primary', localAddress: 0, remoteAddress: address })
   }
 
@@ -181,7 +190,8 @@ export class HostLu {
       return
     }
     if (was || this.session !== undefined) return
-    this.greet(undefined)
+    if (this.isPrinter) this.bindPrinter()
+    else this.greet(undefined)
   }
 
   /** What a terminal sees with no LU-LU session: DEFAPPL's application, or the logon screen. */
@@ -252,22 +262,51 @@ export class HostLu {
     return undefined
   }
 
+  private get isPrinter (): boolean { return this.kind.luType !== 2 }
+
+  /** A printer LU is bound to the printer application (LOGAPPL), never shown a logon screen. */
+  private bindPrinter (): void {
+    const appl = this.ctx.env.printerApplication
+    if (appl === null) return
+    const problem = this.logonProblem(appl)
+    if (problem !== undefined) {
+      this.ctx.log.warn({ lu: this.name, application: appl, sense: formatSense(problem.sense) }, 'printer session not started')
+      return
+    }
+    this.startSession(appl)
+  }
+
+  /**
+   * DEMO's PRINT on this display: the job goes to the associated printer's session. Returns the
+   * message line for the display's screen.
+   */
+  private printOnAssociatedPrinter (lines: string[], copies: number): string {
+    const name = this.kind.printer
+    const printer = name === undefined ? undefined : this.ctx.lu(name)
+    if (name === undefined || printer === undefined) return `NO PRINTER IS ASSOCIATED WITH ${this.name}`
+    if (printer.session?.readyToPrint !== true) return `PRINTER ${name} IS NOT READY (NO PRINTER SESSION)`
+    printer.session.print(lines, copies)
+    return copies === 1 ? `PRINTED ON ${name}` : `${copies} COPIES PRINTED ON ${name}`
+  }
+
   private startSession (appl: string): void {
     const env = this.ctx.env
     const b = env.bind
+    const printer = this.kind.luType === 1 ? 'lu1' as const : this.kind.luType === 3 ? 'lu3' as const : undefined
     const session = new PluSession({
       host: env.host,
       lu: this.name,
       address: this.address,
       application: appl,
-      bind: lu2BindRu({ bind: b, application: appl, lu: this.name }),
+      bind: printer === undefined ? lu2BindRu({ bind: b, application: appl, lu: this.name }) : printerBindRu({ bind: b, application: appl, lu: this.name, type: printer }),
       rows: b.rows,
       cols: b.cols,
       maxRuPrimary: effectiveRuSize(b.maxRuPrimary),
       primarySendWindow: b.primarySendWindow,
       secondarySendWindow: b.secondarySendWindow,
       adaptive: b.adaptivePacing,
-      query: b.query,
+      query: b.query && printer === undefined,
+      ...(printer === undefined ? { print: (lines: string[], copies: number) => this.printOnAssociatedPrinter(lines, copies) } : { printer }),
       clock: env.clock,
       logger: this.ctx.log,
       send: piu => this.ctx.send(piu),
@@ -289,6 +328,12 @@ export class HostLu {
       return
     }
     if (!this.enabled) return
+    // A printer is bound again while it stays attached (LOGAPPL) when the application ended the
+    // session; an UNBIND from the LU comes before its NOTIFY(disabled): the printer is leaving.
+    if (this.isPrinter) {
+      if (info.byPlu) this.bindPrinter()
+      return
+    }
     // After a logoff VTAM shows the logon screen again; DEFAPPL (without FIRSTONLY) reconnects.
     if (info.byPlu && this.ctx.env.defaultApplication !== null && !this.ctx.env.defaultApplicationFirstOnly) {
       this.greet(undefined)

@@ -16,7 +16,15 @@ export interface OutRu {
   eci: boolean
   /** Last RU of a record that leaves the keyboard unlocked: give direction to the LU (CD). */
   cd: boolean
+  /** First RU of the chain that ends the bracket (EB, "SNA Formats", GA27-3136): a print job's last. */
+  eb?: boolean
 }
+
+/**
+ * A record for a printer LU: never gives direction (a printer only receives), and the last record
+ * of a print job ends the bracket. Display records are plain Buffers (direction by their WCC).
+ */
+export interface PrinterRecord { data: Buffer, endBracket: boolean }
 
 export interface PluOutputOptions {
   lu: string
@@ -63,7 +71,7 @@ const SF_READ_PARTITION = 0x01
 
 export class PluOutput {
   private readonly sender: PacingSender<OutRu>
-  private readonly records: Array<Iterator<Buffer>> = []
+  private readonly records: Array<Iterator<Buffer | PrinterRecord>> = []
   private pending: OutRu[] = []
   private linkBlocked = false
   private waitingSince: number | undefined
@@ -79,7 +87,7 @@ export class PluOutput {
   get adaptive (): boolean { return this.sender.adaptive }
 
   /** Records to send after those already queued. */
-  enqueue (records: Iterator<Buffer>): void {
+  enqueue (records: Iterator<Buffer | PrinterRecord>): void {
     this.records.push(records)
     this.pump()
   }
@@ -159,7 +167,7 @@ export class PluOutput {
     }
   }
 
-  private nextRecord (): Buffer | undefined {
+  private nextRecord (): Buffer | PrinterRecord | undefined {
     while (this.records.length > 0) {
       const next = this.records[0]!.next()
       if (next.done !== true) return next.value
@@ -168,7 +176,10 @@ export class PluOutput {
     return undefined
   }
 
-  private chain (record: Buffer): OutRu[] {
+  private chain (record: Buffer | PrinterRecord): OutRu[] {
+    if (!Buffer.isBuffer(record)) {
+      return chainRu(record.data, this.o.maxRu).map(e => ({ ru: e.ru, bci: e.bci, eci: e.eci, cd: false, eb: record.endBracket && e.bci }))
+    }
     const cd = givesDirection(record)
     return chainRu(record, this.o.maxRu).map(e => ({ ru: e.ru, bci: e.bci, eci: e.eci, cd: cd && e.eci }))
   }

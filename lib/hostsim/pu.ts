@@ -27,7 +27,11 @@ import type { BindConfig } from './bindimage.js'
 
 export type { LuState } from './host-lu.js'
 
-export interface HelloLu { name: string, address: number }
+/**
+ * An LU the gateway's HELLO offers: `luType` 1 (SCS printer) or 3 (3270 data stream printer),
+ * absent for a display (LU type 2); `printer`, a display's associated printer (docs/hostlink.md).
+ */
+export interface HelloLu { name: string, address: number, luType?: 1 | 3, printer?: string }
 
 /** What the PU needs from the link it runs on (an adapter over hostlink's server connection). */
 export interface PuLink {
@@ -48,6 +52,8 @@ export interface HostEnv {
   applications: readonly string[]
   defaultApplication: string | null
   defaultApplicationFirstOnly: boolean
+  /** The application printer LUs are bound to once their printer attaches (VTAM LOGAPPL). */
+  printerApplication: string | null
   bind: BindConfig
   faults: Faults
   clock: Clock
@@ -63,6 +69,7 @@ export function hostEnv (config: HostSimConfig, deps: { faults: Faults, clock: C
     applications: config.applications,
     defaultApplication: config.defaultApplication,
     defaultApplicationFirstOnly: config.defaultApplicationFirstOnly,
+    printerApplication: config.printerApplication ?? config.applications[0] ?? null,
     bind: config.bind,
     ...deps,
     // SSCP ID = X'05' + 5 bytes, as in VTAM's ACTPU of KB Q161492.
@@ -103,17 +110,23 @@ export class PuController {
 
   constructor (private readonly link: PuLink, private readonly env: HostEnv, private readonly appc?: AppcSink) {
     this.log = env.logger.child({ gateway: link.node })
-    const ctx = { env, log: this.log, send: (piu: Buffer) => this.send(piu), puActive: () => this.st === 'active' }
+    const ctx = { env, log: this.log, send: (piu: Buffer) => this.send(piu), puActive: () => this.st === 'active', lu: (name: string) => this.luNamed(name) }
     for (const lu of link.lus) {
       if (!Number.isInteger(lu.address) || lu.address < 1 || lu.address > 255 || this.lus.has(lu.address)) {
         this.log.warn({ lu: lu.name, address: lu.address }, 'hello LU with an unusable or duplicate local address ignored')
         continue
       }
-      this.lus.set(lu.address, new HostLu(lu.name.toUpperCase(), lu.address, ctx))
+      this.lus.set(lu.address, new HostLu(lu.name.toUpperCase(), lu.address, ctx, { luType: lu.luType ?? 2, ...(lu.printer === undefined ? {} : { printer: lu.printer.toUpperCase() }) }))
     }
   }
 
   get state (): PuState { return this.st }
+
+  /** An LU of this PU by name (a display's associated printer). */
+  private luNamed (name: string): HostLu | undefined {
+    for (const lu of this.lus.values()) if (lu.name === name) return lu
+    return undefined
+  }
 
   /** Link is up: activate the PU (cold ACTPU, activation type 1). */
   start (): void {

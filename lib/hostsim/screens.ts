@@ -29,6 +29,7 @@ export const DemoLayout = {
 } as const
 
 const PROMPT = '==>'
+const HELP = 'ENTER=SEND  FLOOD n  PRINT [n]  PF3=LOGOFF  CLEAR=REDISPLAY'
 
 function inputColumn (): number { return PROMPT.length + 1 }
 
@@ -50,9 +51,26 @@ export function demoScreen (ctx: DemoScreenContext, message: string | undefined,
   const inCol = inputColumn()
   w.field(DemoLayout.prompt, 0, PROMPT, { protected: true })
     .inputField(DemoLayout.prompt, inCol, ctx.cols - inCol - 2)
-    .field(ctx.rows - 1, 0, 'ENTER=SEND  FLOOD n=n RECORDS  PF3=LOGOFF  CLEAR=REDISPLAY', { protected: true })
+    .field(ctx.rows - 1, 0, HELP, { protected: true })
     .sba(DemoLayout.prompt, inCol + 1).ic()
   return w.toBuffer()
+}
+
+/**
+ * The text the DEMO screen shows, row by row (what `demoScreen` paints, trailing blanks cut):
+ * what PRINT prints. Rows without text are empty strings, up to the help line.
+ */
+export function demoScreenLines (ctx: DemoScreenContext, message: string | undefined): string[] {
+  const width = ctx.cols - 1
+  const rows = Array.from({ length: ctx.rows }, () => '')
+  const put = (row: number, text: string): void => { rows[row < 0 ? ctx.rows + row : row] = text.slice(0, width - 1).trimEnd() }
+  put(DemoLayout.title, `tn3270-lb demo host ${ctx.host}`)
+  put(DemoLayout.lu, `LU ${ctx.lu}`)
+  if (ctx.terminal !== undefined) put(DemoLayout.terminal, ctx.terminal)
+  if (message !== undefined) put(DemoLayout.message, message)
+  put(DemoLayout.prompt, PROMPT)
+  put(DemoLayout.help, HELP)
+  return rows
 }
 
 /** One FLOOD record: Write carrying `RECORD i OF n`; the last one restores the keyboard. */
@@ -87,6 +105,7 @@ export function * renderDemo (ctx: DemoScreenContext, action: DemoAction): Gener
       for (let i = 1; i <= action.count; i++) yield floodRecord(ctx, i, action.count)
       return
     case 'logoff':
+    case 'print':
       return
   }
 }

@@ -13,6 +13,8 @@
 // (plu-output.ts paces and chains it). Inbound data is checked by the half-session (a 3274 counts
 // sequence numbers from 0, Hercules from 1: both accepted), paced by the host's receive window
 // (PI → IPR, or a solicited IPM, at once: the host always has room) and reassembled into records.
+// A session with a printer LU (LU type 1 or 3, `printer`) runs no DEMO dialog: it waits for print
+// jobs from the DEMO sessions of displays (print()), each job one bracket (print.ts).
 import type { Clock } from '../clock.js'
 import type { Logger } from '../observability/index.js'
 import type { Timer } from '../clock.js'
@@ -27,6 +29,8 @@ import { DemoApp, type DemoAction } from './demo.js'
 import { renderDemo } from './screens.js'
 import { terminalFromQueryReply, type TerminalScreen } from './terminal.js'
 import { PluOutput, type OutputPacingStatus } from './plu-output.js'
+import { printJob, type PrinterLuType } from './print.js'
+import { demoScreenLines } from './screens.js'
 
 export type SessionState = 'pending-bind' | 'pending-sdt' | 'active' | 'pending-unbind' | 'ended'
 
@@ -49,6 +53,13 @@ export interface SessionEnv {
   logger: Logger
   /** Returns false when the link's buffer is full: output pauses until resume() (socket 'drain'). */
   send: (piu: Buffer) => boolean | void
+  /** A session with a printer LU of this type: print jobs only, no DEMO dialog. */
+  printer?: PrinterLuType
+  /**
+   * Display sessions: prints `lines` (`copies` times) on this display's associated printer;
+   * returns what the screen says then (where the job went, or why it did not).
+   */
+  print?: (lines: string[], copies: number) => string
   /** Called once when the session has ended; `byPlu` = we sent the UNBIND (logoff). */
   onEnded: (info: { reason: string, byPlu: boolean, bindSense?: number }) => void
 }
@@ -91,6 +102,9 @@ export class PluSession {
   /** An end asked for while the BIND was on its way: the UNBIND (this type) follows its +RSP. */
   private unbindOnceBound: number | undefined
   private readonly counters = { recordsIn: 0, requestsIn: 0 }
+  /** The message line of the screen DEMO painted last (what PRINT prints with the rest). */
+  private shownMessage: string | undefined
+  jobsPrinted = 0
 
   constructor (private readonly env: SessionEnv) {
     this.since = env.clock.now()
@@ -112,7 +126,7 @@ export class PluSession {
       clock: env.clock,
       logger: env.logger,
       transmit: (item, pi, rlwi) => {
-        const out = this.hs.sendData(item.ru, { bci: item.bci, eci: item.eci, mode: 'RQE1', pi, rlwi, cdi: item.cd })
+        const out = this.hs.sendData(item.ru, { bci: item.bci, eci: item.eci, mode: 'RQE1', pi, rlwi, cdi: item.cd, ebi: item.eb === true })
         return this.env.send(out.send[0]!) !== false
       },
       active: () => this.st === 'active',
@@ -129,6 +143,16 @@ export class PluSession {
 
   get state (): SessionState { return this.st }
   get application (): string { return this.env.application }
+  /** A printer session whose data traffic is active: it can take a print job now. */
+  get readyToPrint (): boolean { return this.env.printer !== undefined && this.st === 'active' }
+
+  /** Queues a print job (printer sessions): `copies` copies of `lines`, one bracket. */
+  print (lines: string[], copies: number): void {
+    if (!this.readyToPrint) return
+    this.jobsPrinted++
+    this.env.logger.info({ lu: this.env.lu, event: 'print_job', copies, lines: lines.length }, 'print job queued')
+    this.output.enqueue(printJob(this.env.printer!, lines, copies, this.screen.cp))
+  }
 
   /** Sends the BIND (expedited, RH 6B 80 00). */
   start (): void {
@@ -247,8 +271,9 @@ export class PluSession {
 
   private started (): void {
     this.st = 'active'
-    this.env.logger.info({ lu: this.env.lu, application: this.env.application, event: 'session_started' }, 'LU-LU session started')
-    this.runActions(this.app.start())
+    this.env.logger.info({ lu: this.env.lu, application: this.env.application, event: 'session_started', ...(this.env.printer === undefined ? {} : { printer: this.env.printer }) }, 'LU-LU session started')
+    // A printer waits for print jobs; a display gets DEMO's first screen.
+    if (this.env.printer === undefined) this.runActions(this.app.start())
   }
 
   private response (ev: ResponseEvent): void {
@@ -381,9 +406,22 @@ export class PluSession {
           this.runActions(this.app.queryDone())
         }, QUERY_REPLY_WAIT_MS)
       }
+      if (action.type === 'print') {
+        this.printScreen(action.copies)
+        continue
+      }
+      if (action.type === 'screen') this.shownMessage = action.message
       const s = this.screen
       this.output.enqueue(renderDemo({ host: this.env.host, lu: this.env.lu, rows: s.rows, cols: s.cols, alternate: s.alternate, terminal: describe(s), ...(s.cp === undefined ? {} : { cp: s.cp }) }, action))
     }
+  }
+
+  /** PRINT: the screen as it is now goes to the associated printer; the screen says how it went. */
+  private printScreen (copies: number): void {
+    const s = this.screen
+    const lines = demoScreenLines({ host: this.env.host, lu: this.env.lu, rows: s.rows, cols: s.cols, terminal: describe(s) }, this.shownMessage)
+    const message = this.env.print === undefined ? 'NO PRINTER ON THIS HOST' : this.env.print(lines, copies)
+    this.runActions([{ type: 'screen', message, alarm: false }])
   }
 
   private finish (reason: string, byPlu: boolean, bindSense?: number): void {

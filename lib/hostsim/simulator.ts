@@ -111,7 +111,7 @@ export class HostSimulator {
     const id = `${hello.node}#${++this.linkSeq}`
     const send = (piu: Buffer): boolean => this.sendOn(link, piu)
     const appc = this.partner === undefined ? undefined : new BindRejectingAppcSink(this.faults, this.partner, id, send, this.log)
-    const pu = new PuController({ node: hello.node, remote: link.remote, lus: (hello.lus ?? []).map(l => ({ name: l.name, address: l.locaddr })), send }, this.env, appc)
+    const pu = new PuController({ node: hello.node, remote: link.remote, lus: (hello.lus ?? []).map(l => ({ name: l.name, address: l.locaddr, ...(l.luType === undefined ? {} : { luType: l.luType }), ...(l.printer === undefined ? {} : { printer: l.printer }) })), send }, this.env, appc)
     this.links.set(id, { id, link, pu })
     this.log.info({ event: 'gateway_link_up', gateway: hello.node, lus: hello.lus?.length ?? 0, remote: link.remote }, 'gateway link up')
     link.on('piu', piu => pu.receive(piu))

@@ -52,7 +52,7 @@ export function createGatewayMetrics (registry: Registry) {
   return {
     tls: createTlsMetrics(registry),
     clientLimitRefusals: new Counter({ name: 'tn3270_gateway_client_limit_refusals_total', help: 'Connections refused because their client (by real address) was at a per-client cap: pending (negotiation.maxPendingPerClient) or sessions (maxSessionsPerClient)', labelNames: ['listener', 'limit'] as const, registers }),
-    lus: new Gauge({ name: 'tn3270_gateway_lus', help: 'LUs per pool and its host by state (free, in_use, unavailable; disabled LUs count as unavailable)', labelNames: ['pool', 'host', 'state'] as const, registers }),
+    lus: new Gauge({ name: 'tn3270_gateway_lus', help: 'LUs per pool, its host and device kind (display, printer) by state (free, in_use, unavailable; disabled LUs count as unavailable)', labelNames: ['pool', 'host', 'kind', 'state'] as const, registers }),
     listenerOpen: new Gauge({ name: 'tn3270_gateway_listener_open', help: '1 while the listener accepts connections, 0 while closed (CloseListenSocket)', labelNames: ['listener'] as const, registers }),
     listenerCloses: new Counter({ name: 'tn3270_gateway_listener_closes_total', help: 'Times a listener closed because no LU could be served', labelNames: ['listener'] as const, registers }),
     listenerReopenFailures: new Counter({ name: 'tn3270_gateway_listener_reopen_failures_total', help: 'Attempts to reopen a closed listener that failed (port taken: EADDRINUSE); each is retried', labelNames: ['listener'] as const, registers }),

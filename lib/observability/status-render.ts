@@ -97,7 +97,8 @@ function gatewaySections (s: Row): string {
   return [
     table('Listeners', 'listeners', rowsOf(s.listeners), [['name', 'listener'], ['address', 'address'], ['open', 'state', 'open'],
       ['pools', 'pools'], ['sessions', 'sessions'], ['closeListenSocket', 'CloseListenSocket'], ['proxyProtocol', 'PROXY protocol']], 'name'),
-    table('Pools', 'pools', pools, [['name', 'pool'], ['host', 'host'], ['state', 'state'], ['total', 'LUs'], ['free', 'free'], ['inUse', 'in use'],
+    // kind: display or printer, with the printer's LU type (docs/printers.md).
+    table('Pools', 'pools', pools, [['name', 'pool'], ['host', 'host'], ['kind', 'kind'], ['luType', 'LU type'], ['state', 'state'], ['total', 'LUs'], ['free', 'free'], ['inUse', 'in use'],
       ['unavailable', 'unavailable']], 'name'),
     table('Host links', 'host-links', links, [['host', 'host'], ['type', 'link'], ['up', 'state', 'up'], ['pu', 'PU'],
       ['puActive', 'PU active'], ['address', 'address'], ['tls', 'TLS'], ['sessions', 'sessions']], 'host'),

@@ -79,7 +79,7 @@ export class Backend {
   private poolViews (): PoolView[] | undefined {
     const c = this.capacity
     if (c === undefined) return undefined
-    return c.pools.map(p => ({ name: p.name, free: this.estimatedPoolFree(p.name), owns: (lu: string) => p.lus.has(lu) }))
+    return c.pools.map(p => ({ name: p.name, free: this.estimatedPoolFree(p.name), owns: (lu: string) => p.lus.has(lu), kind: p.kind }))
   }
 
   view (): BackendView {

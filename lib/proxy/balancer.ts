@@ -14,6 +14,8 @@ export interface PoolView {
   readonly free: number
   /** The pool owns this LU name (the gateway's `luRanges`). */
   readonly owns: (lu: string) => boolean
+  /** Displays or printers (the gateway's `kind`, docs/printers.md); absent = display. */
+  readonly kind?: 'display' | 'printer'
 }
 
 export interface BackendStatusView {
@@ -131,8 +133,8 @@ export function nextTransition (backends: readonly BackendView[], now: number, o
 
 /** What a client's device request asks for, as routing sees it. */
 export type RouteRequest =
-  /** No name: the listener's default pool. */
-  | { kind: 'generic' }
+  /** No name: the listener's default pool; `device` printer: a printer pool (IBM-3287-1). */
+  | { kind: 'generic', device?: 'display' | 'printer' }
   /** TN3270E CONNECT, or TN3270 `@NAME`: a pool or an LU (their names are disjoint, RFC 2355 §7.1). */
   | { kind: 'name', name: string }
   /** TN3270E ASSOCIATE: the gateway that owns this display LU (RFC 2355 §7.1). */
@@ -177,18 +179,23 @@ export function kindOf (backends: readonly BackendView[], req: RouteRequest, opt
   return 'unknown'
 }
 
-/** The pool of a gateway that can give a generic client an LU, in the gateway's own order. */
-function genericPool (b: BackendView, opts: RouteOptions): PoolView | undefined {
-  if (opts.defaultPool !== undefined) return b.status?.pools?.find(p => p.name === opts.defaultPool && p.free > 0)
-  return poolsOf(b, opts).find(p => p.free > 0)
+/**
+ * The pool of a gateway that can give a generic client an LU, in the gateway's own order: one of
+ * the device kind asked for (a printer never gets a display pool, nor the reverse; RFC 2355 §7.1).
+ */
+function genericPool (b: BackendView, opts: RouteOptions, device: 'display' | 'printer'): PoolView | undefined {
+  const fits = (p: PoolView): boolean => (p.kind ?? 'display') === device && p.free > 0
+  if (opts.defaultPool !== undefined && device === 'display') return b.status?.pools?.find(p => p.name === opts.defaultPool && fits(p))
+  return poolsOf(b, opts).find(fits)
 }
 
 /** Where a polled gateway that reports pools could serve the request, if it can. */
 function candidateOn<B extends BackendView> (b: B, req: RouteRequest, kind: RouteKind, opts: RouteOptions): Candidate<B> | undefined {
   if (req.kind === 'generic') {
-    const p = genericPool(b, opts)
+    const device = req.device ?? 'display'
+    const p = genericPool(b, opts, device)
     // A default pool, or only some pools offered: name the pool, else the gateway may choose another.
-    const connect = opts.defaultPool ?? (opts.offered === undefined ? undefined : p?.name)
+    const connect = (device === 'display' ? opts.defaultPool : undefined) ?? (opts.offered === undefined ? undefined : p?.name)
     return p === undefined ? undefined : { backend: b, pool: p.name, free: p.free, ...(connect === undefined ? {} : { connect }) }
   }
   const name = req.kind === 'associate' ? req.lu : req.name

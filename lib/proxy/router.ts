@@ -12,7 +12,7 @@ import type { Logger, ProxyMetrics } from '../observability/index.js'
 import type { ProxyEndpoint, ProxyTlv } from '../proxy-protocol/index.js'
 import type { TlsClientMaterial } from '../tls/index.js'
 import {
-  splitTerminalType,
+  parseDeviceType, splitTerminalType,
   type AllocationContext, type DeviceRequest, type FrontDecision, type HandOverProvider, type NegotiationSnapshot, type RejectReason,
 } from '../tn3270/index.js'
 import type { AffinityTable } from './affinity.js'
@@ -59,7 +59,8 @@ export interface RouterContext {
 export function routeRequestOf (req: DeviceRequest): RouteRequest {
   if (req.associate !== undefined) return { kind: 'associate', lu: req.associate.toUpperCase() }
   if (req.resourceName !== undefined && req.resourceName !== '') return { kind: 'name', name: req.resourceName.toUpperCase() }
-  return { kind: 'generic' }
+  // A printer device type is served from printer pools only (RFC 2355 §7.1; docs/printers.md).
+  return parseDeviceType(req.deviceType)?.kind === 'printer' ? { kind: 'generic', device: 'printer' } : { kind: 'generic' }
 }
 
 /** The same request naming `name` (a default pool, the LU of an affinity): CONNECT name, or `type@name` (RFC 1646 era). */

@@ -16,6 +16,8 @@ export interface PoolCapacity {
   free: number
   /** The LU names the pool owns (`luRanges`); empty for a gateway that does not report them. */
   lus: LuNameSet
+  /** `printer` for a printer pool (the gateway's `kind`, docs/printers.md); else `display`. */
+  kind: 'display' | 'printer'
 }
 
 export interface GatewayCapacity {
@@ -30,7 +32,7 @@ export interface GatewayCapacity {
 }
 
 interface StatusListener { address?: unknown, open?: unknown, pools?: unknown }
-interface StatusPool { name?: unknown, free?: unknown, spare?: unknown, luRanges?: unknown }
+interface StatusPool { name?: unknown, free?: unknown, spare?: unknown, luRanges?: unknown, kind?: unknown }
 
 /**
  * Reduces a gateway /status body to what the balancer needs for a backend at `port`: the
@@ -67,6 +69,7 @@ export function parseGatewayStatus (body: unknown, port: number): GatewayCapacit
       name: String(p.name).toUpperCase(),
       free: closed ? 0 : (typeof p.spare === 'number' && Number.isFinite(p.spare) ? Math.max(0, Math.min(p.spare, free(p))) : free(p)),
       lus: Array.isArray(p.luRanges) ? new LuNameSet(p.luRanges) : LuNameSet.EMPTY,
+      kind: p.kind === 'printer' ? 'printer' as const : 'display' as const,
     })),
   }
 }

@@ -445,6 +445,46 @@ export function validateLu2Bind (b: BindImage): BindProblem | undefined {
   return undefined
 }
 
+/** The LU types a dependent LU of this gateway is bound as: 2 display, 1 SCS printer, 3 3270 printer. */
+export type DependentLuType = 1 | 2 | 3
+
+/**
+ * Checks a BIND for an LU type 1 printer (SCS): FM and TS profile 3, HDX flip-flop, LU type 1, as
+ * the SCS entry of VTAM's sample logon mode table ISTINCLM sends it (FMPROF X'03', TSPROF X'03',
+ * COMPROT X'3080', PSERVIC X'01000000E1...'; "SNA Formats", GA27-3136, BIND; "z/OS Communications
+ * Server: SNA Resource Definition Reference", SC27-3675, MODEENT). Bytes 15-25 (the SCS profile)
+ * are the application's business and pass to the client in BIND-IMAGE unchanged.
+ */
+export function validateLu1Bind (b: BindImage): BindProblem | undefined {
+  return checkCommonPrinterBind(b, 1)
+}
+
+/**
+ * Checks a BIND for an LU type 3 printer (3270 data stream, a 3287 on a 3274 in data stream
+ * compatibility mode): FM and TS profile 3, HDX flip-flop, LU type 3 ("SNA Formats", GA27-3136,
+ * BIND; the D6328902 entry of ISTINCLM carries PSERVIC X'03...7F00'). The printer's buffer size
+ * in bytes 20-24 is for the client.
+ */
+export function validateLu3Bind (b: BindImage): BindProblem | undefined {
+  return checkCommonPrinterBind(b, 3)
+}
+
+function checkCommonPrinterBind (b: BindImage, luType: 1 | 3): BindProblem | undefined {
+  if (b.fmProfile !== 0x03) return { offset: 2, reason: `FM profile ${b.fmProfile} is not 3` }
+  if (b.tsProfile !== 0x03) return { offset: 3, reason: `TS profile ${b.tsProfile} is not 3` }
+  if (b.sendReceiveMode !== 'HDX-FF') return { offset: 7, reason: `send/receive mode ${b.sendReceiveMode} is not HDX-FF` }
+  if (b.luType !== luType) return { offset: 14, reason: `LU type ${b.luType} is not ${luType} (this LU is an LU type ${luType} printer)` }
+  if (b.cryptography !== 0) return { offset: 26, reason: 'cryptography is not supported' }
+  return undefined
+}
+
+/** The check for a dependent LU bound as `luType` (2 display, 1 or 3 printer). */
+export function validateDependentLuBind (b: BindImage, luType: DependentLuType): BindProblem | undefined {
+  if (luType === 1) return validateLu1Bind(b)
+  if (luType === 3) return validateLu3Bind(b)
+  return validateLu2Bind(b)
+}
+
 // ---------------------------------------------------------------- EBCDIC names
 
 const NAME_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.@#$ '

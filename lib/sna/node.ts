@@ -1,4 +1,4 @@
-// DependentLuNode: the gateway side of a PU type 2.0 with dependent LU type 2 LUs. No I/O of its own:
+// DependentLuNode: the gateway side of a PU type 2.0 with dependent LUs (type 2 displays; type 1 and 3 printers). No I/O of its own:
 // PIUs from the host (ODAI = 0) come in through receive(); PIUs to the host go out through `send`.
 // Addresses ("SNA Formats", GA27-3136, TH): SSCP-PU DAF'=OAF'=0; SSCP-LU SSCP = the ACTLU's OAF' (0), LU = locaddr;
 // LU-LU PLU = the BIND's OAF' (1), SLU = locaddr.
@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events'
 import { ErrorCodes, errorMessage, lbError } from '../errors.js'
 import type { Clock } from '../clock.js'
 import type { Logger } from '../observability/index.js'
-import { bindPointerSense, validateLu2Bind, type BindImage } from './bind.js'
+import { bindPointerSense, validateDependentLuBind, type BindImage, type DependentLuType } from './bind.js'
 import { chainRu } from './chain.js'
 import { isDefinite, isException, type RequestRh } from './headers.js'
 import { ActivationHalfSession, type ActivationEvent } from './activation.js'
@@ -75,7 +75,11 @@ export class DependentLu extends EventEmitter<LuEvents> {
   /** Clock time of the last PIU received for this LU (ms). */
   lastActivity = 0
 
-  constructor (readonly name: string, readonly locaddr: number, private readonly node: DependentLuNode, validateBind: ((lu: string, bind: BindImage) => number | undefined) | undefined) {
+  /**
+   * `luType`: what the LU is bound as, 2 (display) unless the gateway's pool says it is a printer
+   * (1 SCS, 3 3270 data stream); a BIND of another LU type is refused with 0835 pointing at byte 14.
+   */
+  constructor (readonly name: string, readonly locaddr: number, private readonly node: DependentLuNode, validateBind: ((lu: string, bind: BindImage) => number | undefined) | undefined, readonly luType: DependentLuType = 2) {
     super()
     this.sscpLu = new ActivationHalfSession({
       kind: 'sscp-lu',
@@ -95,7 +99,7 @@ export class DependentLu extends EventEmitter<LuEvents> {
         // No terminal behind the LU (its client left, NOTIFY disabled sent): a BIND the host sent
         // before it saw that finds nobody; IBM sense 083A "LU not enabled" (sc083a).
         if (!this.isAttached) return Sense.LU_NOT_ENABLED
-        const problem = validateLu2Bind(bind)
+        const problem = validateDependentLuBind(bind, luType)
         if (problem !== undefined) {
           node.logger.warn({ lu: name, offset: problem.offset, reason: problem.reason }, 'BIND rejected')
           return bindPointerSense(problem.offset)
@@ -220,11 +224,12 @@ export class DependentLu extends EventEmitter<LuEvents> {
 
 export interface DependentLuNodeOptions {
   puName: string
-  lus: Array<{ name: string, locaddr: number }>
+  /** `luType` 2 (display) by default; 1 or 3 for printer LUs. */
+  lus: Array<{ name: string, locaddr: number, luType?: DependentLuType }>
   send: (piu: Buffer) => void
   logger: Logger
   clock: Clock
-  /** Extra BIND check after the LU2 checks; return a sense to reject. */
+  /** Extra BIND check after the LU type checks; return a sense to reject. */
   validateBind?: (lu: string, bind: BindImage) => number | undefined
 }
 
@@ -257,11 +262,11 @@ export class DependentLuNode extends EventEmitter<NodeEvents> {
       // +RSP(ACTPU): X'11' + echoed format/type byte (GA27-3136 ACTPU, Hercules)
       activationResponse: (ru) => ru.length >= 2 ? encodeActpuResponse({ formatType: ru[1]!, data: Buffer.alloc(0) }) : Buffer.from([RequestCode.ACTPU]),
     })
-    for (const { name, locaddr } of opts.lus) {
+    for (const { name, locaddr, luType } of opts.lus) {
       if (!Number.isInteger(locaddr) || locaddr < 1 || locaddr > 255) throw lbError(ErrorCodes.SNA_STATE, `LU ${name}: local address ${locaddr} must be 1-255`)
       if (this.byName.has(name)) throw lbError(ErrorCodes.SNA_STATE, `LU ${name} is defined twice`)
       if (this.byAddr.has(locaddr)) throw lbError(ErrorCodes.SNA_STATE, `LU ${name}: local address ${locaddr} is already used by ${this.byAddr.get(locaddr)!.name}`)
-      const lu = new DependentLu(name, locaddr, this, opts.validateBind)
+      const lu = new DependentLu(name, locaddr, this, opts.validateBind, luType)
       this.byName.set(name, lu)
       this.byAddr.set(locaddr, lu)
     }

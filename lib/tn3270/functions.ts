@@ -1,9 +1,17 @@
 // FUNCTIONS negotiation decision (RFC 2355 §7.2). Pure.
 import { FUNCTION_CODE } from './constants.js'
 
-/** Functions this server implements; BIND-IMAGE only when the LU's session will send BINDs. */
-export function supportedFunctions (bindImage: boolean): Set<number> {
-  const s = new Set([FUNCTION_CODE['DATA-STREAM-CTL'], FUNCTION_CODE.RESPONSES, FUNCTION_CODE['SCS-CTL-CODES'], FUNCTION_CODE.SYSREQ])
+/**
+ * Functions this server grants on a session, each exactly when the session will use it:
+ * BIND-IMAGE only when the LU's session will send BINDs; SYSREQ for displays (a printer has no
+ * SYSREQ key); SCS-CTL-CODES for an LU type 1 printer (SCS-DATA) and DATA-STREAM-CTL for an LU
+ * type 3 printer (3270-DATA), the "printer sessions only" functions of RFC 2355 §10.3 — a display
+ * session gets neither (RFC 2355 §9: with neither agreed, TN3270E is a terminal session).
+ */
+export function supportedFunctions (bindImage: boolean, printer?: 'lu1' | 'lu3'): Set<number> {
+  const s = new Set([FUNCTION_CODE.RESPONSES])
+  if (printer === undefined) s.add(FUNCTION_CODE.SYSREQ)
+  else s.add(printer === 'lu1' ? FUNCTION_CODE['SCS-CTL-CODES'] : FUNCTION_CODE['DATA-STREAM-CTL'])
   // Granting BIND-IMAGE without ever sending a BIND leaves s3270 connected-unbound (measured with s3270 4.1; docs/tn3270.md).
   if (bindImage) s.add(FUNCTION_CODE['BIND-IMAGE'])
   return s

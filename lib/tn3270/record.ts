@@ -24,6 +24,8 @@ export interface SessionResponse {
 export type DecodedRecord =
   | { kind: 'data', data: SessionData }
   | { kind: 'response', response: SessionResponse }
+  /** PRINT-EOJ: the end of a print job (RFC 2355 §10.3; a host's, to a printer client). */
+  | { kind: 'print-eoj' }
   /** A message type that means nothing coming from this peer (BIND-IMAGE from a client, REQUEST, ...). */
   | { kind: 'ignored', dataType: DataType }
 
@@ -36,6 +38,8 @@ export function decodeRecord (mode: 'tn3270' | 'tn3270e', rec: Buffer): DecodedR
       return { kind: 'data', data: { type: header.dataType, data, seq: header.seq, responseFlag: header.responseFlag } }
     case 'RESPONSE':
       return { kind: 'response', response: { seq: header.seq, positive: header.responseFlag === ResponseKind.POSITIVE, code: data[0] ?? 0 } }
+    case 'PRINT-EOJ':
+      return { kind: 'print-eoj' }
     default:
       return { kind: 'ignored', dataType: header.dataType }
   }

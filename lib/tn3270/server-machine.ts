@@ -97,6 +97,8 @@ export class ServerNegotiation extends NegotiationMachine<ServerPhase, ServerInp
   private lease: LuLease | undefined
   private lu = ''
   private bindImage = false
+  /** The LU granted is a printer of this LU type (RFC 2355 §10.3 functions); undefined = a display. */
+  private printer: 'lu1' | 'lu3' | undefined
   private device: DeviceTypeInfo | undefined
   private deviceType = '' // the type string exactly as the client sent it, upper-cased
   private proposed: number[] = []
@@ -210,7 +212,7 @@ export class ServerNegotiation extends NegotiationMachine<ServerPhase, ServerInp
       const { kind: _kind, ...request } = m
       this.onDeviceTypeRequest(request)
     } else if (m.kind === 'functions-request' && (phase === 'await-functions' || phase === 'await-functions-is')) {
-      const reply = answerFunctionsRequest(m.functions, supportedFunctions(this.bindImage))
+      const reply = answerFunctionsRequest(m.functions, supportedFunctions(this.bindImage, this.printer))
       if (reply.verb === 'IS') {
         this.emit({ type: 'send-tn3270e', message: { kind: 'functions-is', functions: reply.functions } })
         this.functionsAgreed(reply.functions)
@@ -353,6 +355,7 @@ export class ServerNegotiation extends NegotiationMachine<ServerPhase, ServerInp
     this.lease = d.lease
     this.lu = d.lu
     this.bindImage = d.bindImage
+    this.printer = d.printer
     this.device = info
     this.deviceType = type
     this.alt = info.alt

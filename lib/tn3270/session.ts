@@ -16,6 +16,8 @@ export interface Tn3270SessionEvents {
   data: [SessionData]
   response: [SessionResponse]
   timingMarkReply: [verb: 'WILL' | 'WONT']
+  /** PRINT-EOJ from a host (RFC 2355 §10.3): the print job sent so far is complete. */
+  printEoj: []
   close: [reason: string]
 }
 
@@ -123,7 +125,8 @@ export abstract class Tn3270Session<E extends Events<E> & Tn3270SessionEvents = 
     const d = decodeRecord(this.mode, rec)
     if (d.kind === 'data') this.hold('data', [d.data])
     else if (d.kind === 'response') this.hold('response', [d.response])
-    else this.log.debug({ event: 'tn3270e_ignored_message', dataType: d.dataType }, `${this.peer} message type not meaningful here; ignored`)
+    else if (d.kind === 'print-eoj' && this.peer === 'host') this.hold('printEoj', [])
+    else this.log.debug({ event: 'tn3270e_ignored_message', dataType: d.kind === 'print-eoj' ? 'PRINT-EOJ' : d.dataType }, `${this.peer} message type not meaningful here; ignored`)
   }
 
   private onOption (o: OptionChange): void {

@@ -21,7 +21,8 @@ export interface DeviceRequest {
 }
 
 export type DeviceDecision =
-  | { ok: true, lu: string, lease: LuLease, bindImage: boolean }
+  /** `printer`: the LU is a printer of LU type 1 (SCS) or 3 (3270 data stream); absent = a display. */
+  | { ok: true, lu: string, lease: LuLease, bindImage: boolean, printer?: 'lu1' | 'lu3' }
   | { ok: false, reason: RejectReason, message: string }
 
 export interface LuLease { readonly lu: string, readonly pool: string, release: () => void }

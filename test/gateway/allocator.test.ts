@@ -2,7 +2,7 @@
 // LU requests (RFC 2355 §7.1.1: a resource name is an LU or a pool), and the capacity promised to
 // connections still negotiating (CloseListenSocket, KB Q101235).
 import t from 'tap'
-import { expandPools, LuRegistry } from '../../lib/gateway/lu-pool.js'
+import { expandPools, LuRegistry, poolDefinitions } from '../../lib/gateway/lu-pool.js'
 import { ListenerAllocator } from '../../lib/gateway/allocator.js'
 import { ErrorCodes } from '../../lib/errors.js'
 
@@ -42,11 +42,12 @@ t.test('generic, pool and specific requests', async t => {
   t.match(a.allocate(req()), { ok: false, reason: 'DEVICE-IN-USE' })
   t.match(a.allocate(req('GW1A001')), { ok: false, reason: 'DEVICE-IN-USE', message: 'LU GW1A001 is in use' })
   t.match(a.allocate(req('NOSUCH')), { ok: false, reason: 'INV-NAME' })
-  t.match(a.allocate(req(undefined, { associate: 'GW1A001' })), { ok: false, reason: 'INV-ASSOCIATE' })
+  // A display with no associated printer: UNSUPPORTED-REQ (RFC 2355 §7.1; docs/printers.md).
+  t.match(a.allocate(req(undefined, { associate: 'GW1A001' })), { ok: false, reason: 'UNSUPPORTED-REQ' })
   if (d1.ok) d1.lease.release()
   if (d1.ok) d1.lease.release()
   t.match(a.allocate(req('GW1A001')), { ok: true, lu: 'GW1A001' }, 'released LU can be taken by name')
-  t.same(reg.counts().find(c => c.name === 'HOSTA'), { name: 'HOSTA', host: 'HOSTA', state: 'enabled', total: 2, free: 0, inUse: 2, unavailable: 0 })
+  t.same(reg.counts().find(c => c.name === 'HOSTA'), { name: 'HOSTA', host: 'HOSTA', kind: 'display', state: 'enabled', total: 2, free: 0, inUse: 2, unavailable: 0 })
 })
 
 t.test('a listener only hands out LUs of the pools it serves', async t => {
@@ -153,4 +154,55 @@ t.test('reservations across listeners: a request that would break a promise anot
   reg.deactivate('GW1A001', 'host link down')
   t.equal(reg.canReserve(['HOSTA']), false)
   t.equal(reg.canReserve(['HOSTA', 'HOSTB']), false, 'HOSTB\'s one LU is promised')
+})
+
+t.test('printer pools: device-type checks, ASSOCIATE, generic by kind, identity rules (RFC 2355 §7.1; docs/printers.md)', async t => {
+  const pools = [
+    { name: 'HOSTA', host: 'HOSTA', lus: ['GW1A001..GW1A002', 'GW1A009'], generic: 0 },
+    { name: 'HOSTAPRT', host: 'HOSTA', kind: 'printer' as const, lus: ['PR1A001..PR1A002'], generic: 0 },
+    { name: 'HOSTA3', host: 'HOSTA', kind: 'printer' as const, luType: 'lu3' as const, lus: ['PR3A001'], generic: 0 },
+  ]
+  const reg = new LuRegistry(expandPools(pools), poolDefinitions(pools), new Map([['GW1A001', 'PR1A001'], ['GW1A002', 'PR3A001'], ['GW1A009', 'NOSUCH']]))
+  for (const lu of reg.all()) reg.activate(lu.name)
+  const a = () => new ListenerAllocator({ registry: reg, pools: ['HOSTA', 'HOSTAPRT', 'HOSTA3'], sendsBindImage: () => true })
+  const printer = (extra: Record<string, string> = {}, mode: 'tn3270e' | 'tn3270' = 'tn3270e') => ({ ...req(undefined, extra), deviceType: 'IBM-3287-1', mode })
+
+  t.same(reg.poolKind('HOSTAPRT'), { kind: 'printer', luType: 'lu1' })
+  t.same(reg.poolKind('hosta'), { kind: 'display' })
+  t.equal(reg.poolKind('NOPE'), undefined)
+  t.equal(reg.printerOf('gw1a001'), 'PR1A001')
+  t.match(reg.counts().find(c => c.name === 'HOSTA3'), { kind: 'printer', luType: 'lu3', total: 1 })
+
+  t.match(a().allocate(req()), { ok: true, lu: 'GW1A001' }, 'a generic display never gets a printer')
+  const p1 = a().allocate(printer())
+  t.match(p1, { ok: true, lu: 'PR1A001', printer: 'lu1' }, 'a generic printer gets a printer LU')
+  t.match(a().allocate(printer({ resourceName: 'HOSTA3' })), { ok: true, lu: 'PR3A001', printer: 'lu3' }, 'a printer pool by name')
+  t.match(a().allocate(req('PR1A002')), { ok: false, reason: 'TYPE-NAME-ERROR', message: 'PR1A002 is an LU type 1 printer LU, and device type IBM-3278-2-E is a display' })
+  t.match(a().allocate(req('HOSTAPRT')), { ok: false, reason: 'TYPE-NAME-ERROR' })
+  t.match(a().allocate(printer({ resourceName: 'GW1A002' })), { ok: false, reason: 'TYPE-NAME-ERROR', message: /a display LU/ })
+  t.match(a().allocate(printer({ resourceName: 'HOSTA' })), { ok: false, reason: 'TYPE-NAME-ERROR', message: /a display pool/ })
+  t.match(a().allocate(printer({ resourceName: 'PR1A002' }, 'tn3270')), { ok: false, reason: 'TYPE-NAME-ERROR', message: /SCS printer needs TN3270E/ }, 'SCS cannot go over plain TN3270')
+
+  t.match(a().allocate(printer({ associate: 'GW1A001' })), { ok: false, reason: 'DEVICE-IN-USE', message: 'LU PR1A001 is in use' })
+  if (p1.ok) p1.lease.release()
+  t.match(a().allocate(printer({ associate: 'gw1a001' })), { ok: true, lu: 'PR1A001', printer: 'lu1' }, 'ASSOCIATE: the display\'s printer')
+  t.match(a().allocate(printer({ associate: 'PR1A002' })), { ok: false, reason: 'INV-ASSOCIATE', message: /is a printer LU/ })
+  t.match(a().allocate(printer({ associate: 'HOSTA' })), { ok: false, reason: 'INV-ASSOCIATE', message: /is a pool/ })
+  t.match(a().allocate(printer({ associate: 'NOSUCH1' })), { ok: false, reason: 'INV-NAME' })
+  t.match(a().allocate(printer({ associate: 'GW1A009' })), { ok: false, reason: 'UNSUPPORTED-REQ', message: /NOSUCH, is not in a pool served/ })
+  const onlyDisplays = new ListenerAllocator({ registry: reg, pools: ['HOSTA'], sendsBindImage: () => true })
+  t.match(onlyDisplays.allocate(printer({ associate: 'GW1A002' })), { ok: false, reason: 'UNSUPPORTED-REQ', message: /not in a pool served on this listener/ })
+  t.match(onlyDisplays.allocate(printer()), { ok: false, reason: 'UNSUPPORTED-REQ', message: /needs a printer pool/ })
+  t.match(onlyDisplays.allocate(printer({}, 'tn3270')), { ok: false, reason: 'UNSUPPORTED-REQ', message: /LU type 3 printer pool/ })
+  const onlyPrinters = new ListenerAllocator({ registry: reg, pools: ['HOSTAPRT'], sendsBindImage: () => true })
+  t.match(onlyPrinters.allocate(req()), { ok: false, reason: 'UNSUPPORTED-REQ', message: /needs a display pool/ })
+  t.match(a().allocate(printer({}, 'tn3270')), { ok: false, reason: 'DEVICE-IN-USE', message: 'no free LU in pools HOSTA3' }, 'plain TN3270: LU type 3 pools only, and that one is taken')
+
+  // An identity rule: its printer LUs by name count; another's printer is INV-NAME.
+  const refusals: string[] = []
+  const r = new ListenerAllocator({ registry: reg, pools: ['HOSTA', 'HOSTAPRT', 'HOSTA3'], sendsBindImage: () => true, onIdentityRefusal: x => refusals.push(`${x.rule}:${x.request}:${x.reason}`) })
+  r.restrict({ rule: 'ops', pools: ['HOSTA'], lus: new Set(['PR1A002']) })
+  t.match(r.allocate(printer({ associate: 'GW1A002' })), { ok: false, reason: 'INV-NAME', message: /the printer of GW1A002 is not allowed/ })
+  t.match(r.allocate(printer()), { ok: true, lu: 'PR1A002' }, 'a generic printer may get the rule\'s own printer LU')
+  t.same(refusals, ['ops:GW1A002:INV-NAME'])
 })

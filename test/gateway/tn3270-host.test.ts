@@ -436,3 +436,43 @@ t.test('records typed before the host\'s first screen are bounded; host data oth
   t.same((await d.recordAt(1)).subarray(5), screenRecord('AFTER'), 'the SCS record was dropped, the next screen relayed')
   d.end()
 })
+
+t.test('a printer LU on a tn3270 link: IBM-3287-1 upstream with SCS-CTL-CODES, SCS-DATA and PRINT-EOJ relayed in order (RFC 2355 §7.1, §10.3)', async t => {
+  const h = await fakeHost(t, async p => {
+    const req = await p.tn3270eStart()
+    const type = req.subarray(2, req.indexOf(1, 2)).toString('latin1')
+    p.subneg(Opt.TN3270E, [2, 4, ...Buffer.from(type), 1, ...Buffer.from('PRT001')])
+    const fns = await p.subnegFrom(Opt.TN3270E, 1)
+    p.subneg(Opt.TN3270E, [3, 4, ...fns.subarray(2)])
+  })
+  const gw = await gateway(t, config(h.port, { luRequest: 'connect' }, {
+    listeners: [{ name: 'main', port: 0, pools: ['PP'] }],
+    pools: [{ name: 'PP', host: 'H', kind: 'printer', luType: 'lu1', lus: [{ name: 'PRA', resource: 'PRT1' }] }],
+  }))
+  const socket = connect(gw.port('main'), '127.0.0.1')
+  const c = new HostPeer(socket)
+  t.teardown(() => socket.destroy())
+  await c.negotiated('DO', Opt.TN3270E)
+  c.send(IAC, WILL, Opt.TN3270E)
+  await c.waitFor('SEND DEVICE-TYPE', e => e.type === 'subneg' && e.option === Opt.TN3270E)
+  c.subneg(Opt.TN3270E, [2, 7, ...Buffer.from('IBM-3287-1'), 1, ...Buffer.from('PRA')])
+  t.same([...await c.subnegFrom(Opt.TN3270E, 1)], [2, 4, ...Buffer.from('IBM-3287-1'), 1, ...Buffer.from('PRA')], 'DEVICE-TYPE IS IBM-3287-1 CONNECT PRA')
+  c.subneg(Opt.TN3270E, [3, 7, 0, 1, 2, 3, 4]) // pr3287's list
+  t.same([...await c.subnegFrom(Opt.TN3270E, 2)], [3, 7, 2, 3], 'the gateway offers RESPONSES and SCS-CTL-CODES to an SCS printer')
+  c.subneg(Opt.TN3270E, [3, 4, 2, 3])
+
+  const host = await h.session(0)
+  const req = await host.subnegFrom(Opt.TN3270E, 0)
+  t.same([...req], [2, 7, ...Buffer.from('IBM-3287-1'), 1, ...Buffer.from('PRT1')], 'the printer asked upstream as a 3287 with its resource')
+  t.same([...await host.subnegFrom(Opt.TN3270E, 1)], [3, 7, 2, 3], 'RESPONSES and SCS-CTL-CODES asked of the host')
+  // A job: SCS-DATA (X'01') with text and NL, then PRINT-EOJ (X'08').
+  const scs = Buffer.from([0xc8, 0xc5, 0xd3, 0xd3, 0xd6, 0x15])
+  host.sendRecord(Buffer.concat([Buffer.from([0x01, 0, 0, 0, 1]), scs]))
+  host.sendRecord(Buffer.from([0x08, 0, 0, 0, 2]))
+  const first = await c.recordAt(0)
+  t.same([...first.subarray(0, 3)], [0x01, 0, 0], 'SCS-DATA to the printer')
+  t.same(first.subarray(5), scs)
+  t.same([...(await c.recordAt(1)).subarray(0, 1)], [0x08], 'then PRINT-EOJ')
+  c.end()
+  await until('served', () => gw.serving() === 0)
+})

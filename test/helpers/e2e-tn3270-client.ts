@@ -70,6 +70,8 @@ export interface NegotiateOptions {
   deviceType?: string
   /** CONNECT resource name (LU or pool). */
   connect?: string
+  /** ASSOCIATE display LU name (a printer, RFC 2355 §7.1). */
+  associate?: string
   /** Functions to REQUEST (default none: plain 3270-DATA records). */
   functions?: number[]
   timeoutMs?: number
@@ -373,6 +375,7 @@ export class E2eClient {
   private sendDeviceTypeRequest (opts: NegotiateOptions): void {
     const body = [DEVICE_TYPE, REQUEST, ...Buffer.from(opts.deviceType ?? 'IBM-3278-2-E', 'latin1')]
     if (opts.connect !== undefined) body.push(CONNECT, ...Buffer.from(opts.connect, 'latin1'))
+    if (opts.associate !== undefined) body.push(ASSOCIATE, ...Buffer.from(opts.associate, 'latin1'))
     this.sendSubneg(body)
   }
 

@@ -57,7 +57,7 @@ t.test('DEMO state machine', async t => {
   t.same(app.start(), [{ type: 'screen', message: undefined, alarm: false }])
   t.same(app.start(), [], 'start once')
   t.same(app.input({ aid: DemoAid.ENTER, fields: ['hello world '] }), [{ type: 'screen', message: 'ECHO: hello world', alarm: false }])
-  t.same(app.input({ aid: DemoAid.ENTER, fields: [] }), [{ type: 'screen', message: 'TYPE TEXT, FLOOD n, OR PF3 TO LOG OFF', alarm: false }])
+  t.same(app.input({ aid: DemoAid.ENTER, fields: [] }), [{ type: 'screen', message: 'TYPE TEXT, FLOOD n, PRINT, OR PF3 TO LOG OFF', alarm: false }])
   t.same(app.input({ aid: DemoAid.ENTER, fields: ['flood 20000'] }), [{ type: 'flood', count: 20000 }])
   t.same(app.input({ aid: DemoAid.ENTER, fields: ['FLOOD'] })[0].type, 'screen')
   t.same(app.input({ aid: DemoAid.ENTER, fields: ['FLOOD 0'] }), [{ type: 'screen', message: `FLOOD NEEDS A COUNT FROM 1 TO ${MAX_FLOOD}`, alarm: true }])

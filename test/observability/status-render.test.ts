@@ -12,7 +12,8 @@ const gateway = {
   ready: true,
   draining: false,
   listeners: [{ name: 'tn3270', address: '127.0.0.1:3271', open: false, pools: ['HOSTA', 'HOSTB'] }],
-  pools: [{ name: 'HOSTA', host: 'HOSTA', state: 'disabled', total: 2, free: 1, inUse: 1, unavailable: 0 }],
+  pools: [{ name: 'HOSTA', host: 'HOSTA', kind: 'display', state: 'disabled', total: 2, free: 1, inUse: 1, unavailable: 0 },
+    { name: 'HOSTAPRT', host: 'HOSTA', kind: 'printer', luType: 'lu1', state: 'enabled', total: 2, free: 2, inUse: 0, unavailable: 0 }],
   hostLinks: [
     { pu: 'GW1', puActive: true, lus: [{ name: 'GW1A001', state: 'active', attached: true }, { name: 'GW1A002', state: 'active', attached: false }], host: 'HOSTA', type: 'sna', up: true },
     { address: 'zos:992', tls: true, sessions: 0, refused: [{ lu: 'TSO001', reason: 'no device', retryInMs: 2500 }], host: 'ZOS', type: 'tn3270', up: false },
@@ -61,6 +62,9 @@ t.test('gateway: listeners, pools, host links and each LU with its use', async t
   t.match(row(html, 'listeners', 'tn3270'), 'HOSTA, HOSTB')
   t.match(row(html, 'pools', 'HOSTA'), '<td data-col="inUse">1</td>')
   t.match(row(html, 'pools', 'HOSTA'), '<td data-col="state">disabled</td>', 'a pool disabled through the runtime API says so')
+  // Printer pools show their kind and LU type (docs/printers.md).
+  t.match(row(html, 'pools', 'HOSTAPRT'), '<td data-col="kind">printer</td>')
+  t.match(row(html, 'pools', 'HOSTAPRT'), '<td data-col="luType">lu1</td>')
   t.match(row(html, 'host-links', 'HOSTA'), '<span class="ok">up</span>')
   t.match(row(html, 'host-links', 'ZOS'), '<span class="bad">down</span>')
   t.match(row(html, 'lus', 'GW1A001'), '<span class="use">in use</span>')

@@ -195,3 +195,19 @@ t.test('property: the listener is open exactly when some pool it offers could ta
   }), { numRuns: 2000 })
   t.pass('property held')
 })
+
+t.test('printer pools: a generic printer request only goes to a printer pool, a generic display never does (RFC 2355 §7.1; docs/printers.md)', async t => {
+  const withPrinters = (id: string, displays: number, printers: number, over: Partial<BackendView> = {}): BackendView => {
+    const b = gw(id, { HOSTA: [displays, [`GW${id}A001..GW${id}A004`]] }, over)
+    const set = new LuNameSet([`PR${id}A001..PR${id}A004`])
+    const pools = [...b.status!.pools!, { name: 'HOSTAPRT', free: printers, owns: (lu: string) => set.has(lu), kind: 'printer' as const }]
+    return { ...b, status: { ...b.status!, freeLus: displays + printers, pools } }
+  }
+  const printer: RouteRequest = { kind: 'generic', device: 'printer' }
+  t.equal(to([withPrinters('1', 0, 2), withPrinters('2', 2, 0)], generic), '2/HOSTA', 'a display skips the gateway with only printers free')
+  t.equal(to([withPrinters('1', 0, 2), withPrinters('2', 2, 0)], printer), '1/HOSTAPRT', 'a printer skips the gateway with only displays free')
+  t.equal(to([withPrinters('1', 3, 0)], printer), 'DEVICE-IN-USE', 'no printer free anywhere')
+  t.equal(to([withPrinters('1', 0, 1)], printer, { ...opts, defaultPool: 'HOSTA' }), '1/HOSTAPRT', 'the display default pool does not bind a printer')
+  t.equal(to([withPrinters('1', 1, 1), withPrinters('2', 1, 1, { sessions: 3 })], associate('GW2A001')), '2/HOSTA', 'ASSOCIATE goes to the display LU\'s owner')
+  t.ok(canServeRoutes([withPrinters('1', 0, 1)], NOW, opts), 'free printers keep the proxy listener open')
+})

@@ -71,8 +71,11 @@ t.test('FUNCTIONS decision never grants what was not requested', async (t) => {
   t.same(answerFunctionsRequest([0, 2, 4], supportedFunctions(true)), { verb: 'IS', functions: [0, 2, 4] })
   t.same(answerFunctionsRequest([4, 2], supportedFunctions(false)), { verb: 'IS', functions: [2, 4] })
   t.same(answerFunctionsRequest([], supportedFunctions(false)), { verb: 'IS', functions: [] })
-  // pr3287's list with bindImage
-  t.same(answerFunctionsRequest([0, 1, 2, 3, 4], supportedFunctions(true)), { verb: 'IS', functions: [0, 1, 2, 3, 4] })
+  // pr3287's list with bindImage: a display session never gets the printer functions; an SCS
+  // printer gets SCS-CTL-CODES, an LU type 3 printer DATA-STREAM-CTL, neither SYSREQ (RFC 2355 §7.2, §10.3)
+  t.same(answerFunctionsRequest([0, 1, 2, 3, 4], supportedFunctions(true)), { verb: 'REQUEST', functions: [0, 2, 4] })
+  t.same(answerFunctionsRequest([0, 1, 2, 3, 4], supportedFunctions(true, 'lu1')), { verb: 'REQUEST', functions: [0, 2, 3] })
+  t.same(answerFunctionsRequest([0, 1, 2, 3, 4], supportedFunctions(true, 'lu3')), { verb: 'REQUEST', functions: [0, 1, 2] })
   t.same(answerFunctionsRequest([5, 6, 2], supportedFunctions(true)), { verb: 'REQUEST', functions: [2] })
   fc.assert(fc.property(fc.uniqueArray(fc.nat(10), { maxLength: 8 }), fc.boolean(), (req, bind) => {
     const r = answerFunctionsRequest(req, supportedFunctions(bind))
