@@ -202,6 +202,8 @@ export function frontCapacity (processes: number): number {
  */
 export async function startOurProxy (ctx: RunContext, gateways: RunningGateway[], nodeArgs: string[] = [], routing: 'tcp' | 'tn3270e' = 'tcp'): Promise<RunningFront> {
   const port = await allocatePort()
+  // BENCH_PROXY_NODE_ARGS: extra Node options for our proxy, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+  nodeArgs = [...nodeArgs, ...(process.env.BENCH_PROXY_NODE_ARGS ?? '').split(' ').filter(a => a !== '')]
   const proc = await startRole(ctx, 'proxy', routing === 'tcp' ? 'proxy' : `proxy-${routing}`, {
     name: 'proxy',
     admin: { host: LOOPBACK, port: 0 },
