@@ -29,7 +29,7 @@ Every config key can also come from the environment: TN3270LB_KEEPALIVE__WATCHDO
 A non-loopback admin address needs a token: TN3270LB_ADMIN__TOKEN or admin.tokenFile.
 Reference: docs/configuration.md, docs/operations.md.`
 
-/** Something SIGHUP re-reads or reopens: the config, the audit file (TLS certificates may join). */
+/** Something SIGHUP re-reads or reopens: the config, TLS certificate files, the audit file. */
 interface Reloader {
   name: string
   run: () => unknown
@@ -164,12 +164,12 @@ async function role (command: Role, values: Values): Promise<Running> {
     const config = loadConfig(gatewayConfigSchema, opts)
     logger = createLogger({ level: config.log.level, base: { gateway: config.name } })
     const gw = await (await import('./gateway/index.js')).startGateway(config, { logger, registry, reloadConfig: () => loadConfig(gatewayConfigSchema, opts) })
-    running = { shutdown: o => gw.shutdown(o), listening: () => gw.listening(), reloaders: [{ name: 'config', run: () => gw.reload() }, { name: 'audit file', run: () => { gw.reopenAuditFile() } }] }
+    running = { shutdown: o => gw.shutdown(o), listening: () => gw.listening(), reloaders: [{ name: 'config', run: () => gw.reload() }, { name: 'TLS certificates', run: () => { gw.reloadCertificates() } }, { name: 'audit file', run: () => { gw.reopenAuditFile() } }] }
   } else if (command === 'proxy') {
     const config = loadConfig(proxySchema, opts)
     logger = createLogger({ level: config.log.level, base: { role: 'proxy' } })
     const proxy = await (await import('./proxy/index.js')).startProxy(config, { logger, registry, reloadConfig: () => loadConfig(proxySchema, opts) })
-    running = { shutdown: o => proxy.shutdown(o), listening: () => proxy.listening(), reloaders: [{ name: 'config', run: () => proxy.reload() }] }
+    running = { shutdown: o => proxy.shutdown(o), listening: () => proxy.listening(), reloaders: [{ name: 'config', run: () => proxy.reload() }, { name: 'TLS certificates', run: () => { proxy.reloadCertificates() } }] }
   } else {
     const config = loadConfig(hostSimSchema, opts)
     logger = createLogger({ level: config.log.level, base: { host: config.name } })

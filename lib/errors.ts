@@ -55,11 +55,20 @@ export const ErrorCodes = {
   KEEPALIVE_LIMIT: 'TN3270LB_ERR_KEEPALIVE_LIMIT',
   /** negotiation.maxPendingPerClient: this client already has that many connections negotiating. */
   CLIENT_PENDING_LIMIT: 'TN3270LB_ERR_CLIENT_PENDING_LIMIT',
+  /** maxSessionsPerClient: this client already has that many connections (gateway or proxy). */
+  CLIENT_SESSION_LIMIT: 'TN3270LB_ERR_CLIENT_SESSION_LIMIT',
   // proxy/
   NO_BACKEND: 'TN3270LB_ERR_NO_BACKEND',
   BACKEND_CONNECT: 'TN3270LB_ERR_BACKEND_CONNECT',
   BACKEND_STATUS: 'TN3270LB_ERR_BACKEND_STATUS',
   BACKEND_DISCOVERY: 'TN3270LB_ERR_BACKEND_DISCOVERY',
+  // tls/ (client legs of gateway and proxy listeners)
+  /** A certificate, key or CA file that cannot be read or used (at start or on a reload). */
+  TLS_CONFIG: 'TN3270LB_ERR_TLS_CONFIG',
+  /** The TLS handshake with a client failed, timed out, or the client would not use TLS. */
+  TLS_ACCEPT: 'TN3270LB_ERR_TLS_ACCEPT',
+  /** A TLS handshake this process started (proxy → gateway) failed or timed out. */
+  TLS_CONNECT: 'TN3270LB_ERR_TLS_CONNECT',
   // appc/
   APPC_MALFORMED: 'TN3270LB_ERR_APPC_MALFORMED',
   APPC_ALLOCATION: 'TN3270LB_ERR_APPC_ALLOCATION',
@@ -153,7 +162,7 @@ export class AdminRequestError extends Tn3270LbError {
 // proxy/
 
 /** Why a connect to a backend gateway failed, as counted in the connect-error metric. */
-export type ConnectFailureReason = 'refused' | 'timeout' | 'reset' | 'other'
+export type ConnectFailureReason = 'refused' | 'timeout' | 'reset' | 'tls' | 'other'
 
 /** A connect to a backend gateway failed (BACKEND_CONNECT); `reason` picks the next step and the metric label. */
 export class BackendConnectError extends Tn3270LbError {
@@ -162,6 +171,26 @@ export class BackendConnectError extends Tn3270LbError {
     super(ErrorCodes.BACKEND_CONNECT, message, options)
     this.name = 'BackendConnectError'
     this.reason = reason
+  }
+}
+
+// tls/
+
+/**
+ * How taking a client into TLS failed: the handshake itself (`handshake`, a client certificate
+ * refused included), `timeout`, the client declined TELNET START_TLS (the expired IETF draft
+ * draft-altman-telnet-starttls-02) and plain is not allowed (`declined`), a broken START_TLS exchange (`protocol`), the client left (`closed`), or a TLS
+ * ClientHello on a listener without TLS (`tls-on-plain`).
+ */
+export type TlsAcceptFailure = 'handshake' | 'timeout' | 'declined' | 'protocol' | 'closed' | 'tls-on-plain'
+
+/** A client could not be taken into TLS (TLS_ACCEPT); `failure` picks the metric result and log line. */
+export class TlsAcceptError extends Tn3270LbError {
+  readonly failure: TlsAcceptFailure
+  constructor (failure: TlsAcceptFailure, message: string, options?: { cause?: unknown }) {
+    super(ErrorCodes.TLS_ACCEPT, message, options)
+    this.name = 'TlsAcceptError'
+    this.failure = failure
   }
 }
 

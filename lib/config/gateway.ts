@@ -3,16 +3,10 @@
 // `.describe()` text is its entry in the reference that `npm run docs:config` writes.
 import { z } from 'zod'
 import { adminSection, bool, cidr, duration, int, logLevel, port, size, snaName } from './fields.js'
+import { identitySection } from './identity.js'
 import { expandLuEntry } from './lu-names.js'
 import { gatewayReferences } from './references.js'
-
-const tlsClient = z.object({
-  ca: z.string().optional().describe('CA certificates to trust, as PEM text or a file path; omitted = the system CAs'),
-  servername: z.string().optional().describe('TLS server name (SNI) and the name the certificate must carry; omitted = `host`'),
-  cert: z.string().optional().describe('client certificate, PEM text or a file path (with `key`)'),
-  key: z.string().optional().describe('client private key, PEM text or a file path (with `cert`)'),
-  rejectUnauthorized: bool(true).describe('refuse a host whose certificate does not verify'),
-}).strict()
+import { tlsClient, tlsListener } from './tls.js'
 
 const snaLink = z.object({
   type: z.literal('sna').describe('`sna`: FID2 PIUs over TCP to an SNA host (the host simulator; docs/hostlink.md)'),
@@ -28,7 +22,7 @@ const tn3270Link = z.object({
   type: z.literal('tn3270').describe('`tn3270`: the gateway is a TN3270(E) client of a real host (z/OS, Hercules)'),
   host: z.string().default('127.0.0.1').describe('host address'),
   port: port().describe('host TN3270 port'),
-  tls: tlsClient.optional().describe('TLS toward the host; omitted = plain TCP'),
+  tls: tlsClient().optional().describe('TLS toward the host; omitted = plain TCP'),
   connectTimeout: duration('5s').describe('per host connect and negotiation'),
   luRequest: z.enum(['connect', 'ttype']).default('ttype')
     .describe('how a resource is asked for: TN3270E CONNECT (RFC 2355 §7.1) or the terminal type `IBM-3278-2-E@NAME`'),
@@ -74,8 +68,9 @@ const listener = z.object({
   proxyProtocol: z.object({
     mode: z.enum(['off', 'optional', 'required']).default('off')
       .describe('PROXY protocol v2 header from the front proxy (HAProxy doc/proxy-protocol.txt): off, optional (direct clients too) or required'),
-    trustedSources: z.array(cidr()).default([]).describe('networks a PROXY header is accepted from, e.g. `10.0.0.0/8`'),
+    trustedSources: z.array(cidr()).default([]).describe('networks a PROXY header is accepted from, e.g. `10.0.0.0/8`; its client address and TLS facts (TLVs) are believed only from these'),
   }).strict().default({}).describe('client address from a front proxy'),
+  tls: tlsListener().optional().describe('TLS for clients on this listener (after the PROXY v2 header, which comes in plaintext); omitted = plain telnet, and a TLS client is closed with one log line'),
 }).strict()
 
 const keepalive = z.object({
@@ -91,8 +86,10 @@ const negotiation = z.object({
   tn3270e: bool(true).describe('offer TN3270E (RFC 2355); false = TN3270 only (RFC 1576)'),
   maxRecordSize: size('64KiB').describe('largest client record accepted'),
   maxSubnegotiation: size('1KiB').describe('largest telnet subnegotiation accepted'),
+  clientHelloWait: duration('50ms')
+    .describe('a listener without `tls` and with `proxyProtocol.mode: off`: how long the first telnet command waits for a TLS ClientHello, so a TLS client is closed with one clear line instead of failing as telnet; 0 = one event-loop turn'),
   maxPendingPerClient: int(0, 100_000).default(16)
-    .describe('connections one client address may have still negotiating; more are closed at once (trusted PROXY sources exempt); 0 = no cap'),
+    .describe('connections one client may have still negotiating (TLS included), counted by its real address (the PROXY v2 source behind a proxy); more are closed at once; 0 = no cap'),
 }).strict().default({})
 
 const pacing = z.object({
@@ -145,6 +142,9 @@ export const gatewaySchema = z.object({
   pacing,
   appc,
   audit,
+  identity: identitySection(),
+  maxSessionsPerClient: int(0, 1_000_000).default(2000)
+    .describe('connections (negotiating or in session) one client may hold, by its real address; more are closed at once (Microsoft HIS allows 2,000 per client address, KB 814166); 0 = no cap'),
   drainTimeout: duration('30s').describe('SIGTERM: sessions may continue this long, then clients are told and LUs unbound'),
   log: z.object({ level: logLevel() }).strict().default({}),
 }).strict()
@@ -166,3 +166,5 @@ export type AppcConfig = GatewayConfig['appc']
 export type AuditConfig = GatewayConfig['audit']
 export type SnaLinkConfig = z.output<typeof snaLink>
 export type Tn3270LinkConfig = z.output<typeof tn3270Link>
+export type { IdentityConfig, IdentityRuleConfig, IdentityGrantConfig } from './identity.js'
+export type { TlsListenerConfig, TlsClientConfig } from './tls.js'

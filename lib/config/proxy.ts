@@ -3,6 +3,7 @@
 // Each key's `.describe()` text is its entry in the reference `npm run docs:config` writes.
 import { z } from 'zod'
 import { adminSection, bool, duration, int, logLevel, port, snaName } from './fields.js'
+import { tlsClient, tlsListener } from './tls.js'
 
 const weight = () => int(0, 256).default(1).describe('relative weight 0-256 (HAProxy `weight`); 0 = no new sessions')
 
@@ -13,6 +14,7 @@ const staticBackend = z.object({
   adminUrl: z.string().url('expected a URL like http://gw1:3371').optional()
     .describe('gateway admin base URL (`http://host:port`) whose /status is polled; omitted = no polling'),
   weight: weight(),
+  tls: tlsClient().optional().describe('TLS toward this gateway, overriding the listener\'s `backendTls`'),
 }).strict()
 
 const dnsBackends = z.object({
@@ -32,11 +34,15 @@ const listener = z.object({
     .describe('tn3270e: negotiate with the client up to its device request, choose a gateway that can serve that pool or LU and hand the negotiation over (docs/routing.md); tcp: choose by free LUs in total and relay bytes unread (TLS passthrough, anything not TN3270)'),
   closeListenSocket: bool(true).describe('stop listening while no backend can take a client (KB Q101235); false = accept and close'),
   proxyProtocol: z.enum(['off', 'v2']).optional()
-    .describe('PROXY protocol toward the backends: v2 carries the client address (HAProxy doc/proxy-protocol.txt §2.2); default v2 with routing tn3270e, which hands the negotiation over inside it, off with routing tcp'),
+    .describe('PROXY protocol toward the backends: v2 carries the client address (HAProxy doc/proxy-protocol.txt §2.2), and the client\'s TLS facts when this listener terminates TLS (§2.2.6); default v2 with routing tn3270e, which hands the negotiation over inside it, off with routing tcp'),
   pools: z.array(snaName()).default([])
     .describe('tn3270e routing: the pools clients may ask for here; empty = every pool the gateways report. The listener is closed while no gateway can serve any of them'),
   defaultPool: snaName().optional()
     .describe('tn3270e routing: the pool for a request that names none; omitted = each gateway\'s own default (the first pool of its listener)'),
+  tls: tlsListener().optional()
+    .describe('terminate client TLS here (the gateway then sees plain telnet or `backendTls`); omitted = bytes are relayed as they come, a TLS client\'s handshake included (passthrough to a gateway listener with `tls`; needs routing tcp)'),
+  backendTls: tlsClient().optional()
+    .describe('TLS toward the gateways of this listener (mutual TLS with `cert` and `key`: the gateway listener runs `tls.mode: direct` with `clientAuth: require`); the PROXY v2 header goes first, in plaintext'),
   backends: z.array(staticBackend).default([]).describe('gateways by address'),
   dns: z.array(dnsBackends).default([]).describe('gateways found by DNS (a headless Service)'),
 }).strict().superRefine((l, ctx) => {
@@ -75,6 +81,10 @@ export const proxySchema = z.object({
   halfCloseTimeout: duration('30s').describe('after one side closes its direction (FIN), the other must close within this time; 0 = never'),
   tcpKeepAlive: duration('60s').describe('TCP keepalive initial delay on both legs; 0 = off'),
   drainTimeout: duration('30s').describe('SIGTERM: sessions may continue this long, then are closed'),
+  maxPendingPerClient: int(0, 100_000).default(8)
+    .describe('connections one client address may have open before sending its first byte of telnet data (TLS handshake and START_TLS included); more are closed at accept; keep it well below the LUs behind a listener; 0 = no cap'),
+  maxSessionsPerClient: int(0, 1_000_000).default(2000)
+    .describe('connections one client address may have open through this proxy, all listeners together; more are closed at accept (Microsoft HIS: 2,000 per client address, KB 814166); 0 = no cap'),
   closeSpreadTime: duration('5s').describe('remaining sessions are closed spread over this time after drainTimeout (HAProxy `close-spread-time`)'),
   log: z.object({ level: logLevel() }).strict().default({}),
 }).strict().superRefine((cfg, ctx) => {
@@ -97,3 +107,4 @@ export type ProxyConfig = z.output<typeof proxySchema>
 export type ProxyListenerConfig = ProxyConfig['listeners'][number]
 export type ProxyStaticBackendConfig = ProxyListenerConfig['backends'][number]
 export type ProxyDnsBackendConfig = ProxyListenerConfig['dns'][number]
+export type ProxyBackendTlsConfig = NonNullable<ProxyListenerConfig['backendTls']>

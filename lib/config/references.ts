@@ -9,7 +9,13 @@ interface GatewayShape {
   hosts: Array<{ name: string, link: { type: string } }>
   pools: Array<{ name: string, host: string, lus: Array<string | { name: string }>, generic: number }>
   appc: { partners: Array<{ name: string, host: string }> }
+  identity?: {
+    rules: Array<{ name: string } & Grant>
+    default?: Grant | undefined
+  }
 }
+
+interface Grant { pools: string[], lus: string[], defaultPool?: string | undefined }
 
 type Path = Array<string | number>
 
@@ -37,6 +43,7 @@ export function gatewayReferences (cfg: GatewayShape, ctx: z.RefinementCtx): voi
     else if (type !== 'sna') issue(['appc', 'partners', i, 'host'], `expected a host with an sna link: LU 6.2 sessions need SNA, and ${p.host} is reached over ${type}`)
   })
   luNames(cfg, issue)
+  identityNames(cfg, issue)
 }
 
 /** LU names are unique across pools and disjoint from pool names (RFC 2355 §7.1: CONNECT names either). */
@@ -61,6 +68,24 @@ function luNames (cfg: GatewayShape, issue: (path: Path, message: string) => voi
       owner.set(name, p.name)
     }
   })
+}
+
+/** Identity rules name configured pools and LUs, and a default pool among their own pools. */
+function identityNames (cfg: GatewayShape, issue: (path: Path, message: string) => void): void {
+  if (cfg.identity === undefined) return
+  const pools = new Set(cfg.pools.map(p => p.name))
+  const lus = new Set(cfg.pools.flatMap(p => [...p.lus.flatMap(e => typeof e === 'string' ? expandLuEntry(e) ?? [] : [e.name]), ...genericLuNames(p.name, p.generic)]))
+  const check = (g: Grant, path: Path): void => {
+    g.pools.forEach((p, j) => { if (!pools.has(p)) issue([...path, 'pools', j], `expected the name of a configured pool (pools are ${[...pools].join(', ') || 'none'})`) })
+    g.lus.forEach((entry, j) => {
+      const missing = (expandLuEntry(entry) ?? []).find(n => !lus.has(n.toUpperCase()))
+      if (missing !== undefined) issue([...path, 'lus', j], `LU ${missing} is not in any pool`)
+    })
+    if (g.defaultPool !== undefined && !g.pools.includes(g.defaultPool)) issue([...path, 'defaultPool'], 'expected one of this entry\'s pools')
+  }
+  unique(cfg.identity.rules.map(r => r.name), i => issue(['identity', 'rules', i, 'name'], 'expected a rule name not used elsewhere'))
+  cfg.identity.rules.forEach((r, i) => check(r, ['identity', 'rules', i]))
+  if (cfg.identity.default !== undefined) check(cfg.identity.default, ['identity', 'default'])
 }
 
 function unique (names: string[], duplicate: (index: number) => void): void {

@@ -1,9 +1,9 @@
 // One accepted client connection on its way through the gateway's pipeline (pipeline.ts): an
-// explicit phase, the client identity learned so far, what it holds (a slot among this client's
-// negotiating connections, the capacity reserved at accept, later the LU lease), and ONE end path
+// explicit phase, the client identity learned so far, what it holds (its slot among this
+// client's connections, the capacity reserved at accept, later the LU lease), and ONE end path
 // that gives all of it back, counts it and logs it, whatever phase the connection ended in.
 //
-//   admission → proxy-header → [tls] → negotiating → serving → ending → closed
+//   proxy-header → admission → tls → negotiating → serving → ending → closed
 //
 // Metrics (docs/metrics.md): tn3270_gateway_connections_total{result} once per connection
 // (accepted when it starts serving; rejected_resource / rejected_error when it ends before, the
@@ -15,14 +15,15 @@ import type { Clock } from '../clock.js'
 import type { GatewayListenerConfig } from '../config/index.js'
 import { errorCode, errorMessage } from '../errors.js'
 import type { GatewayMetrics, Logger } from '../observability/index.js'
-import { peerOf } from '../proxy-protocol/index.js'
+import { clientAddress, peerOf } from '../proxy-protocol/index.js'
 import type { Tn3270ServerSession } from '../tn3270/index.js'
 import type { ListenerAllocator } from './allocator.js'
+import type { ClientSlot } from './client-limits.js'
 import type { Lease } from './lu-pool.js'
 import { SessionActivity, sessionAuditRecord, sessionFacts, type SessionAuditRecord, type SessionFacts, type SessionSource, type TlsIdentity } from './session-record.js'
 
-/** The phases a stage runs in, in pipeline order (a TLS stage will sit before 'negotiating'). */
-export type StagePhase = 'admission' | 'proxy-header' | 'negotiating' | 'serving'
+/** The phases a stage runs in, in pipeline order. */
+export type StagePhase = 'proxy-header' | 'admission' | 'tls' | 'negotiating' | 'serving'
 export type ConnectionPhase = StagePhase | 'ending' | 'closed'
 export type ConnectionResult = 'accepted' | 'rejected_resource' | 'rejected_error'
 
@@ -34,6 +35,8 @@ export type ConnectionResult = 'accepted' | 'rejected_resource' | 'rejected_erro
 export interface ClientIdentity {
   /** address:port of the real client: the socket's peer, or the source of a trusted PROXY v2 header. */
   client: string
+  /** The real client's address alone: the key of per-client caps and identity rules. */
+  address: string
   /** `client` came from a PROXY v2 header (HAProxy doc/proxy-protocol.txt). */
   proxied: boolean
   /**
@@ -42,8 +45,16 @@ export interface ClientIdentity {
    * negotiate stage decodes it and resumes instead of starting afresh.
    */
   handover?: Buffer
-  /** What a TLS stage learnt of the client (its certificate); copied into the audit record. */
+  /**
+   * The client's own TLS, where it ended: at this gateway, or at a TLS-terminating front proxy
+   * that said so in PROXY v2 TLVs (doc/proxy-protocol.txt §2.2.6). Undefined = plain telnet.
+   * Copied into the audit record.
+   */
   tls?: TlsIdentity
+  /** A trusted proxy reported the client's TLS state (PP2_TYPE_SSL): the gateway's own TLS, if any, is the proxy's link. */
+  tlsReportedByProxy?: boolean
+  /** The identity rule (docs/configuration.md `identity`) that decided its pools and LUs. */
+  rule?: string
 }
 
 /** Handed to GatewayDeps.onConnectionEnd once per connection. */
@@ -79,8 +90,9 @@ export interface ConnectionContext {
 }
 
 const PRE_SESSION_LINES: Record<Exclude<StagePhase, 'serving'>, { level: 'warn' | 'info', message: (reason: string) => string }> = {
-  admission: { level: 'warn', message: reason => `connection refused: ${reason}` },
   'proxy-header': { level: 'warn', message: () => 'connection rejected' },
+  admission: { level: 'warn', message: reason => `connection refused: ${reason}` },
+  tls: { level: 'warn', message: reason => reason },
   negotiating: { level: 'info', message: () => 'connection ended before a session started' },
 }
 
@@ -90,8 +102,8 @@ export class ClientConnection {
   readonly allocator: ListenerAllocator
   readonly acceptedAt: number
   identity: ClientIdentity
-  /** This client's slot among its connections still negotiating (negotiation.maxPendingPerClient). */
-  pendingSlot: (() => void) | undefined
+  /** This client's slot among its connections (negotiation.maxPendingPerClient, maxSessionsPerClient). */
+  clientSlot: ClientSlot | undefined
   /** How an end before serving is counted: no LU for the request, or anything else. */
   rejection: Exclude<ConnectionResult, 'accepted'> = 'rejected_error'
   /** The negotiated session (negotiating stage); it owns the LU lease. */
@@ -101,7 +113,7 @@ export class ClientConnection {
   /** Records each way and the host application, counted by the client leg. */
   readonly activity = new SessionActivity()
   private sessionStartedAt = 0
-  private current: ConnectionPhase = 'admission'
+  private current: ConnectionPhase = 'proxy-header'
   private transport: Socket
   private sessionLog: Logger | undefined
   private endReason: string | undefined
@@ -114,7 +126,7 @@ export class ClientConnection {
     this.ctx = ctx
     this.acceptedAt = ctx.clock.now()
     this.transport = init.socket
-    this.identity = { client: peerOf(init.socket), proxied: false }
+    this.identity = { client: peerOf(init.socket), address: clientAddress(init.socket.remoteAddress), proxied: false }
     init.socket.on('error', () => { /* reported through close and the stage that was running */ })
   }
 
@@ -187,27 +199,25 @@ export class ClientConnection {
   private startSession (session: Tn3270ServerSession): void {
     const { metrics, clock, logger } = this.ctx
     const lease = session.lease as Lease
-    this.pendingSlot?.()
-    this.pendingSlot = undefined
+    this.clientSlot?.settle()
     this.allocator.dispose()
     metrics.connections.inc({ listener: this.listener.name, result: 'accepted' })
     metrics.negotiationSeconds.observe((clock.now() - this.acceptedAt) / 1000)
     metrics.sessionsActive.inc({ pool: lease.pool, mode: session.mode })
     this.sessionStartedAt = clock.now()
     this.sessionLog = logger.child({ client: this.identity.client, lu: lease.lu, pool: lease.pool })
-    this.sessionLog.info({ event: 'session_start', mode: session.mode, deviceType: session.deviceType, listener: this.listener.name }, 'client session started')
+    this.sessionLog.info({ event: 'session_start', mode: session.mode, deviceType: session.deviceType, listener: this.listener.name, ...identityFields(this.identity) }, 'client session started')
   }
 
   /** The one end path: give back, count, log, tell — for every phase. */
   private finish (): void {
     const phase = this.current as StagePhase
     this.current = 'ending'
-    this.pendingSlot?.()
-    this.pendingSlot = undefined
+    this.clientSlot?.release()
     this.allocator.dispose()
     // Until negotiation starts the pipeline owns the socket; from then on the telnet layer closes
     // it (gracefully, with its own grace period).
-    if (phase === 'admission' || phase === 'proxy-header') this.transport.destroy()
+    if (phase !== 'negotiating' && phase !== 'serving') this.transport.destroy()
     const info = phase === 'serving' ? this.endSession() : this.endEarly(phase)
     this.current = 'closed'
     try {
@@ -246,4 +256,17 @@ export class ClientConnection {
     this.ctx.logger[line.level](fields, line.message(reason))
     return { phase, result, reason, ...(code === undefined ? {} : { code }), client: this.identity.client, listener: this.listener.name }
   }
+}
+
+/** Who the client is, for the session-start line: its TLS (and whose), certificate subject, identity rule. */
+function identityFields (id: ClientIdentity): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  if (id.tls !== undefined) {
+    out.tls = id.tls.protocol
+    out.tlsBy = id.tls.terminatedBy
+    if (id.tls.subject !== undefined) out.subject = id.tls.subject
+    if (id.tls.certificate) out.certVerified = id.tls.verified
+  }
+  if (id.rule !== undefined) out.rule = id.rule
+  return out
 }

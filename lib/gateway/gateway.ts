@@ -26,6 +26,7 @@ import { reloadGateway, type ReloadReport, type ReloadTarget } from './reload.js
 import { runtimeRoutes } from './runtime-routes.js'
 import type { SessionFacts } from './session-record.js'
 import { puNameOf } from './sna-host.js'
+import { TlsEndpoint } from '../tls/index.js'
 
 export interface GatewayDeps {
   logger: Logger
@@ -78,6 +79,8 @@ export interface Gateway {
   reopenAuditFile: () => void
   /** Drain: readyz 503, listeners close, sessions continue up to drainTimeout, then end. */
   shutdown: (opts?: { immediate?: boolean }) => Promise<void>
+  /** SIGHUP: read every listener's TLS certificate files again (new connections use them). */
+  reloadCertificates: () => void
 }
 
 /** How long startGateway waits for host links to come up before opening what it can. */
@@ -95,15 +98,31 @@ export async function startGateway (config: GatewayConfig, deps: GatewayDeps): P
   for (const h of config.hosts) hosts.set(h.name, createHostSide(h, hostContext(h.name)))
   const appc = createAppcEngine(config, hosts, { logger, metrics, clock })
   const audit = new AuditLog(config.audit, config.name, logger)
+  const tls = openTlsEndpoints(config, { metrics, logger, clock })
   const pipeline = new ConnectionPipeline({
-    config, lus, hosts, metrics, logger, clock,
+    config, lus, hosts, metrics, logger, clock, tls,
     audit: record => { audit.write(record) },
     ...(deps.onConnectionEnd === undefined ? {} : { onConnectionEnd: deps.onConnectionEnd }),
   })
   const listeners = new ListenerManager({ listeners: config.listeners, registry: lus, logger, metrics, clock, onConnection: c => { pipeline.accept(c) } })
-  const gateway = new GatewayProcess({ config, deps, clock, metrics, lus, hosts, hostContext, appc, audit, pipeline, listeners })
+  const gateway = new GatewayProcess({ config, deps, clock, metrics, lus, hosts, hostContext, appc, audit, pipeline, listeners, tls })
   await gateway.start()
   return gateway
+}
+
+/** One TLS endpoint per listener with a `tls` section; a bad certificate stops the start (TLS_CONFIG). */
+function openTlsEndpoints (config: GatewayConfig, o: { metrics: GatewayMetrics, logger: Logger, clock: Clock }): Map<string, TlsEndpoint> {
+  const endpoints = new Map<string, TlsEndpoint>()
+  try {
+    for (const l of config.listeners) {
+      if (l.tls === undefined) continue
+      endpoints.set(l.name, TlsEndpoint.open(l.tls, { role: 'gateway', listener: l.name, metrics: o.metrics.tls, logger: o.logger, clock: o.clock }))
+    }
+  } catch (err) {
+    for (const e of endpoints.values()) e.close()
+    throw err
+  }
+  return endpoints
 }
 
 /** The registry of every configured LU and its gauges (a pool a reload removed loses its series). */
@@ -169,6 +188,7 @@ interface GatewayParts {
   audit: AuditLog
   pipeline: ConnectionPipeline
   listeners: ListenerManager
+  tls: ReadonlyMap<string, TlsEndpoint>
 }
 
 class GatewayProcess implements Gateway {
@@ -232,6 +252,10 @@ class GatewayProcess implements Gateway {
       ...this.p.listeners.status().map(l => `listening gateway ${this.name} ${l.address}`),
       `listening gateway-admin ${this.name} ${a.address}:${a.port}`,
     ]
+  }
+
+  reloadCertificates (): void {
+    for (const e of this.p.tls.values()) e.reload()
   }
 
   listenerPort (name: string): number {
@@ -308,6 +332,7 @@ class GatewayProcess implements Gateway {
   }
 
   private async closeAll (): Promise<void> {
+    for (const e of this.p.tls.values()) e.close()
     await this.p.appc?.close()
     await this.p.audit.close()
     await Promise.all([...this.hosts.values()].map(h => h.close()))

@@ -3,12 +3,14 @@
 // end path:
 //
 //   accept (ListenerManager: CloseListenSocket, capacity reserved, KB Q101235)
-//     → admission     negotiation.maxPendingPerClient, per client address
-//     → proxy-header  PROXY v2 from trusted networks (HAProxy doc/proxy-protocol.txt)
-//     → [tls]         next: may replace the socket and add TLS facts to the identity
-//     → negotiating   TN3270E (RFC 2355 §7.1) or TN3270 (RFC 1576); the LU is allocated inside,
-//                     synchronously, by the listener's ListenerAllocator; a negotiation the
-//                     front proxy handed over (identity.handover) is resumed, not restarted
+//     → proxy-header  PROXY v2 from trusted networks (HAProxy doc/proxy-protocol.txt): the real
+//                     client's address and, from a TLS-terminating proxy, its TLS facts (TLVs)
+//     → admission     per-client caps keyed by that real address (client-limits.ts)
+//     → tls           the listener's `tls` (lib/tls): direct, START_TLS or optional; may replace
+//                     the socket; a listener without TLS closes a TLS client with one line
+//     → negotiating   TN3270E (RFC 2355 §7.1) or TN3270 (RFC 1576); the client's identity rule
+//                     narrows the allocator, which allocates the LU inside, synchronously; a
+//                     negotiation the front proxy handed over (identity.handover) is resumed
 //     → serving       the LU's host side serves the session until it ends
 //
 // A new concern is one more stage here or one more field on the connection.
@@ -16,11 +18,14 @@ import type { Clock } from '../clock.js'
 import type { GatewayConfig } from '../config/index.js'
 import { ErrorCodes, lbError } from '../errors.js'
 import type { GatewayMetrics, Logger } from '../observability/index.js'
-import { cidrMatch, findTlv, PP2_TYPE_TN3270_NEGOTIATION, readProxyHeader } from '../proxy-protocol/index.js'
+import { decodeClientTls, findTlv, PP2_TYPE_TN3270_NEGOTIATION, readProxyHeader } from '../proxy-protocol/index.js'
+import { screenPlainListener, type TlsEndpoint } from '../tls/index.js'
 import { decodeSnapshot, negotiateServer, type NegotiationSnapshot } from '../tn3270/index.js'
 import { ListenerAllocator } from './allocator.js'
+import { ClientLimits } from './client-limits.js'
 import { ClientConnection, type ConnectionEndInfo, type ConnectionStage } from './connection.js'
 import type { HostSide } from './host-side.js'
+import { IdentityMap } from './identity-map.js'
 import type { AcceptedConnection } from './listeners.js'
 import type { LuRegistry } from './lu-pool.js'
 import type { SessionAuditRecord, SessionFacts } from './session-record.js'
@@ -32,31 +37,11 @@ export interface PipelineOptions {
   metrics: GatewayMetrics
   logger: Logger
   clock: Clock
+  /** The TLS side of each listener that has a `tls` section, by listener name. */
+  tls?: ReadonlyMap<string, TlsEndpoint>
   onConnectionEnd?: (info: ConnectionEndInfo) => void
   /** Takes each session's audit record when it ends (audit.ts). */
   audit?: (record: SessionAuditRecord) => void
-}
-
-/** Connections still negotiating per client key, for negotiation.maxPendingPerClient. */
-export class PendingPerClient {
-  private readonly counts = new Map<string, number>()
-
-  count (key: string): number { return this.counts.get(key) ?? 0 }
-
-  /** A slot for `key`, or undefined when it already holds `limit`. Releasing is idempotent. */
-  take (key: string, limit: number): (() => void) | undefined {
-    const n = this.count(key)
-    if (n >= limit) return undefined
-    this.counts.set(key, n + 1)
-    let held = true
-    return () => {
-      if (!held) return
-      held = false
-      const left = this.count(key) - 1
-      if (left <= 0) this.counts.delete(key)
-      else this.counts.set(key, left)
-    }
-  }
 }
 
 export class ConnectionPipeline {
@@ -67,10 +52,10 @@ export class ConnectionPipeline {
   constructor (opts: PipelineOptions, stages?: readonly ConnectionStage[]) {
     this.opts = opts
     this.stages = stages ?? [
-      admissionStage(opts.config, new PendingPerClient()),
       proxyHeaderStage(opts.config),
-      // The TLS stage goes here: phase 'tls', conn.useSocket(tlsSocket), TLS facts on conn.identity.
-      negotiateStage(opts),
+      admissionStage(opts, new ClientLimits()),
+      tlsStage(opts),
+      negotiateStage(opts, new IdentityMap(opts.config.identity)),
       serveStage(opts),
     ]
   }
@@ -83,6 +68,9 @@ export class ConnectionPipeline {
       pools: listener.pools,
       ...(reservation === undefined ? {} : { reservation }),
       sendsBindImage: pool => hosts.get(config.pools.find(p => p.name === pool)!.host)!.bindImage,
+      onIdentityRefusal: r => {
+        this.opts.logger.warn({ event: 'identity_refused', client: conn.identity.client, listener: listener.name, rule: r.rule, request: r.request, reason: r.reason, ...(conn.identity.tls?.subject === undefined ? {} : { subject: conn.identity.tls.subject }) }, 'device request outside the client\'s identity mapping refused')
+      },
     })
     const conn = new ClientConnection({ socket, listener, allocator }, {
       metrics: this.opts.metrics,
@@ -98,7 +86,7 @@ export class ConnectionPipeline {
 
   /** Connections with a session (serving until their LU is clean). */
   get sessions (): number { return this.count(c => c.phase === 'serving') }
-  /** Connections not serving yet (admission, PROXY header, negotiation). */
+  /** Connections not serving yet (PROXY header, admission, TLS, negotiation). */
   get negotiating (): number { return this.count(c => c.phase !== 'serving' && c.phase !== 'ending' && c.phase !== 'closed') }
 
   /** The sessions being served, as GET /v1/sessions lists them. */
@@ -129,52 +117,105 @@ export class ConnectionPipeline {
 }
 
 /**
- * Capacity is reserved at accept, so one client holding silent connects could keep a listener
- * closed: cap its connections still negotiating. A trusted front proxy carries many clients and
- * is exempt.
+ * The real client's address from a PROXY v2 header, believed only from trusted networks, and the
+ * TLS facts a TLS-terminating proxy put in its TLVs (doc/proxy-protocol.txt §2.2.6).
  */
-export function admissionStage (config: GatewayConfig, pending: PendingPerClient): ConnectionStage {
-  return {
-    phase: 'admission',
-    run: conn => {
-      const source = conn.socket.remoteAddress ?? ''
-      const limit = config.negotiation.maxPendingPerClient
-      const pp = conn.listener.proxyProtocol
-      if (limit === 0 || (pp.mode !== 'off' && cidrMatch(source, pp.trustedSources))) return
-      const slot = pending.take(source, limit)
-      if (slot === undefined) {
-        Object.assign(conn.detail, { pending: pending.count(source), limit })
-        throw lbError(ErrorCodes.CLIENT_PENDING_LIMIT, 'too many connections from this client still negotiating')
-      }
-      conn.pendingSlot = slot
-    },
-  }
-}
-
-/** The real client's address from a PROXY v2 header, believed only from trusted networks. */
 export function proxyHeaderStage (config: GatewayConfig): ConnectionStage {
   return {
     phase: 'proxy-header',
     run: async conn => {
       const id = await readProxyHeader(conn.socket, conn.listener.proxyProtocol, config.negotiation.timeout)
       const handover = findTlv(id.tlvs, PP2_TYPE_TN3270_NEGOTIATION)
-      conn.identity = { ...conn.identity, client: id.client, proxied: id.proxied, ...(handover === undefined ? {} : { handover }) }
+      conn.identity = { ...conn.identity, client: id.client, address: id.address, proxied: id.proxied, ...(handover === undefined ? {} : { handover }) }
+      const facts = id.proxied ? decodeClientTls(id.tlvs) : undefined
+      if (facts === undefined) return
+      conn.identity.tlsReportedByProxy = true
+      if (!facts.tls) return
+      conn.identity.tls = {
+        terminatedBy: 'proxy',
+        protocol: facts.protocol ?? 'unknown',
+        cipher: facts.cipher ?? 'unknown',
+        certificate: facts.certificate,
+        verified: facts.verified,
+        sans: facts.sans ?? [],
+        ...(facts.subject === undefined ? {} : { subject: facts.subject }),
+        ...(facts.cn === undefined ? {} : { cn: facts.cn }),
+      }
     },
   }
 }
 
 /**
- * TN3270E or TN3270 negotiation; the LU comes from the listener's allocator inside it. A
- * negotiation handed over by the front proxy (docs/routing.md) resumes at the client's request:
- * the answer to it is the first thing this gateway writes. A snapshot that does not decode
- * ends the connection (TN3270_SNAPSHOT_MALFORMED): the proxy then tries another gateway.
+ * Capacity is reserved at accept, so one client holding silent connects could keep a listener
+ * closed: cap its connections still negotiating, and its connections in all, by its real
+ * address (a trusted front proxy carries many clients; each counts as itself).
  */
-export function negotiateStage (opts: PipelineOptions): ConnectionStage {
+export function admissionStage (opts: Pick<PipelineOptions, 'config' | 'metrics'>, limits: ClientLimits): ConnectionStage {
+  const { config, metrics } = opts
+  return {
+    phase: 'admission',
+    run: conn => {
+      const address = conn.identity.address
+      const admitted = limits.admit(address, { pending: config.negotiation.maxPendingPerClient, sessions: config.maxSessionsPerClient })
+      if (admitted.ok) {
+        conn.clientSlot = admitted.slot
+        return
+      }
+      metrics.clientLimitRefusals.inc({ listener: conn.listener.name, limit: admitted.limit })
+      if (admitted.limit === 'pending') {
+        Object.assign(conn.detail, { pending: admitted.count, limit: admitted.max })
+        throw lbError(ErrorCodes.CLIENT_PENDING_LIMIT, 'too many connections from this client still negotiating')
+      }
+      Object.assign(conn.detail, { connections: admitted.count, limit: admitted.max })
+      throw lbError(ErrorCodes.CLIENT_SESSION_LIMIT, 'too many connections from this client')
+    },
+  }
+}
+
+/**
+ * The listener's TLS (lib/tls): the socket the next stages use becomes the TLS socket, and the
+ * client's TLS facts join its identity, unless a trusted proxy already reported the client's
+ * TLS (then this TLS is the proxy's own link, mutual TLS between the tiers).
+ */
+export function tlsStage (opts: Pick<PipelineOptions, 'tls' | 'metrics' | 'config' | 'clock'>): ConnectionStage {
+  return {
+    phase: 'tls',
+    run: async conn => {
+      const endpoint = opts.tls?.get(conn.listener.name)
+      if (endpoint === undefined) {
+        // The PROXY reader in optional mode already waited for a direct client's first bytes,
+        // and a proxy sends the client's bytes right behind its header: one turn is enough there.
+        const pp = conn.listener.proxyProtocol.mode
+        const waitMs = pp === 'off' ? opts.config.negotiation.clientHelloWait : 0
+        await screenPlainListener(conn.socket, { role: 'gateway', listener: conn.listener.name, metrics: opts.metrics.tls, waitMs, clock: opts.clock })
+        return
+      }
+      const accepted = await endpoint.accept(conn.socket)
+      if (!accepted.tls) return
+      conn.useSocket(accepted.socket)
+      if (conn.identity.tlsReportedByProxy === true) return
+      conn.identity.tls = { ...accepted.identity, terminatedBy: 'gateway' }
+    },
+  }
+}
+
+/**
+ * TN3270E or TN3270 negotiation; the LU comes from the listener's allocator inside it, narrowed
+ * first to what the client's identity rule allows. A negotiation handed over by the front proxy
+ * (docs/routing.md) resumes at the client's request: the answer to it is the first thing this
+ * gateway writes. A snapshot that does not decode ends the connection
+ * (TN3270_SNAPSHOT_MALFORMED): the proxy then tries another gateway.
+ */
+export function negotiateStage (opts: PipelineOptions, identity: IdentityMap): ConnectionStage {
   const { config, metrics, logger, clock } = opts
   return {
     phase: 'negotiating',
     run: async conn => {
       const resume = handedOver(conn)
+      const tls = conn.identity.tls
+      const allowed = identity.resolve({ address: conn.identity.address, certificate: tls?.certificate === true ? tls : undefined })
+      conn.allocator.restrict(allowed)
+      if (allowed !== undefined) conn.identity.rule = allowed.rule
       const negotiation = negotiateServer(conn.socket, {
         provider: {
           allocate: req => {
@@ -195,8 +236,8 @@ export function negotiateStage (opts: PipelineOptions): ConnectionStage {
         clock,
         ...(resume === undefined ? {} : { resume }),
       })
-      // The PROXY header stage left the socket explicitly paused (bytes after the header
-      // unshifted); negotiateServer has attached its listeners synchronously, so let data flow.
+      // The earlier stages left the socket explicitly paused (bytes they read unshifted);
+      // negotiateServer has attached its listeners synchronously, so let data flow.
       conn.socket.resume()
       conn.session = await negotiation
     },

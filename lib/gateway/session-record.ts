@@ -6,6 +6,7 @@
 // where it came in (listener), what it was given (pool, LU, host, application), what it was
 // (device type, TN3270 or TN3270E), when and for how long, bytes and records each way, and why it
 // ended. Never screen data: counts only.
+import type { TlsClientIdentity } from '../tls/index.js'
 
 /**
  * What the client leg counts while a session runs: records from the client (`in`) and 3270
@@ -19,8 +20,8 @@ export class SessionActivity {
   application: string | undefined
 }
 
-/** TLS facts a TLS stage records about the client (certificate subject, fingerprint ...). */
-export type TlsIdentity = Readonly<Record<string, unknown>>
+/** The client's TLS as the tls stage learnt it: at this gateway, or reported by a TLS-terminating proxy. */
+export type TlsIdentity = TlsClientIdentity & { terminatedBy: 'gateway' | 'proxy' }
 
 export interface SessionFacts {
   clientAddress: string

@@ -34,9 +34,24 @@ function configReloads (registers: Registry[]) {
   return new Counter({ name: 'tn3270_config_reloads_total', help: 'Config reloads (SIGHUP, POST /v1/reload) by result: applied, unchanged, refused (nothing applied)', labelNames: ['role', 'result'] as const, registers })
 }
 
+/**
+ * TLS on client-facing listeners, the same names for both roles (`role` = gateway | proxy):
+ * handshakes by result and the served certificate's notAfter (for the expiry alert).
+ */
+export function createTlsMetrics (registry: Registry) {
+  const registers = [registry]
+  return {
+    handshakes: new Counter({ name: 'tn3270_tls_handshakes_total', help: 'Clients taken into TLS (or not) on a listener, by result: ok, plain, failed, timeout, declined, closed, plain_listener', labelNames: ['role', 'listener', 'result'] as const, registers }),
+    certificateExpiry: new Gauge({ name: 'tn3270_tls_certificate_expiry_seconds', help: 'notAfter of the certificate the listener serves, as Unix time in seconds', labelNames: ['role', 'listener'] as const, registers }),
+  }
+}
+export type TlsMetrics = ReturnType<typeof createTlsMetrics>
+
 export function createGatewayMetrics (registry: Registry) {
   const registers = [registry]
   return {
+    tls: createTlsMetrics(registry),
+    clientLimitRefusals: new Counter({ name: 'tn3270_gateway_client_limit_refusals_total', help: 'Connections refused because their client (by real address) was at a per-client cap: pending (negotiation.maxPendingPerClient) or sessions (maxSessionsPerClient)', labelNames: ['listener', 'limit'] as const, registers }),
     lus: new Gauge({ name: 'tn3270_gateway_lus', help: 'LUs per pool and its host by state (free, in_use, unavailable; disabled LUs count as unavailable)', labelNames: ['pool', 'host', 'state'] as const, registers }),
     listenerOpen: new Gauge({ name: 'tn3270_gateway_listener_open', help: '1 while the listener accepts connections, 0 while closed (CloseListenSocket)', labelNames: ['listener'] as const, registers }),
     listenerCloses: new Counter({ name: 'tn3270_gateway_listener_closes_total', help: 'Times a listener closed because no LU could be served', labelNames: ['listener'] as const, registers }),
@@ -64,6 +79,8 @@ export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>
 export function createProxyMetrics (registry: Registry) {
   const registers = [registry]
   return {
+    tls: createTlsMetrics(registry),
+    clientLimitRefusals: new Counter({ name: 'tn3270_proxy_client_limit_refusals_total', help: 'Client connections refused at accept because their address was at a per-client cap: pending (maxPendingPerClient) or sessions (maxSessionsPerClient)', labelNames: ['listener', 'limit'] as const, registers }),
     listenerOpen: new Gauge({ name: 'tn3270_proxy_listener_open', help: '1 while the proxy listener accepts, 0 while closed because no backend can take a client', labelNames: ['listener'] as const, registers }),
     listenerReopenFailures: new Counter({ name: 'tn3270_proxy_listener_reopen_failures_total', help: 'Attempts to reopen a closed listener that failed (port taken: EADDRINUSE); each is retried', labelNames: ['listener'] as const, registers }),
     connections: new Counter({ name: 'tn3270_proxy_connections_total', help: 'Client connections by result (forwarded, no_backend, error)', labelNames: ['listener', 'result'] as const, registers }),

@@ -4,7 +4,7 @@
 // sources); one from anywhere else is refused and logged. Its TLVs (§2.2) are passed on with it.
 import type { Socket } from 'node:net'
 import { ErrorCodes, Tn3270LbError, errorMessage, isLbError, lbError } from '../errors.js'
-import { cidrMatch } from './address.js'
+import { cidrMatch, parseIp, v4Mapped } from './address.js'
 import { parseProxyHeader, type ProxyTlv } from './codec.js'
 
 export interface ProxyHeaderPolicy {
@@ -22,10 +22,20 @@ export const OPTIONAL_HEADER_WAIT_MS = 100
 export interface ClientIdentity {
   /** address:port of the real client. */
   client: string
+  /** Its address alone, IPv4-mapped IPv6 as IPv4: the key of per-client caps and identity rules. */
+  address: string
   /** Whether it came from a PROXY header. */
   proxied: boolean
-  /** The header's TLVs (§2.2), from a trusted sender only; empty without a header. */
+  /** The header's TLVs (HAProxy doc/proxy-protocol.txt §2.2), from a trusted source only; empty without a header. */
   tlvs: ProxyTlv[]
+}
+
+/** An address as per-client caps count it: `::ffff:10.1.2.3` (a dual-stack socket's IPv4 client) is 10.1.2.3. */
+export function clientAddress (address: string | undefined): string {
+  if (address === undefined) return 'unknown'
+  const ip = parseIp(address)
+  const v4 = ip?.family === 6 ? v4Mapped(ip.bytes) : undefined
+  return v4 === undefined ? address : [...v4].join('.')
 }
 
 export function peerOf (socket: Socket): string {
@@ -39,7 +49,8 @@ export function peerOf (socket: Socket): string {
  */
 export async function readProxyHeader (socket: Socket, policy: ProxyHeaderPolicy, timeoutMs: number): Promise<ClientIdentity> {
   const peer = peerOf(socket)
-  if (policy.mode === 'off') return { client: peer, proxied: false, tlvs: [] }
+  const direct: ClientIdentity = { client: peer, address: clientAddress(socket.remoteAddress), proxied: false, tlvs: [] }
+  if (policy.mode === 'off') return direct
   const trusted = cidrMatch(socket.remoteAddress ?? '', policy.trustedSources)
   if (policy.mode === 'required' && !trusted) {
     throw lbError(ErrorCodes.PROXY_HEADER_UNTRUSTED, `connection from ${peer}: PROXY header required, and only accepted from trusted networks`)
@@ -65,7 +76,7 @@ export async function readProxyHeader (socket: Socket, policy: ProxyHeaderPolicy
       } catch (err) {
         // Not a header at all: a direct client that spoke first. Fine in optional mode.
         if (isLbError(err, ErrorCodes.PROXY_HEADER_MISSING) && policy.mode === 'optional') {
-          finish(undefined, { client: peer, proxied: false, tlvs: [] }, buf)
+          finish(undefined, direct, buf)
           return
         }
         finish(lbError(err instanceof Tn3270LbError ? err.code : ErrorCodes.PROXY_HEADER, `connection from ${peer}: ${errorMessage(err)}`, err))
@@ -77,10 +88,10 @@ export async function readProxyHeader (socket: Socket, policy: ProxyHeaderPolicy
         return
       }
       const h = parsed.header
-      const client = h.command === 'proxy' && h.family !== 'unspec' && h.family !== 'unix'
-        ? `${h.src.address.includes(':') ? `[${h.src.address}]` : h.src.address}:${h.src.port}`
-        : peer
-      finish(undefined, { client, proxied: client !== peer, tlvs: h.tlvs }, buf.subarray(parsed.consumed))
+      const src = h.command === 'proxy' && h.family !== 'unspec' && h.family !== 'unix' ? h.src : undefined
+      const client = src === undefined ? peer : `${src.address.includes(':') ? `[${src.address}]` : src.address}:${src.port}`
+      const address = src === undefined ? direct.address : clientAddress(src.address)
+      finish(undefined, { client, address, proxied: client !== peer, tlvs: h.tlvs }, buf.subarray(parsed.consumed))
     }
     const timer = setTimeout(() => {
       if (buf.length > 0) {
@@ -88,7 +99,7 @@ export async function readProxyHeader (socket: Socket, policy: ProxyHeaderPolicy
       } else if (policy.mode === 'required') {
         finish(lbError(ErrorCodes.PROXY_HEADER_MISSING, `connection from ${peer}: no PROXY header within ${wait} ms`))
       } else {
-        finish(undefined, { client: peer, proxied: false, tlvs: [] })
+        finish(undefined, direct)
       }
     }, wait)
     socket.on('data', onData)

@@ -9,7 +9,8 @@
 import net from 'node:net'
 import type { Clock } from '../clock.js'
 import { BackendConnectError, errorCode, errorMessage, type ConnectFailureReason } from '../errors.js'
-import { encodeProxyV2 } from '../proxy-protocol/index.js'
+import { encodeProxyV2, type ProxyTlv } from '../proxy-protocol/index.js'
+import { startClientTls, type TlsClientMaterial } from '../tls/index.js'
 import type { Backend } from './backend.js'
 
 export interface ConnectOptions {
@@ -102,6 +103,10 @@ export interface FailoverOptions {
   proxyProtocol: boolean
   client: { address: string, port: number }
   local: { address: string, port: number }
+  /** TLVs for the PROXY v2 header: the client's TLS facts when this proxy terminated it (doc/proxy-protocol.txt §2.2.6). */
+  tlvs?: ProxyTlv[]
+  /** TLS toward this backend (re-encryption, mutual TLS between the tiers), after the PROXY header. */
+  tls?: (b: Backend) => TlsClientMaterial | undefined
   /** Called after each failed attempt (for logs and the failover metric). */
   onFailure?: (b: Backend, reason: ConnectFailureReason, message: string) => void
   /** True once the client has gone away: stop trying. */
@@ -144,7 +149,18 @@ export async function connectWithFailover (pool: FailoverPool, opts: FailoverOpt
       continue
     }
     const connectMs = opts.clock.now() - started
-    if (opts.proxyProtocol) socket.write(encodeProxyV2({ src: opts.client, dst: opts.local }))
+    // The header goes first and in plaintext; a gateway listener with TLS reads it before its handshake.
+    if (opts.proxyProtocol) socket.write(encodeProxyV2({ src: opts.client, dst: opts.local, tlvs: opts.tlvs ?? [] }))
+    const material = opts.tls?.(backend)
+    if (material !== undefined) {
+      try {
+        socket = await startClientTls(socket, backend.target.host, material, opts.connectTimeout, opts.clock)
+      } catch (err) {
+        socket.destroy()
+        fail('tls', errorMessage(err))
+        continue
+      }
+    }
     const first = await awaitFirstByte(socket, opts.earlyCloseWindow, opts.clock)
     if (first.kind === 'closed') {
       socket.destroy()

@@ -4,10 +4,13 @@
 import type { Dispatcher } from 'undici'
 import type { Clock } from '../clock.js'
 import type { ProxyConfig, ProxyListenerConfig } from '../config/index.js'
+import { errorMessage } from '../errors.js'
 import type { Logger, ProxyMetrics } from '../observability/index.js'
 import { isDeepStrictEqual } from 'node:util'
 import { AffinityTable } from './affinity.js'
 import type { Backend } from './backend.js'
+import { loadClientTls, TlsEndpoint, type TlsClientMaterial } from '../tls/index.js'
+import type { ProxyClientLimits } from './client-limits.js'
 import { DnsDiscovery, staticTargets, type Resolver } from './discovery.js'
 import { ProxyListener, type ClientSession } from './listener.js'
 import { BackendPool, type BackendStatus, type PoolSettings, type RoutingMode } from './pool.js'
@@ -21,6 +24,8 @@ export interface FrontendContext {
   clock: Clock
   logger: Logger
   metrics: ProxyMetrics
+  /** Per-client caps across every listener (maxPendingPerClient, maxSessionsPerClient). */
+  limits?: ProxyClientLimits
 }
 
 export interface ProxyListenerStatus {
@@ -68,9 +73,15 @@ export class Frontend {
   /** One discovery per `dns` entry, by its name. */
   private readonly dns = new Map<string, DnsDiscovery>()
   private started = false
+  /** Client TLS this listener terminates (cfg.tls). */
+  private readonly tls: TlsEndpoint | undefined
+  /** TLS toward the backends: listener-wide (backendTls) and per static backend (tls). */
+  private backendTls: BackendTlsMaterial
 
   constructor (public cfg: ProxyListenerConfig, private readonly ctx: FrontendContext) {
     const { config, dispatcher, clock, logger, metrics } = ctx
+    this.backendTls = loadBackendTls(cfg)
+    this.tls = cfg.tls === undefined ? undefined : TlsEndpoint.open(cfg.tls, { role: 'proxy', listener: cfg.name, metrics: metrics.tls, logger, clock })
     this.pool = new BackendPool({
       listener: cfg.name,
       routing: routingMode(cfg),
@@ -94,6 +105,13 @@ export class Frontend {
       clock,
       logger,
       metrics,
+      ...(ctx.limits === undefined ? {} : { limits: ctx.limits }),
+      tls: {
+        // The gateways hear about the client's TLS when this proxy knows it: it terminates it, or
+        // it re-encrypts (then the gateway's own TLS is this proxy's link, not the client's).
+        clientTls: { endpoint: this.tls, report: cfg.proxyProtocol === 'v2' && (cfg.tls !== undefined || cfg.backendTls !== undefined || cfg.backends.some(b => b.tls !== undefined)) },
+        backendTls: backend => this.backendTls.byBackend.get(backend) ?? this.backendTls.listener,
+      },
     })
   }
 
@@ -155,6 +173,17 @@ export class Frontend {
     this.listener.stopAccepting()
     for (const d of this.dns.values()) d.stop()
     this.pool.close()
+    this.tls?.close()
+  }
+
+  /** SIGHUP: the client-facing certificate and the backend TLS material, read again for new connections. */
+  reloadCertificates (logger: Logger): void {
+    this.tls?.reload()
+    try {
+      this.backendTls = loadBackendTls(this.cfg)
+    } catch (err) {
+      logger.warn({ event: 'tls_reload_failed', role: 'proxy', listener: this.cfg.name, err: errorMessage(err) }, 'backend TLS material not reloaded; the current one stays in use')
+    }
   }
 
   status (): ProxyListenerStatus {
@@ -179,4 +208,18 @@ export class Frontend {
     const { resolver, clock, logger } = this.ctx
     return new DnsDiscovery({ source, resolver, clock, logger, onTargets: (targets) => this.pool.setSource(`dns:${source.name}`, targets) })
   }
+}
+
+interface BackendTlsMaterial {
+  listener: TlsClientMaterial | undefined
+  byBackend: Map<string, TlsClientMaterial>
+}
+
+/** Reads the listener's backendTls and each static backend's tls (PEM text or files); throws TLS_CONFIG. */
+function loadBackendTls (cfg: ProxyListenerConfig): BackendTlsMaterial {
+  const byBackend = new Map<string, TlsClientMaterial>()
+  cfg.backends.forEach((b, i) => {
+    if (b.tls !== undefined) byBackend.set(b.name, loadClientTls(b.tls, `listeners.${cfg.name}.backends.${i}.tls`))
+  })
+  return { listener: cfg.backendTls === undefined ? undefined : loadClientTls(cfg.backendTls, `listeners.${cfg.name}.backendTls`), byBackend }
 }

@@ -7,7 +7,8 @@
 import type net from 'node:net'
 import type { Clock } from '../clock.js'
 import { BackendConnectError, errorCode, errorMessage, type ConnectFailureReason } from '../errors.js'
-import { customTlv, encodeProxyV2, PP2_TYPE_TN3270_NEGOTIATION, type ProxyEndpoint } from '../proxy-protocol/index.js'
+import { customTlv, encodeProxyV2, PP2_TYPE_TN3270_NEGOTIATION, type ProxyEndpoint, type ProxyTlv } from '../proxy-protocol/index.js'
+import { startClientTls, type TlsClientMaterial } from '../tls/index.js'
 import { encodeSnapshot, type NegotiationSnapshot, type RejectReason } from '../tn3270/index.js'
 import { AnswerReader, type AnswerRefusal } from './answer.js'
 import { connectOnce } from './connect.js'
@@ -23,6 +24,10 @@ export interface HandoverTarget {
   client: ProxyEndpoint
   local: ProxyEndpoint
   snapshot: NegotiationSnapshot
+  /** More TLVs for the header: the client's TLS facts when this proxy terminated it (doc/proxy-protocol.txt §2.2.6). */
+  tlvs?: readonly ProxyTlv[]
+  /** TLS toward this gateway after the header (re-encryption, mutual TLS between the tiers). */
+  tls?: TlsClientMaterial
   /** The client left: give up at once. */
   signal: AbortSignal
 }
@@ -33,9 +38,9 @@ export type HandoverResult =
   | { ok: false, stage: 'answer', why: AnswerRefusal, reason?: RejectReason, message: string, connectMs: number }
   | { ok: false, stage: 'aborted' }
 
-/** The PROXY v2 header that carries the client and its negotiation to the gateway. */
-export function handoverHeader (client: ProxyEndpoint, local: ProxyEndpoint, snapshot: NegotiationSnapshot): Buffer {
-  return encodeProxyV2({ src: client, dst: local, tlvs: [customTlv(PP2_TYPE_TN3270_NEGOTIATION, encodeSnapshot(snapshot))] })
+/** The PROXY v2 header that carries the client, its TLS facts and its negotiation to the gateway. */
+export function handoverHeader (client: ProxyEndpoint, local: ProxyEndpoint, snapshot: NegotiationSnapshot, tlvs: readonly ProxyTlv[] = []): Buffer {
+  return encodeProxyV2({ src: client, dst: local, tlvs: [...tlvs, customTlv(PP2_TYPE_TN3270_NEGOTIATION, encodeSnapshot(snapshot))] })
 }
 
 export async function handOver (t: HandoverTarget): Promise<HandoverResult> {
@@ -49,8 +54,17 @@ export async function handOver (t: HandoverTarget): Promise<HandoverResult> {
   }
   const connectMs = t.clock.now() - started
   if (t.signal.aborted) { socket.destroy(); return { ok: false, stage: 'aborted' } }
-  socket.write(handoverHeader(t.client, t.local, t.snapshot))
-  return await readAnswer(socket, t, Math.max(1, t.timeout - connectMs), connectMs)
+  // The header goes first and in plaintext; a gateway listener with TLS reads it before its handshake.
+  socket.write(handoverHeader(t.client, t.local, t.snapshot, t.tlvs))
+  if (t.tls !== undefined) {
+    try {
+      socket = await startClientTls(socket, t.host, t.tls, Math.max(1, t.timeout - connectMs), t.clock)
+    } catch (err) {
+      socket.destroy()
+      return { ok: false, stage: 'connect', reason: 'tls', message: errorMessage(err) }
+    }
+  }
+  return await readAnswer(socket, t, Math.max(1, t.timeout - (t.clock.now() - started)), connectMs)
 }
 
 /** Waits for the gateway's answer; the socket is paused and left to the caller only when accepted. */

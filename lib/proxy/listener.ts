@@ -19,10 +19,12 @@ import type { Clock, Timer } from '../clock.js'
 import { errorCode, errorMessage } from '../errors.js'
 import { inEphemeralRange, readEphemeralRange, reopenDelay } from '../listen/index.js'
 import type { Logger, ProxyMetrics } from '../observability/index.js'
+import { clientAddress, peerOf } from '../proxy-protocol/index.js'
 import type { AffinityTable } from './affinity.js'
+import type { ProxyClientLimits } from './client-limits.js'
 import type { BackendPool } from './pool.js'
 import { RoutedSession } from './routed-session.js'
-import { ProxySession, type SessionSettings } from './session.js'
+import { ProxySession, type SessionContext, type SessionSettings } from './session.js'
 
 /** A client connection of either routing: what the listener and the drain need of it. */
 export type ClientSession = ProxySession | RoutedSession
@@ -43,6 +45,10 @@ export interface ListenerOptions {
   relistenDelay?: number
   /** Where the ephemeral port range is read (tests point it elsewhere). */
   portRangeFile?: string
+  /** Per-client caps, shared by every listener of this proxy; none = no caps. */
+  limits?: ProxyClientLimits
+  /** TLS with the client and toward the backends (session.ts, routed-session.ts). */
+  tls?: Pick<SessionContext, 'clientTls' | 'backendTls'>
 }
 
 export type ListenerState = 'closed' | 'opening' | 'open' | 'retrying'
@@ -160,11 +166,25 @@ export class ProxyListener {
 
   private accept (socket: net.Socket): void {
     if (this.stopped) { socket.destroy(); return }
+    const admitted = this.opts.limits?.admit(clientAddress(socket.remoteAddress))
+    if (admitted !== undefined && !admitted.ok) {
+      this.refuse(socket, admitted.limit, admitted.count, admitted.max)
+      return
+    }
     const { settings, pool, clock, logger, metrics, affinity } = this.opts
     const session = settings.routing === 'tn3270e'
-      ? new RoutedSession(socket, { settings, pool, clock, logger, metrics, affinity })
-      : new ProxySession(socket, { settings, pool, clock, logger, metrics })
+      ? new RoutedSession(socket, { settings, pool, clock, logger, metrics, affinity, ...this.opts.tls }, admitted?.slot)
+      : new ProxySession(socket, { settings, pool, clock, logger, metrics, ...this.opts.tls }, admitted?.slot)
     this.sessions.add(session)
-    void session.done.finally(() => { this.sessions.delete(session); this.reconcile() })
+    void session.done.finally(() => { admitted?.slot.release(); this.sessions.delete(session); this.reconcile() })
+  }
+
+  /** Over a per-client cap: closed before anything else happens, one warn line, counted. */
+  private refuse (socket: net.Socket, limit: 'pending' | 'sessions', count: number, max: number): void {
+    const { metrics, logger, name } = this.opts
+    metrics.clientLimitRefusals.inc({ listener: name, limit })
+    metrics.connections.inc({ listener: name, result: 'error' })
+    logger.warn({ event: 'client_limit', listener: name, client: peerOf(socket), limit, count, max }, limit === 'pending' ? 'too many connections from this client not yet sending data; closed' : 'too many connections from this client; closed')
+    socket.destroy()
   }
 }

@@ -10,6 +10,7 @@ import { createProxyMetrics, reportReload, startAdminServer, type Logger, type R
 import { systemResolver, type Resolver } from './discovery.js'
 import type { DrainReport } from './drain.js'
 import { Frontend, type FrontendContext } from './frontend.js'
+import { ProxyClientLimits } from './client-limits.js'
 import { ProxyLifecycle, type ShutdownOptions } from './lifecycle.js'
 import { reloadProxy } from './reload.js'
 import { ProxyResources } from './resources.js'
@@ -55,6 +56,8 @@ export interface Proxy {
    * tn3270_config_reloads_total count either way.
    */
   reload: () => ReloadReport
+  /** SIGHUP: every listener's TLS certificate and backend TLS material read again (new connections use them). */
+  reloadCertificates: () => void
 }
 
 /**
@@ -71,6 +74,7 @@ export async function startProxy (config: ProxyConfig, deps: ProxyDeps): Promise
     clock: deps.clock ?? systemClock,
     logger: deps.logger,
     metrics: createProxyMetrics(deps.registry),
+    limits: new ProxyClientLimits({ pending: config.maxPendingPerClient, sessions: config.maxSessionsPerClient }),
   }
   const resources = new ProxyResources(ctx.dispatcher, deps.dispatcher === undefined)
   try {
@@ -129,5 +133,6 @@ async function serve (config: ProxyConfig, deps: ProxyDeps, ctx: FrontendContext
     shutdown: (opts) => lifecycle.shutdown({ drainTimeout: config.drainTimeout, closeSpreadTime: config.closeSpreadTime, ...opts }),
     close: () => lifecycle.close(),
     reload,
+    reloadCertificates: () => { for (const f of frontends) f.reloadCertificates(ctx.logger) },
   }
 }

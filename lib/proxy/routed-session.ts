@@ -11,14 +11,17 @@ import type net from 'node:net'
 import type { Clock } from '../clock.js'
 import { errorCode, errorMessage, NegotiationError } from '../errors.js'
 import type { Logger, ProxyMetrics } from '../observability/index.js'
+import type { ProxyTlv } from '../proxy-protocol/index.js'
 import { negotiateServer, type HandedOver } from '../tn3270/index.js'
 import type { AffinityTable } from './affinity.js'
+import type { ClientSlot } from './client-limits.js'
+import { acceptClientTls } from './client-tls.js'
 import type { BackendPool } from './pool.js'
 import { Router, type Chosen } from './router.js'
-import type { SessionSettings } from './session.js'
+import type { SessionContext, SessionSettings } from './session.js'
 import { splice, type Splice, type SpliceResult, type Termination } from './splice.js'
 
-export interface RoutedSessionContext {
+export interface RoutedSessionContext extends Pick<SessionContext, 'clientTls' | 'backendTls'> {
   settings: SessionSettings
   pool: BackendPool
   clock: Clock
@@ -42,9 +45,12 @@ export class RoutedSession {
   readonly done: Promise<void>
   private state: RoutedState = { phase: 'negotiating' }
   private readonly started: number
+  /** The client's TCP endpoints (the negotiation may run on a TLS socket on top of them). */
+  private readonly peer: { address: string | undefined, port: number, local: string | undefined, localPort: number }
 
-  constructor (private readonly socket: net.Socket, private readonly ctx: RoutedSessionContext) {
+  constructor (private socket: net.Socket, private readonly ctx: RoutedSessionContext, private readonly slot?: ClientSlot) {
     this.client = hostPort(socket.remoteAddress, socket.remotePort)
+    this.peer = { address: socket.remoteAddress, port: socket.remotePort ?? 0, local: socket.localAddress, localPort: socket.localPort ?? 0 }
     this.started = ctx.clock.now()
     this.done = this.run().catch((err: unknown) => {
       this.socket.destroy()
@@ -59,26 +65,36 @@ export class RoutedSession {
   }
 
   private async run (): Promise<void> {
-    const { settings, metrics } = this.ctx
-    const client = this.socket
-    client.on('error', () => { /* seen as a close by the negotiation, then by the splice */ })
-    if (client.remoteAddress === undefined || client.localAddress === undefined) {
-      client.destroy()
+    const { settings, metrics, logger } = this.ctx
+    const tcp = this.socket
+    tcp.on('error', () => { /* seen as a close by the negotiation, then by the splice */ })
+    if (this.peer.address === undefined || this.peer.local === undefined) {
+      tcp.destroy()
       metrics.connections.inc({ listener: settings.listener, result: 'error' })
       return
     }
-    client.setNoDelay(true)
-    if (settings.tcpKeepAlive > 0) client.setKeepAlive(true, settings.tcpKeepAlive)
-    const router = this.router(client)
+    tcp.setNoDelay(true)
+    if (settings.tcpKeepAlive > 0) tcp.setKeepAlive(true, settings.tcpKeepAlive)
+    const accepted = await acceptClientTls(tcp, this.ctx.clientTls ?? { report: false }, { logger, listener: settings.listener, client: this.client })
+    if (accepted === undefined) {
+      metrics.connections.inc({ listener: settings.listener, result: 'error' })
+      return
+    }
+    this.socket = accepted.socket
+    const client = this.socket
+    client.on('error', () => { /* as above, for the TLS socket */ })
+    const router = this.router(accepted.tlvs)
     const out = await this.negotiate(client, router)
     if (out === undefined) return
+    // A device request reached a gateway: a working client, not an idle connect (maxPendingPerClient).
+    this.slot?.active()
     const chosen = router.take()
     if (chosen === undefined) { out.socket.destroy(); return }
     await this.relay(out, chosen)
   }
 
-  private router (client: net.Socket): Router {
-    const { settings, pool, clock, logger, metrics, affinity } = this.ctx
+  private router (tlvs: ProxyTlv[]): Router {
+    const { settings, pool, clock, logger, metrics, affinity, backendTls } = this.ctx
     return new Router({
       listener: settings.listener,
       pool,
@@ -88,9 +104,11 @@ export class RoutedSession {
       logger,
       metrics,
       affinity,
-      client: { address: client.remoteAddress!, port: client.remotePort ?? 0 },
-      local: { address: client.localAddress!, port: client.localPort ?? 0 },
+      client: { address: this.peer.address!, port: this.peer.port },
+      local: { address: this.peer.local!, port: this.peer.localPort },
       clientText: this.client,
+      tlvs,
+      ...(backendTls === undefined ? {} : { backendTls }),
     })
   }
 
@@ -139,14 +157,14 @@ export class RoutedSession {
     metrics.sessionsActive.inc({ listener: settings.listener })
     const base = { listener: settings.listener, client: this.client, backend: c.backend.id, kind: c.kind, lu: c.lu, pool: c.pool, connectMs: c.connectMs, handoverMs, retries: c.retries }
     logger.info({ event: 'session_start', ...base }, 'session start')
-    affinity.forget(out.socket.remoteAddress ?? '')
+    affinity.forget(this.peer.address ?? '')
     if (out.rest.length > 0) c.socket.write(out.rest)
     const relay = splice(out.socket, c.socket, { idleTimeout: settings.idleTimeout, halfCloseTimeout: settings.halfCloseTimeout, first: c.answer })
     this.state = { phase: 'relaying', relay }
     const end: SpliceResult = await relay.done
     const freed = end.termination !== 'backend_closed' && end.termination !== 'backend_error'
     pool.sessionEnded(c.backend, freed, c.pool)
-    if (c.lu !== undefined) affinity.remember(out.socket.remoteAddress ?? '', c.lu, c.pool, clock.now())
+    if (c.lu !== undefined) affinity.remember(this.peer.address ?? '', c.lu, c.pool, clock.now())
     metrics.sessionsActive.dec({ listener: settings.listener })
     logger.info({ event: 'session_end', ...base, bytesIn: end.bytesIn, bytesOut: end.bytesOut, durationMs: clock.now() - this.started, termination: end.termination }, 'session end')
   }

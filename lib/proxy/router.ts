@@ -9,7 +9,8 @@
 import type net from 'node:net'
 import type { Clock } from '../clock.js'
 import type { Logger, ProxyMetrics } from '../observability/index.js'
-import type { ProxyEndpoint } from '../proxy-protocol/index.js'
+import type { ProxyEndpoint, ProxyTlv } from '../proxy-protocol/index.js'
+import type { TlsClientMaterial } from '../tls/index.js'
 import {
   splitTerminalType,
   type AllocationContext, type DeviceRequest, type FrontDecision, type HandOverProvider, type NegotiationSnapshot, type RejectReason,
@@ -48,6 +49,10 @@ export interface RouterContext {
   local: ProxyEndpoint
   /** address:port, for logs. */
   clientText: string
+  /** The client's TLS facts for the gateways (PROXY v2 TLVs), when this proxy terminated it. */
+  tlvs?: readonly ProxyTlv[]
+  /** TLS toward a gateway, by backend id (re-encryption). */
+  backendTls?: (backend: string) => TlsClientMaterial | undefined
 }
 
 /** What a DeviceRequest asks routing for. */
@@ -144,6 +149,8 @@ export class Router implements HandOverProvider {
         client: this.ctx.client,
         local: this.ctx.local,
         snapshot: choice.connect === undefined ? snapshot : withResource(snapshot, choice.connect),
+        ...(this.ctx.tlvs === undefined ? {} : { tlvs: this.ctx.tlvs }),
+        ...tlsFor(this.ctx.backendTls?.(choice.backend.id)),
         signal,
       })
       if (r.ok) {
@@ -189,4 +196,8 @@ export class Router implements HandOverProvider {
 
 function describe (r: RouteRequest): string {
   return r.kind === 'generic' ? 'generic' : r.kind === 'associate' ? `ASSOCIATE ${r.lu}` : r.name
+}
+
+function tlsFor (material: TlsClientMaterial | undefined): { tls?: TlsClientMaterial } {
+  return material === undefined ? {} : { tls: material }
 }

@@ -6,6 +6,10 @@
 import type net from 'node:net'
 import type { Clock } from '../clock.js'
 import type { Logger, ProxyMetrics } from '../observability/index.js'
+import type { ProxyTlv } from '../proxy-protocol/index.js'
+import type { TlsClientMaterial } from '../tls/index.js'
+import type { ClientSlot } from './client-limits.js'
+import { acceptClientTls, type ClientTlsSettings } from './client-tls.js'
 import { connectWithFailover, type Connected } from './connect.js'
 import type { BackendPool } from './pool.js'
 import { splice, type Splice, type SpliceResult, type Termination } from './splice.js'
@@ -30,6 +34,9 @@ export interface SessionContext {
   clock: Clock
   logger: Logger
   metrics: ProxyMetrics
+  /** TLS with the client (client-tls.ts) and toward each backend (by backend id). */
+  clientTls?: ClientTlsSettings
+  backendTls?: (backend: string) => TlsClientMaterial | undefined
 }
 
 function hostPort (address: string | undefined, port: number | undefined): string {
@@ -53,11 +60,15 @@ export class ProxySession {
   readonly done: Promise<void>
   private state: SessionState = { phase: 'connecting' }
   private readonly started: number
+  /** The client's TCP endpoints (the stream relayed may be a TLS socket on top of them). */
+  private readonly peer: { address: string | undefined, port: number, local: string | undefined, localPort: number }
+  private tlvs: ProxyTlv[] = []
   /** Until the relay has its own handlers: the client leaving abandons the connect. */
   private readonly onEarlyEnd = (): void => { if (this.state.phase === 'connecting') this.state = { phase: 'abandoned' } }
 
-  constructor (private readonly socket: net.Socket, private readonly ctx: SessionContext) {
+  constructor (private socket: net.Socket, private readonly ctx: SessionContext, private readonly slot?: ClientSlot) {
     this.client = hostPort(socket.remoteAddress, socket.remotePort)
+    this.peer = { address: socket.remoteAddress, port: socket.remotePort ?? 0, local: socket.localAddress, localPort: socket.localPort ?? 0 }
     this.started = ctx.clock.now()
     this.done = this.run().catch((err: unknown) => {
       this.socket.destroy()
@@ -78,6 +89,13 @@ export class ProxySession {
   }
 
   private async run (): Promise<void> {
+    const accepted = await acceptClientTls(this.socket, this.ctx.clientTls ?? { report: false }, { logger: this.ctx.logger, listener: this.ctx.settings.listener, client: this.client })
+    if (accepted === undefined) {
+      this.ctx.metrics.connections.inc({ listener: this.ctx.settings.listener, result: 'error' })
+      return
+    }
+    this.socket = accepted.socket
+    this.tlvs = accepted.tlvs
     const connected = await this.connect()
     if (connected !== undefined) await this.relay(connected)
   }
@@ -88,7 +106,9 @@ export class ProxySession {
     const client = this.socket
     client.on('error', this.onEarlyEnd)
     client.once('close', this.onEarlyEnd)
-    if (client.remoteAddress === undefined || client.localAddress === undefined) {
+    const { address, port, local, localPort } = this.peer
+    const backendTls = this.ctx.backendTls
+    if (address === undefined || local === undefined) {
       client.destroy()
       metrics.connections.inc({ listener: settings.listener, result: 'error' })
       return undefined
@@ -102,8 +122,10 @@ export class ProxySession {
       keepAlive: settings.tcpKeepAlive,
       clock,
       proxyProtocol: settings.proxyProtocol,
-      client: { address: client.remoteAddress, port: client.remotePort ?? 0 },
-      local: { address: client.localAddress, port: client.localPort ?? 0 },
+      client: { address, port },
+      local: { address: local, port: localPort },
+      tlvs: this.tlvs,
+      ...(backendTls === undefined ? {} : { tls: (b: { id: string }) => backendTls(b.id) }),
       aborted: () => this.state.phase !== 'connecting',
       onFailure: (b, reason, message) => {
         logger.info({ event: 'backend_connect_failed', listener: settings.listener, client: this.client, backend: b.id, reason, error: message }, 'backend connect failed; trying another')
@@ -139,6 +161,8 @@ export class ProxySession {
     logger.info({ event: 'session_start', listener: settings.listener, client: this.client, backend: backend.id, connectMs, retries }, 'session start')
 
     const relay = splice(this.socket, socket, { idleTimeout: settings.idleTimeout, halfCloseTimeout: settings.halfCloseTimeout, first })
+    // Its first telnet byte shows a working client (maxPendingPerClient, client-limits.ts).
+    this.socket.once('data', () => { this.slot?.active() })
     this.socket.off('error', this.onEarlyEnd).off('close', this.onEarlyEnd)
     this.state = { phase: 'relaying', relay }
     const end: SpliceResult = await relay.done

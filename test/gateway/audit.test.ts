@@ -42,7 +42,7 @@ t.test('the record: client address and port, what the session was given, times, 
     application: 'DEMO', deviceType: 'IBM-3278-2-E', mode: 'tn3270e', bytesIn: 120, bytesOut: 4096, recordsIn: 3, recordsOut: 5,
     start: '2026-01-02T03:04:05.000Z', end: '2026-01-02T03:04:07.500Z', durationMs: 2500, endReason: 'client closed: peer closed the connection',
   })
-  t.match(sessionFacts(source({ tls: { subject: 'CN=alice' } })), { tls: { subject: 'CN=alice' }, since: '2026-01-02T03:04:05.000Z' })
+  t.match(sessionFacts(source({ tls: { terminatedBy: 'gateway', protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', certificate: true, verified: true, subject: 'CN=alice', sans: [] } })), { tls: { subject: 'CN=alice', terminatedBy: 'gateway' }, since: '2026-01-02T03:04:05.000Z' })
   const a = new SessionActivity()
   t.match(sessionFacts(source({ activity: a })), { application: null, recordsIn: 0 })
   t.same(splitHostPort('192.0.2.1:23'), { address: '192.0.2.1', port: 23 })

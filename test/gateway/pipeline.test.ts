@@ -9,7 +9,8 @@ import { systemClock } from '../../lib/clock.js'
 import { gatewaySchema, loadConfig, type GatewayConfig } from '../../lib/config/index.js'
 import { ErrorCodes } from '../../lib/errors.js'
 import type { ClientBinding, ConnectionEndInfo, HostSide, HostSideEvents } from '../../lib/gateway/index.js'
-import { ConnectionPipeline, PendingPerClient, type PipelineOptions } from '../../lib/gateway/pipeline.js'
+import { ConnectionPipeline, type PipelineOptions } from '../../lib/gateway/pipeline.js'
+import { ClientLimits } from '../../lib/gateway/client-limits.js'
 import { ClientConnection, type ConnectionStage } from '../../lib/gateway/connection.js'
 import { ListenerAllocator } from '../../lib/gateway/allocator.js'
 import { expandPools, LuRegistry } from '../../lib/gateway/lu-pool.js'
@@ -57,7 +58,7 @@ interface Rig {
   lines: Line[]
   ends: ConnectionEndInfo[]
   port: number
-  metric: (name: 'connections' | 'sessionsActive' | 'negotiationSeconds', labels?: Record<string, string>) => Promise<number>
+  metric: (name: 'connections' | 'sessionsActive' | 'negotiationSeconds' | 'clientLimitRefusals', labels?: Record<string, string>) => Promise<number>
 }
 
 async function rig (t: Test, raw: Record<string, unknown> = {}, stages?: (o: PipelineOptions) => ConnectionStage[]): Promise<Rig> {
@@ -248,7 +249,7 @@ t.test('handover: a malformed snapshot ends the connection at once, TN3270_SNAPS
   t.equal(r.lus.spare('P'), 2, 'reservation given back')
 })
 
-t.test('admission: over maxPendingPerClient a connection is refused at once with one warn line; trusted PROXY sources are exempt', async t => {
+t.test('admission: over maxPendingPerClient a connection is refused at once with one warn line', async t => {
   const r = await rig(t, { negotiation: { timeout: '2s', maxPendingPerClient: 1 } })
   const first = await open(t, r.port, '127.0.0.3')
   await new HostPeer(first).negotiated('DO', Opt.TN3270E)
@@ -257,37 +258,69 @@ t.test('admission: over maxPendingPerClient a connection is refused at once with
   t.match(r.ends, [{ phase: 'admission', result: 'rejected_error', code: ErrorCodes.CLIENT_PENDING_LIMIT }])
   t.match(endLines(r), [{ level: 40, msg: 'connection refused: too many connections from this client still negotiating', pending: 1, limit: 1 }])
   t.equal(r.lus.spare('P'), 1, 'the refused connection gave its reservation back')
+  t.equal(await r.metric('clientLimitRefusals', { limit: 'pending' }), 1, 'counted as a pending-cap refusal')
   first.destroy()
   await ended(r, 2)
   const again = await session(t, r.port)
   t.pass('the client may negotiate again once its slot is free')
   again.end()
+})
 
-  const pending = new PendingPerClient()
-  const a = pending.take('x', 1)!
-  t.equal(pending.take('x', 1), undefined)
-  a(); a()
-  t.equal(pending.count('x'), 0, 'release is idempotent')
-  const b1 = pending.take('y', 2)!
-  pending.take('y', 2)
-  b1()
-  t.equal(pending.count('y'), 1, 'one slot of two given back')
+t.test('admission: maxSessionsPerClient counts a client\'s sessions and negotiating connections together', async t => {
+  const r = await rig(t, { maxSessionsPerClient: 1 })
+  const held = await session(t, r.port)
+  await open(t, r.port)
+  await ended(r, 1)
+  t.match(r.ends, [{ phase: 'admission', result: 'rejected_error', code: ErrorCodes.CLIENT_SESSION_LIMIT }])
+  t.match(endLines(r), [{ level: 40, msg: 'connection refused: too many connections from this client', connections: 1, limit: 1 }])
+  t.equal(await r.metric('clientLimitRefusals', { limit: 'sessions' }), 1)
+  held.end()
+})
 
-  const exempt = await rig(t, { negotiation: { timeout: '2s', maxPendingPerClient: 1 }, listeners: [{ name: 'main', port: 0, pools: ['P'], proxyProtocol: { mode: 'optional', trustedSources: ['127.0.0.0/8'] } }] })
-  const x = await open(t, exempt.port)
-  const y = await open(t, exempt.port)
-  await new HostPeer(y).negotiated('DO', Opt.TN3270E)
-  t.equal(exempt.pipeline.negotiating, 2, 'a trusted proxy source is not capped')
-  x.destroy(); y.destroy()
+t.test('admission: behind a trusted proxy each client is capped by its own address, never the proxy\'s', async t => {
+  const r = await rig(t, { negotiation: { timeout: '2s', maxPendingPerClient: 1 }, listeners: [{ name: 'main', port: 0, pools: ['P'], proxyProtocol: { mode: 'optional', trustedSources: ['127.0.0.0/8'] } }] })
+  const via = async (client: string): Promise<Socket> => {
+    const s = await open(t, r.port)
+    s.write(encodeProxyV2({ src: { address: client, port: 4000 }, dst: { address: '127.0.0.1', port: r.port } }))
+    return s
+  }
+  const a = await via('192.0.2.7')
+  const b = await via('192.0.2.8')
+  await new HostPeer(a).negotiated('DO', Opt.TN3270E)
+  await new HostPeer(b).negotiated('DO', Opt.TN3270E)
+  t.equal(r.pipeline.negotiating, 2, 'two clients behind one proxy address: one slot each')
+  await via('192.0.2.7')
+  await ended(r, 1)
+  t.match(r.ends, [{ phase: 'admission', code: ErrorCodes.CLIENT_PENDING_LIMIT, client: '192.0.2.7:4000' }])
+  a.destroy(); b.destroy()
+})
+
+t.test('ClientLimits: slots are counted per address and given back once', async t => {
+  const limits = new ClientLimits()
+  const caps = { pending: 1, sessions: 2 }
+  const a = limits.admit('x', caps)
+  t.ok(a.ok)
+  t.match(limits.admit('x', caps), { ok: false, limit: 'pending', count: 1, max: 1 })
+  if (!a.ok) return
+  a.slot.settle(); a.slot.settle()
+  t.equal(limits.count('x', 'pending'), 0, 'settle is idempotent')
+  const b = limits.admit('x', caps)
+  t.ok(b.ok, 'settled: room for another negotiating connection')
+  t.match(limits.admit('x', caps), { ok: false, limit: 'sessions', count: 2, max: 2 })
+  a.slot.release(); a.slot.release()
+  t.equal(limits.count('x', 'sessions'), 1, 'release is idempotent')
+  if (b.ok) b.slot.release()
+  t.equal(limits.count('x', 'sessions'), 0)
+  t.equal(limits.count('x', 'pending'), 0, 'a pending slot released without settling')
+  t.ok(limits.admit('y', { pending: 0, sessions: 0 }).ok, '0 = no cap')
 })
 
 t.test('ending from outside: before serving the socket is dropped (reason kept), a session is closed', async t => {
   let extra = 0
   const r = await rig(t, {}, o => {
-    const [admission, header, negotiate, serve] = new ConnectionPipeline(o).stages
-    // Where the TLS stage will go: between the PROXY header and negotiation.
-    const tls: ConnectionStage = { phase: 'proxy-header', run: conn => { conn.useSocket(conn.socket); extra++ } }
-    return [admission!, header!, tls, negotiate!, serve!]
+    const [header, admission, tls, negotiate, serve] = new ConnectionPipeline(o).stages
+    const added: ConnectionStage = { phase: 'tls', run: conn => { conn.useSocket(conn.socket); extra++ } }
+    return [header!, admission!, tls!, added, negotiate!, serve!]
   })
   const s = await open(t, r.port)
   await new HostPeer(s).negotiated('DO', Opt.TN3270E)
@@ -314,12 +347,12 @@ t.test('a stage may hand the next stages another socket; no stages at all still 
   const wrapped = new Socket()
   const logger: Logger = pino({ level: 'debug' }, { write: (s: string) => { lines.push(JSON.parse(s)) } })
   const conn = new ClientConnection({ socket: accepted, listener, allocator }, { metrics: createGatewayMetrics(new Registry()), logger, clock: systemClock, onEnd: i => { ends.push(i) } })
-  t.equal(conn.phase, 'admission')
+  t.equal(conn.phase, 'proxy-header')
   conn.useSocket(wrapped)
   t.equal(conn.socket, wrapped)
   await conn.run([])
   t.equal(conn.phase, 'closed')
-  t.match(ends, [{ phase: 'admission', result: 'rejected_error', reason: 'ended' }])
+  t.match(ends, [{ phase: 'proxy-header', result: 'rejected_error', reason: 'ended' }])
   t.equal(lines.length, 1)
   t.ok(wrapped.destroyed, 'the socket in use was closed')
   t.equal(r.lus.spare('P'), 2, 'reservation given back')
