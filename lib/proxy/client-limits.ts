@@ -45,23 +45,27 @@ export class ProxyClientLimits {
     if (this.caps.pending > 0 && pending >= this.caps.pending) return { ok: false, limit: 'pending', count: pending, max: this.caps.pending }
     bump(this.open, address, 1)
     bump(this.pending, address, 1)
-    let state: 'pending' | 'active' | 'released' = 'pending'
-    return {
-      ok: true,
-      slot: {
-        active: () => {
-          if (state !== 'pending') return
-          state = 'active'
-          bump(this.pending, address, -1)
-        },
-        release: () => {
-          if (state === 'released') return
-          if (state === 'pending') bump(this.pending, address, -1)
-          state = 'released'
-          bump(this.open, address, -1)
-        },
-      },
-    }
+    return { ok: true, slot: new Slot(this.pending, this.open, address) }
+  }
+}
+
+/** One object per connection, not a pair of closures: it lives as long as the session does. */
+class Slot implements ClientSlot {
+  private state: 'pending' | 'active' | 'released' = 'pending'
+
+  constructor (private readonly pending: Map<string, number>, private readonly open: Map<string, number>, private readonly address: string) {}
+
+  active (): void {
+    if (this.state !== 'pending') return
+    this.state = 'active'
+    bump(this.pending, this.address, -1)
+  }
+
+  release (): void {
+    if (this.state === 'released') return
+    if (this.state === 'pending') bump(this.pending, this.address, -1)
+    this.state = 'released'
+    bump(this.open, this.address, -1)
   }
 }
 

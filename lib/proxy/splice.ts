@@ -75,8 +75,13 @@ class Relay {
   graceTimer: NodeJS.Timeout | undefined
   readonly client: Side
   readonly backend: Side
+  /** Of the options, only what the session needs later (not the first bytes themselves). */
+  readonly halfCloseTimeout: number
+  readonly firstLength: number
 
-  constructor (client: net.Socket, backend: net.Socket, readonly opts: SpliceOptions, readonly resolve: (r: SpliceResult) => void) {
+  constructor (client: net.Socket, backend: net.Socket, opts: SpliceOptions, readonly resolve: (r: SpliceResult) => void) {
+    this.halfCloseTimeout = opts.halfCloseTimeout
+    this.firstLength = opts.first?.length ?? 0
     this.client = { relay: this, socket: client, peer: backend, base: client.bytesRead - client.readableLength, ended: 'client_closed', failed: 'client_error' }
     this.backend = { relay: this, socket: backend, peer: client, base: backend.bytesRead - backend.readableLength, ended: 'backend_closed', failed: 'backend_error' }
   }
@@ -97,7 +102,7 @@ class Relay {
     const result = {
       termination: this.termination ?? 'client_closed',
       bytesIn: bytesSince(this.client),
-      bytesOut: (this.opts.first?.length ?? 0) + bytesSince(this.backend),
+      bytesOut: this.firstLength + bytesSince(this.backend),
     }
     // Nothing of the session stays reachable from the sockets once it is over.
     c[SIDE] = undefined
@@ -121,8 +126,8 @@ function onEnd (this: net.Socket): void {
   const { relay } = side
   relay.set(side.ended)
   side.peer.end()
-  if (relay.opts.halfCloseTimeout > 0 && relay.halfCloseTimer === undefined) {
-    relay.halfCloseTimer = setTimeout(() => relay.destroyBoth(), relay.opts.halfCloseTimeout)
+  if (relay.halfCloseTimeout > 0 && relay.halfCloseTimer === undefined) {
+    relay.halfCloseTimer = setTimeout(() => relay.destroyBoth(), relay.halfCloseTimeout)
     relay.halfCloseTimer.unref()
   }
 }
