@@ -215,6 +215,8 @@ export async function startOurProxy (ctx: RunContext, gateways: RunningGateway[]
       proxyProtocol: 'v2',
       backends: gateways.map(g => ({ name: g.name, host: LOOPBACK, port: g.frontPort, adminUrl: g.adminUrl })),
     }],
+    // One worker process per HAProxy thread (nbthread), docs/operations.md "Workers".
+    workers: ctx.proxyThreads,
     // Every bench client comes from 127.0.0.1: no per-client caps, as in the HAProxy config.
     maxPendingPerClient: 0,
     maxSessionsPerClient: 0,
