@@ -67,7 +67,8 @@ async function main (): Promise<number> {
     tmp,
     cli: path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'cli.js'),
     haproxy,
-    proxyThreads: 1,
+    // BENCH_PROXY_THREADS: our proxy's worker processes and HAProxy's nbthread (default 1).
+    proxyThreads: Number(process.env.BENCH_PROXY_THREADS ?? '1'),
     say: line => console.log(line),
   }
   console.log(`# bench, ${mode.name} mode: ${names.join(', ')}\n${machine.join('\n')}\n(temp dir ${tmp})`)

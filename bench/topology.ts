@@ -202,6 +202,8 @@ export function frontCapacity (processes: number): number {
  */
 export async function startOurProxy (ctx: RunContext, gateways: RunningGateway[], nodeArgs: string[] = [], routing: 'tcp' | 'tn3270e' = 'tcp'): Promise<RunningFront> {
   const port = await allocatePort()
+  // BENCH_PROXY_NODE_ARGS: extra Node options for our proxy, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+  nodeArgs = [...nodeArgs, ...(process.env.BENCH_PROXY_NODE_ARGS ?? '').split(' ').filter(a => a !== '')]
   const proc = await startRole(ctx, 'proxy', routing === 'tcp' ? 'proxy' : `proxy-${routing}`, {
     name: 'proxy',
     admin: { host: LOOPBACK, port: 0 },
@@ -213,6 +215,11 @@ export async function startOurProxy (ctx: RunContext, gateways: RunningGateway[]
       proxyProtocol: 'v2',
       backends: gateways.map(g => ({ name: g.name, host: LOOPBACK, port: g.frontPort, adminUrl: g.adminUrl })),
     }],
+    // One worker process per HAProxy thread (nbthread), docs/operations.md "Workers".
+    workers: ctx.proxyThreads,
+    // Every bench client comes from 127.0.0.1: no per-client caps, as in the HAProxy config.
+    maxPendingPerClient: 0,
+    maxSessionsPerClient: 0,
     log: { level: 'warn' },
   }, nodeArgs)
   return await stopOnFailure([proc], async () => {

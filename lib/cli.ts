@@ -2,10 +2,11 @@
 // `tn3270-lb <demo|gateway|proxy|host-sim|check>` — wiring only (README "Running for real",
 // docs/operations.md). Whatever fails before the roles are up is one line on stderr,
 // `tn3270-lb: <message>`, and a non-zero exit: 2 for a usage or config mistake, 1 otherwise.
+import cluster from 'node:cluster'
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { ErrorCodes, errorCode, errorMessage, isLbError, lbError } from './errors.js'
-import { formatConfig, gatewayConfigSchema, hostSimSchema, loadConfig, proxySchema, readConfigFile, roleOfConfig, type ConfigFormat, type ConfigRole } from './config/index.js'
+import { formatConfig, gatewayConfigSchema, hostSimSchema, loadConfig, proxySchema, readConfigFile, roleOfConfig, type ConfigFormat, type ConfigRole, type ProxyConfig } from './config/index.js'
 import { buildInfo, createLogger, createRegistry, type Logger } from './observability/index.js'
 // The roles are imported when one starts, so help, version, check and usage errors answer fast.
 
@@ -169,22 +170,33 @@ async function role (command: Role, values: Values): Promise<Running> {
     running = { shutdown: o => gw.shutdown(o), listening: () => gw.listening(), reloaders: [{ name: 'config', run: () => gw.reload() }, { name: 'TLS certificates', run: () => { gw.reloadCertificates() } }, { name: 'audit file', run: () => { gw.reopenAuditFile() } }] }
   } else if (command === 'proxy') {
     const config = loadConfig(proxySchema, opts)
-    logger = createLogger({ level: config.log.level, base: { role: 'proxy' } })
-    const proxy = await (await import('./proxy/index.js')).startProxy(config, { logger, registry, reloadConfig: () => loadConfig(proxySchema, opts) })
-    running = { shutdown: o => proxy.shutdown(o), listening: () => proxy.listening(), reloaders: [{ name: 'config', run: () => proxy.reload() }, { name: 'TLS certificates', run: () => { proxy.reloadCertificates() } }] }
+    const p = await import('./proxy/index.js')
+    const index = p.workerIndex()
+    if (index === undefined && p.workerCount(config.workers) > 1) {
+      // The primary only forks and supervises the workers (docs/operations.md "Workers").
+      logger = createLogger({ level: config.log.level, base: { role: 'proxy', worker: 'primary' } })
+      const primary = await p.startProxyPrimary(p.workerCount(config.workers), logger)
+      running = { shutdown: o => primary.shutdown(o), listening: () => primary.listening(), reloaders: [{ name: 'workers', run: () => { primary.reload() } }] }
+    } else {
+      const forWorker = (c: ProxyConfig): ProxyConfig => index === undefined ? c : { ...c, admin: { ...c.admin, port: p.workerAdminPort(c.admin.port, index) } }
+      logger = createLogger({ level: config.log.level, base: { role: 'proxy', ...(index === undefined ? {} : { worker: index }) } })
+      const proxy = await p.startProxy(forWorker(config), { logger, registry, reloadConfig: () => forWorker(loadConfig(proxySchema, opts)) })
+      running = { shutdown: o => proxy.shutdown(o), listening: () => proxy.listening(), reloaders: [{ name: 'config', run: () => proxy.reload() }, { name: 'TLS certificates', run: () => { proxy.reloadCertificates() } }] }
+    }
   } else {
     const config = loadConfig(hostSimSchema, opts)
     logger = createLogger({ level: config.log.level, base: { host: config.name } })
     const sim = await (await import('./hostsim/index.js')).startHostSim(config, { logger, registry })
     running = { shutdown: o => sim.shutdown(o), listening: () => sim.listening(), reloaders: [] }
   }
-  for (const line of running.listening()) process.stdout.write(line + '\n')
+  // A proxy worker's lines are printed by its primary, once for all workers.
+  if (!cluster.isWorker) for (const line of running.listening()) process.stdout.write(line + '\n')
   logger.debug('started')
   return running
 }
 
 /** Undefined when the command only printed something (help, version, check). */
-async function main (argv: string[]): Promise<Running | undefined> {
+async function main (argv: string[]): Promise<(Running & { listening?: () => string[] }) | undefined> {
   const { command, positionals, values } = parse(argv)
   if (values.help === true || command === 'help') {
     process.stdout.write(USAGE + '\n')
@@ -249,7 +261,16 @@ function exitStatus (err: unknown): number {
   return code.startsWith('TN3270LB_ERR_CONFIG_') || code === ErrorCodes.ADMIN_TOKEN_REQUIRED ? 2 : 1
 }
 
-main(process.argv.slice(2)).then(running => { if (running !== undefined) handleSignals(running) }, (err: unknown) => {
+/** A proxy worker follows its primary (lib/proxy/workers.ts), which has the signals. */
+function serveWorker (running: Running & { listening?: () => string[] }): void {
+  void import('./proxy/index.js').then(p => p.serveAsWorker({ listening: running.listening ?? (() => []), shutdown: running.shutdown, reload: () => reload(running) }))
+}
+
+main(process.argv.slice(2)).then(running => {
+  if (running === undefined) return
+  if (cluster.isWorker) serveWorker(running)
+  else handleSignals(running)
+}, (err: unknown) => {
   // One line, never a stack: the message names the key, port or file (TN3270LB_DEBUG=1 adds the stack).
   const line = errorMessage(err).split('\n')[0]!.trim()
   process.stderr.write(`tn3270-lb: ${line}\n`)

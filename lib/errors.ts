@@ -62,6 +62,8 @@ export const ErrorCodes = {
   BACKEND_CONNECT: 'TN3270LB_ERR_BACKEND_CONNECT',
   BACKEND_STATUS: 'TN3270LB_ERR_BACKEND_STATUS',
   BACKEND_DISCOVERY: 'TN3270LB_ERR_BACKEND_DISCOVERY',
+  /** A proxy worker process (`workers`) exited before it was ready: the proxy does not start. */
+  PROXY_WORKER_START: 'TN3270LB_ERR_PROXY_WORKER_START',
   // tls/ (client legs of gateway and proxy listeners)
   /** A certificate, key or CA file that cannot be read or used (at start or on a reload). */
   TLS_CONFIG: 'TN3270LB_ERR_TLS_CONFIG',

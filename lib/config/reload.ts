@@ -110,6 +110,7 @@ export const PROXY_RELOAD_RULES: readonly ReloadRule[] = [
   ...['connectTimeout', 'negotiationTimeout', 'earlyCloseWindow', 'idleTimeout', 'halfCloseTimeout', 'tcpKeepAlive', 'statusInterval', 'statusTimeout',
     'statusStaleAfter', 'ejection', 'drainTimeout', 'closeSpreadTime'].map(pattern => ({ pattern })),
   { pattern: 'log', refuse: `loggers keep their level; ${RESTART}` },
+  { pattern: 'workers', refuse: `the worker processes were forked at start; ${RESTART}` },
 ]
 
 function matches (rule: ReloadRule, have: readonly string[]): boolean {

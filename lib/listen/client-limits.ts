@@ -47,23 +47,27 @@ export class ClientLimits {
     if (caps.pending > 0 && pending >= caps.pending) return { ok: false, limit: 'pending', count: pending, max: caps.pending }
     bump(this.connections, address, 1)
     bump(this.pending, address, 1)
-    let state: 'pending' | 'settled' | 'released' = 'pending'
-    return {
-      ok: true,
-      slot: {
-        settle: () => {
-          if (state !== 'pending') return
-          state = 'settled'
-          bump(this.pending, address, -1)
-        },
-        release: () => {
-          if (state === 'released') return
-          if (state === 'pending') bump(this.pending, address, -1)
-          state = 'released'
-          bump(this.connections, address, -1)
-        },
-      },
-    }
+    return { ok: true, slot: new Slot(this.pending, this.connections, address) }
+  }
+}
+
+/** One object per connection, not a pair of closures: it lives as long as the session does. */
+class Slot implements ClientSlot {
+  private state: 'pending' | 'settled' | 'released' = 'pending'
+
+  constructor (private readonly pending: Map<string, number>, private readonly connections: Map<string, number>, private readonly address: string) {}
+
+  settle (): void {
+    if (this.state !== 'pending') return
+    this.state = 'settled'
+    bump(this.pending, this.address, -1)
+  }
+
+  release (): void {
+    if (this.state === 'released') return
+    if (this.state === 'pending') bump(this.pending, this.address, -1)
+    this.state = 'released'
+    bump(this.connections, this.address, -1)
   }
 }
 

@@ -150,7 +150,8 @@ export async function startAdminServer (opts: AdminOptions): Promise<AdminServer
       const why = errorCode(err) === 'EADDRINUSE' ? 'address already in use' : errorMessage(err)
       reject(lbError(ErrorCodes.ADMIN_LISTEN, `admin: cannot listen on ${opts.host}:${opts.port} (admin.host/admin.port): ${why}`, err))
     })
-    server.listen(opts.port, opts.host, () => { server.removeAllListeners('error'); resolve() })
+    // exclusive: in a proxy worker (node:cluster) the admin port is the worker's own, not shared.
+    server.listen({ port: opts.port, host: opts.host, exclusive: true }, () => { server.removeAllListeners('error'); resolve() })
   })
   server.keepAliveTimeout = 5000
   return {

@@ -131,7 +131,7 @@ export class BackendPool extends EventEmitter<{ change: [] }> {
     const chosen = chooseBackend(this.list().map(b => Object.assign(b.view(), { backend: b })), tried, now, this.balancer)?.backend
     if (chosen === undefined) return undefined
     chosen.picked(now)
-    this.changed()
+    this.sessionsChanged(chosen)
     return chosen
   }
 
@@ -145,7 +145,7 @@ export class BackendPool extends EventEmitter<{ change: [] }> {
     if (!choice.ok) return choice
     const { backend: _view, ...rest } = choice
     choice.backend.backend.picked(now, choice.pool)
-    this.changed()
+    this.sessionsChanged(choice.backend.backend)
     return { ...rest, backend: choice.backend.backend }
   }
 
@@ -197,15 +197,22 @@ export class BackendPool extends EventEmitter<{ change: [] }> {
   }
 
   connected (b: Backend): void {
+    const health = b.health
     b.connected()
-    this.changed()
+    // An ejection ended by this success moves the next time-driven transition; else only counts moved.
+    if (b.health !== health) this.changed()
+    else this.sessionsChanged(b)
   }
 
   /** `freedLu` false when the backend closed the session: no LU is assumed free until its next /status. */
   sessionEnded (b: Backend, freedLu = true, pool?: string): void {
     b.sessionEnded(freedLu, pool)
-    if (b.removed && b.sessions === 0) this.forget(b)
-    this.changed()
+    if (b.removed && b.sessions === 0) {
+      this.forget(b)
+      this.changed()
+    } else {
+      this.sessionsChanged(b)
+    }
   }
 
   /** Polls every polled backend once now; resolves when all have answered or timed out. */
@@ -322,6 +329,21 @@ export class BackendPool extends EventEmitter<{ change: [] }> {
       this.opts.metrics.backendPoolLusFree.set({ backend: b.id, pool: p.name }, p.free)
       seen.add(p.name)
     }
+  }
+
+  /**
+   * A session count moved (a pick, a connect, an end): this backend's count gauges and the
+   * 'change' event. Health and status timing did not move, so the other backends' gauges and the
+   * next time-driven re-evaluation stay as they are (changed() does all of it, for every backend:
+   * three times per session was a visible part of the proxy's CPU per new session, bench/README.md).
+   */
+  private sessionsChanged (b: Backend): void {
+    if (this.closed) return
+    const m = this.opts.metrics
+    m.backendSessionsActive.set({ backend: b.id }, b.sessions)
+    m.backendLusFree.set({ backend: b.id }, b.capacity?.freeLus ?? 0)
+    if (this.routes !== undefined) this.poolGauges(b)
+    this.emit('change')
   }
 
   /** Metrics, the next time-driven re-evaluation, and the 'change' event. */

@@ -47,15 +47,25 @@ export class RoutedSession {
   private readonly started: number
   /** The client's TCP endpoints (the negotiation may run on a TLS socket on top of them). */
   private readonly peer: { address: string | undefined, port: number, local: string | undefined, localPort: number }
+  private finish!: () => void
 
   constructor (private socket: net.Socket, private readonly ctx: RoutedSessionContext, private readonly slot?: ClientSlot) {
     this.client = hostPort(socket.remoteAddress, socket.remotePort)
     this.peer = { address: socket.remoteAddress, port: socket.remotePort ?? 0, local: socket.localAddress, localPort: socket.localPort ?? 0 }
     this.started = ctx.clock.now()
-    this.done = this.run().catch((err: unknown) => {
+    this.done = new Promise<void>((resolve) => { this.finish = resolve })
+    // run() returns at the hand-over: the negotiation, the Router and the snapshot are garbage
+    // from then on; only the splice and what the end-of-session line needs stay.
+    this.run().then((relaying) => { if (!relaying) this.end() }, (err: unknown) => {
       this.socket.destroy()
       ctx.logger.error({ event: 'session_error', listener: ctx.settings.listener, client: this.client, err }, 'session failed')
-    }).finally(() => { this.state = { phase: 'ended' } })
+      this.end()
+    })
+  }
+
+  private end (): void {
+    this.state = { phase: 'ended' }
+    this.finish()
   }
 
   /** Ends the session from the proxy's side (drain, shutdown); before the hand-over the client is dropped. */
@@ -64,33 +74,35 @@ export class RoutedSession {
     else if (this.state.phase === 'negotiating') this.socket.destroy()
   }
 
-  private async run (): Promise<void> {
+  /** True when the relay started (it finishes the session); false when the session ended before. */
+  private async run (): Promise<boolean> {
     const { settings, metrics, logger } = this.ctx
     const tcp = this.socket
     tcp.on('error', () => { /* seen as a close by the negotiation, then by the splice */ })
     if (this.peer.address === undefined || this.peer.local === undefined) {
       tcp.destroy()
       metrics.connections.inc({ listener: settings.listener, result: 'error' })
-      return
+      return false
     }
     tcp.setNoDelay(true)
     if (settings.tcpKeepAlive > 0) tcp.setKeepAlive(true, settings.tcpKeepAlive)
     const accepted = await acceptClientTls(tcp, this.ctx.clientTls ?? { report: false }, { logger, listener: settings.listener, client: this.client })
     if (accepted === undefined) {
       metrics.connections.inc({ listener: settings.listener, result: 'error' })
-      return
+      return false
     }
     this.socket = accepted.socket
     const client = this.socket
     client.on('error', () => { /* as above, for the TLS socket */ })
     const router = this.router(accepted.tlvs)
     const out = await this.negotiate(client, router)
-    if (out === undefined) return
+    if (out === undefined) return false
     // A device request reached a gateway: a working client, not an idle connect (maxPendingPerClient).
     this.slot?.settle()
     const chosen = router.take()
-    if (chosen === undefined) { out.socket.destroy(); return }
-    await this.relay(out, chosen)
+    if (chosen === undefined) { out.socket.destroy(); return false }
+    this.relay(out, chosen)
+    return true
   }
 
   private router (tlvs: ProxyTlv[]): Router {
@@ -148,7 +160,7 @@ export class RoutedSession {
   }
 
   /** The gateway's answer to the client, what the client sent since its request to the gateway, then the splice. */
-  private async relay (out: HandedOver, c: Chosen): Promise<void> {
+  private relay (out: HandedOver, c: Chosen): void {
     const { settings, pool, clock, logger, metrics, affinity } = this.ctx
     const handoverMs = clock.now() - this.started
     if (c.retries > 0) metrics.failovers.inc({ listener: settings.listener })
@@ -161,11 +173,17 @@ export class RoutedSession {
     if (out.rest.length > 0) c.socket.write(out.rest)
     const relay = splice(out.socket, c.socket, { idleTimeout: settings.idleTimeout, halfCloseTimeout: settings.halfCloseTimeout, first: c.answer })
     this.state = { phase: 'relaying', relay }
-    const end: SpliceResult = await relay.done
-    const freed = end.termination !== 'backend_closed' && end.termination !== 'backend_error'
-    pool.sessionEnded(c.backend, freed, c.pool)
-    if (c.lu !== undefined) affinity.remember(this.peer.address ?? '', c.lu, c.pool, clock.now())
-    metrics.sessionsActive.dec({ listener: settings.listener })
-    logger.info({ event: 'session_end', ...base, bytesIn: end.bytesIn, bytesOut: end.bytesOut, durationMs: clock.now() - this.started, termination: end.termination }, 'session end')
+    // Only these stay with the session, not the hand-over's answer and sockets (the splice holds those).
+    const backend = c.backend
+    const lu = c.lu
+    const poolName = c.pool
+    void relay.done.then((end: SpliceResult) => {
+      const freed = end.termination !== 'backend_closed' && end.termination !== 'backend_error'
+      pool.sessionEnded(backend, freed, poolName)
+      if (lu !== undefined) affinity.remember(this.peer.address ?? '', lu, poolName, clock.now())
+      metrics.sessionsActive.dec({ listener: settings.listener })
+      logger.info({ event: 'session_end', ...base, bytesIn: end.bytesIn, bytesOut: end.bytesOut, durationMs: clock.now() - this.started, termination: end.termination }, 'session end')
+      this.end()
+    })
   }
 }

@@ -63,17 +63,20 @@ export class ProxySession {
   /** The client's TCP endpoints (the stream relayed may be a TLS socket on top of them). */
   private readonly peer: { address: string | undefined, port: number, local: string | undefined, localPort: number }
   private tlvs: ProxyTlv[] = []
-  /** Until the relay has its own handlers: the client leaving abandons the connect. */
-  private readonly onEarlyEnd = (): void => { if (this.state.phase === 'connecting') this.state = { phase: 'abandoned' } }
+  private finish!: () => void
 
   constructor (private socket: net.Socket, private readonly ctx: SessionContext, private readonly slot?: ClientSlot) {
     this.client = hostPort(socket.remoteAddress, socket.remotePort)
     this.peer = { address: socket.remoteAddress, port: socket.remotePort ?? 0, local: socket.localAddress, localPort: socket.localPort ?? 0 }
     this.started = ctx.clock.now()
-    this.done = this.run().catch((err: unknown) => {
+    this.done = new Promise<void>((resolve) => { this.finish = resolve })
+    // run() returns once the relay has started (or the session ended before one): nothing of the
+    // connect phase stays alive for the session's lifetime; the relay's end finishes `done`.
+    this.run().then((relaying) => { if (!relaying) this.end() }, (err: unknown) => {
       this.socket.destroy()
       ctx.logger.error({ event: 'session_error', listener: ctx.settings.listener, client: this.client, err }, 'session failed')
-    }).finally(() => { this.state = { phase: 'ended' } })
+      this.end()
+    })
   }
 
   /** Ends the session from the proxy's side (drain, shutdown). */
@@ -82,22 +85,34 @@ export class ProxySession {
     else if (this.state.phase === 'connecting' || this.state.phase === 'abandoned') this.abandon()
   }
 
+  private end (): void {
+    this.state = { phase: 'ended' }
+    this.finish()
+  }
+
   /** Before the relay starts: no session will start; stop trying backends. */
   private abandon (): void {
     if (this.state.phase === 'connecting') this.state = { phase: 'abandoned' }
     this.socket.destroy()
   }
 
-  private async run (): Promise<void> {
+  /** Until the relay has its own handlers: the client leaving abandons the connect. */
+  private readonly onEarlyEnd = (): void => { if (this.state.phase === 'connecting') this.state = { phase: 'abandoned' } }
+
+  /** True when the relay started (it finishes the session); false when the session ended before. */
+  private async run (): Promise<boolean> {
     const accepted = await acceptClientTls(this.socket, this.ctx.clientTls ?? { report: false }, { logger: this.ctx.logger, listener: this.ctx.settings.listener, client: this.client })
     if (accepted === undefined) {
       this.ctx.metrics.connections.inc({ listener: this.ctx.settings.listener, result: 'error' })
-      return
+      return false
     }
     this.socket = accepted.socket
     this.tlvs = accepted.tlvs
     const connected = await this.connect()
-    if (connected !== undefined) await this.relay(connected)
+    this.tlvs = []
+    if (connected === undefined) return false
+    this.relay(connected)
+    return true
   }
 
   /** Failover connect while the client socket stays paused; the backend that answered, if any. */
@@ -153,34 +168,36 @@ export class ProxySession {
   }
 
   /** Splices client and backend until both have closed; one log line at each end. */
-  private async relay ({ backend, socket, first, connectMs, retries }: Connected): Promise<void> {
+  private relay ({ backend, socket, first, connectMs, retries }: Connected): void {
     const { settings, pool, clock, logger, metrics } = this.ctx
     metrics.connections.inc({ listener: settings.listener, result: 'forwarded' })
     metrics.backendConnectSeconds.observe(connectMs / 1000)
     metrics.sessionsActive.inc({ listener: settings.listener })
     logger.info({ event: 'session_start', listener: settings.listener, client: this.client, backend: backend.id, connectMs, retries }, 'session start')
 
+    this.socket.off('error', this.onEarlyEnd).off('close', this.onEarlyEnd)
     const relay = splice(this.socket, socket, { idleTimeout: settings.idleTimeout, halfCloseTimeout: settings.halfCloseTimeout, first })
     // Its first telnet byte shows a working client (maxPendingPerClient, lib/listen/client-limits.ts).
-    this.socket.once('data', () => { this.slot?.settle() })
-    this.socket.off('error', this.onEarlyEnd).off('close', this.onEarlyEnd)
+    if (this.slot !== undefined) this.socket.once('data', this.slot.settle.bind(this.slot))
     this.state = { phase: 'relaying', relay }
-    const end: SpliceResult = await relay.done
-    // A gateway that closes sessions itself may be stopping or gone: its LU counts as free only
-    // when its next /status says so (else the listener re-opens for a client nobody can take).
-    pool.sessionEnded(backend, end.termination !== 'backend_closed' && end.termination !== 'backend_error')
-    metrics.sessionsActive.dec({ listener: settings.listener })
-    logger.info({
-      event: 'session_end',
-      listener: settings.listener,
-      client: this.client,
-      backend: backend.id,
-      connectMs,
-      retries,
-      bytesIn: end.bytesIn,
-      bytesOut: end.bytesOut,
-      durationMs: clock.now() - this.started,
-      termination: end.termination,
-    }, 'session end')
+    void relay.done.then((end: SpliceResult) => {
+      // A gateway that closes sessions itself may be stopping or gone: its LU counts as free only
+      // when its next /status says so (else the listener re-opens for a client nobody can take).
+      pool.sessionEnded(backend, end.termination !== 'backend_closed' && end.termination !== 'backend_error')
+      metrics.sessionsActive.dec({ listener: settings.listener })
+      logger.info({
+        event: 'session_end',
+        listener: settings.listener,
+        client: this.client,
+        backend: backend.id,
+        connectMs,
+        retries,
+        bytesIn: end.bytesIn,
+        bytesOut: end.bytesOut,
+        durationMs: clock.now() - this.started,
+        termination: end.termination,
+      }, 'session end')
+      this.end()
+    })
   }
 }
