@@ -11,8 +11,9 @@
 //   ← NOTIFY(disabled) when the terminal goes → UNBIND cleanup if a session is still up
 // A printer LU (LU type 1 or 3 in the gateway's HELLO) gets no logon screen: once its printer
 // attaches, the host binds it to `printerApplication`, as VTAM does for an LU defined with
-// LOGAPPL ("z/OS Communications Server: SNA Resource Definition Reference", SC27-3675), again
-// after each session end while the printer stays; DEMO's PRINT sends jobs over that session.
+// LOGAPPL ("z/OS Communications Server: SNA Resource Definition Reference", SC27-3675), and
+// again if the application ends that session while the printer stays; DEMO's PRINT sends jobs
+// over it.
 import { errorMessage } from '../errors.js'
 import type { Logger } from '../observability/index.js'
 import {

@@ -26,11 +26,10 @@ import {
   type DataEvent, type Decision, type Ipm, type LuLuEvent, type Piu, type RequestRh, type ResponseEvent,
 } from '../sna/index.js'
 import { DemoApp, type DemoAction } from './demo.js'
-import { renderDemo } from './screens.js'
+import { demoScreenLines, renderDemo } from './screens.js'
 import { terminalFromQueryReply, type TerminalScreen } from './terminal.js'
 import { PluOutput, type OutputPacingStatus } from './plu-output.js'
 import { printJob, type PrinterLuType } from './print.js'
-import { demoScreenLines } from './screens.js'
 
 export type SessionState = 'pending-bind' | 'pending-sdt' | 'active' | 'pending-unbind' | 'ended'
 
