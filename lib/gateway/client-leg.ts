@@ -125,6 +125,9 @@ export class ClientLeg {
    * the process. An empty write's callback runs once everything before it was handed to the
    * kernel — for a client that stopped reading, never, which is the point. 'drain' only fires
    * after the socket's own buffer limit was crossed, so it alone would miss small records.
+   * Records written after the check was scheduled are still queued when it runs: while anything
+   * is, the check is scheduled again behind them, so credit is looked at once more when the last
+   * of them leaves (a window-63 session otherwise waited for a pacing response for good).
    */
   checkCreditWhenFlushed (): void {
     if (this.creditCheckScheduled || !this.open || this.session.socket.destroyed) return
@@ -132,7 +135,11 @@ export class ClientLeg {
     this.session.socket.write(EMPTY, () => {
       this.creditCheckScheduled = false
       // Next turn: the write callback runs inside the stream's own bookkeeping.
-      setImmediate(() => { if (this.open) this.guard('credit', this.opts.onCredit) })
+      setImmediate(() => {
+        if (!this.open) return
+        this.guard('credit', this.opts.onCredit)
+        if (this.session.socket.writableLength > 0) this.checkCreditWhenFlushed()
+      })
     })
   }
 

@@ -52,6 +52,38 @@ class FakeSession extends EventEmitter {
   close (reason: string): void { this.closed = true; this.closedWith = reason; this.emit('close', reason) }
 }
 
+/**
+ * A socket whose write queue empties only when the test says the client read it: each write's
+ * callback runs once it and everything before it left (as net.Socket's do), and no 'drain' comes
+ * unless the queue went over the socket's own high-water mark, which a window of records does not.
+ */
+class QueueSocket extends FakeSocket {
+  private readonly queue: Array<{ bytes: number, cb: (() => void) | undefined }> = []
+  override write (data: Buffer, cb?: () => void): boolean {
+    this.queue.push({ bytes: data.length, cb })
+    this.writableLength += data.length
+    return true
+  }
+  /** The client read `bytes` (default: everything queued). */
+  flush (bytes = Infinity): void {
+    let left = bytes
+    while (this.queue.length > 0 && this.queue[0]!.bytes <= left) {
+      const w = this.queue.shift()!
+      left -= w.bytes
+      this.writableLength -= w.bytes
+      w.cb?.()
+    }
+  }
+}
+
+class QueueSession extends FakeSession {
+  override readonly socket = new QueueSocket()
+  override send3270 (data: Buffer, opts: { response?: boolean } = {}): number | undefined {
+    this.socket.write(data)
+    return super.send3270(data, opts)
+  }
+}
+
 /** A dependent LU in session with the host; records what the bridge sends. */
 class FakeLu extends EventEmitter {
   readonly name = 'LU1'
@@ -84,19 +116,24 @@ class FakeLu extends EventEmitter {
   sendData (ru: Buffer, opts: SendDataOpts): number { this.sent.push({ ru, opts }); return this.sent.length }
 }
 
-function bindImage (adaptive: boolean, window = 2): BindImage {
+function bindImage (adaptive: boolean, window = 2, maxRu = 256): BindImage {
   return {
     pacing: { secondarySendWindow: window, secondaryReceiveWindow: window, primarySendWindow: window, primaryReceiveWindow: window, adaptive },
-    maxPrimarySendRu: 256,
+    maxPrimarySendRu: maxRu,
     maxSecondarySendRu: 256,
   } as unknown as BindImage
 }
 
-function bridge (t: Test, raw: Record<string, unknown> = {}) {
+/** Lets nextTicks, microtasks and immediates run (the bridge's batch and credit checks). */
+async function settle (): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise(resolve => setImmediate(resolve))
+}
+
+function bridge (t: Test, raw: Record<string, unknown> = {}, opts: { queueSocket?: boolean } = {}) {
   const config = loadConfig(gatewaySchema, { base: { keepalive: { method: 'none' }, ...raw } })
   const clock = new FakeClock()
   const lines: Array<Record<string, any>> = []
-  const session = new FakeSession()
+  const session = opts.queueSocket === true ? new QueueSession() : new FakeSession()
   const lu = new FakeLu()
   const binding = {
     session,
@@ -232,6 +269,47 @@ t.test('window held for a client without credit: delivered together (one corked 
   t.equal(session.records.length, 2)
   t.equal(session.socket.corks, 1, 'both records in one write')
   t.equal(lu.iprs.length, 1, 'and the IPR once the client can take a whole window')
+})
+
+// The bench found it: window 63, max RU 3840, the default 64 KiB high-water mark. The whole window
+// went to a client that read it slowly; the one credit check ran while part of it was still
+// queued, found too little room for another window, and nothing looked again once the rest left
+// (no 'drain' below the socket's own mark): the host waited for its pacing response for good.
+t.test('window 63 of max-size RUs: once the client has read what it was sent, the host gets its pacing response', async t => {
+  const { lu, session, host, b } = bridge(t, {}, { queueSocket: true })
+  const socket = session.socket as QueueSocket
+  lu.emit('bind', bindImage(false, 63, 3840))
+  for (let snf = 1; snf <= 63; snf++) host(snf, snf === 1, `RECORD ${snf} OF 63`.padEnd(90, '.'))
+  await settle()
+  t.equal(session.records.length, 63, 'the whole window went to the client')
+  t.equal(lu.iprs.length, 0, 'no pacing response while it is still queued')
+  socket.flush(Math.floor(socket.writableLength / 2))
+  await settle()
+  t.equal(lu.iprs.length, 0, 'half read: still no room for another window of max-size RUs')
+  t.match(b.pacingStatus(), { held: 0, owed: true })
+  socket.flush()
+  await settle()
+  t.equal(socket.writableLength, 0)
+  t.equal(lu.iprs.length, 1, 'all read: the pacing response goes')
+  t.match(b.pacingStatus(), { held: 0, owed: false })
+})
+
+t.test('credit counts bytes: small records of a window the client can take are granted at the pacing request, large ones wait', async t => {
+  const { lu, session, host } = bridge(t, {}, { queueSocket: true })
+  const socket = session.socket as QueueSocket
+  lu.emit('bind', bindImage(false, 7, 3840))
+  host(1, true, 'R1'.padEnd(90, '.'))
+  t.equal(lu.iprs.length, 1, 'window 7 of 3847-byte records fits twice below 64 KiB: granted at the pacing request')
+  for (let snf = 2; snf <= 7; snf++) host(snf, false, `R${snf}`.padEnd(90, '.'))
+  await settle()
+  t.equal(session.records.length, 7)
+  // The client stops reading with 40 KiB queued: another window of max-size RUs no longer fits.
+  socket.write(Buffer.alloc(40 * 1024))
+  host(8, true, 'R8'.padEnd(90, '.'))
+  t.equal(lu.iprs.length, 1, 'not granted while the queue leaves no room for the rest of this window and the next')
+  socket.flush()
+  await settle()
+  t.equal(lu.iprs.length, 2, 'granted once the client read it')
 })
 
 t.test('inbound queue limit: the session ends rather than dropping input; a low high-water mark is warned about', async t => {
