@@ -8,7 +8,7 @@ import type { Socket } from 'node:net'
 import type { Logger } from '../observability/index.js'
 import { silentLogger } from '../observability/index.js'
 import { isLbError } from '../errors.js'
-import { IAC, SB, SE, EOR_CMD, NOP, VERB_CODE, Opt, doubleIac, optionName, type CommandName, type Verb } from './codes.js'
+import { IAC, SB, SE, NOP, VERB_CODE, Opt, doubleIac, encodeRecord, optionName, type CommandName, type Verb } from './codes.js'
 import { TelnetParser, type ParserLimits, type TelnetEvent } from './parser.js'
 import { OptionTable, type OptionChange, type OptionResult, type Side } from './options.js'
 
@@ -130,9 +130,12 @@ export class TelnetConnection extends EventEmitter<TelnetConnectionEvents> {
     return rest
   }
 
-  /** One record: IAC doubled, terminated by IAC EOR (RFC 885). */
-  sendRecord (data: Uint8Array, done?: () => void): boolean {
-    return this.write(Buffer.concat([doubleIac(data), Buffer.from([IAC, EOR_CMD])]), done)
+  /**
+   * One record: IAC doubled, terminated by IAC EOR (RFC 885). `head` (a TN3270E header) goes
+   * before `data` in the same single allocation.
+   */
+  sendRecord (data: Uint8Array, done?: () => void, head?: Uint8Array): boolean {
+    return this.write(encodeRecord(data, head), done)
   }
 
   /** NVT data (IAC doubled, no EOR). */
@@ -209,7 +212,9 @@ export class TelnetConnection extends EventEmitter<TelnetConnectionEvents> {
         else this.emit('nvt', ev.data)
         break
       case 'eor': {
-        const rec = Buffer.concat(this.chunks)
+        // Data runs are views of the socket's chunk (the parser does not copy): one copy here
+        // gives the record its own memory, so a kept record does not pin a 64 KiB read.
+        const rec = this.chunks.length === 1 ? Buffer.from(this.chunks[0]!) : Buffer.concat(this.chunks)
         this.chunks = []
         if (this.recordMode) this.emit('record', rec)
         else this.log.debug({ event: 'telnet_stray_eor' }, 'IAC EOR outside record mode ignored')
