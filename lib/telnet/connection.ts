@@ -36,6 +36,8 @@ export interface TelnetConnectionEvents {
   close: [reason: string]
 }
 
+function uncorkConnection (c: TelnetConnection): void { c.uncork() }
+
 export class TelnetConnection extends EventEmitter<TelnetConnectionEvents> {
   readonly socket: Socket
   readonly options: OptionTable
@@ -48,6 +50,8 @@ export class TelnetConnection extends EventEmitter<TelnetConnectionEvents> {
   private readonly closeGraceMs: number
   private chunks: Buffer[] = []
   private outstandingTm = 0
+  /** Writes of this tick are corked into one (see write). */
+  private corked = false
   private closing: string | undefined
   private closedEmitted = false
   /**
@@ -177,8 +181,21 @@ export class TelnetConnection extends EventEmitter<TelnetConnectionEvents> {
 
   private write (buf: Buffer, done?: () => void): boolean {
     if (this.closed) return false
+    // Everything written in this turn of the event loop (the records of one window, a response
+    // and the next screen) leaves in one writev, not one write() per record.
+    if (!this.corked) {
+      this.corked = true
+      this.socket.cork()
+      process.nextTick(uncorkConnection, this)
+    }
     // The write callback runs when the bytes were handed to the kernel (or failed).
     return this.socket.write(buf, done === undefined ? undefined : () => { try { done() } catch (err) { this.fail(err) } })
+  }
+
+  /** @internal The end of this tick's batch (see write). */
+  uncork (): void {
+    this.corked = false
+    this.socket.uncork()
   }
 
   private onData (chunk: Buffer): void {

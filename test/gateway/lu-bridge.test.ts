@@ -166,7 +166,10 @@ t.test('adaptive pacing: grants are solicited IPMs; a request beyond the window 
   lu.emit('bind', bindImage(true))
   t.match(b.pacingStatus(), { window: 2, adaptive: true })
   host(1, true)
-  t.same(lu.ipms, [{ type: 'solicited', rwi: false, nws: 2 }], 'solicited IPM with a next window no larger than the BIND\'s')
+  // Adaptive pacing lets the receiver size the next window (GA27-3136 IPM): byte credit pays for
+  // 64 KiB / (256 + 7) = 249 requests of the BIND's max RU; one is delivered and one more of the
+  // current window may still come, so the next window is 247.
+  t.same(lu.ipms, [{ type: 'solicited', rwi: false, nws: 247 }], 'solicited IPM with the next window byte credit pays for')
   t.same(lu.iprs, [], 'no IPR on an adaptive session')
   host(2, false)
   host(3, false)
@@ -294,22 +297,50 @@ t.test('window 63 of max-size RUs: once the client has read what it was sent, th
   t.match(b.pacingStatus(), { held: 0, owed: false })
 })
 
-t.test('credit counts bytes: small records of a window the client can take are granted at the pacing request, large ones wait', async t => {
+t.test('credit counts bytes: requests cost what the host has been sending, never more than the BIND\'s max RU', async t => {
   const { lu, session, host } = bridge(t, {}, { queueSocket: true })
   const socket = session.socket as QueueSocket
   lu.emit('bind', bindImage(false, 7, 3840))
   host(1, true, 'R1'.padEnd(90, '.'))
-  t.equal(lu.iprs.length, 1, 'window 7 of 3847-byte records fits twice below 64 KiB: granted at the pacing request')
+  t.equal(lu.iprs.length, 1, 'before any window is complete: 7 + 6 max-size requests fit below 64 KiB, granted at the pacing request')
   for (let snf = 2; snf <= 7; snf++) host(snf, false, `R${snf}`.padEnd(90, '.'))
   await settle()
   t.equal(session.records.length, 7)
-  // The client stops reading with 40 KiB queued: another window of max-size RUs no longer fits.
+  // 40 KiB queued: room for 24 KiB, too little for 13 max-size requests (50 KiB), plenty for 13
+  // of the ~99-byte ones this host has been sending.
   socket.write(Buffer.alloc(40 * 1024))
   host(8, true, 'R8'.padEnd(90, '.'))
-  t.equal(lu.iprs.length, 1, 'not granted while the queue leaves no room for the rest of this window and the next')
+  t.equal(lu.iprs.length, 2, 'granted at the pacing request: the estimate is the last window\'s largest request')
+  for (let snf = 9; snf <= 14; snf++) host(snf, false, `R${snf}`.padEnd(90, '.'))
+  // The client stops reading with all but 600 bytes of the high-water mark queued.
+  socket.write(Buffer.alloc(64 * 1024 - socket.writableLength - 600))
+  host(15, true, 'R15'.padEnd(90, '.'))
+  t.equal(lu.iprs.length, 2, 'not granted: 600 bytes do not pay for 13 more requests of ~99 bytes')
   socket.flush()
   await settle()
-  t.equal(lu.iprs.length, 2, 'granted once the client read it')
+  t.equal(lu.iprs.length, 3, 'granted once the client read it')
+})
+
+t.test('adaptive pacing: requests larger than the estimate overcommit the credit; a reset IPM stops the host', async t => {
+  const { lu, session, host } = bridge(t, {}, { queueSocket: true })
+  const socket = session.socket as QueueSocket
+  lu.emit('bind', bindImage(true, 2, 3840))
+  host(1, true, 'A'.repeat(90))
+  host(2, false, 'B'.repeat(90))
+  t.same(lu.ipms, [{ type: 'solicited', rwi: false, nws: 15 }], 'before any window is complete, priced at the max RU: 64 KiB / 3847 = 17, less the two of this window')
+  host(3, true, 'C'.repeat(90))
+  t.equal(lu.ipms.length, 2)
+  const nws = lu.ipms[1]!.nws
+  t.ok(nws > 600, `then sized by the ~97-byte requests the host sent (${nws})`)
+  // The host now sends RUs of 3000 bytes in the window of 15: what is still guaranteed no longer fits.
+  for (let snf = 4; snf <= 17; snf++) host(snf, false, 'D'.repeat(3000))
+  socket.flush(300) // the first records leave: the credit check behind them runs
+  await settle()
+  t.same(lu.ipms.at(-1), { type: 'unsolicited', rwi: true, nws: 0 }, 'reset: the host stops sending (GA27-3136 IPM)')
+  lu.emit('ipm', { type: 'reset-ack', rwi: false, nws: 0 })
+  socket.flush()
+  await settle()
+  t.match(lu.ipms.at(-1), { type: 'solicited', rwi: false }, 'the acknowledgement is the next pacing request, granted once the client read what it had')
 })
 
 t.test('inbound queue limit: the session ends rather than dropping input; a low high-water mark is warned about', async t => {
