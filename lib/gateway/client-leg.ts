@@ -65,7 +65,8 @@ export class ClientLeg {
   private readsHeld = false
   /** When the client's last inbound record went to the host, until a reply restores the keyboard. */
   private awaitingReplySince: number | undefined
-  private readonly subscriptions: Array<() => void> = []
+  /** What listen() subscribed, to unsubscribe in dispose(): no closure per subscription (idle-session memory). */
+  private readonly subscriptions: Array<{ target: Untyped, event: string, listener: AnyListener }> = []
 
   constructor (opts: ClientLegOptions) {
     this.opts = opts
@@ -96,7 +97,7 @@ export class ClientLeg {
     // Typed emitters narrow on/off per event name; the handler's own types are the check here.
     const target = emitter as unknown as Untyped
     target.on(event, guarded)
-    this.subscriptions.push(() => { target.off(event, guarded) })
+    this.subscriptions.push({ target, event, listener: guarded })
   }
 
   /** KeepAlive on the client connection (KB Q137309): one probe outstanding at a time. */
@@ -191,7 +192,7 @@ export class ClientLeg {
 
   /** Drops every subscription (after the owner's own clean-up, so late events are still seen). */
   dispose (): void {
-    for (const off of this.subscriptions.splice(0)) off()
+    for (const s of this.subscriptions.splice(0)) s.target.off(s.event, s.listener)
   }
 
   private guard (what: string, fn: () => void): void {
