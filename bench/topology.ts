@@ -216,6 +216,8 @@ export async function startOurProxy (ctx: RunContext, gateways: RunningGateway[]
       proxyProtocol: 'v2',
       backends: gateways.map(g => ({ name: g.name, host: LOOPBACK, port: g.frontPort, adminUrl: g.adminUrl })),
     }],
+    // Every load session comes from one address (as the gateway's negotiation cap above).
+    maxPendingPerClient: 0,
     log: { level: 'warn' },
   }, nodeArgs)
   return await stopOnFailure([proc], async () => {
