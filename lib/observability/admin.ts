@@ -73,7 +73,8 @@ export function withRunInfo (status: unknown, startedAt: number, now = Date.now(
 async function builtIn (opts: AdminOptions, startedAt: number, res: ServerResponse, url: URL): Promise<boolean> {
   switch (url.pathname) {
     case '/': {
-      const html = statusPage(withRunInfo(opts.status(url.searchParams), startedAt))
+      // The page lists every LU (docs/operations.md, "Status page"), as its script's ?lus=1 fetch does.
+      const html = statusPage(withRunInfo(opts.status(new URLSearchParams('lus=1')), startedAt))
       res.writeHead(200, {
         'content-type': 'text/html; charset=utf-8',
         'content-length': Buffer.byteLength(html),
