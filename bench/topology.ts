@@ -79,6 +79,8 @@ export interface HostSpec {
   name: string
   /** BIND session-level pacing window, both directions (0 = no pacing); host-sim default 7. */
   window?: number
+  /** Adaptive session-level pacing in the BIND (SNA Formats, GA27-3136: BIND byte 9 bit 0). */
+  adaptive?: boolean
 }
 
 export interface RunningHost { name: string, proc: RoleProcess, linkPort: number, adminUrl: string }
@@ -91,7 +93,8 @@ export async function startHosts (ctx: RunContext, specs: HostSpec[], parallel =
     for (let i = 0; i < specs.length; i += parallel) {
       out.push(...await Promise.all(specs.slice(i, i + parallel).map(async spec => {
         const linkPort = await allocatePort()
-        const bind = spec.window === undefined ? {} : { bind: { primarySendWindow: spec.window, secondarySendWindow: spec.window } }
+        const adaptive = spec.adaptive === true ? { adaptivePacing: true } : {}
+        const bind = spec.window === undefined ? {} : { bind: { primarySendWindow: spec.window, secondarySendWindow: spec.window, ...adaptive } }
         const proc = await startRole(ctx, 'host-sim', spec.name, {
           name: spec.name,
           link: { host: LOOPBACK, port: linkPort },

@@ -101,7 +101,7 @@ const negotiation = z.object({
 }).strict().default({})
 
 const pacing = z.object({
-  highWaterMark: size('64KiB').describe('room below this many queued bytes toward a client counts as application credit (KB Q181737); keep ≥ 2 windows of max RUs'),
+  highWaterMark: size('64KiB').describe('room below this many queued bytes toward a client counts as application credit (KB Q181737), priced at the size of the host\'s recent RUs (never above the BIND max RU); a frozen client costs at most this plus one window'),
   stallAfter: duration('5s').describe('a session waiting for client credit longer than this counts as stalled (metric)'),
   inboundQueueLimit: int(1, 100_000).default(64).describe('client records queued while the host withholds its window; beyond it the client is told and closed'),
 }).strict().default({})

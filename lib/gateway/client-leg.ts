@@ -65,7 +65,8 @@ export class ClientLeg {
   private readsHeld = false
   /** When the client's last inbound record went to the host, until a reply restores the keyboard. */
   private awaitingReplySince: number | undefined
-  private readonly subscriptions: Array<() => void> = []
+  /** What listen() subscribed, to unsubscribe in dispose(): no closure per subscription (idle-session memory). */
+  private readonly subscriptions: Array<{ target: Untyped, event: string, listener: AnyListener }> = []
 
   constructor (opts: ClientLegOptions) {
     this.opts = opts
@@ -96,7 +97,7 @@ export class ClientLeg {
     // Typed emitters narrow on/off per event name; the handler's own types are the check here.
     const target = emitter as unknown as Untyped
     target.on(event, guarded)
-    this.subscriptions.push(() => { target.off(event, guarded) })
+    this.subscriptions.push({ target, event, listener: guarded })
   }
 
   /** KeepAlive on the client connection (KB Q137309): one probe outstanding at a time. */
@@ -125,6 +126,9 @@ export class ClientLeg {
    * the process. An empty write's callback runs once everything before it was handed to the
    * kernel — for a client that stopped reading, never, which is the point. 'drain' only fires
    * after the socket's own buffer limit was crossed, so it alone would miss small records.
+   * Records written after the check was scheduled are still queued when it runs: while anything
+   * is, the check is scheduled again behind them, so credit is looked at once more when the last
+   * of them leaves (a window-63 session otherwise waited for a pacing response for good).
    */
   checkCreditWhenFlushed (): void {
     if (this.creditCheckScheduled || !this.open || this.session.socket.destroyed) return
@@ -132,7 +136,11 @@ export class ClientLeg {
     this.session.socket.write(EMPTY, () => {
       this.creditCheckScheduled = false
       // Next turn: the write callback runs inside the stream's own bookkeeping.
-      setImmediate(() => { if (this.open) this.guard('credit', this.opts.onCredit) })
+      setImmediate(() => {
+        if (!this.open) return
+        this.guard('credit', this.opts.onCredit)
+        if (this.session.socket.writableLength > 0) this.checkCreditWhenFlushed()
+      })
     })
   }
 
@@ -184,7 +192,7 @@ export class ClientLeg {
 
   /** Drops every subscription (after the owner's own clean-up, so late events are still seen). */
   dispose (): void {
-    for (const off of this.subscriptions.splice(0)) off()
+    for (const s of this.subscriptions.splice(0)) s.target.off(s.event, s.listener)
   }
 
   private guard (what: string, fn: () => void): void {

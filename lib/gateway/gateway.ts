@@ -17,7 +17,7 @@ import {
 import { appcRoutes } from './appc-routes.js'
 import { AuditLog } from './audit.js'
 import type { ConnectionEndInfo } from './connection.js'
-import type { HostSide, HostSideContext, Lu62Port } from './host-side.js'
+import type { HostSide, HostSideContext, Lu62Port, StatusDetail } from './host-side.js'
 import { awaitHostsUp, createHostSide } from './hosts.js'
 import { ListenerManager } from './listeners.js'
 import { compactLuNames, expandPools, LuRegistry, poolDefinitions, type PoolCounts } from './lu-pool.js'
@@ -66,7 +66,8 @@ export interface Gateway {
   readonly hosts: ReadonlyMap<string, HostSide>
   listening: () => string[]
   listenerPort: (name: string) => number
-  status: () => GatewayStatus
+  /** `allLus`: list every LU of each `sna` link (GET /status?lus=1); by default the idle ones are only counted. */
+  status: (opts?: StatusDetail) => GatewayStatus
   /** The sessions being served (GET /v1/sessions). */
   sessions: () => SessionFacts[]
   /**
@@ -228,7 +229,7 @@ class GatewayProcess implements Gateway {
       token: config.admin.token,
       registry: deps.registry,
       logger: this.log,
-      status: () => this.status(),
+      status: query => this.status({ allLus: query.get('lus') === '1' }),
       ready: () => this.state === 'ready',
       route: async (req, res, url) => {
         for (const r of routes) if (await r(req, res, url)) return true
@@ -264,7 +265,7 @@ class GatewayProcess implements Gateway {
     return this.p.listeners.address(name)?.port ?? this.p.config.listeners.find(l => l.name === name)?.port ?? 0
   }
 
-  status (): GatewayStatus {
+  status (opts: StatusDetail = {}): GatewayStatus {
     const { listeners, pipeline } = this.p
     return {
       role: 'gateway',
@@ -273,7 +274,7 @@ class GatewayProcess implements Gateway {
       draining: this.state === 'draining' || this.state === 'stopped',
       listeners: listeners.status(),
       pools: poolStatus(this.lus),
-      hostLinks: [...this.hosts.values()].map(h => ({ ...h.status(), host: h.name, type: h.type, up: h.up })),
+      hostLinks: [...this.hosts.values()].map(h => ({ ...h.status(opts), host: h.name, type: h.type, up: h.up })),
       sessions: { active: pipeline.sessions, negotiating: pipeline.negotiating },
     }
   }

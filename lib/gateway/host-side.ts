@@ -11,6 +11,9 @@ import type { Lease, LuDefinition, LuRegistry } from './lu-pool.js'
 import type { SessionActivity } from './session-record.js'
 
 /** What every host side is built with. */
+/** How much /status lists (docs/operations.md, "Admin API"). */
+export interface StatusDetail { allLus?: boolean }
+
 export interface HostSideContext {
   config: GatewayConfig
   lus: LuRegistry
@@ -83,5 +86,6 @@ export interface HostSide extends EventEmitter<HostSideEvents> {
   /** Tells every client of this host that the gateway is stopping; resolves when their sessions have ended. */
   endAll: (reason: string) => Promise<void>
   close: () => Promise<void>
-  status: () => Record<string, unknown>
+  /** `allLus`: every LU (GET /status?lus=1); otherwise counts and only the LUs in use or not active. */
+  status: (opts?: StatusDetail) => Record<string, unknown>
 }

@@ -34,6 +34,10 @@ import {
 import { ClientLeg } from './client-leg.js'
 import type { ClientBinding } from './host-side.js'
 
+/** An RU becomes a record of at most RU + 5-byte TN3270E header + IAC EOR (doubling aside). */
+const RECORD_OVERHEAD = 7
+/** Adaptive next-window sizes are 15 bits ("SNA Formats", GA27-3136 IPM); byte credit decides below that. */
+const ADAPTIVE_WINDOW_LIMIT = 32767
 /** How long to wait for the host's +RSP(UNBIND), and for its +RSP(NOTIFY), before freeing the LU anyway. */
 const HOST_ANSWER_WAIT_MS = 3000
 /** SSCP-LU messages kept while the terminal shows the LU-LU session (the newest ones). */
@@ -84,6 +88,13 @@ export class LuBridge {
   private chain: Buffer[] = []
   /** The chain being reassembled ends the bracket (EB on its first RU, or CEB): a print job's end. */
   private chainEndsBracket = false
+  /**
+   * Credit counts bytes (KB Q181737 with the client's write queue as the application): what one
+   * more request costs is estimated from the largest RU of the host's current and previous window
+   * (plus TN3270E header and IAC EOR); before any window is complete, from the BIND's max RU.
+   */
+  private previousWindowLargest = 0
+  private windowLargest = 0
   /** Definite responses the host asked for, by TN3270E SEQ: the host's SNF to answer. */
   private readonly pendingResponses = new Map<number, number>()
   private readonly done: Promise<void>
@@ -262,10 +273,15 @@ export class LuBridge {
     this.bind = bind
     this.onBindReset()
     this.chain = []
+    this.previousWindowLargest = bind.maxPrimarySendRu + RECORD_OVERHEAD
+    this.windowLargest = 0
     this.pacing?.close()
     this.pacing = new SessionPacing<InboundRu, LuDataEvent>({
       bind: bind.pacing,
       role: 'secondary',
+      // Adaptive pacing ("SNA Formats", GA27-3136 IPM): the next-window size may exceed the BIND's
+      // window; how far is decided by byte credit at each grant.
+      maxWindow: ADAPTIVE_WINDOW_LIMIT,
       queueLimit: config.pacing.inboundQueueLimit,
       clock: this.clock,
       stallAfter: config.pacing.stallAfter,
@@ -312,7 +328,13 @@ export class LuBridge {
       this.deliverToClient(ev)
       return
     }
-    const d = pacing.receiver.receiveRequest(copyEvent(ev), { pi: ev.pacing, rlwi: ev.rh.rlwi })
+    this.noteRequestSize(ev)
+    // A pacing request is answered as soon as the whole next window is guaranteed (KB Q181737):
+    // look at the client's queue now, not as it was at the last flush.
+    if (ev.pacing) this.evaluateCredit()
+    // The event may be held past this tick by the pacing gate: its RU is a view of the PIU the
+    // host link copied out of its read (FrameDecoder), so it is ours already; no copy here.
+    const d = pacing.receiver.receiveRequest(ev, { pi: ev.pacing, rlwi: ev.rh.rlwi })
     if (d.violation !== undefined) {
       // Pacing protocol error by the host: negative response with the sense the decision names
       // (2011 xxxx, "SNA Formats", GA27-3136); the request is not passed on.
@@ -321,6 +343,15 @@ export class LuBridge {
       return
     }
     this.applyReceiver(d)
+  }
+
+  /** A pacing request starts the host's next window: the estimate follows the sizes it sends. */
+  private noteRequestSize (ev: LuDataEvent): void {
+    if (ev.pacing) {
+      this.previousWindowLargest = this.windowLargest === 0 ? this.previousWindowLargest : this.windowLargest
+      this.windowLargest = 0
+    }
+    this.windowLargest = Math.max(this.windowLargest, ev.ru.length + RECORD_OVERHEAD)
   }
 
   private applyReceiver (d: ReceiverDecision<LuDataEvent>): void {
@@ -495,11 +526,14 @@ export class LuBridge {
 
   // ---------------------------------------------------------------- credit
 
-  /** Application credit in messages (KB Q181737): room below the high-water mark, responses owed. */
+  /**
+   * Application credit (KB Q181737): the bytes of room below the high-water mark, in requests of
+   * the size the host has been sending (never above the BIND's max RU), capped by responses owed.
+   */
   private credit (bind = this.bind): number {
+    const maxRequest = (bind?.maxPrimarySendRu ?? 4096) + RECORD_OVERHEAD
     return this.leg.credit({
-      // An RU becomes a record of at most RU + 5-byte header + IAC EOR (doubling aside).
-      maxMessageBytes: (bind?.maxPrimarySendRu ?? 4096) + 7,
+      maxMessageBytes: Math.min(maxRequest, Math.max(this.previousWindowLargest, this.windowLargest)),
       window: this.pacing?.receiver.windowSize ?? bind?.pacing.secondaryReceiveWindow ?? 0,
       responsesOutstanding: this.pendingResponses.size,
     })
@@ -508,13 +542,15 @@ export class LuBridge {
   private evaluateCredit (): void {
     const p = this.pacing
     if (p === undefined || !this.leg.open) return
-    this.applyReceiver(p.receiver.setAvailableCredit(this.credit()))
+    const r = p.receiver
+    this.applyReceiver(r.setAvailableCredit(this.credit()))
+    // The host sent larger requests than the estimate paid for: under adaptive pacing, stop it
+    // now with a reset IPM (GA27-3136) rather than let the client's queue grow past what a
+    // window may cost; the reset acknowledgement asks again, granted once credit is back.
+    if (r.adaptive && r.gate.overcommitted && r.gate.guaranteed > 0 && this.b.session.socket.writableLength > 0) {
+      this.applyReceiver(r.resetWindow())
+    }
   }
-}
-
-/** The pacing gate may hold an event past this tick: own its RU. A literal, not a spread (hot path). */
-function copyEvent (ev: LuDataEvent): LuDataEvent {
-  return { ru: Buffer.from(ev.ru), rh: ev.rh, chain: ev.chain, definite: ev.definite, snf: ev.snf, pacing: ev.pacing }
 }
 
 function wrap (text: string, cols: number): string[] {

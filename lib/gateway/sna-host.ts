@@ -9,7 +9,7 @@ import type { GatewayHostConfig, SnaLinkConfig } from '../config/index.js'
 import { decode as ebcdicDecode } from '../datastream/index.js'
 import { SnaLinkClient, type LuOffer } from '../hostlink/index.js'
 import { DependentLuNode, UnbindType, type BindImage } from '../sna/index.js'
-import type { ClientBinding, HostSide, HostSideContext, HostSideEvents, Lu62Attachment, Lu62Port } from './host-side.js'
+import type { ClientBinding, HostSide, HostSideContext, HostSideEvents, Lu62Attachment, Lu62Port, StatusDetail } from './host-side.js'
 import { LuBridge } from './lu-bridge.js'
 import type { LuDefinition } from './lu-pool.js'
 
@@ -102,13 +102,22 @@ export class SnaHostSide extends EventEmitter<HostSideEvents> implements HostSid
     this.ctx.metrics.hostLinkUp.set({ host: this.name }, 0)
   }
 
-  status (): Record<string, unknown> {
+  /**
+   * The PU and its LUs. At 19,000 LUs a line per LU made /status a megabyte that a front proxy
+   * polls every second: by default LUs are counted per state, and listed only while in use by a
+   * client (with their pacing accounting) or not active; `allLus` lists every one.
+   */
+  status (opts: StatusDetail = {}): Record<string, unknown> {
     const pacing = new Map([...this.bridges.keys()].map(b => [b.luName, b.pacingStatus()]))
-    return {
-      pu: this.node.puName,
-      puActive: this.node.puActive,
-      lus: this.node.lus().map(l => ({ name: l.name, state: l.state, attached: l.attached, ...(pacing.has(l.name) ? { pacing: pacing.get(l.name) } : {}) })),
+    const luStates: Record<string, number> = {}
+    const lus: Array<Record<string, unknown>> = []
+    for (const l of this.node.lus()) {
+      luStates[l.state] = (luStates[l.state] ?? 0) + 1
+      if (opts.allLus !== true && !l.attached && l.state === 'active') continue
+      const p = pacing.get(l.name)
+      lus.push({ name: l.name, state: l.state, attached: l.attached, ...(p === undefined ? {} : { pacing: p }) })
     }
+    return { pu: this.node.puName, puActive: this.node.puActive, luStates, lusListed: opts.allLus === true ? 'all' : 'in use or not active', lus }
   }
 
   private listenToLink (): void {

@@ -60,6 +60,8 @@ export class SnaLink extends EventEmitter<SnaLinkEvents> {
   private closeTimer: Timer | undefined
   private keepalive: KeepAliveHandle | undefined
   private pingSeq = 0
+  /** PIU writes of this tick are corked into one (batchThisTick). */
+  private corked = false
   private outstandingPing: number | undefined
   private pongListener: (() => void) | undefined
   private readonly closed: Promise<void>
@@ -100,7 +102,24 @@ export class SnaLink extends EventEmitter<SnaLinkEvents> {
    */
   send (piu: Buffer): boolean {
     if (this.current !== 'up') throw lbError(ErrorCodes.HOSTLINK_DOWN, `host link to ${this.peerHello?.node ?? this.remote} is ${this.current === 'hello' ? 'not up yet' : 'down'}; PIU of ${piu.length} bytes not sent`)
+    this.batchThisTick()
     return this.socket.write(encodePiu(piu, this.opts.maxPiuSize))
+  }
+
+  /**
+   * Every PIU sent in this turn of the event loop (a pacing window the host sends on an IPR, the
+   * responses and IPRs for one received chunk) leaves in one writev instead of one write each.
+   */
+  private batchThisTick (): void {
+    if (this.corked) return
+    this.corked = true
+    this.socket.cork()
+    process.nextTick(this.uncork)
+  }
+
+  private readonly uncork = (): void => {
+    this.corked = false
+    this.socket.uncork()
   }
 
   /** Orderly close: BYE with the reason, FIN, destroy if not closed within closeTimeout. */

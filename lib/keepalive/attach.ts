@@ -42,11 +42,21 @@ export interface KeepAliveHandle {
   stop: () => void
 }
 
+/**
+ * The fields the logger does not carry yet (a session's logger usually names the client and LU;
+ * pino would repeat a key). A function of its own, so the logger's bindings object is not kept
+ * alive by the session's keepalive closures (idle-session memory, docs/internals.md).
+ */
+function unboundKeys (logger: Logger, fields: Record<string, string | undefined>): Record<string, string> {
+  const bound = logger.bindings()
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined && !(k in bound)) out[k] = v
+  return out
+}
+
 export function attachKeepAlive (target: KeepAliveTarget, settings: KeepAliveSettings, opts: AttachKeepAliveOptions): KeepAliveHandle {
   const { logger, metrics, client, lu } = opts
-  // A session's logger usually names the client and LU already; pino would repeat a key.
-  const bound = logger.bindings()
-  const who = Object.fromEntries(Object.entries({ client, lu }).filter(([k, v]) => v !== undefined && !(k in bound)))
+  const who = unboundKeys(logger, { client, lu })
   let stopped = false
   const engine = new KeepAliveEngine(settings, opts.clock, (action: KeepAliveAction) => {
     switch (action.type) {

@@ -22,7 +22,8 @@ export interface AdminOptions {
   registry: Registry
   logger: Logger
   /** JSON for GET /status (version and uptime are added here). */
-  status: () => unknown
+  /** `query`: the request's query string (the gateway lists every LU with `?lus=1`). */
+  status: (query: URLSearchParams) => unknown
   /** GET /readyz answers 200 while this is true, else 503. */
   ready: () => boolean
   route?: RouteHandler
@@ -72,7 +73,8 @@ export function withRunInfo (status: unknown, startedAt: number, now = Date.now(
 async function builtIn (opts: AdminOptions, startedAt: number, res: ServerResponse, url: URL): Promise<boolean> {
   switch (url.pathname) {
     case '/': {
-      const html = statusPage(withRunInfo(opts.status(), startedAt))
+      // The page lists every LU (docs/operations.md, "Status page"), as its script's ?lus=1 fetch does.
+      const html = statusPage(withRunInfo(opts.status(new URLSearchParams('lus=1')), startedAt))
       res.writeHead(200, {
         'content-type': 'text/html; charset=utf-8',
         'content-length': Buffer.byteLength(html),
@@ -99,7 +101,7 @@ async function builtIn (opts: AdminOptions, startedAt: number, res: ServerRespon
       return true
     }
     case '/status':
-      sendJson(res, 200, withRunInfo(opts.status(), startedAt))
+      sendJson(res, 200, withRunInfo(opts.status(url.searchParams), startedAt))
       return true
   }
   return false

@@ -1,6 +1,7 @@
 // GET / on every admin port: the role's /status as a page an operator can leave open. Plain
 // HTML rendered on the server (usable without JavaScript: a <noscript> meta refresh reloads
 // it), plus one small inline script that fetches /status from the same origin every few seconds
+// (with ?lus=1: the page lists every LU, which /status alone counts but does not list)
 // and re-renders with the same functions (status-render.ts). Nothing is loaded from anywhere
 // else, and a strict Content-Security-Policy (W3C CSP Level 3) allows exactly this script and
 // style by hash, so injected markup could not run code even if escaping failed.
@@ -26,7 +27,7 @@ const root = document.getElementById('status')
 const stamp = document.getElementById('updated')
 async function refresh () {
   try {
-    const res = await fetch('./status', { cache: 'no-store', headers: { accept: 'application/json' } })
+    const res = await fetch('./status?lus=1', { cache: 'no-store', headers: { accept: 'application/json' } })
     if (!res.ok) throw new Error('HTTP ' + res.status)
     root.innerHTML = renderStatus(await res.json())
     stamp.textContent = 'updated ' + new Date().toLocaleTimeString()

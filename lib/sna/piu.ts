@@ -23,17 +23,21 @@ export function encodePiu (piu: { th: Th, rh?: Rh | undefined, ru?: Buffer | und
   return Buffer.concat(parts)
 }
 
+/**
+ * The TH, RH and RU of one PIU ("SNA Formats", GA27-3136). The RU is a view of `buf`, not a copy:
+ * the host link hands each PIU over in memory of its own (FrameDecoder copies it out of the read).
+ */
 export function decodePiu (buf: Buffer): Piu {
   if (buf.length < TH_LENGTH) throw malformed('PIU TH', 0, `needs ${TH_LENGTH} bytes, PIU has ${buf.length}`)
   const th = decodeTh(buf.subarray(0, TH_LENGTH))
   if (th.mpf === 'middle' || th.mpf === 'last') {
-    return { th, ru: Buffer.from(buf.subarray(TH_LENGTH)) }
+    return { th, ru: buf.subarray(TH_LENGTH) }
   }
   if (buf.length < TH_LENGTH + RH_LENGTH) {
     throw malformed('PIU RH', TH_LENGTH, `needs ${RH_LENGTH} bytes, only ${buf.length - TH_LENGTH} after the TH`)
   }
   const rh = decodeRh(buf.subarray(TH_LENGTH, TH_LENGTH + RH_LENGTH), TH_LENGTH)
-  return { th, rh, ru: Buffer.from(buf.subarray(TH_LENGTH + RH_LENGTH)) }
+  return { th, rh, ru: buf.subarray(TH_LENGTH + RH_LENGTH) }
 }
 
 function asPiu (req: Buffer | Piu): Piu { return Buffer.isBuffer(req) ? decodePiu(req) : req }

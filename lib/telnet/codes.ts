@@ -68,14 +68,45 @@ export function optionName (opt: number): string {
 
 /** Double every IAC (RFC 854: a data byte 255 is sent as IAC IAC; RFC 855 for subnegotiation). */
 export function doubleIac (buf: Uint8Array): Buffer {
-  let n = 0
-  for (const b of buf) if (b === IAC) n++
+  const n = countIac(buf)
   if (n === 0) return Buffer.from(buf)
   const out = Buffer.allocUnsafe(buf.length + n)
-  let j = 0
-  for (const b of buf) {
-    out[j++] = b
-    if (b === IAC) out[j++] = IAC
-  }
+  copyDoubled(buf, out, 0)
   return out
+}
+
+/**
+ * One outbound record in one allocation: `head` (a TN3270E header, RFC 2355 §8.1) and `data`, each
+ * with IAC doubled (RFC 854), then IAC EOR (RFC 885). The hot path toward clients: one copy of the
+ * record instead of a concatenation per layer.
+ */
+export function encodeRecord (data: Uint8Array, head?: Uint8Array): Buffer {
+  const headLength = head === undefined ? 0 : head.length + countIac(head)
+  const out = Buffer.allocUnsafe(headLength + data.length + countIac(data) + 2)
+  let j = head === undefined ? 0 : copyDoubled(head, out, 0)
+  j = copyDoubled(data, out, j)
+  out[j] = IAC
+  out[j + 1] = EOR_CMD
+  return out
+}
+
+/** IAC bytes in `buf`, found with indexOf (native) rather than byte by byte. */
+function countIac (buf: Uint8Array): number {
+  let n = 0
+  for (let i = buf.indexOf(IAC); i !== -1; i = buf.indexOf(IAC, i + 1)) n++
+  return n
+}
+
+/** Copies `src` into `out` at `at` with every IAC doubled; returns the offset after it. */
+function copyDoubled (src: Uint8Array, out: Buffer, at: number): number {
+  let from = 0
+  let j = at
+  for (let i = src.indexOf(IAC); i !== -1; i = src.indexOf(IAC, i + 1)) {
+    out.set(src.subarray(from, i + 1), j)
+    j += i + 1 - from
+    out[j++] = IAC
+    from = i + 1
+  }
+  out.set(src.subarray(from), j)
+  return j + src.length - from
 }

@@ -8,7 +8,7 @@ import type { Socket } from 'node:net'
 import type { Logger } from '../observability/index.js'
 import { silentLogger } from '../observability/index.js'
 import { isLbError } from '../errors.js'
-import { IAC, SB, SE, EOR_CMD, NOP, VERB_CODE, Opt, doubleIac, optionName, type CommandName, type Verb } from './codes.js'
+import { IAC, SB, SE, NOP, VERB_CODE, Opt, doubleIac, encodeRecord, optionName, type CommandName, type Verb } from './codes.js'
 import { TelnetParser, type ParserLimits, type TelnetEvent } from './parser.js'
 import { OptionTable, type OptionChange, type OptionResult, type Side } from './options.js'
 
@@ -36,6 +36,8 @@ export interface TelnetConnectionEvents {
   close: [reason: string]
 }
 
+function uncorkConnection (c: TelnetConnection): void { c.uncork() }
+
 export class TelnetConnection extends EventEmitter<TelnetConnectionEvents> {
   readonly socket: Socket
   readonly options: OptionTable
@@ -48,6 +50,8 @@ export class TelnetConnection extends EventEmitter<TelnetConnectionEvents> {
   private readonly closeGraceMs: number
   private chunks: Buffer[] = []
   private outstandingTm = 0
+  /** Writes of this tick are corked into one (see write). */
+  private corked = false
   private closing: string | undefined
   private closedEmitted = false
   /**
@@ -130,9 +134,12 @@ export class TelnetConnection extends EventEmitter<TelnetConnectionEvents> {
     return rest
   }
 
-  /** One record: IAC doubled, terminated by IAC EOR (RFC 885). */
-  sendRecord (data: Uint8Array, done?: () => void): boolean {
-    return this.write(Buffer.concat([doubleIac(data), Buffer.from([IAC, EOR_CMD])]), done)
+  /**
+   * One record: IAC doubled, terminated by IAC EOR (RFC 885). `head` (a TN3270E header) goes
+   * before `data` in the same single allocation.
+   */
+  sendRecord (data: Uint8Array, done?: () => void, head?: Uint8Array): boolean {
+    return this.write(encodeRecord(data, head), done)
   }
 
   /** NVT data (IAC doubled, no EOR). */
@@ -174,8 +181,21 @@ export class TelnetConnection extends EventEmitter<TelnetConnectionEvents> {
 
   private write (buf: Buffer, done?: () => void): boolean {
     if (this.closed) return false
+    // Everything written in this turn of the event loop (the records of one window, a response
+    // and the next screen) leaves in one writev, not one write() per record.
+    if (!this.corked) {
+      this.corked = true
+      this.socket.cork()
+      process.nextTick(uncorkConnection, this)
+    }
     // The write callback runs when the bytes were handed to the kernel (or failed).
     return this.socket.write(buf, done === undefined ? undefined : () => { try { done() } catch (err) { this.fail(err) } })
+  }
+
+  /** @internal The end of this tick's batch (see write). */
+  uncork (): void {
+    this.corked = false
+    this.socket.uncork()
   }
 
   private onData (chunk: Buffer): void {
@@ -209,7 +229,9 @@ export class TelnetConnection extends EventEmitter<TelnetConnectionEvents> {
         else this.emit('nvt', ev.data)
         break
       case 'eor': {
-        const rec = Buffer.concat(this.chunks)
+        // Data runs are views of the socket's chunk (the parser does not copy): one copy here
+        // gives the record its own memory, so a kept record does not pin a 64 KiB read.
+        const rec = this.chunks.length === 1 ? Buffer.from(this.chunks[0]!) : Buffer.concat(this.chunks)
         this.chunks = []
         if (this.recordMode) this.emit('record', rec)
         else this.log.debug({ event: 'telnet_stray_eor' }, 'IAC EOR outside record mode ignored')

@@ -31,6 +31,11 @@ const enum S {
   SbIac, // IAC inside a subnegotiation: IAC (doubled 255) or SE
 }
 
+/** A Buffer view of the same memory (Uint8Array input is allowed; no copy either way). */
+function asBuffer (chunk: Uint8Array): Buffer {
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+}
+
 export class TelnetParser {
   private state: S = S.Data
   private verb: Verb = 'WILL'
@@ -71,7 +76,8 @@ export class TelnetParser {
     const flush = (end: number): boolean => {
       const start = runStart
       runStart = -1
-      return start === -1 || end <= start || onEvent({ type: 'data', data: Buffer.from(chunk.subarray(start, end)) })
+      // A view, not a copy: the connection copies once when the record ends.
+      return start === -1 || end <= start || onEvent({ type: 'data', data: asBuffer(chunk).subarray(start, end) })
     }
     const countData = (n: number): void => {
       this.recordLen += n
@@ -83,16 +89,21 @@ export class TelnetParser {
       const b = chunk[i]!
       let ev: TelnetEvent | undefined
       switch (this.state) {
-        case S.Data:
-          if (b === IAC) {
-            // The IAC is not consumed when the reader stops at the data before it.
-            if (!flush(i)) return i
-            this.state = S.Iac
-          } else {
-            countData(1)
+        case S.Data: {
+          if (b !== IAC) {
+            // A data run ends at the next IAC (RFC 854): found by indexOf, not byte by byte.
+            const next = chunk.indexOf(IAC, i + 1)
+            const end = next === -1 ? chunk.length : next
+            countData(end - i)
             if (runStart === -1) runStart = i
+            i = end - 1
+            break
           }
+          // The IAC is not consumed when the reader stops at the data before it.
+          if (!flush(i)) return i
+          this.state = S.Iac
           break
+        }
         case S.Iac:
           ev = this.afterIac(b, countData)
           break

@@ -19,7 +19,7 @@ export interface DecodedMessage {
 
 export function encodeHeader (h: Tn3270eHeader): Buffer {
   if (!Number.isInteger(h.seq) || h.seq < 0 || h.seq > 0xffff) throw new RangeError(`TN3270E SEQ-NUMBER out of range: ${h.seq}`)
-  const b = Buffer.alloc(HEADER_LENGTH)
+  const b = Buffer.allocUnsafe(HEADER_LENGTH) // every byte is written below
   b[0] = DATA_TYPE_CODE[h.dataType]
   b[1] = h.requestFlag & 0xff
   b[2] = h.responseFlag & 0xff
@@ -38,7 +38,8 @@ export function decodeMessage (record: Uint8Array): DecodedMessage {
   }
   const dataType = dataTypeName(record[0]!)
   if (dataType === undefined) throw lbError(ErrorCodes.TN3270E_MALFORMED, `unknown TN3270E DATA-TYPE 0x${record[0]!.toString(16).padStart(2, '0')}`)
-  const buf = Buffer.from(record)
+  // A Buffer is used as it is (the telnet layer gave the record its own memory): no copy.
+  const buf = Buffer.isBuffer(record) ? record : Buffer.from(record)
   return {
     header: { dataType, requestFlag: buf[1]!, responseFlag: buf[2]!, seq: buf.readUInt16BE(3) },
     data: buf.subarray(HEADER_LENGTH),

@@ -9,7 +9,7 @@ import { ErrorCodes, errorMessage, isLbError, lbError } from '../errors.js'
 import type { Logger } from '../observability/index.js'
 import { optionName, type CommandName, type OptionChange, type TelnetConnection } from '../telnet/index.js'
 import { ResponseFlag, ResponseKind, SEQ_MASK, type DataType, type Tn3270eFunction } from './constants.js'
-import { encodeMessage } from './header.js'
+import { encodeHeader, encodeMessage } from './header.js'
 import { decodeRecord, type SessionData, type SessionResponse } from './record.js'
 
 export interface Tn3270SessionEvents {
@@ -92,7 +92,8 @@ export abstract class Tn3270Session<E extends Events<E> & Tn3270SessionEvents = 
     if (this.mode !== 'tn3270e') { this.telnet.sendRecord(data, done); return undefined }
     const seq = this.seq
     this.seq = (this.seq + 1) & SEQ_MASK
-    this.telnet.sendRecord(encodeMessage({ dataType: type, requestFlag: 0, responseFlag, seq }, data), done)
+    // Header and data go into the record in one copy (encodeRecord), not concatenated first.
+    this.telnet.sendRecord(data, done, encodeHeader({ dataType: type, requestFlag: 0, responseFlag, seq }))
     return responseFlag === ResponseFlag.NO_RESPONSE ? undefined : seq
   }
 

@@ -72,6 +72,17 @@ t.test('adaptive pacing: inbound windows follow the host\'s IPMs; a client that 
     await typist.waitForRecord(r => r.text.includes(`ECHO: ping ${i}`), 5000, `echo ${i}`)
   }
   t.pass('20 inputs echoed: the gateway sent each window the host\'s IPM granted')
+
+  // /status stays small at many LUs (docs/operations.md): idle LUs are counted, not listed, unless ?lus=1.
+  type LinkStatus = { luStates: Record<string, number>, lusListed: string, lus: Array<{ name: string, attached: boolean, pacing?: unknown }> }
+  const compact = (await getJson<{ hostLinks: LinkStatus[] }>(gw.adminAddress.port, '/status')).hostLinks[0]!
+  t.same(compact.lus.map(l => l.name), [typist.lu], 'by default only the LU in use is listed')
+  t.ok(compact.lus[0]!.pacing !== undefined, 'with its pacing accounting')
+  t.same(compact.luStates, { 'in-session': 1, active: 1 }, 'every LU is counted by state')
+  t.equal(compact.lusListed, 'in use or not active')
+  const full = (await getJson<{ hostLinks: LinkStatus[] }>(gw.adminAddress.port, '/status?lus=1')).hostLinks[0]!
+  t.equal(full.lus.length, 2, '?lus=1 lists every LU')
+  t.equal(full.lusListed, 'all')
   typist.destroy()
 
   const slow = await E2eClient.open(port)

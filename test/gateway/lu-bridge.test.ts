@@ -52,6 +52,38 @@ class FakeSession extends EventEmitter {
   close (reason: string): void { this.closed = true; this.closedWith = reason; this.emit('close', reason) }
 }
 
+/**
+ * A socket whose write queue empties only when the test says the client read it: each write's
+ * callback runs once it and everything before it left (as net.Socket's do), and no 'drain' comes
+ * unless the queue went over the socket's own high-water mark, which a window of records does not.
+ */
+class QueueSocket extends FakeSocket {
+  private readonly queue: Array<{ bytes: number, cb: (() => void) | undefined }> = []
+  override write (data: Buffer, cb?: () => void): boolean {
+    this.queue.push({ bytes: data.length, cb })
+    this.writableLength += data.length
+    return true
+  }
+  /** The client read `bytes` (default: everything queued). */
+  flush (bytes = Infinity): void {
+    let left = bytes
+    while (this.queue.length > 0 && this.queue[0]!.bytes <= left) {
+      const w = this.queue.shift()!
+      left -= w.bytes
+      this.writableLength -= w.bytes
+      w.cb?.()
+    }
+  }
+}
+
+class QueueSession extends FakeSession {
+  override readonly socket = new QueueSocket()
+  override send3270 (data: Buffer, opts: { response?: boolean } = {}): number | undefined {
+    this.socket.write(data)
+    return super.send3270(data, opts)
+  }
+}
+
 /** A dependent LU in session with the host; records what the bridge sends. */
 class FakeLu extends EventEmitter {
   readonly name = 'LU1'
@@ -84,19 +116,24 @@ class FakeLu extends EventEmitter {
   sendData (ru: Buffer, opts: SendDataOpts): number { this.sent.push({ ru, opts }); return this.sent.length }
 }
 
-function bindImage (adaptive: boolean, window = 2): BindImage {
+function bindImage (adaptive: boolean, window = 2, maxRu = 256): BindImage {
   return {
     pacing: { secondarySendWindow: window, secondaryReceiveWindow: window, primarySendWindow: window, primaryReceiveWindow: window, adaptive },
-    maxPrimarySendRu: 256,
+    maxPrimarySendRu: maxRu,
     maxSecondarySendRu: 256,
   } as unknown as BindImage
 }
 
-function bridge (t: Test, raw: Record<string, unknown> = {}) {
+/** Lets nextTicks, microtasks and immediates run (the bridge's batch and credit checks). */
+async function settle (): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise(resolve => setImmediate(resolve))
+}
+
+function bridge (t: Test, raw: Record<string, unknown> = {}, opts: { queueSocket?: boolean } = {}) {
   const config = loadConfig(gatewaySchema, { base: { keepalive: { method: 'none' }, ...raw } })
   const clock = new FakeClock()
   const lines: Array<Record<string, any>> = []
-  const session = new FakeSession()
+  const session = opts.queueSocket === true ? new QueueSession() : new FakeSession()
   const lu = new FakeLu()
   const binding = {
     session,
@@ -129,7 +166,10 @@ t.test('adaptive pacing: grants are solicited IPMs; a request beyond the window 
   lu.emit('bind', bindImage(true))
   t.match(b.pacingStatus(), { window: 2, adaptive: true })
   host(1, true)
-  t.same(lu.ipms, [{ type: 'solicited', rwi: false, nws: 2 }], 'solicited IPM with a next window no larger than the BIND\'s')
+  // Adaptive pacing lets the receiver size the next window (GA27-3136 IPM): byte credit pays for
+  // 64 KiB / (256 + 7) = 249 requests of the BIND's max RU; one is delivered and one more of the
+  // current window may still come, so the next window is 247.
+  t.same(lu.ipms, [{ type: 'solicited', rwi: false, nws: 247 }], 'solicited IPM with the next window byte credit pays for')
   t.same(lu.iprs, [], 'no IPR on an adaptive session')
   host(2, false)
   host(3, false)
@@ -232,6 +272,75 @@ t.test('window held for a client without credit: delivered together (one corked 
   t.equal(session.records.length, 2)
   t.equal(session.socket.corks, 1, 'both records in one write')
   t.equal(lu.iprs.length, 1, 'and the IPR once the client can take a whole window')
+})
+
+// The bench found it: window 63, max RU 3840, the default 64 KiB high-water mark. The whole window
+// went to a client that read it slowly; the one credit check ran while part of it was still
+// queued, found too little room for another window, and nothing looked again once the rest left
+// (no 'drain' below the socket's own mark): the host waited for its pacing response for good.
+t.test('window 63 of max-size RUs: once the client has read what it was sent, the host gets its pacing response', async t => {
+  const { lu, session, host, b } = bridge(t, {}, { queueSocket: true })
+  const socket = session.socket as QueueSocket
+  lu.emit('bind', bindImage(false, 63, 3840))
+  for (let snf = 1; snf <= 63; snf++) host(snf, snf === 1, `RECORD ${snf} OF 63`.padEnd(90, '.'))
+  await settle()
+  t.equal(session.records.length, 63, 'the whole window went to the client')
+  t.equal(lu.iprs.length, 0, 'no pacing response while it is still queued')
+  socket.flush(Math.floor(socket.writableLength / 2))
+  await settle()
+  t.equal(lu.iprs.length, 0, 'half read: still no room for another window of max-size RUs')
+  t.match(b.pacingStatus(), { held: 0, owed: true })
+  socket.flush()
+  await settle()
+  t.equal(socket.writableLength, 0)
+  t.equal(lu.iprs.length, 1, 'all read: the pacing response goes')
+  t.match(b.pacingStatus(), { held: 0, owed: false })
+})
+
+t.test('credit counts bytes: requests cost what the host has been sending, never more than the BIND\'s max RU', async t => {
+  const { lu, session, host } = bridge(t, {}, { queueSocket: true })
+  const socket = session.socket as QueueSocket
+  lu.emit('bind', bindImage(false, 7, 3840))
+  host(1, true, 'R1'.padEnd(90, '.'))
+  t.equal(lu.iprs.length, 1, 'before any window is complete: 7 + 6 max-size requests fit below 64 KiB, granted at the pacing request')
+  for (let snf = 2; snf <= 7; snf++) host(snf, false, `R${snf}`.padEnd(90, '.'))
+  await settle()
+  t.equal(session.records.length, 7)
+  // 40 KiB queued: room for 24 KiB, too little for 13 max-size requests (50 KiB), plenty for 13
+  // of the ~99-byte ones this host has been sending.
+  socket.write(Buffer.alloc(40 * 1024))
+  host(8, true, 'R8'.padEnd(90, '.'))
+  t.equal(lu.iprs.length, 2, 'granted at the pacing request: the estimate is the last window\'s largest request')
+  for (let snf = 9; snf <= 14; snf++) host(snf, false, `R${snf}`.padEnd(90, '.'))
+  // The client stops reading with all but 600 bytes of the high-water mark queued.
+  socket.write(Buffer.alloc(64 * 1024 - socket.writableLength - 600))
+  host(15, true, 'R15'.padEnd(90, '.'))
+  t.equal(lu.iprs.length, 2, 'not granted: 600 bytes do not pay for 13 more requests of ~99 bytes')
+  socket.flush()
+  await settle()
+  t.equal(lu.iprs.length, 3, 'granted once the client read it')
+})
+
+t.test('adaptive pacing: requests larger than the estimate overcommit the credit; a reset IPM stops the host', async t => {
+  const { lu, session, host } = bridge(t, {}, { queueSocket: true })
+  const socket = session.socket as QueueSocket
+  lu.emit('bind', bindImage(true, 2, 3840))
+  host(1, true, 'A'.repeat(90))
+  host(2, false, 'B'.repeat(90))
+  t.same(lu.ipms, [{ type: 'solicited', rwi: false, nws: 15 }], 'before any window is complete, priced at the max RU: 64 KiB / 3847 = 17, less the two of this window')
+  host(3, true, 'C'.repeat(90))
+  t.equal(lu.ipms.length, 2)
+  const nws = lu.ipms[1]!.nws
+  t.ok(nws > 600, `then sized by the ~97-byte requests the host sent (${nws})`)
+  // The host now sends RUs of 3000 bytes in the window of 15: what is still guaranteed no longer fits.
+  for (let snf = 4; snf <= 17; snf++) host(snf, false, 'D'.repeat(3000))
+  socket.flush(300) // the first records leave: the credit check behind them runs
+  await settle()
+  t.same(lu.ipms.at(-1), { type: 'unsolicited', rwi: true, nws: 0 }, 'reset: the host stops sending (GA27-3136 IPM)')
+  lu.emit('ipm', { type: 'reset-ack', rwi: false, nws: 0 })
+  socket.flush()
+  await settle()
+  t.match(lu.ipms.at(-1), { type: 'solicited', rwi: false }, 'the acknowledgement is the next pacing request, granted once the client read what it had')
 })
 
 t.test('inbound queue limit: the session ends rather than dropping input; a low high-water mark is warned about', async t => {

@@ -1,6 +1,6 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { TelnetParser, type TelnetEvent, Cmd, Opt, doubleIac, commandName, optionName, verbFromCode } from '../../lib/telnet/index.js'
+import { TelnetParser, type TelnetEvent, Cmd, Opt, doubleIac, encodeRecord, commandName, optionName, verbFromCode } from '../../lib/telnet/index.js'
 import { ErrorCodes, isLbError } from '../../lib/errors.js'
 import { bytes } from './fixtures/peer.js'
 
@@ -155,4 +155,18 @@ t.test('feedEach stops right after the event the reader refuses more after, at a
   t.equal(used, 2)
   t.same(p.feed(bytes(IAC, NOP)), [{ type: 'command', command: 'NOP', code: NOP }])
   t.equal(new TelnetParser().feedEach(bytes('plain'), () => false), 5, 'a run at the end of the chunk: all of it used')
+})
+
+// RFC 854: IAC doubled in data; RFC 885: IAC EOR ends a record; RFC 2355 §8.1: the 5-byte header
+// goes before the data. encodeRecord builds it in one allocation; the parser reads it back.
+t.test('encodeRecord: header and data with IAC doubled, then IAC EOR; the parser gives the same bytes back', async t => {
+  const head = Buffer.from([0x00, 0x00, 0x02, 0x00, 0xff])
+  const data = Buffer.from([0xff, 0xf1, 0xc2, 0xff, 0xff, 0x40])
+  const rec = encodeRecord(data, head)
+  t.same([...rec], [0x00, 0x00, 0x02, 0x00, 0xff, 0xff, 0xff, 0xff, 0xf1, 0xc2, 0xff, 0xff, 0xff, 0xff, 0x40, 0xff, 0xef])
+  t.same([...encodeRecord(Buffer.from([0x7d]))], [0x7d, 0xff, 0xef], 'no header, no IAC')
+  const p = new TelnetParser()
+  const evs = p.feed(rec)
+  t.same(Buffer.concat(evs.filter(e => e.type === 'data').map(e => (e as { data: Buffer }).data)), Buffer.concat([head, data]))
+  t.equal(evs.at(-1)!.type, 'eor')
 })
