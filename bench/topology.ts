@@ -151,8 +151,10 @@ export function gatewayConfig (spec: GatewaySpec, ports: { front: number, direct
       const prefix = `L${spec.index}${String(j + 1).padStart(3, '0')}`
       return { name: h.name, host: h.name, lus: [`${prefix}001..${prefix}${String(spec.lusPerHost).padStart(3, '0')}`] }
     }),
-    // Every bench client comes from 127.0.0.1: no per-address cap on connections in negotiation.
+    // Every bench client comes from 127.0.0.1: no per-address caps (in negotiation, or in all:
+    // the default of 2,000 per client, KB 814166, would stop the idle steps at 2,000).
     negotiation: { maxPendingPerClient: 0 },
+    maxSessionsPerClient: 0,
     log: { level: 'warn' },
   }
 }
