@@ -45,11 +45,12 @@ const luEntry = z.union([
     'expected an LU name (1-8 of A-Z 0-9 @ # $, not starting with a digit) or a range like GW1A001..GW1A032'),
   z.object({
     name: snaName().describe('LU name'),
-    locaddr: int(1, 255).optional().describe('sna links: local address of the LU on the PU; omitted = the next free one from 2'),
+    locaddr: int(1, 255).optional().describe('sna links: local address of the LU on its PU; omitted = the next free one from 2, on the next PU once a PU\'s 254 are taken (docs/hostlink.md "PUs")'),
+    pu: int(1, 255).optional().describe('sna links, with `locaddr`: which of the host\'s PUs (1 = the first, named after the gateway) the LU is on; omitted = 1'),
     resource: z.string().optional().describe('tn3270 links: the host resource to ask for (z/OS LU name, Hercules device number or group)'),
     printer: snaName().optional()
       .describe('display pools: the printer LU associated with this display LU, the one a TN3270E `ASSOCIATE` for it gets (RFC 2355 §7.1); wins over `printerPool`'),
-  }).strict(),
+  }).strict().refine(e => e.pu === undefined || e.locaddr !== undefined, { message: 'expected `locaddr` with `pu` (an LU without a local address takes the next free one on any PU)', path: ['pu'] }),
 ])
 
 const pool = z.object({
