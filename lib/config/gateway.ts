@@ -57,7 +57,7 @@ const pool = z.object({
   name: snaName().describe('pool name: what a TN3270E CONNECT or `LU@` terminal type may ask for; disjoint from LU names'),
   host: snaName().describe('the host (`hosts[].name`) whose LUs these are'),
   lus: z.array(luEntry).default([])
-    .describe('LU names, ranges `GW1A001..GW1A032`, or objects `{ name, locaddr }` (sna) / `{ name, resource }` (tn3270); `${ORDINAL}` gives each replica its own names'),
+    .describe('LU names, ranges `GW1A001..GW1A032`, or objects `{ name, locaddr, pu }` (sna) / `{ name, resource }` (tn3270); `${ORDINAL}` gives each replica its own names; an sna host with more than 254 LUs gets a PU per 254 (docs/hostlink.md "PUs")'),
   generic: int(0, 10000).default(0).describe('tn3270 links: this many extra sessions that ask the host for any device, named `<POOL>nnn`'),
   kind: z.enum(['display', 'printer']).default('display')
     .describe('`display`: terminals (LU type 2, device types IBM-3278-n, IBM-DYNAMIC); `printer`: printers (device type IBM-3287-1), LU type `luType` (docs/printers.md)'),
@@ -141,7 +141,7 @@ const audit = z.object({
  * code that builds part of a config (unit tests). `tn3270-lb gateway` loads gatewayConfigSchema.
  */
 export const gatewaySchema = z.object({
-  name: z.string().min(1).default('gateway').describe('gateway name: logs, `/status`, and the PU name (upper-cased) on sna links'),
+  name: z.string().min(1).default('gateway').describe('gateway name: logs, `/status`, and the PU name (upper-cased) on sna links; a host\'s further PUs end in `P2`, `P3` ...'),
   admin: adminSection(),
   listeners: z.array(listener).default([]).describe('TN3270 listeners'),
   hosts: z.array(host).default([]).describe('hosts and how they are reached'),
