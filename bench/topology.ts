@@ -26,8 +26,14 @@ export interface RunContext {
 }
 
 const LOOPBACK = '127.0.0.1'
-/** One PU per host link: locaddr 2..255 (lib/gateway/lu-pool.ts expandPools). */
-export const MAX_LUS_PER_HOST = 254
+/** LUs of one PU: local addresses 2..255 (lib/gateway/lu-pool.ts expandPools). */
+export const LUS_PER_PU = 254
+/**
+ * PUs a bench gateway defines per simulated host: one sna link each, all served by the one
+ * host-simulator process of that host (docs/hostlink.md "PUs").
+ */
+export const PUS_PER_HOST = 16
+export const MAX_LUS_PER_HOST = LUS_PER_PU * PUS_PER_HOST
 
 let nofileHard: number | undefined
 /** The hard open-file limit a process started here can raise its soft limit to. */
@@ -117,7 +123,7 @@ export async function startHosts (ctx: RunContext, specs: HostSpec[], parallel =
 // ---------------------------------------------------------------- gateways
 
 export interface GatewaySpec {
-  /** Gateway number (1-9): name gw<index>, LU names L<index><host nnn><lu nnn>. */
+  /** Gateway number (1-9): name gw<index>, LU names L<index><host nnn><lu nnn> (L<index><host nn><lu nnnn> beyond 999 LUs per host). */
   index: number
   hosts: RunningHost[]
   lusPerHost: number
@@ -137,7 +143,10 @@ export interface RunningGateway {
 }
 
 export function gatewayConfig (spec: GatewaySpec, ports: { front: number, direct: number }): unknown {
-  if (spec.lusPerHost > MAX_LUS_PER_HOST) throw new Error(`at most ${MAX_LUS_PER_HOST} LUs per host link, asked for ${spec.lusPerHost}`)
+  if (spec.lusPerHost > MAX_LUS_PER_HOST) throw new Error(`at most ${MAX_LUS_PER_HOST} LUs per host (${PUS_PER_HOST} PUs), asked for ${spec.lusPerHost}`)
+  // L<gateway><host><lu> in 8 characters: 3-digit host and LU numbers, or 2 and 4 beyond 999 LUs.
+  const luDigits = Math.max(3, String(spec.lusPerHost).length)
+  const hostDigits = 7 - String(spec.index).length - luDigits
   const pools = spec.hosts.map(h => h.name)
   const listener = (name: string, port: number, mode: 'off' | 'required') => ({
     name, host: LOOPBACK, port, pools, proxyProtocol: { mode, trustedSources: ['127.0.0.0/8'] },
@@ -148,8 +157,8 @@ export function gatewayConfig (spec: GatewaySpec, ports: { front: number, direct
     listeners: [listener('front', ports.front, 'required'), listener('direct', ports.direct, 'off')],
     hosts: spec.hosts.map(h => ({ name: h.name, link: { type: 'sna', host: LOOPBACK, port: h.linkPort } })),
     pools: spec.hosts.map((h, j) => {
-      const prefix = `L${spec.index}${String(j + 1).padStart(3, '0')}`
-      return { name: h.name, host: h.name, lus: [`${prefix}001..${prefix}${String(spec.lusPerHost).padStart(3, '0')}`] }
+      const prefix = `L${spec.index}${String(j + 1).padStart(hostDigits, '0')}`
+      return { name: h.name, host: h.name, lus: [`${prefix}${'1'.padStart(luDigits, '0')}..${prefix}${String(spec.lusPerHost).padStart(luDigits, '0')}`] }
     }),
     // Every bench client comes from 127.0.0.1: no per-address caps (in negotiation, or in all:
     // the default of 2,000 per client, KB 814166, would stop the idle steps at 2,000).

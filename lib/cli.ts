@@ -145,8 +145,9 @@ async function demo (values: Values): Promise<Running> {
     gateways: intFlag('gateways', values.gateways, 2, 1, 50),
     hosts: intFlag('hosts', values.hosts, 2, 1, 26),
     lus: intFlag('lus', values.lus, 4, 1, 999),
-    // A printer LU per display LU while both fit the PU's 254 local addresses (docs/printers.md).
-    printers: intFlag('lus', values.lus, 4, 1, 999) <= 127,
+    // A printer LU per display LU (docs/printers.md); beyond a PU's 254 local addresses the
+    // gateway defines more PUs on the host (docs/hostlink.md "PUs").
+    printers: true,
     bind: values.bind ?? '127.0.0.1',
     sets: values.set ?? [],
     ...(adminToken === undefined ? {} : { adminToken }),

@@ -3,9 +3,10 @@
 // and of the gateway is read, and per-session cost = (RSS − RSS before the first session) / open
 // sessions. Three passes, each with a fresh gateway (RSS never shrinks back after a pass): direct
 // to the gateway, through our proxy, through HAProxy. A front holds two descriptors per session,
-// so its steps end at half the open-file limit; the gateway one per session. Today a host link
-// carries one PU (254 LUs) and a host-simulator process serves one host name, so N sessions take
-// N / 254 host-simulator processes.
+// so its steps end at half the open-file limit; the gateway one per session. A host-simulator
+// process serves one host name, and the gateway defines PUS_PER_HOST PUs of 254 LUs on each host
+// (one sna link per PU, docs/hostlink.md "PUs"), so N sessions take N / MAX_LUS_PER_HOST
+// host-simulator processes (19,000 sessions: 5 instead of 75 with one PU per host).
 import { INSPECT_ARGS, readMemory, type MemoryReading } from '../memory.js'
 import { startLoad, type LoadProcess, type OpenResult } from '../load.js'
 import { gatewayIdle } from './stack.js'
@@ -13,7 +14,7 @@ import type { Mode } from '../mode.js'
 import type { ScenarioResult } from '../report.js'
 import { fmt, fmtInt, sleep, sum, table } from '../stats.js'
 import {
-  frontCapacity, hostNames, MAX_LUS_PER_HOST, openFileLimit, startGateway, startHaproxy, startHosts, startOurProxy, stopAllOf,
+  frontCapacity, hostNames, MAX_LUS_PER_HOST, openFileLimit, PUS_PER_HOST, startGateway, startHaproxy, startHosts, startOurProxy, stopAllOf,
   type RunContext, type RunningFront, type RunningGateway, type RunningHost,
 } from '../topology.js'
 
@@ -151,7 +152,7 @@ function report (ctx: RunContext, mode: Mode, passes: Pass[], hostCount: number,
       `${fmt(kibPer(direct, top, 'gateway', rss), 1)} KiB (${fmt(kibPer(direct, top, 'gateway', afterGc), 1)})`, '—', ''])
   }
   const body = [
-    `Idle sessions opened in steps (cumulative, ${mode.idle.settleMs} ms settle before each reading) and held. Each pass has a fresh gateway (${hostCount} simulated host(s) × 254 LUs: one PU per host link, one host-simulator process per host). Memory per session = (reading − reading before the first session) / open sessions, for three readings: RSS (VmRSS from /proc, what the OS charges; the goal's figure), RSS right after a full garbage collection, and live JavaScript memory then (V8 heap used + external, from the role's /metrics). The last two exist for our Node processes only (started with \`--inspect\`, collected with HeapProfiler.collectGarbage); HAProxy has RSS only. Open-file limit per process here: ${fmtInt(limit)}; a front needs two descriptors per session (${fmtInt(frontCapacity(ctx.proxyThreads))} sessions for our proxy's ${ctx.proxyThreads} process(es)), so larger steps run direct to the gateway only. Failed = sessions that did not reach their first screen or closed afterwards (cumulative).${ctx.haproxy === undefined ? ' **HAProxy is not installed: no HAProxy pass.**' : ''}`,
+    `Idle sessions opened in steps (cumulative, ${mode.idle.settleMs} ms settle before each reading) and held. Each pass has a fresh gateway (${hostCount} simulated host(s) × ${fmtInt(MAX_LUS_PER_HOST)} LUs: ${PUS_PER_HOST} PUs of 254 LUs per host, one sna link per PU, one host-simulator process per host). Memory per session = (reading − reading before the first session) / open sessions, for three readings: RSS (VmRSS from /proc, what the OS charges; the goal's figure), RSS right after a full garbage collection, and live JavaScript memory then (V8 heap used + external, from the role's /metrics). The last two exist for our Node processes only (started with \`--inspect\`, collected with HeapProfiler.collectGarbage); HAProxy has RSS only. Open-file limit per process here: ${fmtInt(limit)}; a front needs two descriptors per session (${fmtInt(frontCapacity(ctx.proxyThreads))} sessions for our proxy's ${ctx.proxyThreads} process(es)), so larger steps run direct to the gateway only. Failed = sessions that did not reach their first screen or closed afterwards (cumulative).${ctx.haproxy === undefined ? ' **HAProxy is not installed: no HAProxy pass.**' : ''}`,
     '',
     table(['path', 'sessions asked', 'open', 'failed', 'front RSS MiB', 'front KiB / session', 'after GC', 'live JS', 'gateway RSS MiB', 'gateway KiB / session', 'after GC', 'live JS', 'note'], rows),
   ]

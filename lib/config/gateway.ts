@@ -45,18 +45,19 @@ const luEntry = z.union([
     'expected an LU name (1-8 of A-Z 0-9 @ # $, not starting with a digit) or a range like GW1A001..GW1A032'),
   z.object({
     name: snaName().describe('LU name'),
-    locaddr: int(1, 255).optional().describe('sna links: local address of the LU on the PU; omitted = the next free one from 2'),
+    locaddr: int(1, 255).optional().describe('sna links: local address of the LU on its PU; omitted = the next free one from 2, on the next PU once a PU\'s 254 are taken (docs/hostlink.md "PUs")'),
+    pu: int(1, 255).optional().describe('sna links, with `locaddr`: which of the host\'s PUs (1 = the first, named after the gateway) the LU is on; omitted = 1'),
     resource: z.string().optional().describe('tn3270 links: the host resource to ask for (z/OS LU name, Hercules device number or group)'),
     printer: snaName().optional()
       .describe('display pools: the printer LU associated with this display LU, the one a TN3270E `ASSOCIATE` for it gets (RFC 2355 §7.1); wins over `printerPool`'),
-  }).strict(),
+  }).strict().refine(e => e.pu === undefined || e.locaddr !== undefined, { message: 'expected `locaddr` with `pu` (an LU without a local address takes the next free one on any PU)', path: ['pu'] }),
 ])
 
 const pool = z.object({
   name: snaName().describe('pool name: what a TN3270E CONNECT or `LU@` terminal type may ask for; disjoint from LU names'),
   host: snaName().describe('the host (`hosts[].name`) whose LUs these are'),
   lus: z.array(luEntry).default([])
-    .describe('LU names, ranges `GW1A001..GW1A032`, or objects `{ name, locaddr }` (sna) / `{ name, resource }` (tn3270); `${ORDINAL}` gives each replica its own names'),
+    .describe('LU names, ranges `GW1A001..GW1A032`, or objects `{ name, locaddr, pu }` (sna) / `{ name, resource }` (tn3270); `${ORDINAL}` gives each replica its own names; an sna host with more than 254 LUs gets a PU per 254 (docs/hostlink.md "PUs")'),
   generic: int(0, 10000).default(0).describe('tn3270 links: this many extra sessions that ask the host for any device, named `<POOL>nnn`'),
   kind: z.enum(['display', 'printer']).default('display')
     .describe('`display`: terminals (LU type 2, device types IBM-3278-n, IBM-DYNAMIC); `printer`: printers (device type IBM-3287-1), LU type `luType` (docs/printers.md)'),
@@ -140,7 +141,7 @@ const audit = z.object({
  * code that builds part of a config (unit tests). `tn3270-lb gateway` loads gatewayConfigSchema.
  */
 export const gatewaySchema = z.object({
-  name: z.string().min(1).default('gateway').describe('gateway name: logs, `/status`, and the PU name (upper-cased) on sna links'),
+  name: z.string().min(1).default('gateway').describe('gateway name: logs, `/status`, and the PU name (upper-cased) on sna links; a host\'s further PUs end in `P2`, `P3` ...'),
   admin: adminSection(),
   listeners: z.array(listener).default([]).describe('TN3270 listeners'),
   hosts: z.array(host).default([]).describe('hosts and how they are reached'),

@@ -59,6 +59,12 @@ export interface HostSideEvents {
   down: [string]
 }
 
+/**
+ * Where a dependent LU is on an sna host: its PU (1 = the host's first) and its local address on
+ * that PU ("SNA Formats", GA27-3136: FID2 DAF'/OAF' are local to a PU's link station).
+ */
+export interface LuAddress { pu: number, locaddr: number }
+
 export interface HostSide extends EventEmitter<HostSideEvents> {
   readonly name: string
   readonly type: 'sna' | 'tn3270'
@@ -76,11 +82,11 @@ export interface HostSide extends EventEmitter<HostSideEvents> {
    */
   serve: (binding: ClientBinding) => Promise<void>
   /**
-   * Capability: the LUs the link offered when it was set up, by name with their local address
-   * (sna links: the HELLO, docs/hostlink.md). A reload may add only these on such a host.
-   * Undefined: any LU may be added (tn3270 links ask the host per session).
+   * Capability: the LUs the links offered when they were set up, by name with their PU and local
+   * address (sna links: the HELLO of each PU's link, docs/hostlink.md). A reload may add only
+   * these on such a host. Undefined: any LU may be added (tn3270 links ask the host per session).
    */
-  readonly offered?: ReadonlyMap<string, number>
+  readonly offered?: ReadonlyMap<string, LuAddress>
   /** A reload added LUs of this host to the registry: activate those the host can serve now. */
   adoptLus: () => void
   /** Tells every client of this host that the gateway is stopping; resolves when their sessions have ended. */

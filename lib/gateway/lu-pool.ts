@@ -26,8 +26,14 @@ export interface LuDefinition {
   name: string
   pool: string
   host: string
-  /** Local address on an `sna` link (ACTLU DAF'). */
+  /** Local address on an `sna` link (ACTLU DAF'), on PU `pu`. */
   locaddr?: number
+  /**
+   * `sna` links: which of the host's PUs (1 = the first) the LU belongs to; absent = 1. A
+   * dependent LU is known by its PU and its local address ("SNA Formats", GA27-3136, FID2
+   * DAF'/OAF' are local to the PU's link station), so a host with more than 254 LUs has several.
+   */
+  pu?: number
   /** Host-side resource on a `tn3270` link (device number, group, LU name); undefined = generic. */
   resource?: string
   /** A printer LU and its LU type (its pool's `kind: printer`); undefined = a display LU (LU type 2). */
@@ -171,32 +177,43 @@ export function poolDefinitions (pools: readonly PoolInput[]): PoolDefinition[] 
   return pools.map(p => ({ name: p.name, host: p.host, kind: p.kind ?? 'display', ...(p.kind === 'printer' ? { luType: p.luType ?? 'lu1' } : {}) }))
 }
 
+/** Local addresses 2..255 of one PU (1 is the PU itself, "SNA Formats", GA27-3136, ACTPU). */
+export const LUS_PER_PU = 254
+
+/** An LU's place on its host: PU (1-based) and local address, as one number that orders them. */
+const slot = (pu: number, locaddr: number): number => (pu - 1) * 256 + locaddr
+/** The slot after `n`, skipping addresses 0 and 1 of the next PU. */
+const nextSlot = (n: number): number => (n + 1) % 256 === 0 ? n + 3 : n + 1
+
 /**
  * Expands config entries (names, ranges, objects with locaddr/resource, generic sessions; names
  * as lib/config checked them). `sna` LUs without a locaddr get consecutive local addresses per
- * host from 2 (1 is the PU). `known` keeps the local address an LU already has on its host, so a
- * reload never moves a running LU; new LUs then skip the addresses known LUs hold.
+ * host from 2 (1 is the PU) up to 255, then go on on the host's next PU from 2 again. `known`
+ * keeps the address an LU already has on its host, so a reload never moves a running LU; new LUs
+ * then skip the addresses known LUs hold.
  */
 export function expandPools (pools: readonly PoolInput[], known: ReadonlyMap<string, LuDefinition> = new Map()): LuDefinition[] {
   const out: LuDefinition[] = []
   const next = new Map<string, number>()
-  const held = new Set([...known.values()].map(d => `${d.host}/${d.locaddr ?? 0}`))
-  const take = (host: string, name: string, explicit?: number): number => {
+  const held = new Set([...known.values()].map(d => `${d.host}/${slot(d.pu ?? 1, d.locaddr ?? 0)}`))
+  const take = (host: string, name: string, explicit?: { locaddr: number, pu?: number | undefined }): { pu: number, locaddr: number } => {
     if (explicit !== undefined) {
-      next.set(host, Math.max(next.get(host) ?? 2, explicit + 1))
-      return explicit
+      const at = slot(explicit.pu ?? 1, explicit.locaddr)
+      next.set(host, Math.max(next.get(host) ?? 2, nextSlot(at)))
+      return { pu: explicit.pu ?? 1, locaddr: explicit.locaddr }
     }
     const old = known.get(name)
-    if (old?.host === host && old.locaddr !== undefined) return old.locaddr
+    if (old?.host === host && old.locaddr !== undefined) return { pu: old.pu ?? 1, locaddr: old.locaddr }
     let n = next.get(host) ?? 2
-    while (held.has(`${host}/${n}`)) n++
-    next.set(host, n + 1)
-    return n
+    while (held.has(`${host}/${n}`)) n = nextSlot(n)
+    next.set(host, nextSlot(n))
+    return { pu: Math.floor(n / 256) + 1, locaddr: n % 256 }
   }
   for (const pool of pools) {
     const printer = pool.kind === 'printer' ? { printer: pool.luType ?? 'lu1' } : {}
-    const add = (name: string, extra: { locaddr?: number, resource?: string } = {}): void => {
-      out.push({ name, pool: pool.name, host: pool.host, locaddr: take(pool.host, name, extra.locaddr), ...(extra.resource === undefined ? {} : { resource: extra.resource }), ...printer })
+    const add = (name: string, extra: { locaddr?: number, pu?: number, resource?: string } = {}): void => {
+      const { pu, locaddr } = take(pool.host, name, extra.locaddr === undefined ? undefined : { locaddr: extra.locaddr, pu: extra.pu })
+      out.push({ name, pool: pool.name, host: pool.host, locaddr, ...(pu === 1 ? {} : { pu }), ...(extra.resource === undefined ? {} : { resource: extra.resource }), ...printer })
     }
     for (const entry of pool.lus) {
       if (typeof entry === 'string') for (const name of expandLuEntry(entry) ?? []) add(name)

@@ -1,39 +1,38 @@
-// A host reached over an `sna` link: the gateway is a PU T2.0 whose dependent LUs the host's
-// SSCP activates. Link up → the host sends ACTPU/ACTLU → each active LU becomes free in its pool;
-// link down → every LU of the host becomes unavailable and its clients are told. PIUs with
-// ODAI = 1 are LU 6.2 traffic and go to the APPC engine through the `lu62` port ("SNA Formats",
-// GA27-3136: FID2 transmission header; link framing in docs/hostlink.md).
+// A host reached over `sna` links: the gateway is one or more PUs T2.0 (sna-pu.ts, one link each,
+// up to 254 LUs each) whose dependent LUs the host's SSCP activates. Link up → the host sends
+// ACTPU/ACTLU → each active LU becomes free in its pool; a PU's link down → every LU of that PU
+// becomes unavailable and its clients are told. PIUs with ODAI = 1 are LU 6.2 traffic and go to
+// the APPC engine through the `lu62` port, on the first PU's link ("SNA Formats", GA27-3136:
+// FID2 transmission header; link framing and PUs in docs/hostlink.md).
 import { EventEmitter } from 'node:events'
 import { systemClock, type Clock } from '../clock.js'
 import type { GatewayHostConfig, SnaLinkConfig } from '../config/index.js'
 import { decode as ebcdicDecode } from '../datastream/index.js'
-import { SnaLinkClient, type LuOffer } from '../hostlink/index.js'
-import { DependentLuNode, UnbindType, type BindImage } from '../sna/index.js'
-import type { ClientBinding, HostSide, HostSideContext, HostSideEvents, Lu62Attachment, Lu62Port, StatusDetail } from './host-side.js'
+import type { LuOffer } from '../hostlink/index.js'
+import { UnbindType, type BindImage, type DependentLu } from '../sna/index.js'
+import type { ClientBinding, HostSide, HostSideContext, HostSideEvents, Lu62Attachment, Lu62Port, LuAddress, StatusDetail } from './host-side.js'
 import { LuBridge } from './lu-bridge.js'
 import type { LuDefinition } from './lu-pool.js'
+import { puNameOf, SnaPu } from './sna-pu.js'
 
-/** PU names are SNA names: the gateway name upper-cased, cut to 8 of A-Z 0-9 @ # $. */
-export function puNameOf (gatewayName: string): string {
-  const name = gatewayName.toUpperCase().replace(/[^A-Z0-9@#$]/g, '').slice(0, 8)
-  return /^[A-Z@#$]/.test(name) ? name : `P${name}`.slice(0, 8)
-}
+export { puNameOf } from './sna-pu.js'
 
 export class SnaHostSide extends EventEmitter<HostSideEvents> implements HostSide {
   readonly type = 'sna' as const
   readonly bindImage = true
   readonly lu62: Lu62Port
   readonly name: string
-  readonly node: DependentLuNode
-  readonly link: SnaLinkClient
+  /** The host's PUs, first one first; each its own link (sna-pu.ts). */
+  readonly pus: readonly SnaPu[]
   private readonly ctx: HostSideContext
   private readonly clock: Clock
   /** Sessions being served, with the promise each one's serve() resolves with. */
   private readonly bridges = new Map<LuBridge, Promise<void>>()
   private lu62Attachment: Lu62Attachment | undefined
-  private linkIsUp = false
-  /** LUs offered to the host on the link (HELLO, docs/hostlink.md), with their local addresses. */
-  readonly offered: ReadonlyMap<string, number>
+  /** LUs offered to the host on the links (HELLO, docs/hostlink.md), with their PU and local address. */
+  readonly offered: ReadonlyMap<string, LuAddress>
+  /** Each offered LU's PU. */
+  private readonly puOfLu = new Map<string, SnaPu>()
   /** Whether 'up' was announced (and 'down' not since). */
   private announcedUp = false
 
@@ -44,31 +43,47 @@ export class SnaHostSide extends EventEmitter<HostSideEvents> implements HostSid
     this.clock = ctx.clock ?? systemClock
     // The HELLO tells the host what each LU is (LU type 1 or 3 printers, displays without) and each
     // display's associated printer, as VTAM's LU definitions do (docs/printers.md).
-    const offered = ctx.lus.luOfHost(host.name).map(l => luOffer(l.def, ctx.lus.printerOf(l.name)))
-    this.offered = new Map(offered.map(l => [l.name, l.locaddr]))
-    const puName = puNameOf(ctx.config.name)
-    // Printer LUs are bound as LU type 1 or 3, displays as LU type 2 (the node checks each BIND so).
-    const luTypes = offered.map(l => ({ name: l.name, locaddr: l.locaddr, luType: l.luType ?? 2 as const }))
-    this.node = new DependentLuNode({ puName, lus: luTypes, send: piu => { this.link.send(piu) }, logger: ctx.logger, clock: this.clock })
-    this.link = new SnaLinkClient({ ...host.link, node: puName, lus: offered, expectNode: host.name, logger: ctx.logger })
+    const defs = ctx.lus.luOfHost(host.name).map(l => l.def)
+    this.offered = new Map(defs.map(d => [d.name, { pu: d.pu ?? 1, locaddr: d.locaddr! }]))
+    // As many PUs as the LUs need (at least one, so a host with no LU still has its link).
+    const count = Math.max(1, ...defs.map(d => d.pu ?? 1))
+    const multi = count > 1
+    this.pus = Array.from({ length: count }, (_, i) => {
+      const name = puNameOf(ctx.config.name, i + 1)
+      const lus = defs.filter(d => (d.pu ?? 1) === i + 1).map(d => luOffer(d, ctx.lus.printerOf(d.name)))
+      // With several PUs each one's link lines say which PU they are about.
+      const logger = multi ? ctx.logger.child({ pu: name }) : ctx.logger
+      return new SnaPu({ index: i + 1, name, lus, link: host.link, expectNode: host.name, logger, clock: this.clock })
+    })
+    for (const pu of this.pus) for (const l of pu.node.lus()) this.puOfLu.set(l.name, pu)
+    const first = this.pus[0]!
     this.lu62 = {
-      send: piu => this.link.send(piu),
+      send: piu => first.link.send(piu),
       attach: a => {
         this.lu62Attachment = a
-        if (this.linkIsUp) a.linkUp()
+        if (first.linkUp) a.linkUp()
       },
     }
     ctx.metrics.hostLinkUp.set({ host: host.name }, 0)
-    this.listenToLink()
-    this.listenToNode()
+    for (const pu of this.pus) {
+      this.listenToLink(pu)
+      this.listenToNode(pu)
+    }
   }
 
-  get up (): boolean { return this.linkIsUp && this.node.puActive }
+  /** Every PU's link is up and the host has activated every PU. */
+  get up (): boolean { return this.pus.every(pu => pu.up) }
 
-  start (): void { this.link.start() }
+  start (): void { for (const pu of this.pus) pu.link.start() }
+
+  /** The gateway's LU of this host named `name`, on whichever PU it is. */
+  private lu (name: string): DependentLu {
+    const pu = this.puOfLu.get(name) ?? this.pus[0]!
+    return pu.node.lu(name)
+  }
 
   async serve (binding: ClientBinding): Promise<void> {
-    const lu = this.node.lu(binding.lease.lu)
+    const lu = this.lu(binding.lease.lu)
     const bridge = new LuBridge(binding, lu, { config: this.ctx.config, metrics: this.ctx.metrics, clock: this.clock })
     // The application is the BIND's primary LU name ("SNA Formats", GA27-3136, BIND RU).
     const onBind = (bind: BindImage): void => { if (binding.activity !== undefined) binding.activity.application = ebcdicDecode(bind.pluName).trim() }
@@ -87,7 +102,7 @@ export class SnaHostSide extends EventEmitter<HostSideEvents> implements HostSid
   adoptLus (): void {
     if (!this.up) return
     for (const l of this.ctx.lus.luOfHost(this.name)) {
-      if (this.offered.has(l.name) && this.node.lu(l.name).state !== 'inactive') this.ctx.lus.activate(l.name)
+      if (this.offered.has(l.name) && this.lu(l.name).state !== 'inactive') this.ctx.lus.activate(l.name)
     }
   }
 
@@ -98,64 +113,73 @@ export class SnaHostSide extends EventEmitter<HostSideEvents> implements HostSid
   }
 
   async close (): Promise<void> {
-    await this.link.close()
+    await Promise.all(this.pus.map(async pu => { await pu.link.close() }))
     this.ctx.metrics.hostLinkUp.set({ host: this.name }, 0)
   }
 
   /**
-   * The PU and its LUs. At 19,000 LUs a line per LU made /status a megabyte that a front proxy
+   * The PUs and their LUs. At 19,000 LUs a line per LU made /status a megabyte that a front proxy
    * polls every second: by default LUs are counted per state, and listed only while in use by a
-   * client (with their pacing accounting) or not active; `allLus` lists every one.
+   * client (with their pacing accounting) or not active; `allLus` lists every one. `pu` and
+   * `puActive` are the first PU's name and whether every PU is active; a host with several PUs
+   * also lists them (`pus`) and says each listed LU's PU.
    */
   status (opts: StatusDetail = {}): Record<string, unknown> {
     const pacing = new Map([...this.bridges.keys()].map(b => [b.luName, b.pacingStatus()]))
+    const multi = this.pus.length > 1
     const luStates: Record<string, number> = {}
     const lus: Array<Record<string, unknown>> = []
-    for (const l of this.node.lus()) {
-      luStates[l.state] = (luStates[l.state] ?? 0) + 1
-      if (opts.allLus !== true && !l.attached && l.state === 'active') continue
-      const p = pacing.get(l.name)
-      lus.push({ name: l.name, state: l.state, attached: l.attached, ...(p === undefined ? {} : { pacing: p }) })
+    for (const pu of this.pus) {
+      for (const l of pu.node.lus()) {
+        luStates[l.state] = (luStates[l.state] ?? 0) + 1
+        if (opts.allLus !== true && !l.attached && l.state === 'active') continue
+        const p = pacing.get(l.name)
+        lus.push({ name: l.name, ...(multi ? { pu: pu.name } : {}), state: l.state, attached: l.attached, ...(p === undefined ? {} : { pacing: p }) })
+      }
     }
-    return { pu: this.node.puName, puActive: this.node.puActive, luStates, lusListed: opts.allLus === true ? 'all' : 'in use or not active', lus }
+    const puActive = this.pus.every(pu => pu.node.puActive)
+    const pus = multi ? { pus: this.pus.map(pu => ({ name: pu.name, linkUp: pu.linkUp, puActive: pu.node.puActive, lus: pu.node.lus().length })) } : {}
+    return { pu: this.pus[0]!.name, puActive, ...pus, luStates, lusListed: opts.allLus === true ? 'all' : 'in use or not active', lus }
   }
 
-  private listenToLink (): void {
+  private listenToLink (pu: SnaPu): void {
     const { lus, logger } = this.ctx
-    this.link.on('up', hello => {
-      this.linkIsUp = true
-      logger.info({ event: 'host_link_up', peer: hello.node }, 'host link up')
-      this.lu62Attachment?.linkUp()
+    const first = pu.index === 1
+    const which = this.pus.length > 1 ? { pu: pu.name } : {}
+    pu.link.on('up', hello => {
+      pu.linkUp = true
+      logger.info({ event: 'host_link_up', peer: hello.node, ...which }, 'host link up')
+      if (first) this.lu62Attachment?.linkUp()
       this.report('link up')
     })
-    this.link.on('down', reason => {
-      const wasUp = this.linkIsUp
-      this.linkIsUp = false
-      // Hierarchical reset: every half-session ends; LUs go unavailable and clients are told.
-      this.node.linkDown()
-      for (const l of lus.luOfHost(this.name)) lus.deactivate(l.name, `host link down: ${reason}`)
-      this.lu62Attachment?.linkDown()
+    pu.link.on('down', reason => {
+      const wasUp = pu.linkUp
+      pu.linkUp = false
+      // Hierarchical reset: every half-session of the PU ends; its LUs go unavailable and clients are told.
+      pu.node.linkDown()
+      for (const l of pu.node.lus()) lus.deactivate(l.name, `host link down: ${reason}`)
+      if (first) this.lu62Attachment?.linkDown()
       this.report(reason)
-      if (wasUp) logger.warn({ event: 'host_link_down', reason }, 'host link down')
+      if (wasUp) logger.warn({ event: 'host_link_down', reason, ...which }, 'host link down')
     })
-    this.link.on('piu', piu => {
+    pu.link.on('piu', piu => {
       // FID2 byte 0 bit 6 (X'02') is ODAI: 1 = LU 6.2 session on the PU 2.1 side.
       if (piu.length > 0 && (piu[0]! & 0x02) !== 0) {
-        if (this.lu62Attachment !== undefined) this.lu62Attachment.receive(piu)
-        else logger.warn('LU 6.2 PIU (ODAI=1) received but no APPC partner is configured for this host')
+        if (this.lu62Attachment !== undefined && first) this.lu62Attachment.receive(piu)
+        else logger.warn({ ...which }, 'LU 6.2 PIU (ODAI=1) received but no APPC partner is configured for this host and PU')
         return
       }
-      this.node.receive(piu)
+      pu.node.receive(piu)
     })
   }
 
-  private listenToNode (): void {
+  private listenToNode (pu: SnaPu): void {
     const { lus, logger } = this.ctx
-    this.node.on('puActive', () => { this.report('PU active') })
-    this.node.on('puInactive', () => { this.report('PU inactive') })
-    this.node.on('protocolError', e => logger.warn({ reason: e.reason, sense: e.sense?.toString(16), lu: e.lu }, 'SNA protocol error'))
-    for (const name of this.offered.keys()) {
-      const lu = this.node.lu(name)
+    pu.node.on('puActive', () => { this.report('PU active') })
+    pu.node.on('puInactive', () => { this.report('PU inactive') })
+    pu.node.on('protocolError', e => logger.warn({ reason: e.reason, sense: e.sense?.toString(16), lu: e.lu }, 'SNA protocol error'))
+    for (const lu of pu.node.lus()) {
+      const name = lu.name
       lu.on('active', () => {
         // An LU left bound from a previous owner must not be handed out mid-session.
         if (lu.luLu.isBound && !lu.attached) lu.sendUnbind(UnbindType.NORMAL)
@@ -167,9 +191,9 @@ export class SnaHostSide extends EventEmitter<HostSideEvents> implements HostSid
   }
 
   /**
-   * The gauge follows `up` (link and PU active). 'up' is announced once the host has also
-   * activated every LU offered (ACTLU), so LUs can be handed out when start-up goes on; 'down'
-   * when the link or the PU goes.
+   * The gauge follows `up` (every PU's link up and PU active). 'up' is announced once the host
+   * has also activated every LU offered (ACTLU), so LUs can be handed out when start-up goes on;
+   * 'down' when a link or a PU goes.
    */
   private report (why: string): void {
     const up = this.up
@@ -181,7 +205,7 @@ export class SnaHostSide extends EventEmitter<HostSideEvents> implements HostSid
       }
       return
     }
-    if (!this.announcedUp && [...this.offered.keys()].every(name => this.node.lu(name).state !== 'inactive')) {
+    if (!this.announcedUp && this.pus.every(pu => pu.node.lus().every(l => l.state !== 'inactive'))) {
       this.announcedUp = true
       this.emit('up')
     }

@@ -16,7 +16,10 @@ export interface LuOffer {
    * printer; absent = 2, a display. Optional: a HELLO without it is a version 1 HELLO as before.
    */
   luType?: 1 | 3
-  /** A display LU's associated printer LU (one of this HELLO's LUs), where a print job for it goes. */
+  /**
+   * A display LU's associated printer LU, where a print job for it goes: one of this HELLO's LUs
+   * or of another PU's HELLO of the same gateway (docs/hostlink.md "PUs").
+   */
   printer?: string
 }
 

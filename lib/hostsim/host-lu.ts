@@ -39,7 +39,10 @@ export interface LuContext {
   send: (piu: Buffer) => boolean | void
   /** The PU is active and not closed (sessions that end then show the logon screen again). */
   puActive: () => boolean
-  /** Another LU of the same PU by name (a display's associated printer). */
+  /**
+   * Another LU by name (a display's associated printer): on the same PU, or on another PU of this
+   * host, as LU names are unique in an SNA network ("SNA Formats", GA27-3136, network names).
+   */
   lu: (name: string) => HostLu | undefined
 }
 

@@ -41,7 +41,11 @@ export interface HostSimStatus {
   role: 'host-sim'
   name: string
   ready: boolean
-  link: { address: string, listening: boolean, gateways: number }
+  /**
+   * `gateways`: links up, one per gateway PU (a gateway with more than 254 LUs on this host has
+   * several PUs, docs/hostlink.md "PUs"); `lus`: the LUs of all those PUs.
+   */
+  link: { address: string, listening: boolean, gateways: number, lus: number }
   restart: { restarting: boolean, restartDelayMs: number, resumesInMs: number, restarts: number }
   applications: string[]
   defaultApplication: string | null
@@ -79,7 +83,7 @@ function hostSimStatus (sim: HostSimulator): HostSimStatus {
     role: 'host-sim',
     name: config.name,
     ready: sim.ready(),
-    link: { address: `${address.address}:${address.port}`, listening: sim.listening, gateways: sim.gateways },
+    link: { address: `${address.address}:${address.port}`, listening: sim.listening, gateways: sim.gateways, lus: pus.reduce((n, p) => n + p.lus.length, 0) },
     restart: { restarting: sim.restarting, restartDelayMs: config.restartDelay, resumesInMs: sim.resumesInMs, restarts: sim.restarts },
     applications: [...config.applications],
     defaultApplication: config.defaultApplication,

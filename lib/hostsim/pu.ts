@@ -60,6 +60,11 @@ export interface HostEnv {
   logger: Logger
   /** SSCP ID in ACTPU (6 bytes: X'05' + 5 bytes). */
   sscpId: Buffer
+  /**
+   * An LU of another PU of this host by name: a display's associated printer may be on another
+   * of the gateway's PUs (docs/hostlink.md "PUs"). Absent = only the PU's own LUs.
+   */
+  findLu?: (name: string) => HostLu | undefined
 }
 
 /** The HostEnv a host simulator's config gives; one place for the SSCP ID. */
@@ -110,7 +115,7 @@ export class PuController {
 
   constructor (private readonly link: PuLink, private readonly env: HostEnv, private readonly appc?: AppcSink) {
     this.log = env.logger.child({ gateway: link.node })
-    const ctx = { env, log: this.log, send: (piu: Buffer) => this.send(piu), puActive: () => this.st === 'active', lu: (name: string) => this.luNamed(name) }
+    const ctx = { env, log: this.log, send: (piu: Buffer) => this.send(piu), puActive: () => this.st === 'active', lu: (name: string) => this.luNamed(name) ?? env.findLu?.(name) }
     for (const lu of link.lus) {
       if (!Number.isInteger(lu.address) || lu.address < 1 || lu.address > 255 || this.lus.has(lu.address)) {
         this.log.warn({ lu: lu.name, address: lu.address }, 'hello LU with an unusable or duplicate local address ignored')
@@ -123,7 +128,7 @@ export class PuController {
   get state (): PuState { return this.st }
 
   /** An LU of this PU by name (a display's associated printer). */
-  private luNamed (name: string): HostLu | undefined {
+  luNamed (name: string): HostLu | undefined {
     for (const lu of this.lus.values()) if (lu.name === name) return lu
     return undefined
   }

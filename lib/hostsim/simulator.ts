@@ -17,6 +17,7 @@ import { Lu62Partner } from '../appc/index.js'
 import { Faults } from './faults.js'
 import { PuController, hostEnv, type HostEnv, type PuStatus } from './pu.js'
 import { BindRejectingAppcSink } from './appc.js'
+import type { HostLu } from './host-lu.js'
 
 export interface LinkOptions { keepaliveInterval?: number, keepaliveLimit?: number, helloTimeout?: number, closeTimeout?: number }
 
@@ -54,7 +55,8 @@ export class HostSimulator {
   private readonly env: HostEnv
 
   constructor (readonly config: HostSimConfig, private readonly clock: Clock, private readonly log: Logger, private readonly linkOptions: LinkOptions = {}) {
-    this.env = hostEnv(config, { faults: this.faults, clock, logger: log })
+    // LU names are unique in the network: a display's printer may sit on another PU's link.
+    this.env = { ...hostEnv(config, { faults: this.faults, clock, logger: log }), findLu: name => this.luNamed(name) }
     this.partner = config.appc.lu === undefined
       ? undefined
       : new Lu62Partner({
@@ -124,6 +126,15 @@ export class HostSimulator {
     })
     this.partner?.linkUp(id)
     pu.start()
+  }
+
+  /** An LU by name on any PU linked now. */
+  private luNamed (name: string): HostLu | undefined {
+    for (const e of this.links.values()) {
+      const lu = e.pu.luNamed(name)
+      if (lu !== undefined) return lu
+    }
+    return undefined
   }
 
   /** Drops every session and link now; resolves when they are down. Listening resumes after restartDelay. */

@@ -10,7 +10,7 @@ const pool = (name: string, host: string, lus: Array<string | { name: string, lo
 const start = [pool('PA', 'SNA', ['LA001..LA003']), pool('PT', 'TN', [{ name: 'T1', resource: 'D1' }], 1)]
 const current: LuDefinition[] = expandPools(start)
 const hosts = new Map<string, RunningHost>([
-  ['SNA', { type: 'sna', offered: new Map(current.filter(d => d.host === 'SNA').map(d => [d.name, d.locaddr!])) }],
+  ['SNA', { type: 'sna', offered: new Map(current.filter(d => d.host === 'SNA').map(d => [d.name, { pu: 1, locaddr: d.locaddr! }])) }],
   ['TN', { type: 'tn3270' }],
 ])
 

@@ -90,6 +90,6 @@ t.test('HELLO: LU types and associated printers are optional fields (docs/hostli
 t.test('a reload cannot turn a display LU into a printer live', async t => {
   const display = [{ name: 'P', host: 'H', lus: ['L1'], generic: 0 }]
   const current = expandPools(display)
-  t.throws(() => planLus({ pools: [{ ...display[0]!, kind: 'printer' as const }], hosts: new Map([['H', { type: 'sna' as const, offered: new Map([['L1', 2]]) }]]), current }),
+  t.throws(() => planLus({ pools: [{ ...display[0]!, kind: 'printer' as const }], hosts: new Map([['H', { type: 'sna' as const, offered: new Map([['L1', { pu: 1, locaddr: 2 }]]) }]]), current }),
     { message: /LU L1 is a display \(LU type 2\); it cannot become a printer \(LU type 1\) live/ })
 })
