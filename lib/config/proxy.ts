@@ -33,6 +33,8 @@ const listener = z.object({
   routing: z.enum(['tn3270e', 'tcp']).default('tn3270e')
     .describe('tn3270e: negotiate with the client up to its device request, choose a gateway that can serve that pool or LU and hand the negotiation over (docs/routing.md); tcp: choose by free LUs in total and relay bytes unread (TLS passthrough, anything not TN3270)'),
   closeListenSocket: bool(true).describe('stop listening while no backend can take a client (KB Q101235); false = accept and close'),
+  maxConnections: z.union([z.literal('auto'), int(0, 10_000_000)]).default('auto')
+    .describe('client connections this listener holds per proxy process (per worker); at the limit it stops accepting until one ends, like HAProxy `maxconn`, so a process never runs out of descriptors with clients already taken; auto = what the open-file limit allows at two descriptors per client (less 100 spare); 0 = no cap'),
   proxyProtocol: z.enum(['off', 'v2']).optional()
     .describe('PROXY protocol toward the backends: v2 carries the client address (HAProxy doc/proxy-protocol.txt §2.2), and the client\'s TLS facts when this listener terminates TLS (§2.2.6); default v2 with routing tn3270e, which hands the negotiation over inside it, off with routing tcp'),
   pools: z.array(snaName()).default([])

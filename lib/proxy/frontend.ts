@@ -10,7 +10,7 @@ import { isDeepStrictEqual } from 'node:util'
 import { AffinityTable } from './affinity.js'
 import type { Backend } from './backend.js'
 import { loadClientTls, TlsEndpoint, type TlsClientMaterial } from '../tls/index.js'
-import type { ClientLimits } from '../listen/index.js'
+import { connectionsWithin, openFileLimit, type ClientLimits } from '../listen/index.js'
 import { DnsDiscovery, staticTargets, type Resolver } from './discovery.js'
 import { ProxyListener, type ClientSession } from './listener.js'
 import { BackendPool, type BackendStatus, type PoolSettings, type RoutingMode } from './pool.js'
@@ -33,6 +33,8 @@ export interface ProxyListenerStatus {
   address: string
   open: boolean
   closeListenSocket: boolean
+  /** Client connections this process holds at most on this listener (0 = no cap). */
+  maxConnections: number
   proxyProtocol: 'off' | 'v2'
   routing: 'tn3270e' | 'tcp'
   /** tn3270e routing: the pools offered here (empty = all) and the default pool (null = each gateway's own). */
@@ -57,6 +59,11 @@ export function sessionSettings (config: ProxyConfig, cfg: ProxyListenerConfig):
 }
 
 /** How the listener's backend pool chooses (docs/routing.md). */
+/** `auto`: what this process's open-file limit holds at two descriptors per client (lib/listen). */
+export function maxConnectionsOf (cfg: ProxyListenerConfig): number {
+  return cfg.maxConnections === 'auto' ? connectionsWithin(openFileLimit(), 2) : cfg.maxConnections
+}
+
 export function routingMode (cfg: ProxyListenerConfig): RoutingMode {
   if (cfg.routing === 'tcp') return { mode: 'tcp' }
   return { mode: 'tn3270e', ...(cfg.pools.length === 0 ? {} : { offered: new Set(cfg.pools) }), ...(cfg.defaultPool === undefined ? {} : { defaultPool: cfg.defaultPool }) }
@@ -98,6 +105,7 @@ export class Frontend {
       host: cfg.host,
       port: cfg.port,
       closeListenSocket: cfg.closeListenSocket,
+      maxConnections: maxConnectionsOf(cfg),
       settings: sessionSettings(config, cfg),
       pool: this.pool,
       // One memory per listener: its pools, its clients.
@@ -157,7 +165,7 @@ export class Frontend {
       if (this.started) void d.start()
     }
     this.cfg = cfg
-    this.listener.configure(sessionSettings(config, cfg), cfg.closeListenSocket)
+    this.listener.configure(sessionSettings(config, cfg), cfg.closeListenSocket, maxConnectionsOf(cfg))
   }
 
   /** A backend of this listener by its name (`backend` label), if it has one. */
@@ -192,6 +200,7 @@ export class Frontend {
       address: this.addressText,
       open: this.listener.open,
       closeListenSocket: this.cfg.closeListenSocket,
+      maxConnections: maxConnectionsOf(this.cfg),
       proxyProtocol: this.cfg.proxyProtocol,
       routing: this.cfg.routing,
       pools: this.cfg.pools,

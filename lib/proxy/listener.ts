@@ -5,7 +5,8 @@
 // doc/api/net.md, server.close() and server.listen(); sockets use SO_REUSEADDR); only another
 // process holding the port (EADDRINUSE) makes a re-open wait and retry.
 //
-// State machine (desired = !stopped && (canServe || !closeListenSocket)):
+// State machine (desired = !stopped && !full && (canServe || !closeListenSocket), where full =
+// holding maxConnections clients: a process out of descriptors would drop clients it took):
 //   closed --desired--> opening --listening--> open --!desired--> closed
 //   opening --listen error--> retrying --reopenDelay(failures)--> closed (then reconciled again)
 // Only `opening` waits for the kernel; reconcile() runs on every pool change and after each
@@ -34,6 +35,8 @@ export interface ListenerOptions {
   host: string
   port: number
   closeListenSocket: boolean
+  /** Client connections held at most; at the limit the listen socket closes until one ends. 0 = no cap. */
+  maxConnections: number
   settings: SessionSettings
   pool: BackendPool
   /** tn3270e routing: the LU affinity memory of this listener. */
@@ -88,18 +91,20 @@ export class ProxyListener {
 
   /** Opens or closes the listen socket to match whether a backend can take a client. */
   reconcile (): void {
-    const desired = !this.stopped && (!this.opts.closeListenSocket || this.opts.pool.canServe())
+    const full = this.opts.maxConnections > 0 && this.sessions.size >= this.opts.maxConnections
+    const desired = !this.stopped && !full && (!this.opts.closeListenSocket || this.opts.pool.canServe())
     if (desired && this.state === 'closed') {
       void this.listen().then(() => this.reconcile(), (err: unknown) => this.retryLater(err))
     } else if (!desired && this.state === 'open') {
-      this.closeServer(this.stopped ? 'draining' : 'no backend can take a client')
+      this.closeServer(this.stopped ? 'draining' : full ? `holding maxConnections (${this.opts.maxConnections}) clients` : 'no backend can take a client')
     }
   }
 
   /** A reload's settings: clients accepted from now on get them; sessions running keep theirs. */
-  configure (settings: SessionSettings, closeListenSocket: boolean): void {
+  configure (settings: SessionSettings, closeListenSocket: boolean, maxConnections: number): void {
     this.opts.settings = settings
     this.opts.closeListenSocket = closeListenSocket
+    this.opts.maxConnections = maxConnections
     this.reconcile()
   }
 
@@ -176,6 +181,7 @@ export class ProxyListener {
       ? new RoutedSession(socket, { settings, pool, clock, logger, metrics, affinity, ...this.opts.tls }, admitted?.slot)
       : new ProxySession(socket, { settings, pool, clock, logger, metrics, ...this.opts.tls }, admitted?.slot)
     this.sessions.add(session)
+    if (this.opts.maxConnections > 0 && this.sessions.size >= this.opts.maxConnections) this.reconcile()
     void session.done.finally(() => { admitted?.slot.release(); this.sessions.delete(session); this.reconcile() })
   }
 

@@ -20,6 +20,7 @@ function setup () {
     host: '127.0.0.1',
     port: 0,
     closeListenSocket: true,
+    maxConnections: 0,
     settings: { listener: 'main', routing: 'tcp', connectTimeout: 100, negotiationTimeout: 1000, earlyCloseWindow: 10, idleTimeout: 0, halfCloseTimeout: 0, tcpKeepAlive: 0, proxyProtocol: false },
     // The listener asks the pool only canServe(); sessions are not started here.
     pool: { canServe: () => pool.canServe } as unknown as BackendPool,
@@ -95,7 +96,7 @@ t.test('warned about at start when the port is in the ephemeral range; failed re
   const clock = new FakeClock()
   const pool = { canServe: true }
   const listener = new ProxyListener({
-    name: 'main', host: '127.0.0.1', port, closeListenSocket: true,
+    name: 'main', host: '127.0.0.1', port, closeListenSocket: true, maxConnections: 0,
     settings: { listener: 'main', routing: 'tcp', connectTimeout: 100, negotiationTimeout: 1000, earlyCloseWindow: 10, idleTimeout: 0, halfCloseTimeout: 0, tcpKeepAlive: 0, proxyProtocol: false },
     pool: { canServe: () => pool.canServe } as unknown as BackendPool,
     clock,
