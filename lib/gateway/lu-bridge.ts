@@ -168,23 +168,30 @@ export class LuBridge {
 
   private listenToLu (): void {
     const { leg, lu } = this
-    leg.listen(lu, 'bind', (bind: BindImage) => { this.onBind(bind) })
-    leg.listen(lu, 'unbind', (type: number) => { this.onUnbind(type) })
-    leg.listen(lu, 'data', (ev: LuDataEvent) => { this.onHostData(ev) })
-    leg.listen(lu, 'sscpData', (ru: Buffer) => { this.onSscpData(ru) })
-    leg.listen(lu, 'ipr', () => { this.onPacingResponse() })
-    leg.listen(lu, 'ipm', (ipm: Ipm) => { this.onIpm(ipm) })
-    leg.listen(lu, 'inactive', () => { this.end('host deactivated the LU (DACTLU or link down)') })
-    leg.listen(lu, 'protocolError', (e: { reason: string, sense?: number }) => { this.b.logger.warn({ reason: e.reason, sense: e.sense }, 'SNA protocol error on LU') })
+    // Methods with their owner, not arrows: no closure per subscription beyond the leg's guard.
+    leg.listen(lu, 'bind', this.onBind, this)
+    leg.listen(lu, 'unbind', this.onUnbind, this)
+    leg.listen(lu, 'data', this.onHostData, this)
+    leg.listen(lu, 'sscpData', this.onSscpData, this)
+    leg.listen(lu, 'ipr', this.onPacingResponse, this)
+    leg.listen(lu, 'ipm', this.onIpm, this)
+    leg.listen(lu, 'inactive', this.onLuInactive, this)
+    leg.listen(lu, 'protocolError', this.onProtocolError, this)
   }
 
   private listenToClient (): void {
     const { leg } = this
     const { session } = this.b
-    leg.listen(session, 'data', (d: { type: string, data: Buffer, seq: number }) => { this.onClientData(d) })
-    leg.listen(session, 'response', (r: { seq: number, positive: boolean, code: number }) => { this.onClientResponse(r) })
-    leg.listen(session, 'attn', () => { this.onAttn() })
-    leg.listen(session, 'sysreq', () => { this.onSysreq() })
+    leg.listen(session, 'data', this.onClientData, this)
+    leg.listen(session, 'response', this.onClientResponse, this)
+    leg.listen(session, 'attn', this.onAttn, this)
+    leg.listen(session, 'sysreq', this.onSysreq, this)
+  }
+
+  private onLuInactive (): void { this.end('host deactivated the LU (DACTLU or link down)') }
+
+  private onProtocolError (e: { reason: string, sense?: number }): void {
+    this.b.logger.warn({ reason: e.reason, sense: e.sense }, 'SNA protocol error on LU')
   }
 
   /**

@@ -226,8 +226,9 @@ export function negotiateStage (opts: PipelineOptions, identity: IdentityMap): C
             return d
           },
         },
-        // negotiateServer binds `client` itself.
-        logger: logger.child({ listener: conn.listener.name }),
+        // negotiateServer binds `client` itself, after these, in one child logger.
+        logger,
+        logBindings: { listener: conn.listener.name },
         timeout: config.negotiation.timeout,
         tn3270e: config.negotiation.tn3270e,
         maxRecord: config.negotiation.maxRecordSize,

@@ -56,7 +56,7 @@ class ServerDriver extends NegotiationDriver<ServerInput, ServerAction> {
       ...(o.local ? [{ side: 'local' as const, option: o.option }] : []),
       ...(o.remote ? [{ side: 'remote' as const, option: o.option }] : []),
     ])
-    const log = (opts.logger ?? silentLogger()).child({ client })
+    const log = (opts.logger ?? silentLogger()).child({ ...opts.logBindings, client })
     const conn = new TelnetConnection(socket, {
       logger: log,
       limits: { maxSubneg: opts.maxSubneg, maxRecord: opts.maxRecord },
