@@ -414,9 +414,9 @@ function decodeBindParts (ru: Buffer): { image: BindImage, tailAt: number } {
  * the secondary LU's name (and URC), to thousands of LUs ("SNA Formats", GA27-3136, BIND), and
  * each idle session kept its own decoded copy of the protocols, pacing, PS and user data
  * (docs/internals.md, gateway memory). Shared parts come from the first BIND seen with the same
- * bytes up to the URC, decoded from the cache's own copy of them (so no read buffer is pinned);
- * every image returned is frozen, its nested objects too (Buffers excepted), so sharing cannot
- * leak one session's change into another.
+ * bytes up to the URC, decoded from the cache's own copy of them (so no read buffer is pinned).
+ * Everything shared is frozen (Buffers excepted), so sharing cannot leak one session's change
+ * into another; a BIND with a URC or SLU name gets its own top-level object over the shared parts.
  */
 const SHARED_BIND_LIMIT = 64
 const bindTemplates = new Map<string, Readonly<BindImage>>()
@@ -437,7 +437,9 @@ export function decodeSharedBind (ru: Buffer): Readonly<BindImage> {
   if (tailAt === ru.length) return template
   const own: BindImage = { ...image, primary: template.primary, secondary: template.secondary, common: template.common, pacing: template.pacing, ps: template.ps, pluName: template.pluName }
   if (template.userData !== undefined) own.userData = template.userData
-  return deepFreeze(own)
+  // Not frozen itself: this object is the session's own, and V8 gives a frozen copy of a spread
+  // object a map of its own (hundreds of bytes per session); what it shares is frozen.
+  return own
 }
 
 function deepFreeze<T> (value: T): T {

@@ -20,7 +20,7 @@ t.test('equal to decodeBind, frozen, logmode parts shared between SLU names', as
   t.equal(a.primary, b.primary, 'LU protocols shared')
   t.equal(a.ps, b.ps, 'PS shared')
   t.equal(a.userData, b.userData, 'user data shared')
-  t.ok(Object.isFrozen(a) && Object.isFrozen(a.pacing) && Object.isFrozen(a.common), 'frozen, nested too')
+  t.ok(Object.isFrozen(a.pacing) && Object.isFrozen(a.common) && Object.isFrozen(a.primary) && Object.isFrozen(a.ps), 'shared parts frozen')
   t.throws(() => { (a.pacing as { secondaryReceiveWindow: number }).secondaryReceiveWindow = 1 }, TypeError, 'no session can change a shared part')
 })
 
@@ -32,6 +32,7 @@ t.test('a BIND without URC or SLU name is the shared image itself; the read buff
   ru.fill(0)
   const b = decodeSharedBind(encodeBind(noTail))
   t.equal(a, b, 'one image')
+  t.ok(Object.isFrozen(a), 'frozen: it is shared whole')
   t.same(a.pluName, base.pluName, 'decoded from the cache\'s copy, not the caller\'s buffer')
 })
 
