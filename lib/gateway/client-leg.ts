@@ -54,8 +54,7 @@ type LegState =
 export class ClientLeg {
   readonly session: Tn3270ServerSession
   readonly log: Logger
-  /** Resolves when the client's socket has closed. */
-  readonly closed: Promise<void>
+  private closedPromise: Promise<void> | undefined
   private state: LegState = { kind: 'open' }
   private readonly opts: ClientLegOptions
   private keepalive: KeepAliveHandle | undefined
@@ -77,14 +76,23 @@ export class ClientLeg {
     this.session = opts.binding.session
     this.log = opts.binding.logger
     const socket = this.session.socket
-    this.closed = new Promise(resolve => {
-      if (socket.closed) { resolve(); return }
-      socket.once('close', () => resolve())
-    })
     this.listen(this.session, 'close', this.onClientClose, this)
     // Records from the client, for GET /v1/sessions and the audit record: one increment each.
     if (opts.binding.activity !== undefined) this.listen(this.session, 'data', this.countClientRecord, this)
     this.listen(socket, 'drain', opts.onCredit)
+  }
+
+  /**
+   * Resolves when the client's socket has closed. Made when first asked for (the tn3270 relay
+   * does, the SNA bridge does not): an idle session keeps no promise it never awaits.
+   */
+  get closed (): Promise<void> {
+    this.closedPromise ??= new Promise(resolve => {
+      const socket = this.session.socket
+      if (socket.closed) { resolve(); return }
+      socket.once('close', () => resolve())
+    })
+    return this.closedPromise
   }
 
   /** The reason the session is ending, once it is. */

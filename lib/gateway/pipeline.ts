@@ -260,11 +260,12 @@ function handedOver (conn: ClientConnection): NegotiationSnapshot | undefined {
 export function serveStage (opts: PipelineOptions): ConnectionStage {
   return {
     phase: 'serving',
-    run: async conn => {
+    // Not async: the host side's promise is returned as it is, no suspended frame per session.
+    run: conn => {
       const session = conn.session!
       const lease = conn.lease!
       const lu = opts.lus.lu(lease.lu)!
-      await opts.hosts.get(lu.def.host)!.serve({
+      return opts.hosts.get(lu.def.host)!.serve({
         session,
         lease,
         lu: lu.def,
