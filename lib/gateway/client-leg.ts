@@ -103,11 +103,11 @@ export class ClientLeg {
    * Subscribes for the life of the session. A listener that throws ends this client, never the
    * gateway: one bad exchange must not hurt other sessions. With `owner`, `fn` is called as its
    * method (`leg.listen(lu, 'bind', this.onBind, this)`), so an owner's handler needs no closure of
-   * its own: one guarded closure per subscription is what an idle session keeps.
+   * its own: one bound guard per subscription is what an idle session keeps.
    */
   listen<O = undefined> (emitter: Subscribable, event: string, fn: (this: O, ...args: never[]) => void, owner?: O): void {
-    const handler = fn as AnyListener
-    const guarded: AnyListener = (...args) => { this.guard(event, handler, owner, args) }
+    // A bound function rather than a closure: no context object per subscription.
+    const guarded: AnyListener = this.dispatch.bind(this, event, fn as AnyListener, owner)
     // Typed emitters narrow on/off per event name; the handler's own types are the check here.
     const target = emitter as unknown as Untyped
     target.on(event, guarded)
@@ -208,6 +208,11 @@ export class ClientLeg {
   dispose (): void {
     const subs = this.subscriptions.splice(0)
     for (let i = 0; i < subs.length; i += 3) (subs[i] as Untyped).off(subs[i + 1] as string, subs[i + 2] as AnyListener)
+  }
+
+  /** What a subscription runs: the handler, guarded. */
+  private dispatch (event: string, fn: AnyListener, owner: unknown, ...args: never[]): void {
+    this.guard(event, fn, owner, args)
   }
 
   private onClientClose (reason: string): void { this.opts.end(`client closed: ${reason}`) }
