@@ -2,9 +2,11 @@
 //
 // Node's EventEmitter keeps its listeners in a null-prototype object (Node.js lib/events.js),
 // which V8 holds as a hash dictionary: about 450 bytes per emitter once a few events are
-// listened to, three emitters per idle session (bench/README.md, "idle"). Node's own streams
-// start theirs as an object with every event name present (lib/internal/streams/readable.js),
-// which V8 holds in a fixed shape shared by all of them; this does the same for ours.
+// listened to, three emitters per idle session (docs/internals.md; bench/README.md, "idle").
+// Node's own streams start theirs as an object with every event name present
+// (lib/internal/streams/readable.js), which V8 holds in a fixed shape shared by all of them;
+// this does the same for ours.
+
 /** Any Node EventEmitter, typed (EventEmitter<Events>) or not. */
 interface Emitter { eventNames: () => readonly unknown[] }
 

@@ -1,5 +1,6 @@
 // lib/event-shape.ts: an emitter whose listener storage starts with its event names present
-// behaves as Node's EventEmitter does (Node.js lib/events.js): on, once, off, emit, counts.
+// behaves as Node's EventEmitter does (Node.js lib/events.js): on, once, off, emit, counts
+// (docs/internals.md, idle-session memory).
 import { EventEmitter } from 'node:events'
 import t from 'tap'
 import { presetEventShape } from '../../lib/event-shape.js'
