@@ -54,8 +54,7 @@ type LegState =
 export class ClientLeg {
   readonly session: Tn3270ServerSession
   readonly log: Logger
-  /** Resolves when the client's socket has closed. */
-  readonly closed: Promise<void>
+  private closedPromise: Promise<void> | undefined
   private state: LegState = { kind: 'open' }
   private readonly opts: ClientLegOptions
   private keepalive: KeepAliveHandle | undefined
@@ -65,23 +64,35 @@ export class ClientLeg {
   private readsHeld = false
   /** When the client's last inbound record went to the host, until a reply restores the keyboard. */
   private awaitingReplySince: number | undefined
-  /** What listen() subscribed, to unsubscribe in dispose(): no closure per subscription (idle-session memory). */
-  private readonly subscriptions: Array<{ target: Untyped, event: string, listener: AnyListener }> = []
+  /**
+   * What listen() subscribed, flat (emitter, event, listener, emitter, ...), to unsubscribe in
+   * dispose(): one array rather than an object per subscription (idle-session memory,
+   * docs/internals.md).
+   */
+  private readonly subscriptions: Array<Untyped | string | AnyListener> = []
 
   constructor (opts: ClientLegOptions) {
     this.opts = opts
     this.session = opts.binding.session
     this.log = opts.binding.logger
     const socket = this.session.socket
-    this.closed = new Promise(resolve => {
+    this.listen(this.session, 'close', this.onClientClose, this)
+    // Records from the client, for GET /v1/sessions and the audit record: one increment each.
+    if (opts.binding.activity !== undefined) this.listen(this.session, 'data', this.countClientRecord, this)
+    this.listen(socket, 'drain', opts.onCredit)
+  }
+
+  /**
+   * Resolves when the client's socket has closed. Made when first asked for (the tn3270 relay
+   * does, the SNA bridge does not): an idle session keeps no promise it never awaits.
+   */
+  get closed (): Promise<void> {
+    this.closedPromise ??= new Promise(resolve => {
+      const socket = this.session.socket
       if (socket.closed) { resolve(); return }
       socket.once('close', () => resolve())
     })
-    this.listen(this.session, 'close', (reason: string) => { opts.end(`client closed: ${reason}`) })
-    // Records from the client, for GET /v1/sessions and the audit record: one increment each.
-    const activity = opts.binding.activity
-    if (activity !== undefined) this.listen(this.session, 'data', () => { activity.recordsIn++ })
-    this.listen(socket, 'drain', () => { opts.onCredit() })
+    return this.closedPromise
   }
 
   /** The reason the session is ending, once it is. */
@@ -90,14 +101,17 @@ export class ClientLeg {
 
   /**
    * Subscribes for the life of the session. A listener that throws ends this client, never the
-   * gateway: one bad exchange must not hurt other sessions.
+   * gateway: one bad exchange must not hurt other sessions. With `owner`, `fn` is called as its
+   * method (`leg.listen(lu, 'bind', this.onBind, this)`), so an owner's handler needs no closure of
+   * its own: one bound guard per subscription is what an idle session keeps.
    */
-  listen (emitter: Subscribable, event: string, fn: AnyListener): void {
-    const guarded: AnyListener = (...args) => { this.guard(event, () => { fn(...args) }) }
+  listen<O = undefined> (emitter: Subscribable, event: string, fn: (this: O, ...args: never[]) => void, owner?: O): void {
+    // A bound function rather than a closure: no context object per subscription.
+    const guarded: AnyListener = this.dispatch.bind(this, event, fn as AnyListener, owner)
     // Typed emitters narrow on/off per event name; the handler's own types are the check here.
     const target = emitter as unknown as Untyped
     target.on(event, guarded)
-    this.subscriptions.push({ target, event, listener: guarded })
+    this.subscriptions.push(target, event, guarded)
   }
 
   /** KeepAlive on the client connection (KB Q137309): one probe outstanding at a time. */
@@ -192,12 +206,23 @@ export class ClientLeg {
 
   /** Drops every subscription (after the owner's own clean-up, so late events are still seen). */
   dispose (): void {
-    for (const s of this.subscriptions.splice(0)) s.target.off(s.event, s.listener)
+    const subs = this.subscriptions.splice(0)
+    for (let i = 0; i < subs.length; i += 3) (subs[i] as Untyped).off(subs[i + 1] as string, subs[i + 2] as AnyListener)
   }
 
-  private guard (what: string, fn: () => void): void {
+  /** What a subscription runs: the handler, guarded. */
+  private dispatch (event: string, fn: AnyListener, owner: unknown, ...args: never[]): void {
+    this.guard(event, fn, owner, args)
+  }
+
+  private onClientClose (reason: string): void { this.opts.end(`client closed: ${reason}`) }
+
+  private countClientRecord (): void { this.opts.binding.activity!.recordsIn++ }
+
+  private guard (what: string, fn: AnyListener | (() => void), owner?: unknown, args?: never[]): void {
     try {
-      fn()
+      if (args === undefined) (fn as () => void).call(owner)
+      else fn.apply(owner, args)
     } catch (err) {
       this.log.error({ event: 'session_bridge_error', during: what, err: errorMessage(err) }, 'session bridge failed')
       this.opts.end(`bridge error: ${errorMessage(err)}`)

@@ -95,8 +95,11 @@ export class LuBridge {
    */
   private previousWindowLargest = 0
   private windowLargest = 0
-  /** Definite responses the host asked for, by TN3270E SEQ: the host's SNF to answer. */
-  private readonly pendingResponses = new Map<number, number>()
+  /**
+   * Definite responses the host asked for, by TN3270E SEQ: the host's SNF to answer. Made with the
+   * first one (RFC 2355 §10.4): most idle sessions never owe a response.
+   */
+  private pendingResponses: Map<number, number> | undefined
   private readonly done: Promise<void>
   private resolveDone!: () => void
   /** After SYSREQ the client talks to the SSCP (LOGOFF, ...) until the next SYSREQ. */
@@ -168,23 +171,30 @@ export class LuBridge {
 
   private listenToLu (): void {
     const { leg, lu } = this
-    leg.listen(lu, 'bind', (bind: BindImage) => { this.onBind(bind) })
-    leg.listen(lu, 'unbind', (type: number) => { this.onUnbind(type) })
-    leg.listen(lu, 'data', (ev: LuDataEvent) => { this.onHostData(ev) })
-    leg.listen(lu, 'sscpData', (ru: Buffer) => { this.onSscpData(ru) })
-    leg.listen(lu, 'ipr', () => { this.onPacingResponse() })
-    leg.listen(lu, 'ipm', (ipm: Ipm) => { this.onIpm(ipm) })
-    leg.listen(lu, 'inactive', () => { this.end('host deactivated the LU (DACTLU or link down)') })
-    leg.listen(lu, 'protocolError', (e: { reason: string, sense?: number }) => { this.b.logger.warn({ reason: e.reason, sense: e.sense }, 'SNA protocol error on LU') })
+    // Methods with their owner, not arrows: no closure per subscription beyond the leg's guard.
+    leg.listen(lu, 'bind', this.onBind, this)
+    leg.listen(lu, 'unbind', this.onUnbind, this)
+    leg.listen(lu, 'data', this.onHostData, this)
+    leg.listen(lu, 'sscpData', this.onSscpData, this)
+    leg.listen(lu, 'ipr', this.onPacingResponse, this)
+    leg.listen(lu, 'ipm', this.onIpm, this)
+    leg.listen(lu, 'inactive', this.onLuInactive, this)
+    leg.listen(lu, 'protocolError', this.onProtocolError, this)
   }
 
   private listenToClient (): void {
     const { leg } = this
     const { session } = this.b
-    leg.listen(session, 'data', (d: { type: string, data: Buffer, seq: number }) => { this.onClientData(d) })
-    leg.listen(session, 'response', (r: { seq: number, positive: boolean, code: number }) => { this.onClientResponse(r) })
-    leg.listen(session, 'attn', () => { this.onAttn() })
-    leg.listen(session, 'sysreq', () => { this.onSysreq() })
+    leg.listen(session, 'data', this.onClientData, this)
+    leg.listen(session, 'response', this.onClientResponse, this)
+    leg.listen(session, 'attn', this.onAttn, this)
+    leg.listen(session, 'sysreq', this.onSysreq, this)
+  }
+
+  private onLuInactive (): void { this.end('host deactivated the LU (DACTLU or link down)') }
+
+  private onProtocolError (e: { reason: string, sense?: number }): void {
+    this.b.logger.warn({ reason: e.reason, sense: e.sense }, 'SNA protocol error on LU')
   }
 
   /**
@@ -317,7 +327,7 @@ export class LuBridge {
     this.pacing?.close()
     this.pacing = undefined
     this.chain = []
-    this.pendingResponses.clear()
+    this.pendingResponses?.clear()
     const { session } = this.b
     if (this.leg.open && session.functions.has('BIND-IMAGE')) session.sendUnbind(type)
   }
@@ -387,7 +397,7 @@ export class LuBridge {
     // An LU type 1 printer's data is SCS (RFC 2355 §8.1.1 SCS-DATA); everything else is 3270 data.
     const seq = this.b.lu.printer === 'lu1' ? session.sendScs(record, opts) : session.send3270(record, opts)
     if (this.chainEndsBracket) this.endPrintJob()
-    if (wantsResponse && seq !== undefined) this.pendingResponses.set(seq, ev.snf)
+    if (wantsResponse && seq !== undefined) (this.pendingResponses ??= new Map()).set(seq, ev.snf)
     // The client cannot answer (no RESPONSES): the gateway does, once the record is queued.
     else if (ev.definite) this.lu.sendResponse(ev.snf, true)
     this.leg.hostRecordDelivered(record)
@@ -517,9 +527,9 @@ export class LuBridge {
   }
 
   private onClientResponse (r: { seq: number, positive: boolean, code: number }): void {
-    const snf = this.pendingResponses.get(r.seq)
+    const snf = this.pendingResponses?.get(r.seq)
     if (snf === undefined) return
-    this.pendingResponses.delete(r.seq)
+    this.pendingResponses!.delete(r.seq)
     this.lu.sendResponse(snf, r.positive ? true : (NEGATIVE_SENSE[r.code] ?? 0x10030000))
     this.evaluateCredit()
   }
@@ -535,7 +545,7 @@ export class LuBridge {
     return this.leg.credit({
       maxMessageBytes: Math.min(maxRequest, Math.max(this.previousWindowLargest, this.windowLargest)),
       window: this.pacing?.receiver.windowSize ?? bind?.pacing.secondaryReceiveWindow ?? 0,
-      responsesOutstanding: this.pendingResponses.size,
+      responsesOutstanding: this.pendingResponses?.size ?? 0,
     })
   }
 

@@ -226,8 +226,9 @@ export function negotiateStage (opts: PipelineOptions, identity: IdentityMap): C
             return d
           },
         },
-        // negotiateServer binds `client` itself.
-        logger: logger.child({ listener: conn.listener.name }),
+        // negotiateServer binds `client` itself, after these, in one child logger.
+        logger,
+        logBindings: { listener: conn.listener.name },
         timeout: config.negotiation.timeout,
         tn3270e: config.negotiation.tn3270e,
         maxRecord: config.negotiation.maxRecordSize,
@@ -259,11 +260,12 @@ function handedOver (conn: ClientConnection): NegotiationSnapshot | undefined {
 export function serveStage (opts: PipelineOptions): ConnectionStage {
   return {
     phase: 'serving',
-    run: async conn => {
+    // Not async: the host side's promise is returned as it is, no suspended frame per session.
+    run: conn => {
       const session = conn.session!
       const lease = conn.lease!
       const lu = opts.lus.lu(lease.lu)!
-      await opts.hosts.get(lu.def.host)!.serve({
+      return opts.hosts.get(lu.def.host)!.serve({
         session,
         lease,
         lu: lu.def,

@@ -333,7 +333,10 @@ function decodePs (r: ByteReader, luType: number): PsCharacteristics {
 }
 
 /** Decodes a BIND RU; errors are SnaMalformedError whose `offset` is the BIND offset of the bad field. */
-export function decodeBind (ru: Buffer): BindImage {
+export function decodeBind (ru: Buffer): BindImage { return decodeBindParts(ru).image }
+
+/** The image, and where its per-LU tail (URC, SLU name, control vectors) starts in the RU. */
+function decodeBindParts (ru: Buffer): { image: BindImage, tailAt: number } {
   const r = new ByteReader(ru, 'BIND')
   const code = r.u8('request code')
   if (code !== RequestCode.BIND) throw malformed('BIND request code', 0, `is X'${code.toString(16).padStart(2, '0').toUpperCase()}', expected X'31'`)
@@ -398,11 +401,51 @@ export function decodeBind (ru: Buffer): BindImage {
     const at = r.offset + 1
     bind.userData = decodeUserData(r.lenPrefixed('user data'), luType, at)
   }
+  const tailAt = r.offset
   if (!r.atEnd) bind.urc = r.lenPrefixed('URC')
   if (!r.atEnd) bind.sluName = r.lenPrefixed('SLU name')
   if ((b7 & 0x02) !== 0) bind.controlVectors = decodeControlVectors(r, 'BIND')
   else if (!r.atEnd) throw malformed('BIND', r.offset, `${r.remaining} byte(s) after the SLU name but byte 7 bit 6 (control vectors) is off`)
-  return bind
+  return { image: bind, tailAt }
+}
+
+/**
+ * BIND images share what one logmode's BINDs have in common: a host sends the same BIND, but for
+ * the secondary LU's name (and URC), to thousands of LUs ("SNA Formats", GA27-3136, BIND), and
+ * each idle session kept its own decoded copy of the protocols, pacing, PS and user data
+ * (docs/internals.md, gateway memory). Shared parts come from the first BIND seen with the same
+ * bytes up to the URC, decoded from the cache's own copy of them (so no read buffer is pinned).
+ * Everything shared is frozen (Buffers excepted), so sharing cannot leak one session's change
+ * into another; a BIND with a URC or SLU name gets its own top-level object over the shared parts.
+ */
+const SHARED_BIND_LIMIT = 64
+const bindTemplates = new Map<string, Readonly<BindImage>>()
+
+/** decodeBind, with the parts common to the logmode shared between sessions; errors as decodeBind's. */
+export function decodeSharedBind (ru: Buffer): Readonly<BindImage> {
+  const { image, tailAt } = decodeBindParts(ru)
+  const key = ru.toString('latin1', 0, tailAt)
+  let template = bindTemplates.get(key)
+  if (template === undefined) {
+    const copy = Buffer.allocUnsafeSlow(tailAt)
+    ru.copy(copy, 0, 0, tailAt)
+    template = deepFreeze(decodeBindParts(copy).image)
+    // Oldest out first (Map keeps insertion order): a bound, not an LRU; a miss costs one decode.
+    if (bindTemplates.size >= SHARED_BIND_LIMIT) bindTemplates.delete(bindTemplates.keys().next().value!)
+    bindTemplates.set(key, template)
+  }
+  if (tailAt === ru.length) return template
+  const own: BindImage = { ...image, primary: template.primary, secondary: template.secondary, common: template.common, pacing: template.pacing, ps: template.ps, pluName: template.pluName }
+  if (template.userData !== undefined) own.userData = template.userData
+  // Not frozen itself: this object is the session's own, and V8 gives a frozen copy of a spread
+  // object a map of its own (hundreds of bytes per session); what it shares is frozen.
+  return own
+}
+
+function deepFreeze<T> (value: T): T {
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || Object.isFrozen(value)) return value
+  for (const v of Object.values(value)) deepFreeze(v)
+  return Object.freeze(value)
 }
 
 /** +RSP(BIND) RU: just X'31' (non-negotiable acceptance) or the full (possibly negotiated) image (GA27-3136 BIND). */

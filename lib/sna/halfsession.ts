@@ -28,7 +28,7 @@ import {
   type Ipm, type Piu,
 } from './piu.js'
 import { RequestCode, requestName, decodeUnbind, encodeSig, encodeUnbind, unbindAllowsEarlyRebind, type Sig } from './ru.js'
-import { decodeBind, decodeBindResponse, bindDecodeSense, bindPointerSense, type BindImage } from './bind.js'
+import { decodeBindResponse, decodeSharedBind, bindDecodeSense, bindPointerSense, type BindImage } from './bind.js'
 import { chainPosition, type ChainPosition } from './chain.js'
 import { formatSense, Sense } from './sense.js'
 import {
@@ -408,7 +408,8 @@ export class LuLuHalfSession {
     }
     let bind: BindImage
     try {
-      bind = decodeBind(piu.ru)
+      // Frozen, its logmode's parts shared with other sessions' BINDs (bind.ts).
+      bind = decodeSharedBind(piu.ru)
     } catch (err) {
       const sense = bindDecodeSense(err) ?? bindPointerSense(0)
       return { send: [encodePiu(buildNegativeResponse(piu, sense))], events: [{ type: 'bind-rejected', sense, reason: errorMessage(err), local: true }] }

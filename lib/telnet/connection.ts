@@ -2,6 +2,7 @@
 // protocol (IAC doubling, EOR framing, option negotiation, TIMING-MARK) and reports
 // higher-level events. Nothing thrown by the parser or by a listener escapes a socket
 // handler: bad input closes this connection only, with a logged reason.
+import { presetEventShape } from '../event-shape.js'
 import { abortSocket } from './abort.js'
 import { EventEmitter } from 'node:events'
 import type { Socket } from 'node:net'
@@ -36,6 +37,9 @@ export interface TelnetConnectionEvents {
   close: [reason: string]
 }
 
+/** Every event a TelnetConnection emits, in the order event-shape.ts wants them. */
+const TELNET_EVENTS: ReadonlyArray<keyof TelnetConnectionEvents> = ['record', 'command', 'option', 'nvt', 'timingMarkReply', 'close', 'negotiate', 'subneg']
+
 function uncorkConnection (c: TelnetConnection): void { c.uncork() }
 
 export class TelnetConnection extends EventEmitter<TelnetConnectionEvents> {
@@ -63,6 +67,9 @@ export class TelnetConnection extends EventEmitter<TelnetConnectionEvents> {
 
   constructor (socket: Socket, opts: TelnetConnectionOptions = {}) {
     super()
+    // The negotiation's own listeners go when it ends (tn3270 driver.ts): SUBNEG is the one event
+    // only it listens to, so it comes last (event-shape.ts).
+    presetEventShape(this, TELNET_EVENTS)
     this.socket = socket
     this.log = opts.logger ?? silentLogger()
     this.parser = new TelnetParser(opts.limits)

@@ -56,7 +56,7 @@ class ServerDriver extends NegotiationDriver<ServerInput, ServerAction> {
       ...(o.local ? [{ side: 'local' as const, option: o.option }] : []),
       ...(o.remote ? [{ side: 'remote' as const, option: o.option }] : []),
     ])
-    const log = (opts.logger ?? silentLogger()).child({ client })
+    const log = (opts.logger ?? silentLogger()).child({ ...opts.logBindings, client })
     const conn = new TelnetConnection(socket, {
       logger: log,
       limits: { maxSubneg: opts.maxSubneg, maxRecord: opts.maxRecord },
@@ -136,7 +136,8 @@ class ServerDriver extends NegotiationDriver<ServerInput, ServerAction> {
   }
 
   private finish (r: ServerResult): void {
-    this.detach()
+    // The session listens before the negotiation stops: the connection never runs out of
+    // listeners, so its listener storage keeps its shape (lib/event-shape.ts).
     const session = new Tn3270ServerSession({
       conn: this.conn,
       logger: this.log,
@@ -151,6 +152,7 @@ class ServerDriver extends NegotiationDriver<ServerInput, ServerAction> {
       altRows: r.alt.rows,
       altCols: r.alt.cols,
     })
+    this.detach()
     const ms = (this.opts.clock ?? systemClock).now() - this.started
     this.log.info({ event: 'tn3270_negotiated', mode: r.mode, deviceType: r.deviceType, lu: r.lu, pool: r.lease.pool, functions: r.functions, ms }, 'negotiation complete')
     this.resolve(session)

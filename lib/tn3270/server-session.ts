@@ -1,6 +1,7 @@
 // The server role of a negotiated TN3270 / TN3270E session (docs/internals.md §tn3270/): what a
 // server sends beyond 3270 data (SCS, BIND-IMAGE, UNBIND, SSCP-LU-DATA, NVT, PRINT-EOJ; RFC 2355
 // §10) and the client's ATTN and SYSREQ keys as events (RFC 2355 §10.4, §10.5).
+import { presetEventShape } from '../event-shape.js'
 import { ErrorCodes, lbError } from '../errors.js'
 import { Opt, type CommandName } from '../telnet/index.js'
 import { ResponseFlag } from './constants.js'
@@ -11,6 +12,11 @@ export interface Tn3270ServerSessionEvents extends Tn3270SessionEvents {
   sysreq: []
   attn: []
 }
+
+/** Shared by every session of a mode rather than an array each. */
+const TN3270E_MODE: readonly number[] = Object.freeze([Opt.TN3270E])
+const TN3270_MODE: readonly number[] = Object.freeze([Opt.BINARY, Opt.EOR, Opt.TTYPE])
+const SERVER_SESSION_EVENTS: ReadonlyArray<keyof Tn3270ServerSessionEvents> = ['data', 'response', 'timingMarkReply', 'printEoj', 'close', 'sysreq', 'attn']
 
 export interface ServerSessionInit extends Omit<SessionCoreInit, 'peer' | 'modeOptions'> {
   client: string
@@ -35,8 +41,10 @@ export class Tn3270ServerSession extends Tn3270Session<Tn3270ServerSessionEvents
 
   constructor (init: ServerSessionInit) {
     // A TN3270 server needs TERMINAL-TYPE, BINARY and EOR to stay in 3270 mode (RFC 1576 §2).
-    const modeOptions = init.mode === 'tn3270e' ? [Opt.TN3270E] : [Opt.BINARY, Opt.EOR, Opt.TTYPE]
+    const modeOptions = init.mode === 'tn3270e' ? TN3270E_MODE : TN3270_MODE
     super({ ...init, peer: 'client', modeOptions })
+    // The core's events and a server's own: one fixed shape, not a dictionary (event-shape.ts).
+    presetEventShape(this, SERVER_SESSION_EVENTS)
     ;({ client: this.client, deviceType: this.deviceType, lu: this.lu, lease: this.lease } = init)
     ;({ rows: this.rows, cols: this.cols, altRows: this.altRows, altCols: this.altCols } = init)
     // negotiateServer resolves with this session; the caller attaches its listeners in the same

@@ -3,6 +3,7 @@
 // messages (RFC 2355 §10.2), events held until the owner has attached its listeners, leaving
 // 3270 mode when a 3270 option is turned off (RFC 1576 §2; RFC 2355 §7), close and reset,
 // TIMING-MARK (RFC 860) and NOP. The server and client sessions add what only their role does.
+import { presetEventShape } from '../event-shape.js'
 import { EventEmitter } from 'node:events'
 import type { Socket } from 'node:net'
 import { ErrorCodes, errorMessage, isLbError, lbError } from '../errors.js'
@@ -20,6 +21,9 @@ export interface Tn3270SessionEvents {
   printEoj: []
   close: [reason: string]
 }
+
+/** The events every session emits: its listener storage starts with these (event-shape.ts). */
+const SESSION_EVENTS: ReadonlyArray<keyof Tn3270SessionEvents> = ['data', 'response', 'timingMarkReply', 'printEoj', 'close']
 
 export interface SessionCoreInit {
   conn: TelnetConnection
@@ -49,6 +53,7 @@ export abstract class Tn3270Session<E extends Events<E> & Tn3270SessionEvents = 
 
   constructor (init: SessionCoreInit) {
     super()
+    presetEventShape(this, SESSION_EVENTS)
     ;({ conn: this.telnet, logger: this.log, mode: this.mode, functions: this.functions, peer: this.peer, modeOptions: this.modeOptions } = init)
     const c = this.telnet
     c.on('record', (r) => this.guard(() => this.onRecord(r)))

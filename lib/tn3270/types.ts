@@ -82,6 +82,12 @@ export interface RejectInfo {
 export interface NegotiateOptions<P extends ResourceProvider | HandOverProvider = ResourceProvider> {
   provider: P
   logger?: Logger
+  /**
+   * Bindings for the negotiation's logger besides `client` (e.g. the listener), bound in the same
+   * child logger: one child per connection rather than a chain of two, each of which an idle
+   * session would keep (docs/internals.md).
+   */
+  logBindings?: Record<string, unknown>
   /** Negotiation deadline in ms (default 10 000). */
   timeout?: number
   /** Offer TN3270E (default true); false = traditional TN3270 only (RFC 1576). */
