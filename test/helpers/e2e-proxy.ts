@@ -99,10 +99,11 @@ export async function startDemoLikeGateway (t: Test, config: GatewayConfig, logg
 
 /**
  * A proxy in front of the demo's gateways, configured like the demo's own (PROXY v2, /status
- * polling) plus `top` keys (e.g. drainTimeout), with captured logs; closed with the test.
+ * polling) plus `top` keys (e.g. drainTimeout) and `listener` keys (tls, routing, ...), with
+ * captured logs; closed with the test.
  * For what the demo's proxy config cannot set (lib/demo.ts takes no proxy overrides).
  */
-export async function startProxyFor (t: Test, demo: Demo, lines: LogLine[], top: Record<string, unknown> = {}): Promise<Proxy> {
+export async function startProxyFor (t: Test, demo: Demo, lines: LogLine[], top: Record<string, unknown> = {}, listener: Record<string, unknown> = {}): Promise<Proxy> {
   const config = loadConfig(proxySchema, {
     base: {
       admin: { host: '127.0.0.1', port: 0 },
@@ -112,6 +113,7 @@ export async function startProxyFor (t: Test, demo: Demo, lines: LogLine[], top:
         port: 0,
         proxyProtocol: 'v2',
         backends: demo.gateways.map(g => ({ name: g.name, host: '127.0.0.1', port: g.listenerPort('tn3270'), adminUrl: `http://127.0.0.1:${g.adminAddress.port}` })),
+        ...listener,
       }],
       ...top,
     },

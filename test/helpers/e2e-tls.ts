@@ -7,12 +7,10 @@
 import type { Test } from 'tap'
 import { connect as tlsConnect } from 'node:tls'
 import { readFileSync } from 'node:fs'
-import { loadConfig, proxySchema } from '../../lib/config/index.js'
 import type { Demo } from '../../lib/demo.js'
-import { createRegistry } from '../../lib/observability/index.js'
-import { startProxy, type Proxy } from '../../lib/proxy/index.js'
+import type { Proxy } from '../../lib/proxy/index.js'
 import { makePki, serverCert, type CertFiles, type Pki } from './certs.js'
-import { capturingLogger, type LogLine } from './e2e-proxy.js'
+import { startProxyFor, type LogLine } from './e2e-proxy.js'
 import { S3270 } from './s3270.js'
 import { until } from './until.js'
 
@@ -74,23 +72,7 @@ export async function echo (t: Test, s: S3270, text: string): Promise<void> {
  * polling, and the listener keys given (tls, backendTls, ...); captured logs; closed with the test.
  */
 export async function tlsProxy (t: Test, demo: Demo, lines: LogLine[], listener: Record<string, unknown>, top: Record<string, unknown> = {}): Promise<Proxy> {
-  const config = loadConfig(proxySchema, {
-    base: {
-      admin: { host: '127.0.0.1', port: 0 },
-      listeners: [{
-        name: 'edge',
-        host: '127.0.0.1',
-        port: 0,
-        proxyProtocol: 'v2',
-        backends: demo.gateways.map(g => ({ name: g.name, host: '127.0.0.1', port: g.listenerPort('tn3270'), adminUrl: `http://127.0.0.1:${g.adminAddress.port}` })),
-        ...listener,
-      }],
-      ...top,
-    },
-  })
-  const proxy = await startProxy(config, { logger: capturingLogger(lines).child({ role: 'proxy' }), registry: createRegistry() })
-  t.teardown(async () => { await proxy.close() })
-  return proxy
+  return await startProxyFor(t, demo, lines, top, { name: 'edge', ...listener })
 }
 
 /** The serial number of the certificate a TLS listener serves now (as Node prints it). */
