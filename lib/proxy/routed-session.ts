@@ -129,7 +129,9 @@ export class RoutedSession {
     const { settings, clock, logger, metrics } = this.ctx
     const negotiation = negotiateServer(client, {
       provider: router,
-      logger: logger.child({ listener: settings.listener }),
+      logger,
+      // One child logger with both bindings, not a child of a child (as the gateway's negotiation).
+      logBindings: { listener: settings.listener },
       timeout: settings.negotiationTimeout,
       client: this.client,
       clock,
