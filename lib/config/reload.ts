@@ -72,9 +72,8 @@ export function describeChanges (changes: readonly KeyChange[]): string[] {
 
 const RESTART = 'restart the process to change it'
 
-/** The gateway's keys (docs/operations.md "Reload" lists the same). */
-export const GATEWAY_RELOAD_RULES: readonly ReloadRule[] = [
-  { pattern: 'name', refuse: `the gateway's name is its PU name on sna links and labels its logs; ${RESTART}` },
+/** Gateway and proxy alike: the admin server and the listeners keep their sockets. */
+const FRONT_DOOR_RULES: readonly ReloadRule[] = [
   { pattern: 'admin.host', refuse: `the admin server keeps its address; ${RESTART}` },
   { pattern: 'admin.port', refuse: `the admin server keeps its port; ${RESTART}` },
   { pattern: 'admin' },
@@ -82,6 +81,12 @@ export const GATEWAY_RELOAD_RULES: readonly ReloadRule[] = [
   { pattern: 'listeners.*.port', refuse: `a listener keeps its port; ${RESTART}` },
   { pattern: 'listeners.*', exact: true, refuse: `listeners cannot be added or removed live; ${RESTART}` },
   { pattern: 'listeners.*' },
+]
+
+/** The gateway's keys (docs/operations.md "Reload" lists the same). */
+export const GATEWAY_RELOAD_RULES: readonly ReloadRule[] = [
+  { pattern: 'name', refuse: `the gateway's name is its PU name on sna links and labels its logs; ${RESTART}` },
+  ...FRONT_DOOR_RULES,
   { pattern: 'hosts.*.link', refuse: `a host link keeps its address and settings while it runs; ${RESTART}` },
   { pattern: 'hosts.*', exact: true },
   { pattern: 'pools' },
@@ -100,13 +105,7 @@ export const GATEWAY_RELOAD_RULES: readonly ReloadRule[] = [
 /** The proxy's keys (docs/operations.md "Reload"). */
 export const PROXY_RELOAD_RULES: readonly ReloadRule[] = [
   { pattern: 'name', refuse: `the proxy's name labels its logs and /status; ${RESTART}` },
-  { pattern: 'admin.host', refuse: `the admin server keeps its address; ${RESTART}` },
-  { pattern: 'admin.port', refuse: `the admin server keeps its port; ${RESTART}` },
-  { pattern: 'admin' },
-  { pattern: 'listeners.*.host', refuse: `a listener keeps its address; ${RESTART}` },
-  { pattern: 'listeners.*.port', refuse: `a listener keeps its port; ${RESTART}` },
-  { pattern: 'listeners.*', exact: true, refuse: `listeners cannot be added or removed live; ${RESTART}` },
-  { pattern: 'listeners.*' },
+  ...FRONT_DOOR_RULES,
   ...['connectTimeout', 'negotiationTimeout', 'earlyCloseWindow', 'idleTimeout', 'halfCloseTimeout', 'tcpKeepAlive', 'statusInterval', 'statusTimeout',
     'statusStaleAfter', 'ejection', 'drainTimeout', 'closeSpreadTime'].map(pattern => ({ pattern })),
   { pattern: 'log', refuse: `loggers keep their level; ${RESTART}` },

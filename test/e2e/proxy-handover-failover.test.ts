@@ -10,10 +10,7 @@ import { once } from 'node:events'
 import type { Demo } from '../../lib/demo.js'
 import type { Proxy } from '../../lib/proxy/index.js'
 import { metricValue, httpRequest } from '../helpers/e2e-gateway.js'
-import { capturingLogger, s3270, startProxyDemo, type LogLine } from '../helpers/e2e-proxy.js'
-import { createRegistry } from '../../lib/observability/index.js'
-import { loadConfig, proxySchema } from '../../lib/config/index.js'
-import { startProxy } from '../../lib/proxy/index.js'
+import { s3270, startProxyDemo, startProxyFor, type LogLine } from '../helpers/e2e-proxy.js'
 import { until } from '../helpers/until.js'
 
 /**
@@ -38,25 +35,13 @@ async function hop (t: Test, target: number, kill: () => Promise<void>): Promise
 /** A proxy in front of the demo's gateways with backends as given (gw1 first in weight), logs captured. */
 async function proxyFor (t: Test, d: Demo, lines: LogLine[], gw1Port: number, top: Record<string, unknown> = {}): Promise<Proxy> {
   const [g1, g2] = d.gateways
-  const config = loadConfig(proxySchema, {
-    base: {
-      admin: { host: '127.0.0.1', port: 0 },
-      listeners: [{
-        name: 'tn3270',
-        host: '127.0.0.1',
-        port: 0,
-        backends: [
-          // Heavier, so it is chosen first while both are idle.
-          { name: 'gw1', host: '127.0.0.1', port: gw1Port, adminUrl: `http://127.0.0.1:${g1!.adminAddress.port}`, weight: 2 },
-          { name: 'gw2', host: '127.0.0.1', port: g2!.listenerPort('tn3270'), adminUrl: `http://127.0.0.1:${g2!.adminAddress.port}` },
-        ],
-      }],
-      ...top,
-    },
+  return await startProxyFor(t, d, lines, top, {
+    backends: [
+      // Heavier, so it is chosen first while both are idle.
+      { name: 'gw1', host: '127.0.0.1', port: gw1Port, adminUrl: `http://127.0.0.1:${g1!.adminAddress.port}`, weight: 2 },
+      { name: 'gw2', host: '127.0.0.1', port: g2!.listenerPort('tn3270'), adminUrl: `http://127.0.0.1:${g2!.adminAddress.port}` },
+    ],
   })
-  const proxy = await startProxy(config, { logger: capturingLogger(lines).child({ role: 'proxy' }), registry: createRegistry() })
-  t.teardown(() => proxy.close())
-  return proxy
 }
 
 async function connected (t: Test, target: string): Promise<{ lu: string, state: string }> {

@@ -10,6 +10,9 @@
 //     TN3270E, PA1 then IAC BRK in TN3270. The gateway makes them SNA: SSCP session switch with
 //     LUSTAT X'082B' on return, and SIGNAL, which DEMO shows as ATTENTION RECEIVED.
 import { S3270 } from './s3270.js'
+import type { Test } from 'tap'
+import { errorMessage } from '../../lib/errors.js'
+import { startTestDemo } from './e2e-gateway.js'
 
 export type InteropMode = 'tn3270e' | 'tn3270'
 export type InteropPath = 'direct' | 'proxy'
@@ -178,4 +181,26 @@ export async function pooled<T> (jobs: Array<() => Promise<T>>, limit: number): 
     }
   }))
   return out
+}
+
+/**
+ * Every row in `mode` with the real s3270, directly at a gateway and through the proxy, against
+ * one demo (query BINDs, DEFAPPL DEMO); rows run six at a time, each s3270 on its own LU.
+ */
+export async function runInteropMatrix (t: Test, mode: InteropMode): Promise<void> {
+  const demo = await startTestDemo(t, { gateways: 2, hosts: 2, lus: 8 })
+  const ports: Record<InteropPath, number> = { direct: demo.gateways[0]!.listenerPort('tn3270'), proxy: demo.proxy.listeners[0]!.port }
+  const started = Date.now()
+  const jobs = interopRows().flatMap(row => (['direct', 'proxy'] as const).map(path => async () => {
+    const at = Date.now()
+    try {
+      const checked = await runRow(row, { mode, path, port: ports[path] })
+      return { row: row.name, path, ok: true, detail: checked.join(', '), ms: Date.now() - at }
+    } catch (err) {
+      return { row: row.name, path, ok: false, detail: errorMessage(err), ms: Date.now() - at }
+    }
+  }))
+  const results = await pooled(jobs, 6)
+  for (const r of results) t.ok(r.ok, `${r.row} (${r.path}, ${r.ms} ms): ${r.detail}`)
+  t.comment(`${results.length} rows in ${Date.now() - started} ms`)
 }
