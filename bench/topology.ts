@@ -45,13 +45,23 @@ export function openFileLimit (): number {
   return nofileHard
 }
 
+/**
+ * Extra Node options for every process of one role from `BENCH_<ROLE>_NODE_ARGS`
+ * (`BENCH_PROXY_NODE_ARGS`, `BENCH_GATEWAY_NODE_ARGS`, `BENCH_HOST_SIM_NODE_ARGS`), e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile that role during a scenario.
+ */
+function envNodeArgs (role: string): string[] {
+  const name = `BENCH_${role.toUpperCase().replace(/-/g, '_')}_NODE_ARGS`
+  return (process.env[name] ?? '').split(' ').filter(a => a !== '')
+}
+
 async function startRole (ctx: RunContext, role: string, name: string, config: unknown, nodeArgs: string[] = []): Promise<RoleProcess> {
   const file = path.join(ctx.tmp, `${role}-${name}.json`)
   await writeFile(file, JSON.stringify(config, null, 2))
   return new RoleProcess({
     name: `${role} ${name}`,
     command: process.execPath,
-    args: [...nodeArgs, ctx.cli, role, '--config', file],
+    args: [...nodeArgs, ...envNodeArgs(role), ctx.cli, role, '--config', file],
     logFile: path.join(ctx.tmp, `${role}-${name}.log`),
   })
 }
@@ -216,8 +226,6 @@ export function frontCapacity (processes: number): number {
  */
 export async function startOurProxy (ctx: RunContext, gateways: RunningGateway[], nodeArgs: string[] = [], routing: 'tcp' | 'tn3270e' = 'tcp'): Promise<RunningFront> {
   const port = await allocatePort()
-  // BENCH_PROXY_NODE_ARGS: extra Node options for our proxy, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
-  nodeArgs = [...nodeArgs, ...(process.env.BENCH_PROXY_NODE_ARGS ?? '').split(' ').filter(a => a !== '')]
   const proc = await startRole(ctx, 'proxy', routing === 'tcp' ? 'proxy' : `proxy-${routing}`, {
     name: 'proxy',
     admin: { host: LOOPBACK, port: 0 },
