@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { ErrorCodes, errorCode, errorMessage, isLbError, lbError } from './errors.js'
 import { formatConfig, gatewayConfigSchema, hostSimSchema, loadConfig, proxySchema, readConfigFile, roleOfConfig, type ConfigFormat, type ConfigRole, type ProxyConfig } from './config/index.js'
-import { buildInfo, createLogger, createRegistry, type Logger } from './observability/index.js'
+import { buildInfo, createLogger, createRegistry, type Logger, type Registry } from './observability/index.js'
 // The roles are imported when one starts, so help, version, check and usage errors answer fast.
 
 const USAGE = `usage: tn3270-lb <command> [options]
@@ -38,6 +38,9 @@ interface Reloader {
 
 interface Running {
   shutdown: (opts?: { immediate?: boolean }) => Promise<void>
+  /** A proxy worker's status and registry, which its primary collects (lib/proxy/workers.ts). */
+  status?: () => unknown
+  registry?: Registry
   /** What SIGHUP runs, in order; each one's failure is reported and the next still runs. */
   reloaders: Reloader[]
 }
@@ -176,13 +179,15 @@ async function role (command: Role, values: Values): Promise<Running> {
     if (index === undefined && p.workerCount(config.workers) > 1) {
       // The primary only forks and supervises the workers (docs/operations.md "Workers").
       logger = createLogger({ level: config.log.level, base: { role: 'proxy', worker: 'primary' } })
-      const primary = await p.startProxyPrimary(p.workerCount(config.workers), logger)
+      const primary = await p.startProxyPrimary({ count: p.workerCount(config.workers), config, logger, registry, reloadConfig: () => loadConfig(proxySchema, opts) })
       running = { shutdown: o => primary.shutdown(o), listening: () => primary.listening(), reloaders: [{ name: 'workers', run: () => { primary.reload() } }] }
     } else {
       const forWorker = (c: ProxyConfig): ProxyConfig => index === undefined ? c : { ...c, admin: { ...c.admin, port: p.workerAdminPort(c.admin.port, index) } }
       logger = createLogger({ level: config.log.level, base: { role: 'proxy', ...(index === undefined ? {} : { worker: index }) } })
+      // A worker's series carry its index: the primary's /metrics shows every worker's side by side.
+      if (index !== undefined) registry.setDefaultLabels({ worker: String(index) })
       const proxy = await p.startProxy(forWorker(config), { logger, registry, reloadConfig: () => forWorker(loadConfig(proxySchema, opts)) })
-      running = { shutdown: o => proxy.shutdown(o), listening: () => proxy.listening(), reloaders: [{ name: 'config', run: () => proxy.reload() }, { name: 'TLS certificates', run: () => { proxy.reloadCertificates() } }] }
+      running = { shutdown: o => proxy.shutdown(o), listening: () => proxy.listening(), status: () => proxy.status(), registry, reloaders: [{ name: 'config', run: () => proxy.reload() }, { name: 'TLS certificates', run: () => { proxy.reloadCertificates() } }] }
     }
   } else {
     const config = loadConfig(hostSimSchema, opts)
@@ -264,7 +269,7 @@ function exitStatus (err: unknown): number {
 
 /** A proxy worker follows its primary (lib/proxy/workers.ts), which has the signals. */
 function serveWorker (running: Running & { listening?: () => string[] }): void {
-  void import('./proxy/index.js').then(p => p.serveAsWorker({ listening: running.listening ?? (() => []), shutdown: running.shutdown, reload: () => reload(running) }))
+  void import('./proxy/index.js').then(p => p.serveAsWorker({ listening: running.listening ?? (() => []), shutdown: running.shutdown, reload: () => reload(running), status: running.status ?? (() => ({})), registry: running.registry ?? createRegistry() }))
 }
 
 main(process.argv.slice(2)).then(running => {

@@ -88,7 +88,7 @@ export const proxySchema = z.object({
   maxSessionsPerClient: int(0, 1_000_000).default(2000)
     .describe('connections one client address may have open through this proxy, all listeners together; more are closed at accept (Microsoft HIS: 2,000 per client address, KB 814166); 0 = no cap'),
   workers: z.union([z.literal('auto'), int(1, 256)]).default(1)
-    .describe('processes that serve clients, sharing every listen socket (node:cluster, like HAProxy `nbthread`): a number, or `auto` = one per core; each worker\'s admin server listens on admin.port + its index (0 stays 0: an ephemeral port each); 1 = no worker processes'),
+    .describe('processes that serve clients, sharing every listen socket (node:cluster, like HAProxy `nbthread`): a number, or `auto` = one per core; the primary\'s admin server (the whole proxy: merged /status, every worker\'s /metrics) listens on admin.port and worker i\'s on admin.port + 1 + i (0 stays 0: an ephemeral port each); 1 = no worker processes'),
   closeSpreadTime: duration('5s').describe('remaining sessions are closed spread over this time after drainTimeout (HAProxy `close-spread-time`)'),
   log: z.object({ level: logLevel() }).strict().default({}),
 }).strict().superRefine((cfg, ctx) => {

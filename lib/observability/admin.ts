@@ -23,7 +23,10 @@ export interface AdminOptions {
   logger: Logger
   /** JSON for GET /status (version and uptime are added here). */
   /** `query`: the request's query string (the gateway lists every LU with `?lus=1`). */
+  /** A promise where the status is gathered from other processes (a proxy's workers). */
   status: (query: URLSearchParams) => unknown
+  /** GET /metrics text; default `registry.metrics()` (a proxy primary aggregates its workers'). */
+  metrics?: () => Promise<string>
   /** GET /readyz answers 200 while this is true, else 503. */
   ready: () => boolean
   route?: RouteHandler
@@ -74,7 +77,7 @@ async function builtIn (opts: AdminOptions, startedAt: number, res: ServerRespon
   switch (url.pathname) {
     case '/': {
       // The page lists every LU (docs/operations.md, "Status page"), as its script's ?lus=1 fetch does.
-      const html = statusPage(withRunInfo(opts.status(new URLSearchParams('lus=1')), startedAt))
+      const html = statusPage(withRunInfo(await opts.status(new URLSearchParams('lus=1')), startedAt))
       res.writeHead(200, {
         'content-type': 'text/html; charset=utf-8',
         'content-length': Buffer.byteLength(html),
@@ -87,7 +90,7 @@ async function builtIn (opts: AdminOptions, startedAt: number, res: ServerRespon
       return true
     }
     case '/metrics': {
-      const text = await opts.registry.metrics()
+      const text = await (opts.metrics?.() ?? opts.registry.metrics())
       res.writeHead(200, { 'content-type': opts.registry.contentType })
       res.end(text)
       return true
@@ -101,7 +104,7 @@ async function builtIn (opts: AdminOptions, startedAt: number, res: ServerRespon
       return true
     }
     case '/status':
-      sendJson(res, 200, withRunInfo(opts.status(url.searchParams), startedAt))
+      sendJson(res, 200, withRunInfo(await opts.status(url.searchParams), startedAt))
       return true
   }
   return false

@@ -3,9 +3,9 @@
 // and /status, and takes the third client as soon as an LU frees. Also: the gateway's Prometheus
 // exposition passes `promtool check metrics` and carries every gateway metric docs/metrics.md names.
 import t, { type Test } from 'tap'
-import { spawn } from 'node:child_process'
 import { S3270 } from '../helpers/s3270.js'
 import { E2eClient, tcpConnect } from '../helpers/e2e-tn3270-client.js'
+import { promtoolCheckMetrics } from '../helpers/promtool.js'
 import { httpRequest, gatewayMetrics, gatewayStatus, hostStatus, metricValue, pollUntil, startTestDemo } from '../helpers/e2e-gateway.js'
 
 
@@ -179,18 +179,6 @@ function familiesWithPrefix (text: string, prefix: string): string {
     if (keep) out.push(line)
   }
   return out.join('\n') + '\n'
-}
-
-async function promtoolCheckMetrics (input: string): Promise<{ code: number | null, out: string }> {
-  return await new Promise((resolve, reject) => {
-    const p = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] })
-    let out = ''
-    p.stdout.on('data', (c: Buffer) => { out += c.toString() })
-    p.stderr.on('data', (c: Buffer) => { out += c.toString() })
-    p.once('error', reject)
-    p.once('close', code => resolve({ code, out }))
-    p.stdin.end(input)
-  })
 }
 
 // docs/operations.md (CloseListenSocket): the listener also closes when its host link is down (no LU can be served),
