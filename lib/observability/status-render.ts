@@ -100,8 +100,13 @@ function gatewaySections (s: Row): string {
     // kind: display or printer, with the printer's LU type (docs/printers.md).
     table('Pools', 'pools', pools, [['name', 'pool'], ['host', 'host'], ['kind', 'kind'], ['luType', 'LU type'], ['state', 'state'], ['total', 'LUs'], ['free', 'free'], ['inUse', 'in use'],
       ['unavailable', 'unavailable']], 'name'),
-    table('Host links', 'host-links', links, [['host', 'host'], ['type', 'link'], ['up', 'state', 'up'], ['pu', 'PU'],
-      ['puActive', 'PU active'], ['address', 'address'], ['tls', 'TLS'], ['sessions', 'sessions']], 'host'),
+    // A host with several PUs (one link each, docs/hostlink.md "PUs") names its first one here and
+    // lists every PU in the table below.
+    table('Host links', 'host-links', links.map(h => rowsOf(h.pus).length > 1 ? { ...h, pu: `${String(h.pu)} … (${rowsOf(h.pus).length} PUs)` } : h),
+      [['host', 'host'], ['type', 'link'], ['up', 'state', 'up'], ['pu', 'PU'],
+        ['puActive', 'PU active'], ['address', 'address'], ['tls', 'TLS'], ['sessions', 'sessions']], 'host'),
+    table('PUs', 'host-pus', links.flatMap(h => rowsOf(h.pus).map(p => ({ host: h.host, ...p }))),
+      [['name', 'PU'], ['host', 'host'], ['linkUp', 'link', 'up'], ['puActive', 'PU active'], ['lus', 'LUs']], 'name'),
     table('LUs', 'lus', lus, [['name', 'LU'], ['pool', 'pool'], ['host', 'host'], ['state', 'state'], ['attached', 'use', 'use'],
       ['inUse', 'use', 'use']], 'name'),
     table('Refused host resources', 'refused', links.flatMap(h => rowsOf(h.refused).map(r => ({ host: h.host, ...r }))),
@@ -109,11 +114,16 @@ function gatewaySections (s: Row): string {
   ].join('')
 }
 
-/** Backends and their eligibility (proxy). */
+/** Backends and their eligibility, and a proxy primary's workers (docs/operations.md "Workers"). */
 function proxySections (s: Row): string {
+  const workers = rowsOf(s.workers).map(w => {
+    const own = isObj(w.status) ? w.status : {}
+    return { worker: w.index, pid: w.pid, ready: own.ready, sessions: isObj(own.sessions) ? own.sessions.active : undefined, error: w.error }
+  })
   return table('Backends', 'backends', rowsOf(s.backends), [['name', 'backend'], ['listener', 'listener'], ['address', 'address'],
     ['source', 'source'], ['weight', 'weight'], ['admin', 'admin'], ['up', 'state', 'up'], ['eligibility', 'eligibility'], ['sessions', 'sessions'],
-    ['freeLus', 'free LUs'], ['statusAgeMs', 'status age', 'ms'], ['ejectedUntil', 'ejected until'], ['lastError', 'last error']], 'name')
+    ['freeLus', 'free LUs'], ['statusAgeMs', 'status age', 'ms'], ['ejectedUntil', 'ejected until'], ['lastError', 'last error']], 'name') +
+    table('Workers', 'workers', workers, [['worker', 'worker'], ['pid', 'pid'], ['ready', 'ready'], ['sessions', 'sessions'], ['error', 'error']], 'worker')
 }
 
 /** The link, PUs and their LUs (host simulator). */
@@ -128,7 +138,7 @@ function hostSimSections (s: Row): string {
 }
 
 const KNOWN = ['role', 'name', 'ready', 'draining', 'version', 'node', 'uptimeSeconds', 'startedAt', 'sessions', 'listeners',
-  'pools', 'hostLinks', 'backends', 'link', 'pus']
+  'pools', 'hostLinks', 'backends', 'link', 'pus', 'workers']
 
 export function renderStatus (status: unknown): string {
   if (!isObj(status)) return '<p class="bad">/status did not return an object</p>'

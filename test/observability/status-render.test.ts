@@ -17,6 +17,8 @@ const gateway = {
   hostLinks: [
     { pu: 'GW1', puActive: true, lus: [{ name: 'GW1A001', state: 'active', attached: true }, { name: 'GW1A002', state: 'active', attached: false }], host: 'HOSTA', type: 'sna', up: true },
     { address: 'zos:992', tls: true, sessions: 0, refused: [{ lu: 'TSO001', reason: 'no device', retryInMs: 2500 }], host: 'ZOS', type: 'tn3270', up: false },
+    // Several PUs on one host (docs/hostlink.md "PUs"): the first one named, each listed.
+    { pu: 'GW1B', puActive: false, pus: [{ name: 'GW1B', linkUp: true, puActive: true, lus: 254 }, { name: 'GW1B2', linkUp: false, puActive: false, lus: 46 }], lus: [], host: 'HOSTB', type: 'sna', up: false },
   ],
   sessions: { active: 1, negotiating: 0 },
   version: '1.2.3',
@@ -32,6 +34,13 @@ const proxy = {
   listeners: [{ name: 'tn3270', address: '127.0.0.1:3270', open: true, closeListenSocket: true, proxyProtocol: 'v2', sessions: 3 }],
   backends: [{ listener: 'tn3270', name: 'gw1', address: '127.0.0.1:3271', source: 'static', weight: 1, admin: 'drain', up: false, eligibility: 'no_free_lu', sessions: 3, freeLus: 0, statusAgeMs: 1500, ejectedUntil: null, removed: false, lastError: 'ECONNREFUSED' }],
   sessions: { active: 3 },
+}
+
+// A proxy primary's merged status (docs/operations.md "Workers").
+const primary = {
+  ...proxy,
+  draining: false,
+  workers: [{ index: 0, pid: 4101, error: null, status: { ...proxy, sessions: { active: 2 } } }, { index: 1, pid: 4102, error: 'no answer within 5000 ms', status: null }],
 }
 
 const hostSim = {
@@ -70,6 +79,10 @@ t.test('gateway: listeners, pools, host links and each LU with its use', async t
   t.match(row(html, 'lus', 'GW1A001'), '<span class="use">in use</span>')
   t.match(row(html, 'lus', 'GW1A002'), '<td data-col="attached">free</td>')
   t.match(html, /<section id="refused">.*TSO001.*no device.*2\.5 s/)
+  t.match(row(html, 'host-links', 'HOSTB'), '<td data-col="pu">GW1B … (2 PUs)</td>', 'a host with several PUs: the count next to the first PU')
+  t.match(row(html, 'host-pus', 'GW1B2'), /<td data-col="host">HOSTB<\/td><td data-col="linkUp"><span class="bad">down<\/span><\/td>.*<td data-col="lus">46<\/td>/)
+  t.match(row(html, 'host-pus', 'GW1B'), '<span class="ok">up</span>')
+  t.notMatch(row(html, 'host-links', 'HOSTA'), '(', 'one PU: just its name')
   t.notMatch(html, 'id="backends"', 'no backends on a gateway: no section')
 })
 
@@ -81,6 +94,14 @@ t.test('proxy: backends and their eligibility', async t => {
   t.notMatch(b, 'data-col="removed"', 'columns the page does not know are left out')
   t.match(row(html, 'listeners', 'tn3270'), '<td data-col="proxyProtocol">v2</td>')
   t.notMatch(html, 'id="pools"')
+  t.notMatch(html, 'id="workers"', 'no workers: no section')
+})
+
+t.test('proxy primary: each worker with its sessions, or why it did not answer', async t => {
+  const html = renderStatus(primary)
+  t.match(row(html, 'workers', '0'), /<td data-col="pid">4101<\/td><td data-col="ready">yes<\/td><td data-col="sessions">2<\/td>/)
+  t.match(row(html, 'workers', '1'), 'no answer within 5000 ms')
+  t.notMatch(html, 'id="x-workers"', 'not also rendered as an unknown section')
 })
 
 t.test('host simulator: link, PUs, LUs, bound sessions and unknown sections', async t => {
@@ -106,7 +127,7 @@ t.test('every value is escaped; odd input renders something sensible', async t =
 
 t.test('the browser gets the same renderer', async t => {
   const render = runInNewContext(`${RENDER_SOURCE}\nrenderStatus`) as (s: unknown) => string
-  for (const s of [gateway, proxy, hostSim]) t.equal(render(s), renderStatus(s))
+  for (const s of [gateway, proxy, primary, hostSim]) t.equal(render(s), renderStatus(s))
   t.match(statusPage('odd'), '<title>tn3270-lb</title>')
   const page = statusPage({ ...gateway, name: '<gw>' })
   t.match(page, '<title>tn3270-lb &#60;gw&#62;</title>')
