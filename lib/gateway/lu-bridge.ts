@@ -366,6 +366,11 @@ export class LuBridge {
 
   private applyReceiver (d: ReceiverDecision<LuDataEvent>): void {
     if (d.violation !== undefined) { this.warnPacing(d.violation); return }
+    // The grant of the host's next window first (an IPR under fixed pacing, a solicited IPM under
+    // adaptive): it is decided, so it leaves ahead of the client's records, and the host's next
+    // window is not kept waiting behind their write (KB Q181737: answer as soon as it is guaranteed).
+    if (d.sendIpr) this.lu.sendIpr()
+    if (d.sendIpm !== undefined) this.lu.sendIpm(d.sendIpm)
     if (d.deliver.length > 1) {
       // One write to the kernel for a window's records instead of one per record.
       const socket = this.b.session.socket
@@ -378,9 +383,6 @@ export class LuBridge {
     } else if (d.deliver.length === 1) {
       this.deliverToClient(d.deliver[0]!)
     }
-    // The grant of the host's next window: an IPR under fixed pacing, a solicited IPM under adaptive.
-    if (d.sendIpr) this.lu.sendIpr()
-    if (d.sendIpm !== undefined) this.lu.sendIpm(d.sendIpm)
     if (d.deliver.length > 0) this.leg.checkCreditWhenFlushed()
   }
 
