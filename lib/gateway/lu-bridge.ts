@@ -54,6 +54,10 @@ const AID_STRUCTURED_FIELD = 0x88
  */
 const NEGATIVE_SENSE: Record<number, number> = { 0: 0x10030000, 1: 0x08020000, 2: 0x10010000, 3: 0x08310000 }
 
+/** send3270/sendScs options, shared rather than made per record. */
+const ASK_RESPONSE: Readonly<{ response: boolean }> = Object.freeze({ response: true })
+const NO_RESPONSE: Readonly<{ response: boolean }> = Object.freeze({ response: false })
+
 /** One RU of an inbound chain, as queued by the pacing sender (each RU counts in the window). */
 interface InboundRu { ru: Buffer, bci: boolean, eci: boolean, dfc?: boolean }
 
@@ -390,12 +394,18 @@ export class LuBridge {
     const { session } = this.b
     if (ev.chain === 'only' || ev.chain === 'first') this.chainEndsBracket = ev.rh.ebi
     if (ev.rh.cebi) this.chainEndsBracket = true
-    this.chain.push(ev.ru)
-    if (ev.chain !== 'only' && ev.chain !== 'last') return
-    const record = this.chain.length === 1 ? this.chain[0]! : Buffer.concat(this.chain)
-    this.chain = []
+    let record: Buffer
+    if (ev.chain === 'only' && this.chain.length === 0) {
+      // A one-RU chain (most records): the RU is the record, no chain array per record.
+      record = ev.ru
+    } else {
+      this.chain.push(ev.ru)
+      if (ev.chain !== 'only' && ev.chain !== 'last') return
+      record = this.chain.length === 1 ? this.chain[0]! : Buffer.concat(this.chain)
+      this.chain = []
+    }
     const wantsResponse = ev.definite && session.functions.has('RESPONSES')
-    const opts = wantsResponse ? { response: true } : {}
+    const opts = wantsResponse ? ASK_RESPONSE : NO_RESPONSE
     // An LU type 1 printer's data is SCS (RFC 2355 §8.1.1 SCS-DATA); everything else is 3270 data.
     const seq = this.b.lu.printer === 'lu1' ? session.sendScs(record, opts) : session.send3270(record, opts)
     if (this.chainEndsBracket) this.endPrintJob()
