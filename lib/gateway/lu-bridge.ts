@@ -68,6 +68,8 @@ export interface BridgeContext {
   config: GatewayConfig
   metrics: GatewayMetrics
   clock?: Clock
+  /** Sends what the host link has batched in this turn now (after a pacing response). */
+  flushHost?: () => void
 }
 
 /** Pacing accounting for /status: what the gateway holds for this client right now. */
@@ -373,8 +375,12 @@ export class LuBridge {
     // The grant of the host's next window first (an IPR under fixed pacing, a solicited IPM under
     // adaptive): it is decided, so it leaves ahead of the client's records, and the host's next
     // window is not kept waiting behind their write (KB Q181737: answer as soon as it is guaranteed).
-    if (d.sendIpr) this.lu.sendIpr()
-    if (d.sendIpm !== undefined) this.lu.sendIpm(d.sendIpm)
+    if (d.sendIpr || d.sendIpm !== undefined) {
+      if (d.sendIpr) this.lu.sendIpr()
+      if (d.sendIpm !== undefined) this.lu.sendIpm(d.sendIpm)
+      // The host waits for it before its next window: on the wire now, not at the end of the turn.
+      this.ctx.flushHost?.()
+    }
     if (d.deliver.length > 1) {
       // One write to the kernel for a window's records instead of one per record.
       const socket = this.b.session.socket

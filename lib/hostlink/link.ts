@@ -60,8 +60,10 @@ export class SnaLink extends EventEmitter<SnaLinkEvents> {
   private closeTimer: Timer | undefined
   private keepalive: KeepAliveHandle | undefined
   private pingSeq = 0
-  /** PIU writes of this tick are corked into one (batchThisTick). */
+  /** PIU writes of this turn of the event loop are corked into one (batchThisTurn). */
   private corked = false
+  /** The end-of-turn uncork is scheduled (setImmediate); it survives an early flush(). */
+  private uncorkScheduled = false
   private outstandingPing: number | undefined
   private pongListener: (() => void) | undefined
   private readonly closed: Promise<void>
@@ -102,24 +104,39 @@ export class SnaLink extends EventEmitter<SnaLinkEvents> {
    */
   send (piu: Buffer): boolean {
     if (this.current !== 'up') throw lbError(ErrorCodes.HOSTLINK_DOWN, `host link to ${this.peerHello?.node ?? this.remote} is ${this.current === 'hello' ? 'not up yet' : 'down'}; PIU of ${piu.length} bytes not sent`)
-    this.batchThisTick()
+    this.batchThisTurn()
     return this.socket.write(encodePiu(piu, this.opts.maxPiuSize))
   }
 
   /**
-   * Every PIU sent in this turn of the event loop (a pacing window the host sends on an IPR, the
-   * responses and IPRs for one received chunk) leaves in one writev instead of one write each.
+   * Sends what this turn has batched now rather than at its end: for a PIU the peer is waiting
+   * for before it can send again (a pacing response, KB Q181737), so it is not held behind the
+   * rest of the turn's work.
    */
-  private batchThisTick (): void {
+  flush (): void {
+    if (!this.corked) return
+    this.corked = false
+    this.socket.uncork()
+  }
+
+  /**
+   * Every PIU sent in this turn of the event loop leaves in one writev instead of one write each:
+   * a pacing window the host sends on an IPR, the responses and IPRs for one received chunk, and
+   * the inbound records of every client whose data was read in this turn (the uncork runs after
+   * the turn's I/O callbacks, setImmediate, not after each one as process.nextTick would).
+   */
+  private batchThisTurn (): void {
     if (this.corked) return
     this.corked = true
     this.socket.cork()
-    process.nextTick(this.uncork)
+    if (this.uncorkScheduled) return
+    this.uncorkScheduled = true
+    setImmediate(this.endOfTurn)
   }
 
-  private readonly uncork = (): void => {
-    this.corked = false
-    this.socket.uncork()
+  private readonly endOfTurn = (): void => {
+    this.uncorkScheduled = false
+    this.flush()
   }
 
   /** Orderly close: BYE with the reason, FIN, destroy if not closed within closeTimeout. */

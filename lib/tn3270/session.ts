@@ -133,9 +133,13 @@ export abstract class Tn3270Session<E extends Events<E> & Tn3270SessionEvents = 
   protected raise<K extends keyof E & string> (event: K, ...args: E[K]): void { this.hold(event, args) }
 
   private hold (event: string, args: unknown[]): void {
-    const fn = (): void => { EventEmitter.prototype.emit.call(this, event, ...args) }
-    if (this.held !== null) this.held.push(fn)
-    else fn()
+    // Once started (every record after the first turn), straight to the listeners: no closure per record.
+    if (this.held === null) {
+      if (args.length === 1) EventEmitter.prototype.emit.call(this, event, args[0])
+      else EventEmitter.prototype.emit.call(this, event, ...args)
+      return
+    }
+    this.held.push(() => { EventEmitter.prototype.emit.call(this, event, ...args) })
   }
 
   private onRecord (rec: Buffer): void {
