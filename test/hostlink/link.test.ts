@@ -440,3 +440,32 @@ t.test('PING from the peer is answered with the same id', async t => {
   raw.socket.write(encodeBye('done'))
   await raw.closed()
 })
+
+t.test('PIUs of one event-loop turn leave together at its end; flush() sends them at once', async t => {
+  const { server, port } = await startServer(t)
+  const { c } = client(t, port)
+  const linked = nextLink(server)
+  c.start()
+  await once(c, 'up')
+  const link = await linked
+  const got: Buffer[] = []
+  c.on('piu', p => got.push(p))
+  link.send(Buffer.from([1]))
+  // Another I/O callback or tick of the same turn: still batched (the uncork is a setImmediate).
+  await new Promise<void>(resolve => process.nextTick(resolve))
+  link.send(Buffer.from([2]))
+  t.ok(link.queued > 0, 'both PIUs wait, corked, until the end of the turn')
+  await tick()
+  t.equal(link.queued, 0, 'handed to the kernel at the end of the turn')
+  // A pacing response the host waits for: flushed at once, and what was batched before it goes too.
+  link.send(Buffer.from([3]))
+  link.send(Buffer.from([4]))
+  link.flush()
+  t.equal(link.queued, 0, 'flush() hands the batch to the kernel now')
+  link.flush()
+  link.send(Buffer.from([5]))
+  t.ok(link.queued > 0, 'a send after flush() is batched again')
+  c.flush()
+  while (got.length < 5) await once(c, 'piu')
+  t.same(got.map(b => b[0]), [1, 2, 3, 4, 5], 'in order')
+})
