@@ -393,7 +393,13 @@ export class LuBridge {
     } else if (d.deliver.length === 1) {
       this.deliverToClient(d.deliver[0]!)
     }
-    if (d.deliver.length > 0) this.leg.checkCreditWhenFlushed()
+    // Credit is looked at again when the written bytes have left only if something waits for it:
+    // held requests, an owed pacing response, an adaptive window whose cost may outgrow the
+    // estimate (evaluateCredit's reset), or a session without pacing (nothing else refreshes its
+    // credit). Under fixed pacing the next pacing request reads the queue itself, so a one-record
+    // transaction costs no flush check (an empty write and an immediate).
+    const r = this.pacing?.receiver
+    if (r !== undefined && (!r.paced || r.held > 0 || r.pacingResponseOwed || (r.adaptive && r.gate.guaranteed > 0))) this.leg.checkCreditWhenFlushed()
   }
 
   private deliverToClient (ev: LuDataEvent): void {

@@ -157,6 +157,8 @@ export class SnaLinkClient extends EventEmitter<SnaLinkClientEvents> {
         closeTimeout: this.o.closeTimeout,
         logger: this.log,
         clock: this.clock,
+        // Many sessions share the link: their records of one event-loop turn leave in one write.
+        batch: 'turn',
       })
       this.link = link
       link.on('up', hello => {

@@ -33,6 +33,12 @@ export interface SnaLinkOptions {
   closeTimeout: number
   logger: Logger
   clock: Clock
+  /**
+   * How long PIU writes are batched: 'tick' (default) until the current callback's nextTicks
+   * have run; 'turn' until the event loop's turn ends (setImmediate), so the records of every
+   * client read in that turn leave in one write (the gateway's side, many sessions per link).
+   */
+  batch?: 'tick' | 'turn'
 }
 
 export interface DownInfo {
@@ -60,9 +66,9 @@ export class SnaLink extends EventEmitter<SnaLinkEvents> {
   private closeTimer: Timer | undefined
   private keepalive: KeepAliveHandle | undefined
   private pingSeq = 0
-  /** PIU writes of this turn of the event loop are corked into one (batchThisTurn). */
+  /** PIU writes of this batch are corked into one (batchThisTurn, `batch`). */
   private corked = false
-  /** The end-of-turn uncork is scheduled (setImmediate); it survives an early flush(). */
+  /** The end-of-batch uncork is scheduled; it survives an early flush(). */
   private uncorkScheduled = false
   private outstandingPing: number | undefined
   private pongListener: (() => void) | undefined
@@ -120,10 +126,10 @@ export class SnaLink extends EventEmitter<SnaLinkEvents> {
   }
 
   /**
-   * Every PIU sent in this turn of the event loop leaves in one writev instead of one write each:
-   * a pacing window the host sends on an IPR, the responses and IPRs for one received chunk, and
-   * the inbound records of every client whose data was read in this turn (the uncork runs after
-   * the turn's I/O callbacks, setImmediate, not after each one as process.nextTick would).
+   * Every PIU sent in this batch leaves in one writev instead of one write each: a pacing window
+   * the host sends on an IPR, the responses and IPRs for one received chunk, and with
+   * `batch: 'turn'` the inbound records of every client whose data was read in this turn of the
+   * event loop (the uncork runs after the turn's I/O callbacks, not after each one).
    */
   private batchThisTurn (): void {
     if (this.corked) return
@@ -131,10 +137,11 @@ export class SnaLink extends EventEmitter<SnaLinkEvents> {
     this.socket.cork()
     if (this.uncorkScheduled) return
     this.uncorkScheduled = true
-    setImmediate(this.endOfTurn)
+    if (this.opts.batch === 'turn') setImmediate(this.endOfBatch)
+    else process.nextTick(this.endOfBatch)
   }
 
-  private readonly endOfTurn = (): void => {
+  private readonly endOfBatch = (): void => {
     this.uncorkScheduled = false
     this.flush()
   }
