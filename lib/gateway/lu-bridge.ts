@@ -393,13 +393,24 @@ export class LuBridge {
     } else if (d.deliver.length === 1) {
       this.deliverToClient(d.deliver[0]!)
     }
-    // Credit is looked at again when the written bytes have left only if something waits for it:
-    // held requests, an owed pacing response, an adaptive window whose cost may outgrow the
-    // estimate (evaluateCredit's reset), or a session without pacing (nothing else refreshes its
-    // credit). Under fixed pacing the next pacing request reads the queue itself, so a one-record
-    // transaction costs no flush check (an empty write and an immediate).
+    if (this.creditCheckWanted(d.deliver.length > 0)) this.leg.checkCreditWhenFlushed()
+  }
+
+  /**
+   * Whether credit must be looked at again once the bytes written so far have left: when records
+   * just went out and something waits for credit (held requests, an owed pacing response), the
+   * session has no pacing (nothing else refreshes its credit) or adaptive pacing (a window may
+   * cost more than estimated: evaluateCredit's reset); and while the client's queue is not empty
+   * and something waits. Not otherwise: under fixed pacing the next pacing request reads the
+   * queue itself, so a one-record transaction costs no empty write and immediate, and with
+   * nothing written and nothing queued a check would only come straight back (a busy loop).
+   */
+  private creditCheckWanted (delivered: boolean): boolean {
     const r = this.pacing?.receiver
-    if (r !== undefined && (!r.paced || r.held > 0 || r.pacingResponseOwed || (r.adaptive && r.gate.guaranteed > 0))) this.leg.checkCreditWhenFlushed()
+    if (r === undefined) return false
+    const waits = r.held > 0 || r.pacingResponseOwed
+    if (delivered) return waits || !r.paced || r.adaptive
+    return waits && this.b.session.socket.writableLength > 0
   }
 
   private deliverToClient (ev: LuDataEvent): void {

@@ -175,6 +175,23 @@ t.test('the pacing response goes to the host before the window\'s records go to 
   t.same(order, ['ipr', 'flush', 'record', 'record'], 'no flush without a pacing response')
 })
 
+t.test('credit checks: none per record under fixed pacing, and never a busy loop while nothing is written', async t => {
+  for (const adaptive of [false, true]) {
+    const { lu, session, host } = bridge(t)
+    let emptyWrites = 0
+    const write = session.socket.write.bind(session.socket)
+    session.socket.write = (data: Buffer, cb?: () => void) => { if (data.length === 0) emptyWrites++; return write(data, cb) }
+    lu.emit('bind', bindImage(adaptive, 2))
+    host(1, true)
+    host(2, false)
+    for (let i = 0; i < 20; i++) await settle()
+    // Fixed pacing: the next pacing request reads the queue itself. Adaptive: one check after the
+    // window's records (the reset rule), and it does not come back while nothing more is written.
+    t.ok(emptyWrites <= (adaptive ? 2 : 0), `${adaptive ? 'adaptive' : 'fixed'}: ${emptyWrites} flush checks`)
+    t.equal(session.records.length, 2)
+  }
+})
+
 t.test('adaptive pacing: grants are solicited IPMs; a request beyond the window gets -RSP(2011 0000) and is not delivered', async t => {
   const { lu, session, host, lines, b } = bridge(t)
   lu.emit('bind', bindImage(true))
