@@ -54,6 +54,10 @@ const AID_STRUCTURED_FIELD = 0x88
  */
 const NEGATIVE_SENSE: Record<number, number> = { 0: 0x10030000, 1: 0x08020000, 2: 0x10010000, 3: 0x08310000 }
 
+/** send3270/sendScs options, shared rather than made per record. */
+const ASK_RESPONSE: Readonly<{ response: boolean }> = Object.freeze({ response: true })
+const NO_RESPONSE: Readonly<{ response: boolean }> = Object.freeze({ response: false })
+
 /** One RU of an inbound chain, as queued by the pacing sender (each RU counts in the window). */
 interface InboundRu { ru: Buffer, bci: boolean, eci: boolean, dfc?: boolean }
 
@@ -64,6 +68,8 @@ export interface BridgeContext {
   config: GatewayConfig
   metrics: GatewayMetrics
   clock?: Clock
+  /** Sends what the host link has batched in this turn now (after a pacing response). */
+  flushHost?: () => void
 }
 
 /** Pacing accounting for /status: what the gateway holds for this client right now. */
@@ -366,6 +372,15 @@ export class LuBridge {
 
   private applyReceiver (d: ReceiverDecision<LuDataEvent>): void {
     if (d.violation !== undefined) { this.warnPacing(d.violation); return }
+    // The grant of the host's next window first (an IPR under fixed pacing, a solicited IPM under
+    // adaptive): it is decided, so it leaves ahead of the client's records, and the host's next
+    // window is not kept waiting behind their write (KB Q181737: answer as soon as it is guaranteed).
+    if (d.sendIpr || d.sendIpm !== undefined) {
+      if (d.sendIpr) this.lu.sendIpr()
+      if (d.sendIpm !== undefined) this.lu.sendIpm(d.sendIpm)
+      // The host waits for it before its next window: on the wire now, not at the end of the turn.
+      this.ctx.flushHost?.()
+    }
     if (d.deliver.length > 1) {
       // One write to the kernel for a window's records instead of one per record.
       const socket = this.b.session.socket
@@ -378,22 +393,42 @@ export class LuBridge {
     } else if (d.deliver.length === 1) {
       this.deliverToClient(d.deliver[0]!)
     }
-    // The grant of the host's next window: an IPR under fixed pacing, a solicited IPM under adaptive.
-    if (d.sendIpr) this.lu.sendIpr()
-    if (d.sendIpm !== undefined) this.lu.sendIpm(d.sendIpm)
-    if (d.deliver.length > 0) this.leg.checkCreditWhenFlushed()
+    if (this.creditCheckWanted(d.deliver.length > 0)) this.leg.checkCreditWhenFlushed()
+  }
+
+  /**
+   * Whether credit must be looked at again once the bytes written so far have left: when records
+   * just went out and something waits for credit (held requests, an owed pacing response), the
+   * session has no pacing (nothing else refreshes its credit) or adaptive pacing (a window may
+   * cost more than estimated: evaluateCredit's reset); and while the client's queue is not empty
+   * and something waits. Not otherwise: under fixed pacing the next pacing request reads the
+   * queue itself, so a one-record transaction costs no empty write and immediate, and with
+   * nothing written and nothing queued a check would only come straight back (a busy loop).
+   */
+  private creditCheckWanted (delivered: boolean): boolean {
+    const r = this.pacing?.receiver
+    if (r === undefined) return false
+    const waits = r.held > 0 || r.pacingResponseOwed
+    if (delivered) return waits || !r.paced || r.adaptive
+    return waits && this.b.session.socket.writableLength > 0
   }
 
   private deliverToClient (ev: LuDataEvent): void {
     const { session } = this.b
     if (ev.chain === 'only' || ev.chain === 'first') this.chainEndsBracket = ev.rh.ebi
     if (ev.rh.cebi) this.chainEndsBracket = true
-    this.chain.push(ev.ru)
-    if (ev.chain !== 'only' && ev.chain !== 'last') return
-    const record = this.chain.length === 1 ? this.chain[0]! : Buffer.concat(this.chain)
-    this.chain = []
+    let record: Buffer
+    if (ev.chain === 'only' && this.chain.length === 0) {
+      // A one-RU chain (most records): the RU is the record, no chain array per record.
+      record = ev.ru
+    } else {
+      this.chain.push(ev.ru)
+      if (ev.chain !== 'only' && ev.chain !== 'last') return
+      record = this.chain.length === 1 ? this.chain[0]! : Buffer.concat(this.chain)
+      this.chain = []
+    }
     const wantsResponse = ev.definite && session.functions.has('RESPONSES')
-    const opts = wantsResponse ? { response: true } : {}
+    const opts = wantsResponse ? ASK_RESPONSE : NO_RESPONSE
     // An LU type 1 printer's data is SCS (RFC 2355 §8.1.1 SCS-DATA); everything else is 3270 data.
     const seq = this.b.lu.printer === 'lu1' ? session.sendScs(record, opts) : session.send3270(record, opts)
     if (this.chainEndsBracket) this.endPrintJob()

@@ -78,13 +78,15 @@ export class SnaHostSide extends EventEmitter<HostSideEvents> implements HostSid
 
   /** The gateway's LU of this host named `name`, on whichever PU it is. */
   private lu (name: string): DependentLu {
-    const pu = this.puOfLu.get(name) ?? this.pus[0]!
-    return pu.node.lu(name)
+    return this.puOf(name).node.lu(name)
   }
 
+  private puOf (lu: string): SnaPu { return this.puOfLu.get(lu) ?? this.pus[0]! }
+
   async serve (binding: ClientBinding): Promise<void> {
-    const lu = this.lu(binding.lease.lu)
-    const bridge = new LuBridge(binding, lu, { config: this.ctx.config, metrics: this.ctx.metrics, clock: this.clock })
+    const pu = this.puOf(binding.lease.lu)
+    const lu = pu.node.lu(binding.lease.lu)
+    const bridge = new LuBridge(binding, lu, { config: this.ctx.config, metrics: this.ctx.metrics, clock: this.clock, flushHost: pu.flushLink })
     // The application is the BIND's primary LU name ("SNA Formats", GA27-3136, BIND RU).
     const onBind = (bind: BindImage): void => { if (binding.activity !== undefined) binding.activity.application = ebcdicDecode(bind.pluName).trim() }
     lu.on('bind', onBind)

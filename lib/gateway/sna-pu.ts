@@ -50,6 +50,9 @@ export class SnaPu {
     this.link = new SnaLinkClient({ ...opts.link, node: opts.name, lus: opts.lus, expectNode: opts.expectNode, logger: opts.logger })
   }
 
+  /** Sends the PIUs batched on the link in this turn now (a pacing response, KB Q181737); one function per PU, shared by its sessions. */
+  readonly flushLink = (): void => { this.link.flush() }
+
   /** Link up and PU activated by the host (+RSP(ACTPU)). */
   get up (): boolean { return this.linkUp && this.node.puActive }
 }

@@ -107,6 +107,9 @@ export class SnaLinkClient extends EventEmitter<SnaLinkClientEvents> {
     return this.link.send(piu)
   }
 
+  /** Sends the PIUs batched in this turn now (SnaLink.flush); nothing while the link is not up. */
+  flush (): void { this.link?.flush() }
+
   /** Stops reconnecting and closes the link (BYE). Resolves when no socket or timer is left. */
   close (): Promise<void> {
     if (this.closing !== undefined) return this.closing
@@ -154,6 +157,8 @@ export class SnaLinkClient extends EventEmitter<SnaLinkClientEvents> {
         closeTimeout: this.o.closeTimeout,
         logger: this.log,
         clock: this.clock,
+        // Many sessions share the link: their records of one event-loop turn leave in one write.
+        batch: 'turn',
       })
       this.link = link
       link.on('up', hello => {

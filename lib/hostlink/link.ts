@@ -33,6 +33,12 @@ export interface SnaLinkOptions {
   closeTimeout: number
   logger: Logger
   clock: Clock
+  /**
+   * How long PIU writes are batched: 'tick' (default) until the current callback's nextTicks
+   * have run; 'turn' until the event loop's turn ends (setImmediate), so the records of every
+   * client read in that turn leave in one write (the gateway's side, many sessions per link).
+   */
+  batch?: 'tick' | 'turn'
 }
 
 export interface DownInfo {
@@ -60,8 +66,10 @@ export class SnaLink extends EventEmitter<SnaLinkEvents> {
   private closeTimer: Timer | undefined
   private keepalive: KeepAliveHandle | undefined
   private pingSeq = 0
-  /** PIU writes of this tick are corked into one (batchThisTick). */
+  /** PIU writes of this batch are corked into one (batchThisTurn, `batch`). */
   private corked = false
+  /** The end-of-batch uncork is scheduled; it survives an early flush(). */
+  private uncorkScheduled = false
   private outstandingPing: number | undefined
   private pongListener: (() => void) | undefined
   private readonly closed: Promise<void>
@@ -102,24 +110,40 @@ export class SnaLink extends EventEmitter<SnaLinkEvents> {
    */
   send (piu: Buffer): boolean {
     if (this.current !== 'up') throw lbError(ErrorCodes.HOSTLINK_DOWN, `host link to ${this.peerHello?.node ?? this.remote} is ${this.current === 'hello' ? 'not up yet' : 'down'}; PIU of ${piu.length} bytes not sent`)
-    this.batchThisTick()
+    this.batchThisTurn()
     return this.socket.write(encodePiu(piu, this.opts.maxPiuSize))
   }
 
   /**
-   * Every PIU sent in this turn of the event loop (a pacing window the host sends on an IPR, the
-   * responses and IPRs for one received chunk) leaves in one writev instead of one write each.
+   * Sends what this turn has batched now rather than at its end: for a PIU the peer is waiting
+   * for before it can send again (a pacing response, KB Q181737), so it is not held behind the
+   * rest of the turn's work.
    */
-  private batchThisTick (): void {
+  flush (): void {
+    if (!this.corked) return
+    this.corked = false
+    this.socket.uncork()
+  }
+
+  /**
+   * Every PIU sent in this batch leaves in one writev instead of one write each: a pacing window
+   * the host sends on an IPR, the responses and IPRs for one received chunk, and with
+   * `batch: 'turn'` the inbound records of every client whose data was read in this turn of the
+   * event loop (the uncork runs after the turn's I/O callbacks, not after each one).
+   */
+  private batchThisTurn (): void {
     if (this.corked) return
     this.corked = true
     this.socket.cork()
-    process.nextTick(this.uncork)
+    if (this.uncorkScheduled) return
+    this.uncorkScheduled = true
+    if (this.opts.batch === 'turn') setImmediate(this.endOfBatch)
+    else process.nextTick(this.endOfBatch)
   }
 
-  private readonly uncork = (): void => {
-    this.corked = false
-    this.socket.uncork()
+  private readonly endOfBatch = (): void => {
+    this.uncorkScheduled = false
+    this.flush()
   }
 
   /** Orderly close: BYE with the reason, FIN, destroy if not closed within closeTimeout. */

@@ -36,6 +36,7 @@ export function encodeTh (th: Th): Buffer {
 }
 
 export function decodeTh (buf: Buffer): Th {
+  if (buf.length >= TH_LENGTH) return thAt(buf)
   const r = new ByteReader(buf, 'TH')
   const b0 = r.u8('byte 0 (FID/MPF/ODAI/EFI)')
   if ((b0 & 0xf0) !== 0x20) throw malformed('TH FID', 0, `FID ${(b0 >> 4).toString(16)} is not FID2 (byte 0 = ${b0.toString(16).padStart(2, '0')})`)
@@ -44,6 +45,16 @@ export function decodeTh (buf: Buffer): Th {
   const oaf = r.u8('OAF\'')
   const snf = r.u16('SNF')
   return { mpf: MPF_FROM_BITS[(b0 & 0x0c) >> 2]!, odai: (b0 & 0x02) !== 0, efi: (b0 & 0x01) !== 0, daf, oaf, snf }
+}
+
+/**
+ * The TH at the start of `buf`, which holds at least TH_LENGTH bytes (the caller checked): read in
+ * place, no reader object or view per PIU (every PIU on a host link comes through here).
+ */
+export function thAt (buf: Buffer): Th {
+  const b0 = buf[0]!
+  if ((b0 & 0xf0) !== 0x20) throw malformed('TH FID', 0, `FID ${(b0 >> 4).toString(16)} is not FID2 (byte 0 = ${b0.toString(16).padStart(2, '0')})`)
+  return { mpf: MPF_FROM_BITS[(b0 & 0x0c) >> 2]!, odai: (b0 & 0x02) !== 0, efi: (b0 & 0x01) !== 0, daf: buf[2]!, oaf: buf[3]!, snf: (buf[4]! << 8) | buf[5]! }
 }
 
 // ---------------------------------------------------------------- RH ("SNA Formats", GA27-3136, RH)
@@ -110,10 +121,19 @@ export function encodeRh (rh: Rh): Buffer {
 
 /** Decodes 3 RH bytes (reserved bits are ignored). `base` = offset of the RH in the PIU. */
 export function decodeRh (buf: Buffer, base = 0): Rh {
+  if (buf.length >= RH_LENGTH) return rhAt(buf, 0)
   const r = new ByteReader(buf, 'RH', base)
-  const b0 = r.u8('byte 0')
-  const b1 = r.u8('byte 1')
-  const b2 = r.u8('byte 2')
+  r.u8('byte 0')
+  r.u8('byte 1')
+  r.u8('byte 2')
+  return rhAt(buf, 0)
+}
+
+/** The RH at `at` in `buf`, which holds its 3 bytes (the caller checked): read in place. */
+export function rhAt (buf: Buffer, at: number): Rh {
+  const b0 = buf[at]!
+  const b1 = buf[at + 1]!
+  const b2 = buf[at + 2]!
   // One object literal per branch: spreading a shared part and adding fields is a slow path in
   // V8 11 (bench/README.md: 17 µs per RH), and every PIU on a host link comes through here.
   const category = CATEGORIES[(b0 & 0x60) >> 5]!
@@ -175,12 +195,16 @@ export function responseModeBits (mode: ResponseMode): { dr1: boolean, dr2: bool
   return { ...MODE_BITS[mode] }
 }
 
+/** Modes by DR1 (1) | DR2 (2), without and with ERI (the same table as MODE_BITS). */
+const DEFINITE_MODES: readonly ResponseMode[] = ['none', 'RQD1', 'RQD2', 'RQD3']
+const EXCEPTION_MODES: readonly ResponseMode[] = ['none', 'RQE1', 'RQE2', 'RQE3']
+
 /** Response mode of a request RH; ERI without DR1/DR2 is not a valid mode (throws). */
 export function responseMode (rh: RequestRh): ResponseMode {
-  for (const [mode, bits] of Object.entries(MODE_BITS) as Array<[ResponseMode, typeof MODE_BITS.none]>) {
-    if (bits.dr1 === rh.dr1 && bits.dr2 === rh.dr2 && bits.eri === rh.eri) return mode
-  }
-  throw malformed('RH response mode', 1, 'ERI set without DR1 or DR2')
+  // Looked up by bits, not by searching MODE_BITS: every received request is checked here.
+  const dr = (rh.dr1 ? 1 : 0) | (rh.dr2 ? 2 : 0)
+  if (dr === 0 && rh.eri) throw malformed('RH response mode', 1, 'ERI set without DR1 or DR2')
+  return (rh.eri ? EXCEPTION_MODES : DEFINITE_MODES)[dr]!
 }
 
 export function isDefinite (rh: RequestRh): boolean { return (rh.dr1 || rh.dr2) && !rh.eri }

@@ -437,7 +437,8 @@ export class DependentLuNode extends EventEmitter<NodeEvents> {
         lu.emit('unbind', ev.unbindType)
         break
       case 'data':
-        lu.emit('data', { ru: ev.ru, rh: ev.rh, chain: ev.chain, definite: ev.definite, snf: ev.snf, pacing: ev.pacing })
+        // The half-session's event as it is (a LuDataEvent with its `type`): no copy per RU.
+        lu.emit('data', ev)
         break
       case 'pacing': lu.emit('pacing', { snf: ev.snf }); break
       case 'request': lu.emit('request', { name: ev.name, ru: ev.ru, rh: ev.rh, snf: ev.snf, expedited: ev.expedited }); break

@@ -51,7 +51,13 @@ export class CreditGate<T> {
   readonly maxWindow: number
   private creditInHand: number
   private guaranteedCount: number
-  private readonly heldItems: T[] = []
+  /**
+   * Held messages, oldest at `heldHead`: a FIFO without Array#shift, which copies the whole array
+   * once it is large (with pacing off in the BIND nothing bounds what the host sends ahead, so a
+   * flood held here made every delivery cost O(held)).
+   */
+  private heldItems: T[] = []
+  private heldHead = 0
   private owedSince: number | undefined
   private stallTimer: Timer | undefined
   private isStalled = false
@@ -76,13 +82,13 @@ export class CreditGate<T> {
   /** Granted to upstream and not yet received. */
   get guaranteed (): number { return this.guaranteedCount }
   /** Received but not yet deliverable (no credit). Bounded by what was granted. */
-  get held (): number { return this.heldItems.length }
+  get held (): number { return this.heldItems.length - this.heldHead }
   get owed (): boolean { return this.owedSince !== undefined }
   get stalled (): boolean { return this.isStalled }
   /** How long the current grant has been owed (0 if none). */
   owedForMs (): number { return this.owedSince === undefined ? 0 : this.clock.now() - this.owedSince }
   /** Credit no longer covers what upstream may still send (credit was taken back by setAvailableCredit). */
-  get overcommitted (): boolean { return this.creditInHand < this.heldItems.length + this.guaranteedCount }
+  get overcommitted (): boolean { return this.creditInHand < this.held + this.guaranteedCount }
 
   /** Upstream asks for its next window (SNA: a request with PI arrived). Idempotent while owed. */
   owe (): CreditDecision<T> {
@@ -100,6 +106,11 @@ export class CreditGate<T> {
   receive (item: T): CreditDecision<T> {
     // Never below 0: the protocol layer rejects messages beyond the window before they get here.
     if (this.guaranteedCount > 0) this.guaranteedCount--
+    // The common case, nothing held and credit in hand: straight through, nothing queued.
+    if (this.heldHead === this.heldItems.length && this.creditInHand >= 1) {
+      this.creditInHand -= 1
+      return this.evaluate([item])
+    }
     this.heldItems.push(item)
     return this.evaluate(this.flush())
   }
@@ -131,10 +142,22 @@ export class CreditGate<T> {
   }
 
   private flush (): T[] {
-    const out: T[] = []
-    while (this.heldItems.length > 0 && this.creditInHand >= 1) {
-      out.push(this.heldItems.shift() as T)
-      this.creditInHand -= 1
+    const held = this.heldItems
+    const n = Math.min(held.length - this.heldHead, Math.floor(this.creditInHand))
+    if (n <= 0) return []
+    const out = new Array<T>(n)
+    // Delivered slots are cleared: a held RU is not kept alive by the queue once it has gone.
+    for (let i = 0, at = this.heldHead; i < n; i++, at++) { out[i] = held[at] as T; held[at] = undefined as T }
+    this.creditInHand -= n
+    this.heldHead += n
+    if (this.heldHead === held.length) {
+      // Everything delivered: start again with an empty array (the old one's slots are dropped).
+      this.heldItems = []
+      this.heldHead = 0
+    } else if (this.heldHead >= 1024 && this.heldHead * 2 >= held.length) {
+      // Mostly delivered: drop the delivered front once, in O(held), not on every delivery.
+      this.heldItems = held.slice(this.heldHead)
+      this.heldHead = 0
     }
     return out
   }
@@ -142,7 +165,7 @@ export class CreditGate<T> {
   private evaluate (deliver: T[]): CreditDecision<T> {
     if (this.owedSince === undefined) return { deliver, grant: 0 }
     // The Q181737 rule: in hand >= held + guaranteed + one full window.
-    const spare = this.creditInHand - this.heldItems.length - this.guaranteedCount
+    const spare = this.creditInHand - this.held - this.guaranteedCount
     if (spare < this.window) return { deliver, grant: 0 }
     const grant = Math.min(this.maxWindow, spare)
     const creditWaitMs = this.clock.now() - this.owedSince

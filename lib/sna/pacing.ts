@@ -11,7 +11,7 @@
 // (GA27-3136 pacing): expedited requests and responses never go through these classes.
 import { ErrorCodes, lbError, type Tn3270LbError } from '../errors.js'
 import type { Clock } from '../clock.js'
-import { CreditGate, type CreditEvent } from './pacing-credit.js'
+import { CreditGate, type CreditDecision, type CreditEvent } from './pacing-credit.js'
 import { formatSense, Sense } from './sense.js'
 
 export { CreditGate, creditFromClientState } from './pacing-credit.js'
@@ -364,19 +364,22 @@ export class PacingReceiver<T> {
     return { deliver: [], sendIpr: false, violation: violation(sense, what) }
   }
 
-  private decide (...ds: Array<{ deliver: T[], grant: number, creditWaitMs?: number }>): ReceiverDecision<T> {
-    const out: ReceiverDecision<T> = { deliver: [], sendIpr: false }
-    for (const d of ds) {
-      out.deliver.push(...d.deliver)
-      if (d.grant > 0) {
-        // The grant authorises the sender's next window (GA27-3136 pacing): remember it to check the next PI.
-        this.nextWindowSize = d.grant
-        out.creditWaitMs = d.creditWaitMs
-        if (this.adaptive) out.sendIpm = { type: 'solicited', rwi: false, nws: d.grant }
-        else out.sendIpr = true
-      }
-    }
+  /** One decision, or two in order (a request's delivery, then the grant it owed). Called per request: no rest arrays. */
+  private decide (d: CreditDecision<T>, then?: CreditDecision<T>): ReceiverDecision<T> {
+    const deliver = then === undefined || then.deliver.length === 0 ? d.deliver : d.deliver.length === 0 ? then.deliver : [...d.deliver, ...then.deliver]
+    const out: ReceiverDecision<T> = { deliver, sendIpr: false }
+    this.grant(out, d)
+    if (then !== undefined) this.grant(out, then)
     return out
+  }
+
+  private grant (out: ReceiverDecision<T>, d: CreditDecision<T>): void {
+    if (d.grant <= 0) return
+    // The grant authorises the sender's next window (GA27-3136 pacing): remember it to check the next PI.
+    this.nextWindowSize = d.grant
+    out.creditWaitMs = d.creditWaitMs
+    if (this.adaptive) out.sendIpm = { type: 'solicited', rwi: false, nws: d.grant }
+    else out.sendIpr = true
   }
 }
 

@@ -2,7 +2,7 @@
 // plus response builders (GA27-3136 responses) and the isolated pacing response / message (GA27-3136 IPR/IPM).
 import { ByteReader, checkRange, malformed } from './bytes.js'
 import {
-  decodeRh, decodeTh, encodeRh, encodeTh, RH_LENGTH, TH_LENGTH,
+  encodeRh, encodeTh, rhAt, RH_LENGTH, thAt, TH_LENGTH,
   type RequestRh, type ResponseRh, type Rh, type Th,
 } from './headers.js'
 
@@ -29,14 +29,15 @@ export function encodePiu (piu: { th: Th, rh?: Rh | undefined, ru?: Buffer | und
  */
 export function decodePiu (buf: Buffer): Piu {
   if (buf.length < TH_LENGTH) throw malformed('PIU TH', 0, `needs ${TH_LENGTH} bytes, PIU has ${buf.length}`)
-  const th = decodeTh(buf.subarray(0, TH_LENGTH))
+  // Lengths checked here, so the headers are read in place (thAt, rhAt): no view per header.
+  const th = thAt(buf)
   if (th.mpf === 'middle' || th.mpf === 'last') {
     return { th, ru: buf.subarray(TH_LENGTH) }
   }
   if (buf.length < TH_LENGTH + RH_LENGTH) {
     throw malformed('PIU RH', TH_LENGTH, `needs ${RH_LENGTH} bytes, only ${buf.length - TH_LENGTH} after the TH`)
   }
-  const rh = decodeRh(buf.subarray(TH_LENGTH, TH_LENGTH + RH_LENGTH), TH_LENGTH)
+  const rh = rhAt(buf, TH_LENGTH)
   return { th, rh, ru: buf.subarray(TH_LENGTH + RH_LENGTH) }
 }
 

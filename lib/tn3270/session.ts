@@ -9,8 +9,8 @@ import type { Socket } from 'node:net'
 import { ErrorCodes, errorMessage, isLbError, lbError } from '../errors.js'
 import type { Logger } from '../observability/index.js'
 import { optionName, type CommandName, type OptionChange, type TelnetConnection } from '../telnet/index.js'
-import { ResponseFlag, ResponseKind, SEQ_MASK, type DataType, type Tn3270eFunction } from './constants.js'
-import { encodeHeader, encodeMessage } from './header.js'
+import { DATA_TYPE_CODE, ResponseFlag, ResponseKind, SEQ_MASK, type DataType, type Tn3270eFunction } from './constants.js'
+import { encodeMessage, HEADER_LENGTH } from './header.js'
 import { decodeRecord, type SessionData, type SessionResponse } from './record.js'
 
 export interface Tn3270SessionEvents {
@@ -35,6 +35,9 @@ export interface SessionCoreInit {
   /** Options whose loss ends 3270 mode for this role (RFC 1576 §2; RFC 2355 §7: TN3270E alone). */
   modeOptions: readonly number[]
 }
+
+/** The TN3270E header of the record being sent (see sendData): filled and copied at once. */
+const RECORD_HEADER = Buffer.alloc(HEADER_LENGTH)
 
 // A subclass's event map adds events; the core emits only the ones it declares.
 type Events<E> = { [K in keyof E]: unknown[] }
@@ -97,8 +100,16 @@ export abstract class Tn3270Session<E extends Events<E> & Tn3270SessionEvents = 
     if (this.mode !== 'tn3270e') { this.telnet.sendRecord(data, done); return undefined }
     const seq = this.seq
     this.seq = (this.seq + 1) & SEQ_MASK
-    // Header and data go into the record in one copy (encodeRecord), not concatenated first.
-    this.telnet.sendRecord(data, done, encodeHeader({ dataType: type, requestFlag: 0, responseFlag, seq }))
+    // Header and data go into the record in one copy (encodeRecord), not concatenated first. The
+    // header is written into one scratch buffer all sessions share: sendRecord copies it before it
+    // returns, so nothing is allocated for it per record (RFC 2355 §8.1 layout, as encodeHeader).
+    const head = RECORD_HEADER
+    head[0] = DATA_TYPE_CODE[type]
+    head[1] = 0
+    head[2] = responseFlag & 0xff
+    head[3] = seq >>> 8
+    head[4] = seq & 0xff
+    this.telnet.sendRecord(data, done, head)
     return responseFlag === ResponseFlag.NO_RESPONSE ? undefined : seq
   }
 
@@ -122,9 +133,13 @@ export abstract class Tn3270Session<E extends Events<E> & Tn3270SessionEvents = 
   protected raise<K extends keyof E & string> (event: K, ...args: E[K]): void { this.hold(event, args) }
 
   private hold (event: string, args: unknown[]): void {
-    const fn = (): void => { EventEmitter.prototype.emit.call(this, event, ...args) }
-    if (this.held !== null) this.held.push(fn)
-    else fn()
+    // Once started (every record after the first turn), straight to the listeners: no closure per record.
+    if (this.held === null) {
+      if (args.length === 1) EventEmitter.prototype.emit.call(this, event, args[0])
+      else EventEmitter.prototype.emit.call(this, event, ...args)
+      return
+    }
+    this.held.push(() => { EventEmitter.prototype.emit.call(this, event, ...args) })
   }
 
   private onRecord (rec: Buffer): void {

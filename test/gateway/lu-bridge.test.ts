@@ -129,7 +129,7 @@ async function settle (): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise(resolve => setImmediate(resolve))
 }
 
-function bridge (t: Test, raw: Record<string, unknown> = {}, opts: { queueSocket?: boolean } = {}) {
+function bridge (t: Test, raw: Record<string, unknown> = {}, opts: { queueSocket?: boolean, flushHost?: () => void } = {}) {
   const config = loadConfig(gatewaySchema, { base: { keepalive: { method: 'none' }, ...raw } })
   const clock = new FakeClock()
   const lines: Array<Record<string, any>> = []
@@ -142,7 +142,7 @@ function bridge (t: Test, raw: Record<string, unknown> = {}, opts: { queueSocket
     logger: pino({ level: 'debug' }, { write: (s: string) => { lines.push(JSON.parse(s)) } }),
     onEnd: () => {},
   } as unknown as ClientBinding
-  const b = new LuBridge(binding, lu as unknown as DependentLu, { config, metrics: createGatewayMetrics(new Registry()), clock })
+  const b = new LuBridge(binding, lu as unknown as DependentLu, { config, metrics: createGatewayMetrics(new Registry()), clock, ...(opts.flushHost === undefined ? {} : { flushHost: opts.flushHost }) })
   const done = b.run()
   t.teardown(() => { b.end('test over') })
   const host = (snf: number, pi: boolean, text = `R${snf}`, more: Record<string, unknown> = {}): void => {
@@ -159,6 +159,37 @@ t.test('fixed pacing: the next window is granted with an IPR once the client has
   t.equal(lu.iprs.length, 1, 'IPR sent')
   t.same(lu.ipms, [], 'no IPM under fixed pacing')
   t.match(b.pacingStatus(), { window: 2, adaptive: false, held: 0 })
+})
+
+t.test('the pacing response goes to the host before the window\'s records go to the client, flushed at once (KB Q181737)', async t => {
+  const order: string[] = []
+  const { lu, session, host } = bridge(t, {}, { flushHost: () => { order.push('flush') } })
+  const sendIpr = lu.sendIpr.bind(lu)
+  lu.sendIpr = () => { order.push('ipr'); sendIpr() }
+  const send3270 = session.send3270.bind(session)
+  session.send3270 = (data: Buffer, o?: { response?: boolean }) => { order.push('record'); return send3270(data, o) }
+  lu.emit('bind', bindImage(false, 2))
+  host(1, true)
+  t.same(order, ['ipr', 'flush', 'record'], 'IPR, host link flushed, then the record')
+  host(2, false)
+  t.same(order, ['ipr', 'flush', 'record', 'record'], 'no flush without a pacing response')
+})
+
+t.test('credit checks: none per record under fixed pacing, and never a busy loop while nothing is written', async t => {
+  for (const adaptive of [false, true]) {
+    const { lu, session, host } = bridge(t)
+    let emptyWrites = 0
+    const write = session.socket.write.bind(session.socket)
+    session.socket.write = (data: Buffer, cb?: () => void) => { if (data.length === 0) emptyWrites++; return write(data, cb) }
+    lu.emit('bind', bindImage(adaptive, 2))
+    host(1, true)
+    host(2, false)
+    for (let i = 0; i < 20; i++) await settle()
+    // Fixed pacing: the next pacing request reads the queue itself. Adaptive: one check after the
+    // window's records (the reset rule), and it does not come back while nothing more is written.
+    t.ok(emptyWrites <= (adaptive ? 2 : 0), `${adaptive ? 'adaptive' : 'fixed'}: ${emptyWrites} flush checks`)
+    t.equal(session.records.length, 2)
+  }
 })
 
 t.test('adaptive pacing: grants are solicited IPMs; a request beyond the window gets -RSP(2011 0000) and is not delivered', async t => {

@@ -9,8 +9,8 @@ import { type Clock } from '../../lib/clock.js'
 import { FakeClock } from '../helpers/fake-clock.js'
 import { ErrorCodes, isLbError } from '../../lib/errors.js'
 import {
-  SnaLinkClient, SnaLinkServer, makeHello, encodeHello, encodePiu, encodePing, encodePong, encodeBye, PROTOCOL,
-  type SnaLink, type DownInfo, type Hello, type SnaLinkClientOptions, type SnaLinkServerOptions,
+  SnaLink, SnaLinkClient, SnaLinkServer, linkDefaults, makeHello, encodeHello, encodePiu, encodePing, encodePong, encodeBye, PROTOCOL,
+  type DownInfo, type Hello, type SnaLinkClientOptions, type SnaLinkServerOptions,
 } from '../../lib/hostlink/index.js'
 import { TrackingClock, captureLogger, tcpHandles, rawConnect, rawServer, waitFor, type RawPeer } from './helpers.js'
 
@@ -440,3 +440,38 @@ t.test('PING from the peer is answered with the same id', async t => {
   raw.socket.write(encodeBye('done'))
   await raw.closed()
 })
+
+for (const batch of ['tick', 'turn'] as const) {
+  t.test(`batch '${batch}': PIUs sent together leave in one write at the batch's end; flush() sends them at once`, async t => {
+    const raw = await rawServer()
+    t.teardown(() => raw.server.close())
+    const socket = net.connect({ port: raw.port, host: '127.0.0.1' })
+    await once(socket, 'connect')
+    const peer = await raw.accept()
+    const { logger } = captureLogger()
+    const link = new SnaLink(socket, { role: 'gateway', hello: makeHello('gateway', 'GW1', LUS), expectNode: 'HOSTA', ...linkDefaults, logger, clock: new TrackingClock(), batch })
+    t.teardown(() => link.close())
+    await peer.next('HELLO')
+    peer.socket.write(encodeHello(makeHello('host', 'HOSTA')))
+    await once(link, 'up')
+    link.send(Buffer.from([1]))
+    // A later callback of the same turn: batched still with 'turn' (the uncork is a setImmediate).
+    await new Promise<void>(resolve => process.nextTick(resolve))
+    link.send(Buffer.from([2]))
+    if (batch === 'turn') t.ok(link.queued > 0, 'both PIUs wait, corked, until the end of the turn')
+    await tick()
+    t.equal(link.queued, 0, 'handed to the kernel by the end of the turn')
+    // A pacing response the peer waits for: flushed at once, with what was batched before it.
+    link.send(Buffer.from([3]))
+    link.send(Buffer.from([4]))
+    t.ok(link.queued > 0, 'batched')
+    link.flush()
+    t.equal(link.queued, 0, 'flush() hands the batch to the kernel now')
+    link.flush()
+    link.send(Buffer.from([5]))
+    t.ok(link.queued > 0, 'a send after flush() is batched again')
+    const got: number[] = []
+    while (got.length < 5) got.push(((await peer.next('PIU')) as { piu: Buffer }).piu[0]!)
+    t.same(got, [1, 2, 3, 4, 5], 'in order')
+  })
+}
