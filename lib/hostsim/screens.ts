@@ -1,7 +1,11 @@
 // 3270 outbound records for application DEMO, built with the datastream ScreenWriter
 // (GA23-0059: Erase/Write F5 / Erase/Write Alternate 7E / Write F1 + WCC, SBA/SF/IC orders,
 // keyboard restore X'02'; Write Structured Field F3 with Read Partition Query).
-import { ScreenWriter, type CodePage } from '../datastream/index.js'
+// demoScreen/floodRecord build a record field by field; DemoScreens builds the same bytes from
+// RecordTemplates made once per terminal (only the message or the record line changes), which is
+// what a session sends: FLOOD n costs one fill per record (test/hostsim/screens-fast.test.ts
+// holds the two to the same bytes).
+import { RecordTemplate, ScreenWriter, type CodePage } from '../datastream/index.js'
 import type { DemoAction } from './demo.js'
 
 export interface DemoScreenContext {
@@ -39,6 +43,12 @@ function pad (text: string, width: number): string {
 
 /** The whole DEMO screen (Erase/Write): title, LU, optional message, prompt with the input field. */
 export function demoScreen (ctx: DemoScreenContext, message: string | undefined, alarm = false): Buffer {
+  const w = screenWriter(ctx, alarm, message === undefined ? undefined : message.slice(0, ctx.cols - 2))
+  return w.toBuffer()
+}
+
+/** demoScreen's writer; `message` undefined = no message line, null = a text slot for it. */
+function screenWriter (ctx: DemoScreenContext, alarm: boolean, message: string | null | undefined): ScreenWriter {
   const w = writer(ctx)
   const width = ctx.cols - 1
   const wcc = { restore: true, resetMdt: true, alarm }
@@ -47,13 +57,14 @@ export function demoScreen (ctx: DemoScreenContext, message: string | undefined,
   w.field(DemoLayout.title, 0, pad(`tn3270-lb demo host ${ctx.host}`, width - 1), { protected: true, intensified: true })
     .field(DemoLayout.lu, 0, `LU ${ctx.lu}`, { protected: true })
   if (ctx.terminal !== undefined) w.field(DemoLayout.terminal, 0, ctx.terminal.slice(0, width - 1), { protected: true })
-  if (message !== undefined) w.field(DemoLayout.message, 0, message.slice(0, width - 1), { protected: true, intensified: true })
+  if (message === null) w.sba(DemoLayout.message, 0).sf({ protected: true, intensified: true }).slot()
+  else if (message !== undefined) w.field(DemoLayout.message, 0, message, { protected: true, intensified: true })
   const inCol = inputColumn()
   w.field(DemoLayout.prompt, 0, PROMPT, { protected: true })
     .inputField(DemoLayout.prompt, inCol, ctx.cols - inCol - 2)
     .field(ctx.rows - 1, 0, HELP, { protected: true })
     .sba(DemoLayout.prompt, inCol + 1).ic()
-  return w.toBuffer()
+  return w
 }
 
 /**
@@ -78,9 +89,45 @@ export function floodRecord (ctx: DemoScreenContext, i: number, n: number): Buff
   const last = i === n
   const w = writer(ctx)
   w.write({ restore: last })
-    .field(DemoLayout.record, 0, pad(`RECORD ${i} OF ${n}`, ctx.cols - 2), { protected: true })
+    .field(DemoLayout.record, 0, recordLine(ctx, i, n), { protected: true })
   if (last) w.sba(DemoLayout.prompt, inputColumn() + 1).ic()
   return w.toBuffer()
+}
+
+function recordLine (ctx: DemoScreenContext, i: number, n: number): string {
+  return pad(`RECORD ${i} OF ${n}`, ctx.cols - 2)
+}
+
+/**
+ * DEMO's records for one terminal (size, code page, host and LU fixed), from templates built on
+ * first use: the same bytes as demoScreen and floodRecord, without building each record field by
+ * field. A session makes a new one when the terminal's size or code page changes.
+ */
+export class DemoScreens {
+  private readonly screens = new Map<string, RecordTemplate>()
+  private flood: { more: RecordTemplate, last: RecordTemplate } | undefined
+
+  constructor (readonly ctx: DemoScreenContext) {}
+
+  /** demoScreen(ctx, message, alarm). */
+  screen (message: string | undefined, alarm = false): Buffer {
+    const key = `${message === undefined ? 'plain' : 'message'}${alarm ? '+alarm' : ''}`
+    let t = this.screens.get(key)
+    if (t === undefined) {
+      t = screenWriter(this.ctx, alarm, message === undefined ? undefined : null).toTemplate()
+      this.screens.set(key, t)
+    }
+    return t.fill(message === undefined ? [] : [message.slice(0, this.ctx.cols - 2)])
+  }
+
+  /** floodRecord(ctx, i, n). */
+  floodRecord (i: number, n: number): Buffer {
+    if (this.flood === undefined) {
+      const record = (last: boolean): ScreenWriter => writer(this.ctx).write({ restore: last }).sba(DemoLayout.record, 0).sf({ protected: true }).slot()
+      this.flood = { more: record(false).toTemplate(), last: record(true).sba(DemoLayout.prompt, inputColumn() + 1).ic().toTemplate() }
+    }
+    return (i === n ? this.flood.last : this.flood.more).fill([recordLine(this.ctx, i, n)])
+  }
 }
 
 /** Read Partition Query (WSF, PID X'FF', type Query): the terminal answers with its query replies. */
@@ -92,17 +139,21 @@ function writer (ctx: DemoScreenContext): ScreenWriter {
   return new ScreenWriter({ rows: ctx.rows, cols: ctx.cols, ...(ctx.cp === undefined ? {} : { cp: ctx.cp }) })
 }
 
-/** Outbound records for one DEMO action, produced lazily (FLOOD 20000 is built as the window opens). */
-export function * renderDemo (ctx: DemoScreenContext, action: DemoAction): Generator<Buffer> {
+/**
+ * Outbound records for one DEMO action, produced lazily (FLOOD 20000 is built as the window opens).
+ * A session passes its DemoScreens (templates kept between actions); a context makes fresh ones.
+ */
+export function * renderDemo (screens: DemoScreenContext | DemoScreens, action: DemoAction): Generator<Buffer> {
+  const s = screens instanceof DemoScreens ? screens : new DemoScreens(screens)
   switch (action.type) {
     case 'query':
       yield queryRecord()
       return
     case 'screen':
-      yield demoScreen(ctx, action.message, action.alarm)
+      yield s.screen(action.message, action.alarm)
       return
     case 'flood':
-      for (let i = 1; i <= action.count; i++) yield floodRecord(ctx, i, action.count)
+      for (let i = 1; i <= action.count; i++) yield s.floodRecord(i, action.count)
       return
     case 'logoff':
     case 'print':
