@@ -35,12 +35,14 @@ interface SentRequest { name: string, definite: boolean, piu: Piu }
 /** A request we received that we still owe (or may owe) a response to. */
 interface ReceivedRequest { name: string, definite: boolean, exception: boolean, piu: Piu }
 
-const flowKey = (efi: boolean, snf: number): string => `${efi ? 'X' : 'N'}${snf}`
+/** Flow + SNF as one number (expedited above 0xFFFF): no key string per request sent or received. */
+const flowKey = (efi: boolean, snf: number): number => efi ? EXPEDITED_KEY + snf : snf
+const EXPEDITED_KEY = 0x10000
 const MAX_EXCEPTION_TRACKED = 256
 
 export class RequestBook {
-  readonly sent = new Map<string, SentRequest>()
-  readonly received = new Map<string, ReceivedRequest>()
+  readonly sent = new Map<number, SentRequest>()
+  readonly received = new Map<number, ReceivedRequest>()
 
   trackSent (piu: Piu, name: string, mode: ResponseMode): void {
     if (mode === 'none') return
@@ -72,8 +74,8 @@ export class RequestBook {
   }
 
   clearNormal (): void {
-    for (const k of [...this.sent.keys()]) if (k.startsWith('N')) this.sent.delete(k)
-    for (const k of [...this.received.keys()]) if (k.startsWith('N')) this.received.delete(k)
+    for (const k of [...this.sent.keys()]) if (k < EXPEDITED_KEY) this.sent.delete(k)
+    for (const k of [...this.received.keys()]) if (k < EXPEDITED_KEY) this.received.delete(k)
   }
 
   clear (): void { this.sent.clear(); this.received.clear() }
