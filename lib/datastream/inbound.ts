@@ -12,7 +12,7 @@
 import { ErrorCodes, lbError } from '../errors.js'
 import { type AddressMode, addressModeFor, decodeAddress, encodeAddress } from './address.js'
 import { Aid, type AidName, aidName, ExtendedAttribute, isFormatControl, Order, QueryCode, type QueryCodeName, queryCodeName, SHORT_READ_AIDS, StructuredFieldId } from './constants.js'
-import { type CodePage, decode, DEFAULT_CODE_PAGE, EBCDIC_SUBSTITUTE, encode } from './ebcdic.js'
+import { type CodePage, decodeByte, DEFAULT_CODE_PAGE, EBCDIC_SUBSTITUTE, encode } from './ebcdic.js'
 import { decodeFieldAttribute, type FieldAttribute } from './fields.js'
 import { parseStructuredFields, type StructuredField } from './outbound.js'
 
@@ -106,7 +106,7 @@ class InboundFieldReader {
       else if (c === Order.SF || c === Order.SFE) i = this.fieldAttribute(i)
       else if (c === Order.SA) i = this.skipSetAttribute(i)
       else if (c === Order.GE) i = this.graphicEscape(i)
-      else { this.data([c], c); i += 1 }
+      else { this.data(c, false); i += 1 }
     }
     this.closeField()
   }
@@ -141,16 +141,16 @@ class InboundFieldReader {
 
   private graphicEscape (i: number): number {
     if (i + 2 > this.b.length) malformed(i, 'GE needs a character')
-    const ch = this.b[i + 1] as number
-    this.data([Order.GE, ch], ch)
+    this.data(this.b[i + 1] as number, true)
     return i + 2
   }
 
-  /** One buffer position of data: `bytes` as received, `ch` the character it shows. */
-  private data (bytes: number[], ch: number): void {
+  /** One buffer position of data: the character `ch`, after a GE order when `escaped` (kept in the raw bytes). */
+  private data (ch: number, escaped: boolean): void {
     const target = this.current ?? this.unformatted
-    target.bytes.push(...bytes)
-    target.text += decode(Uint8Array.of(ch), this.opts.cp ?? DEFAULT_CODE_PAGE)
+    if (escaped) target.bytes.push(Order.GE)
+    target.bytes.push(ch)
+    target.text += decodeByte(ch, this.opts.cp ?? DEFAULT_CODE_PAGE)
     this.running = (this.running + 1) % this.size
   }
 

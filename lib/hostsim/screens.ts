@@ -104,18 +104,19 @@ function recordLine (ctx: DemoScreenContext, i: number, n: number): string {
  * field. A session makes a new one when the terminal's size or code page changes.
  */
 export class DemoScreens {
-  private readonly screens = new Map<string, RecordTemplate>()
+  /** By (message line or not) × (alarm or not): index 2·message + alarm. */
+  private readonly screens: Array<RecordTemplate | undefined> = [undefined, undefined, undefined, undefined]
   private flood: { more: RecordTemplate, last: RecordTemplate } | undefined
 
   constructor (readonly ctx: DemoScreenContext) {}
 
   /** demoScreen(ctx, message, alarm). */
   screen (message: string | undefined, alarm = false): Buffer {
-    const key = `${message === undefined ? 'plain' : 'message'}${alarm ? '+alarm' : ''}`
-    let t = this.screens.get(key)
+    const key = (message === undefined ? 0 : 2) + (alarm ? 1 : 0)
+    let t = this.screens[key]
     if (t === undefined) {
       t = screenWriter(this.ctx, alarm, message === undefined ? undefined : null).toTemplate()
-      this.screens.set(key, t)
+      this.screens[key] = t
     }
     return t.fill(message === undefined ? [] : [message.slice(0, this.ctx.cols - 2)])
   }

@@ -335,13 +335,15 @@ export class PluSession {
 
   private data (ev: DataEvent): void {
     // Chaining: the half-session checked BC/EC; a chain beyond MAX_INBOUND_CHAIN is refused (0812).
-    const chained = this.reassembler.push(ev.ru, ev.rh.bci, ev.rh.eci)
-    if (chained.kind === 'error') { this.answer(ev.snf, chained.sense, false, chained.reason); return }
-    if (chained.kind === 'partial') {
+    // A record in one RU (only in chain, none in progress) is taken as it is, without a copy.
+    const whole = ev.rh.bci && ev.rh.eci && !this.reassembler.inProgress && ev.ru.length <= MAX_INBOUND_CHAIN
+    const chained = whole ? undefined : this.reassembler.push(ev.ru, ev.rh.bci, ev.rh.eci)
+    if (chained?.kind === 'error') { this.answer(ev.snf, chained.sense, false, chained.reason); return }
+    if (chained?.kind === 'partial') {
       if (ev.definite) this.answer(ev.snf, true, false)
       return
     }
-    const record = chained.data
+    const record = chained === undefined ? ev.ru : chained.data
     let parsed: InboundRecord
     try {
       parsed = parseInbound(record, { rows: this.screen.rows, cols: this.screen.cols, ...(this.screen.cp === undefined ? {} : { cp: this.screen.cp }) })

@@ -30,8 +30,12 @@ export function requestPiu (addr: Addresses, snf: number, efi: boolean, rh: Requ
   return { th, rh, ru }
 }
 
-/** A request we sent that may still get a response (keyed by flow + SNF). */
-interface SentRequest { name: string, definite: boolean, piu: Piu }
+/**
+ * A request we sent that may still get a response (keyed by flow + SNF). Not the PIU: up to
+ * MAX_EXCEPTION_TRACKED exception requests wait here, and holding their RUs kept every session's
+ * last 256 records alive (old-space garbage on a FLOOD).
+ */
+interface SentRequest { name: string, definite: boolean }
 /** A request we received that we still owe (or may owe) a response to. */
 interface ReceivedRequest { name: string, definite: boolean, exception: boolean, piu: Piu }
 
@@ -49,7 +53,7 @@ export class RequestBook {
     const definite = !mode.startsWith('RQE')
     const key = flowKey(piu.th.efi, piu.th.snf)
     this.sent.delete(key)
-    this.sent.set(key, { name, definite, piu })
+    this.sent.set(key, { name, definite })
     if (this.sent.size > MAX_EXCEPTION_TRACKED) {
       // exception requests normally never get a response: forget the oldest one
       for (const [k, v] of this.sent) { if (!v.definite) { this.sent.delete(k); break } }
