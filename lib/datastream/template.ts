@@ -23,6 +23,9 @@ export class RecordTemplate {
   /** Number of text slots. */
   get slots (): number { return this.parts.length - 1 }
 
+  /** Byte offset of the first slot's text in a filled record (later slots move with the text before them). */
+  get firstSlotOffset (): number { return this.parts[0]!.length }
+
   /** The record with `texts[i]` in slot i (one text per slot). */
   fill (texts: readonly string[]): Buffer {
     const slots = this.parts.length - 1

@@ -3,9 +3,9 @@
 // keyboard restore X'02'; Write Structured Field F3 with Read Partition Query).
 // demoScreen/floodRecord build a record field by field; DemoScreens builds the same bytes from
 // RecordTemplates made once per terminal (only the message or the record line changes), which is
-// what a session sends: FLOOD n costs one fill per record (test/hostsim/screens-fast.test.ts
-// holds the two to the same bytes).
-import { RecordTemplate, ScreenWriter, type CodePage } from '../datastream/index.js'
+// what a session sends: a FLOOD record is a copy of the record with a blank line and the number
+// written into it (test/hostsim/screens-fast.test.ts holds the two to the same bytes).
+import { RecordTemplate, ScreenWriter, encode, latin1Table, type CodePage } from '../datastream/index.js'
 import type { DemoAction } from './demo.js'
 
 export interface DemoScreenContext {
@@ -106,7 +106,7 @@ function recordLine (ctx: DemoScreenContext, i: number, n: number): string {
 export class DemoScreens {
   /** By (message line or not) × (alarm or not): index 2·message + alarm. */
   private readonly screens: Array<RecordTemplate | undefined> = [undefined, undefined, undefined, undefined]
-  private flood: { more: RecordTemplate, last: RecordTemplate } | undefined
+  private flood: FloodTemplates | undefined
 
   constructor (readonly ctx: DemoScreenContext) {}
 
@@ -123,12 +123,75 @@ export class DemoScreens {
 
   /** floodRecord(ctx, i, n). */
   floodRecord (i: number, n: number): Buffer {
-    if (this.flood === undefined) {
-      const record = (last: boolean): ScreenWriter => writer(this.ctx).write({ restore: last }).sba(DemoLayout.record, 0).sf({ protected: true }).slot()
-      this.flood = { more: record(false).toTemplate(), last: record(true).sba(DemoLayout.prompt, inputColumn() + 1).ic().toTemplate() }
+    const flood = this.flood ??= this.floodTemplates()
+    const width = this.ctx.cols - 2
+    if (RECORD_PREFIX.length + decimalDigits(i) + flood.of(n).length > width) {
+      // The line does not fit the screen: cut as floodRecord cuts it (narrow screens only).
+      return (i === n ? flood.last : flood.more).fill([recordLine(this.ctx, i, n)])
     }
-    return (i === n ? this.flood.last : this.flood.more).fill([recordLine(this.ctx, i, n)])
+    // The record with a blank line, then `i OF n` written over the blanks after `RECORD `.
+    const out = Buffer.from(i === n ? flood.lastBlank : flood.moreBlank)
+    let at = flood.lineOffset + RECORD_PREFIX.length
+    at = writeDecimal(out, at, i, flood.digits)
+    out.set(flood.of(n), at)
+    return out
   }
+
+  private floodTemplates (): FloodTemplates {
+    const record = (last: boolean): ScreenWriter => writer(this.ctx).write({ restore: last }).sba(DemoLayout.record, 0).sf({ protected: true }).slot()
+    const more = record(false).toTemplate()
+    const last = record(true).sba(DemoLayout.prompt, inputColumn() + 1).ic().toTemplate()
+    const blank = pad(RECORD_PREFIX, this.ctx.cols - 2)
+    const bytes = latin1Table(this.ctx.cp)
+    let ofN = -1
+    let ofBytes: Buffer = Buffer.alloc(0)
+    return {
+      more,
+      last,
+      moreBlank: more.fill([blank]),
+      lastBlank: last.fill([blank]),
+      lineOffset: more.firstSlotOffset,
+      digits: Uint8Array.from({ length: 10 }, (_, d) => bytes[0x30 + d]!),
+      // ` OF n` in EBCDIC, kept for the FLOOD in progress.
+      of: (n: number): Buffer => {
+        if (n !== ofN) { ofN = n; ofBytes = encode(` OF ${n}`, this.ctx.cp) }
+        return ofBytes
+      },
+    }
+  }
+}
+
+/** The FLOOD record templates of one terminal, and the pieces a record is patched from. */
+interface FloodTemplates {
+  more: RecordTemplate
+  last: RecordTemplate
+  /** The records with `RECORD ` and blanks on the record line. */
+  moreBlank: Buffer
+  lastBlank: Buffer
+  /** Where the record line's text starts in the record. */
+  lineOffset: number
+  /** EBCDIC 0-9 in the terminal's code page (F0-F9 in every code page here). */
+  digits: Uint8Array
+  of: (n: number) => Buffer
+}
+
+const RECORD_PREFIX = 'RECORD '
+
+function decimalDigits (i: number): number {
+  let d = 1
+  for (let v = i; v >= 10; v = Math.floor(v / 10)) d++
+  return d
+}
+
+/** Writes the decimal digits of `i` (a non-negative integer) at `at`; returns the offset after them. */
+function writeDecimal (out: Buffer, at: number, i: number, digits: Uint8Array): number {
+  const end = at + decimalDigits(i)
+  let v = i
+  for (let k = end - 1; k >= at; k--) {
+    out[k] = digits[v % 10]!
+    v = Math.floor(v / 10)
+  }
+  return end
 }
 
 /** Read Partition Query (WSF, PID X'FF', type Query): the terminal answers with its query replies. */

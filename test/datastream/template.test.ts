@@ -30,6 +30,7 @@ t.test('a template fills to the bytes ScreenWriter#text writes', async t => {
     const template = new ScreenWriter({ cp }).write({ restore: true }).sba(3, 0).sf({ protected: true }).slot()
       .sba(5, 4).sf({}).slot().sba(5, 6).ic().toTemplate()
     t.equal(template.slots, 2)
+    t.equal(template.firstSlotOffset, 7, 'W, WCC, SBA + address, SF + attribute before the first slot')
     for (const a of TEXTS) {
       for (const b of ['', 'x', TEXTS[4]!]) {
         const expected = new ScreenWriter({ cp }).write({ restore: true }).sba(3, 0).sf({ protected: true }).text(a)

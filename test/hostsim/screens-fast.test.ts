@@ -39,6 +39,25 @@ t.test('DemoScreens.floodRecord is floodRecord, byte for byte', async t => {
   }
 })
 
+t.test('a whole FLOOD, FLOODs of other sizes after it, and a screen too narrow for the record line', async t => {
+  for (const ctx of [CTXS[0]!, CTXS[1]!]) {
+    const fast = new DemoScreens(ctx)
+    for (const n of [1200, 7, 1_000_000]) {
+      let differ = 0
+      const last = Math.min(n, 1200)
+      for (let i = 1; i <= last; i++) if (!fast.floodRecord(i, n).equals(floodRecord(ctx, i, n))) differ++
+      t.equal(differ, 0, `${ctx.cp ?? 'cp037'}: records 1-${last} of ${n} (the digits of i grow, the line stays ${ctx.cols - 2} wide)`)
+    }
+    t.same(fast.floodRecord(1_000_000, 1_000_000), floodRecord(ctx, 1_000_000, 1_000_000))
+  }
+  // 20 columns: `RECORD 123 OF 1000` fits 18, `RECORD 1234 OF 10000` does not and is cut.
+  const narrow: DemoScreenContext = { host: 'N', lu: 'L', rows: 24, cols: 20 }
+  const fast = new DemoScreens(narrow)
+  for (const [i, n] of [[123, 1000], [1000, 1000], [1234, 10_000], [10_000, 10_000], [5, 999_999_999]] as const) {
+    t.same(fast.floodRecord(i, n), floodRecord(narrow, i, n), `20 columns, record ${i} of ${n}`)
+  }
+})
+
 t.test('wire bytes of DEMO records (24x80, cp037)', async t => {
   const ctx = CTXS[0]!
   const fast = new DemoScreens(ctx)
