@@ -21,14 +21,8 @@ export interface Th {
 
 export const TH_LENGTH = 6
 
-export function encodeTh (th: Th): Buffer {
-  const b = Buffer.alloc(TH_LENGTH)
-  writeTh(th, b, 0)
-  return b
-}
-
-/** encodeTh into `out` at `at` (TH_LENGTH bytes): a PIU is built in one buffer (encodePiu). */
-export function writeTh (th: Th, out: Buffer, at: number): void {
+/** The TH, into `out` at `at` when given (encodePiu builds a PIU in one buffer); returns `out`. */
+export function encodeTh (th: Th, out: Buffer = Buffer.alloc(TH_LENGTH), at = 0): Buffer {
   checkByte(th.daf, 'TH DAF\'')
   checkByte(th.oaf, 'TH OAF\'')
   if (!Number.isInteger(th.snf) || th.snf < 0 || th.snf > 0xffff) throw malformed('TH SNF', 4, `value ${th.snf} is not 16-bit`)
@@ -39,6 +33,7 @@ export function writeTh (th: Th, out: Buffer, at: number): void {
   out[at + 3] = th.oaf
   out[at + 4] = th.snf >> 8
   out[at + 5] = th.snf & 0xff
+  return out
 }
 
 export function decodeTh (buf: Buffer): Th {
@@ -95,14 +90,8 @@ export type Rh = RequestRh | ResponseRh
 
 export const RH_LENGTH = 3
 
-export function encodeRh (rh: Rh): Buffer {
-  const b = Buffer.alloc(RH_LENGTH)
-  writeRh(rh, b, 0)
-  return b
-}
-
-/** encodeRh into `out` at `at` (RH_LENGTH bytes). */
-export function writeRh (rh: Rh, out: Buffer, at: number): void {
+/** The RH, into `out` at `at` when given; returns `out`. */
+export function encodeRh (rh: Rh, out: Buffer = Buffer.alloc(RH_LENGTH), at = 0): Buffer {
   // GA27-3136 RH byte 0: RRI 80, category 60, FI 08, SDI 04, BCI 02, ECI 01
   out[at] = (rh.rri ? 0x80 : 0) | (CATEGORIES.indexOf(rh.category) << 5) | (rh.fi ? 0x08 : 0) |
     (rh.sdi ? 0x04 : 0) | (rh.bci ? 0x02 : 0) | (rh.eci ? 0x01 : 0)
@@ -117,6 +106,7 @@ export function writeRh (rh: Rh, out: Buffer, at: number): void {
     out[at + 2] = (rh.bbi ? 0x80 : 0) | (rh.ebi ? 0x40 : 0) | (rh.cdi ? 0x20 : 0) | (rh.csi ? 0x08 : 0) |
       (rh.edi ? 0x04 : 0) | (rh.pdi ? 0x02 : 0) | (rh.cebi ? 0x01 : 0)
   }
+  return out
 }
 
 /** Decodes 3 RH bytes (reserved bits are ignored). `base` = offset of the RH in the PIU. */

@@ -2,7 +2,7 @@
 // plus response builders (GA27-3136 responses) and the isolated pacing response / message (GA27-3136 IPR/IPM).
 import { ByteReader, checkRange, malformed } from './bytes.js'
 import {
-  decodeRh, decodeTh, RH_LENGTH, TH_LENGTH, writeRh, writeTh,
+  decodeRh, decodeTh, encodeRh, encodeTh, RH_LENGTH, TH_LENGTH,
   type RequestRh, type ResponseRh, type Rh, type Th,
 } from './headers.js'
 
@@ -21,8 +21,8 @@ export function encodePiu (piu: { th: Th, rh?: Rh | undefined, ru?: Buffer | und
   const rhLength = piu.rh === undefined ? 0 : RH_LENGTH
   const ruLength = piu.ru === undefined ? 0 : piu.ru.length
   const out = Buffer.allocUnsafe(TH_LENGTH + rhLength + ruLength)
-  writeTh(piu.th, out, 0)
-  if (piu.rh !== undefined) writeRh(piu.rh, out, TH_LENGTH)
+  encodeTh(piu.th, out, 0)
+  if (piu.rh !== undefined) encodeRh(piu.rh, out, TH_LENGTH)
   if (ruLength > 0) out.set(piu.ru!, TH_LENGTH + rhLength)
   return out
 }
