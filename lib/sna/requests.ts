@@ -43,6 +43,7 @@ interface ReceivedRequest { name: string, definite: boolean, exception: boolean,
 const flowKey = (efi: boolean, snf: number): number => efi ? EXPEDITED_KEY + snf : snf
 const EXPEDITED_KEY = 0x10000
 const MAX_EXCEPTION_TRACKED = 256
+const NO_RU = Buffer.alloc(0)
 
 export class RequestBook {
   readonly sent = new Map<number, SentRequest>()
@@ -65,7 +66,10 @@ export class RequestBook {
     if (!isDefinite(rh) && !isException(rh)) return
     const key = flowKey(piu.th.efi, piu.th.snf)
     this.received.delete(key)
-    this.received.set(key, { name, definite: isDefinite(rh), exception: isException(rh), piu })
+    // A response to FMD data echoes none of its RU (GA27-3136 responses; responseEcho): keep none,
+    // or the last MAX_EXCEPTION_TRACKED records received stay alive until they are forgotten.
+    const kept = rh.category === 'FMD' && !rh.fi && piu.ru.length > 0 ? { th: piu.th, rh, ru: NO_RU } : piu
+    this.received.set(key, { name, definite: isDefinite(rh), exception: isException(rh), piu: kept })
     if (this.received.size > MAX_EXCEPTION_TRACKED) {
       for (const [k, v] of this.received) { if (!v.definite) { this.received.delete(k); break } }
     }
