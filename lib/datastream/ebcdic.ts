@@ -102,6 +102,11 @@ export function encode (text: string, cp: CodePage = DEFAULT_CODE_PAGE, substitu
   return out.subarray(0, encodeInto(text, out, 0, table(cp).fromLatin1, substitute))
 }
 
+/** The code page's EBCDIC → Unicode table: the code point of each byte 00-FF. */
+export function codePointTable (cp: CodePage = DEFAULT_CODE_PAGE): readonly number[] {
+  return table(cp).toUnicode
+}
+
 /** The code page's Unicode → EBCDIC table indexed by code point (U+0000-U+00FF), for encodeInto. */
 export function latin1Table (cp: CodePage = DEFAULT_CODE_PAGE): Uint8Array {
   return table(cp).fromLatin1
