@@ -62,12 +62,19 @@ function derived (changes: ReadonlyArray<readonly [number, number]>): readonly n
   return CP037_TO_UNICODE.map((cp, byte) => moved.get(byte) ?? cp)
 }
 
-interface Table { toUnicode: readonly number[]; toEbcdic: Map<number, number>; decoded: readonly string[] }
+interface Table {
+  toUnicode: readonly number[]
+  toEbcdic: Map<number, number>
+  /** The same as toEbcdic, indexed by code point: every table covers U+0000-U+00FF, nothing above. */
+  fromLatin1: Uint8Array
+  decoded: readonly string[]
+}
 
 function buildTable (toUnicode: readonly number[]): Table {
   const toEbcdic = new Map<number, number>()
-  toUnicode.forEach((cp, byte) => { toEbcdic.set(cp, byte) })
-  return { toUnicode, toEbcdic, decoded: toUnicode.map((cp) => String.fromCharCode(cp)) }
+  const fromLatin1 = new Uint8Array(256)
+  toUnicode.forEach((cp, byte) => { toEbcdic.set(cp, byte); fromLatin1[cp] = byte })
+  return { toUnicode, toEbcdic, fromLatin1, decoded: toUnicode.map((cp) => String.fromCharCode(cp)) }
 }
 
 const TABLES: Record<CodePage, Table> = {
@@ -91,14 +98,38 @@ export function isCodePage (name: string): name is CodePage {
 
 /** Unicode text -> EBCDIC bytes. Characters the code page lacks become `substitute` (default X'3F'). */
 export function encode (text: string, cp: CodePage = DEFAULT_CODE_PAGE, substitute: number = EBCDIC_SUBSTITUTE): Buffer {
-  const t = table(cp)
   const out = Buffer.alloc(text.length)
-  let n = 0
-  for (const ch of text) {
-    const b = t.toEbcdic.get(ch.codePointAt(0) as number)
-    out[n++] = b ?? substitute
+  return out.subarray(0, encodeInto(text, out, 0, table(cp).fromLatin1, substitute))
+}
+
+/** The code page's EBCDIC → Unicode table: the code point of each byte 00-FF. */
+export function codePointTable (cp: CodePage = DEFAULT_CODE_PAGE): readonly number[] {
+  return table(cp).toUnicode
+}
+
+/** The code page's Unicode → EBCDIC table indexed by code point (U+0000-U+00FF), for encodeInto. */
+export function latin1Table (cp: CodePage = DEFAULT_CODE_PAGE): Uint8Array {
+  return table(cp).fromLatin1
+}
+
+/**
+ * Encodes `text` into `out` from `offset` with a 256-entry table (latin1Table, or one derived from
+ * it); returns the offset after the last byte. One byte per code point, as encode(): a code point
+ * above U+00FF (a surrogate pair counts once) becomes `substitute`. `out` needs text.length bytes.
+ */
+export function encodeInto (text: string, out: Uint8Array, offset: number, bytes: Uint8Array, substitute: number = EBCDIC_SUBSTITUTE): number {
+  let n = offset
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x100) { out[n++] = bytes[c]!; continue }
+    // A high surrogate followed by a low one is one code point (one byte), as `for...of` counts.
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1)
+      if (next >= 0xdc00 && next <= 0xdfff) i++
+    }
+    out[n++] = substitute
   }
-  return out.subarray(0, n)
+  return n
 }
 
 /** EBCDIC bytes -> Unicode text. Total: every byte maps to a character. */

@@ -12,7 +12,7 @@
 import { ErrorCodes, lbError } from '../errors.js'
 import { type AddressMode, addressModeFor, decodeAddress, encodeAddress } from './address.js'
 import { Aid, type AidName, aidName, ExtendedAttribute, isFormatControl, Order, QueryCode, type QueryCodeName, queryCodeName, SHORT_READ_AIDS, StructuredFieldId } from './constants.js'
-import { type CodePage, decode, DEFAULT_CODE_PAGE, EBCDIC_SUBSTITUTE, encode } from './ebcdic.js'
+import { type CodePage, codePointTable, DEFAULT_CODE_PAGE, EBCDIC_SUBSTITUTE, encode } from './ebcdic.js'
 import { decodeFieldAttribute, type FieldAttribute } from './fields.js'
 import { parseStructuredFields, type StructuredField } from './outbound.js'
 
@@ -69,8 +69,20 @@ function malformed (offset: number, what: string): never {
 
 function hex (b: number): string { return `X'${b.toString(16).toUpperCase().padStart(2, '0')}'` }
 
-/** Data collected for one field (or for the unformatted data before the first SBA). */
-interface OpenField { address: number; bytes: number[]; text: string; attribute?: FieldAttribute }
+/**
+ * Data collected for one field (or for the unformatted data before the first SBA): the bytes as
+ * received and the code points they show, made into the field's text once, when it closes.
+ */
+interface OpenField { address: number; bytes: number[]; chars: number[]; attribute?: FieldAttribute }
+
+/** The text of code points (U+0000-U+00FF), in slices so that no call gets too many arguments. */
+function textOf (chars: readonly number[]): string {
+  if (chars.length <= TEXT_SLICE) return String.fromCharCode(...chars)
+  let s = ''
+  for (let i = 0; i < chars.length; i += TEXT_SLICE) s += String.fromCharCode(...chars.slice(i, i + TEXT_SLICE))
+  return s
+}
+const TEXT_SLICE = 4096
 
 /**
  * Walks the part of a Read Modified / Read Buffer record after the cursor: SBA starts a modified
@@ -80,14 +92,17 @@ interface OpenField { address: number; bytes: number[]; text: string; attribute?
 class InboundFieldReader {
   readonly fields: InboundField[] = []
   /** Data before any SBA: a Read Modified of an unformatted screen. */
-  readonly unformatted: OpenField = { address: 0, bytes: [], text: '' }
+  readonly unformatted: OpenField = { address: 0, bytes: [], chars: [] }
   private current: OpenField | undefined
   /** Buffer address of the next data byte (for Read Buffer SF orders). */
   private running = 0
   private readonly size: number
+  /** EBCDIC byte → the code point it shows, in the terminal's code page. */
+  private readonly codePoints: readonly number[]
 
   constructor (private readonly b: Buffer, private readonly opts: InboundOptions) {
     this.size = opts.rows * opts.cols
+    this.codePoints = codePointTable(opts.cp ?? DEFAULT_CODE_PAGE)
   }
 
   /** The 2-byte buffer address at `at` (the caller has checked both bytes are there), inside the screen. */
@@ -106,7 +121,7 @@ class InboundFieldReader {
       else if (c === Order.SF || c === Order.SFE) i = this.fieldAttribute(i)
       else if (c === Order.SA) i = this.skipSetAttribute(i)
       else if (c === Order.GE) i = this.graphicEscape(i)
-      else { this.data([c], c); i += 1 }
+      else { this.data(c, false); i += 1 }
     }
     this.closeField()
   }
@@ -141,22 +156,22 @@ class InboundFieldReader {
 
   private graphicEscape (i: number): number {
     if (i + 2 > this.b.length) malformed(i, 'GE needs a character')
-    const ch = this.b[i + 1] as number
-    this.data([Order.GE, ch], ch)
+    this.data(this.b[i + 1] as number, true)
     return i + 2
   }
 
-  /** One buffer position of data: `bytes` as received, `ch` the character it shows. */
-  private data (bytes: number[], ch: number): void {
+  /** One buffer position of data: the character `ch`, after a GE order when `escaped` (kept in the raw bytes). */
+  private data (ch: number, escaped: boolean): void {
     const target = this.current ?? this.unformatted
-    target.bytes.push(...bytes)
-    target.text += decode(Uint8Array.of(ch), this.opts.cp ?? DEFAULT_CODE_PAGE)
+    if (escaped) target.bytes.push(Order.GE)
+    target.bytes.push(ch)
+    target.chars.push(this.codePoints[ch]!)
     this.running = (this.running + 1) % this.size
   }
 
   private startField (address: number, attribute?: FieldAttribute): void {
     this.closeField()
-    this.current = { address, bytes: [], text: '' }
+    this.current = { address, bytes: [], chars: [] }
     if (attribute !== undefined) this.current.attribute = attribute
     this.running = address
   }
@@ -164,7 +179,7 @@ class InboundFieldReader {
   private closeField (): void {
     const cur = this.current
     if (cur === undefined) return
-    const f: InboundField = { address: cur.address, text: cur.text, raw: Buffer.from(cur.bytes) }
+    const f: InboundField = { address: cur.address, text: textOf(cur.chars), raw: Buffer.from(cur.bytes) }
     if (cur.attribute !== undefined) f.attribute = cur.attribute
     this.fields.push(f)
     this.current = undefined
@@ -187,7 +202,7 @@ export function parseInbound (buf: Uint8Array, opts: InboundOptions): InboundRec
   reader.read(3)
   rec.fields = reader.fields
   const pre = reader.unformatted
-  if (pre.bytes.length > 0) rec.unformatted = { text: pre.text, raw: Buffer.from(pre.bytes) }
+  if (pre.bytes.length > 0) rec.unformatted = { text: textOf(pre.chars), raw: Buffer.from(pre.bytes) }
   return rec
 }
 

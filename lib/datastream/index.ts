@@ -3,7 +3,7 @@
 
 export {
   type CodePage, CODE_PAGES, DEFAULT_CODE_PAGE, EBCDIC_SUBSTITUTE,
-  encode, decode, decodeByte, encodeChar, isCodePage,
+  encode, encodeInto, latin1Table, decode, decodeByte, encodeChar, isCodePage,
 } from './ebcdic.js'
 export {
   Command, type CommandName, LocalCommand, commandName, commandHasWcc,
@@ -24,6 +24,7 @@ export {
   parseOutbound, parseOrders, parseStructuredFields,
 } from './outbound.js'
 export { ScreenWriter, type ScreenWriterOptions, type ExtendedFieldOptions, type InputFieldOptions } from './writer.js'
+export { RecordTemplate } from './template.js'
 export { Screen, type ScreenOptions, type ScreenField } from './screen.js'
 export {
   type InboundRecord, type InboundField, type InboundOptions, type QueryReply, type UsableArea, type CharacterSet,

@@ -12,9 +12,10 @@
 import { ErrorCodes, lbError } from '../errors.js'
 import { type AddressMode, addressModeFor, encodeAddress } from './address.js'
 import { Command, type CommandName, commandHasWcc, ExtendedAttribute, isFormatControl, Order, ReadPartitionType, StructuredFieldId } from './constants.js'
-import { type CodePage, DEFAULT_CODE_PAGE, EBCDIC_SUBSTITUTE, encode } from './ebcdic.js'
+import { type CodePage, DEFAULT_CODE_PAGE, EBCDIC_SUBSTITUTE, encode, encodeInto, latin1Table } from './ebcdic.js'
 import { encodeFieldAttribute, encodeWcc, type FieldAttributeOptions, type WccOptions } from './fields.js'
 import type { AttributePair } from './outbound.js'
+import { RecordTemplate } from './template.js'
 
 export interface ScreenWriterOptions {
   rows?: number
@@ -55,6 +56,8 @@ export class ScreenWriter {
   readonly cp: CodePage
   readonly addressMode: AddressMode
   private readonly bytes: number[] = []
+  /** Offsets in `bytes` where toTemplate() leaves a text slot. */
+  private readonly slots: number[] = []
   private command: CommandName | undefined
 
   constructor (opts: ScreenWriterOptions = {}) {
@@ -104,7 +107,8 @@ export class ScreenWriter {
     if (!Number.isInteger(address) || address < 0 || address >= this.size) {
       misuse(`address ${address} outside the ${this.rows}x${this.cols} buffer`)
     }
-    this.bytes.push(...encodeAddress(address, this.addressMode))
+    const [b1, b2] = encodeAddress(address, this.addressMode)
+    this.bytes.push(b1, b2)
   }
 
   /** Buffer address of (row, col), 0-based; throws when off the screen. */
@@ -195,7 +199,19 @@ export class ScreenWriter {
    */
   text (s: string): this {
     this.orderAllowed('text')
-    for (const b of encode(s, this.cp)) this.bytes.push(b < 0x40 && !isFormatControl(b) ? EBCDIC_SUBSTITUTE : b)
+    const scratch = new Uint8Array(s.length)
+    const n = encodeInto(s, scratch, 0, textTable(this.cp))
+    for (let i = 0; i < n; i++) this.bytes.push(scratch[i]!)
+    return this
+  }
+
+  /**
+   * A place for text given later (RecordTemplate.fill), encoded as text() would encode it: the
+   * record's constant orders are built once and only the text changes per record.
+   */
+  slot (): this {
+    this.orderAllowed('text slot')
+    this.slots.push(this.bytes.length)
     return this
   }
 
@@ -251,7 +267,21 @@ export class ScreenWriter {
 
   toBuffer (): Buffer {
     if (this.command === undefined) misuse('no command: an empty record')
+    if (this.slots.length > 0) misuse('a record with text slots is a template (toTemplate)')
     return Buffer.from(this.bytes)
+  }
+
+  /** The record so far as a RecordTemplate: its constant bytes, with a text slot wherever slot() was called. */
+  toTemplate (): RecordTemplate {
+    if (this.command === undefined) misuse('no command: an empty record')
+    const parts: Buffer[] = []
+    let from = 0
+    for (const at of this.slots) {
+      parts.push(Buffer.from(this.bytes.slice(from, at)))
+      from = at
+    }
+    parts.push(Buffer.from(this.bytes.slice(from)))
+    return new RecordTemplate(parts, textTable(this.cp))
   }
 
   private extPairs (opts: ExtendedFieldOptions): AttributePair[] {
@@ -274,4 +304,19 @@ export class ScreenWriter {
     const b = encode(ch, this.cp)[0] as number
     return b < 0x40 && !isFormatControl(b) ? EBCDIC_SUBSTITUTE : b
   }
+}
+
+const TEXT_TABLES = new Map<CodePage, Uint8Array>()
+
+/**
+ * Unicode (U+0000-U+00FF) → the byte text() writes: the code page's byte, or X'3F' (SUB) where
+ * that byte would be an order (below X'40' and not a format control, GA23-0059).
+ */
+function textTable (cp: CodePage): Uint8Array {
+  let t = TEXT_TABLES.get(cp)
+  if (t === undefined) {
+    t = latin1Table(cp).map(b => b < 0x40 && !isFormatControl(b) ? EBCDIC_SUBSTITUTE : b)
+    TEXT_TABLES.set(cp, t)
+  }
+  return t
 }

@@ -7,7 +7,7 @@
 // FLOOD of 20000 never sits in memory, and output pauses while the link's socket buffer is full.
 import type { Clock } from '../clock.js'
 import type { Logger } from '../observability/index.js'
-import { chainRu, PacingSender, type Ipm, type PacingViolation } from '../sna/index.js'
+import { chainRu, PacingSender, type ChainElement, type Ipm, type PacingViolation } from '../sna/index.js'
 
 /** One RU of an outbound chain. */
 export interface OutRu {
@@ -178,10 +178,18 @@ export class PluOutput {
 
   private chain (record: Buffer | PrinterRecord): OutRu[] {
     if (!Buffer.isBuffer(record)) {
-      return chainRu(record.data, this.o.maxRu).map(e => ({ ru: e.ru, bci: e.bci, eci: e.eci, cd: false, eb: record.endBracket && e.bci }))
+      return this.split(record.data).map(e => ({ ru: e.ru, bci: e.bci, eci: e.eci, cd: false, eb: record.endBracket && e.bci }))
     }
     const cd = givesDirection(record)
-    return chainRu(record, this.o.maxRu).map(e => ({ ru: e.ru, bci: e.bci, eci: e.eci, cd: cd && e.eci }))
+    // Most records fit one RU: no chain to build (the record is ours, sent as it is).
+    if (this.fitsOneRu(record)) return [{ ru: record, bci: true, eci: true, cd }]
+    return this.split(record).map(e => ({ ru: e.ru, bci: e.bci, eci: e.eci, cd: cd && e.eci }))
+  }
+
+  private fitsOneRu (data: Buffer): boolean { return this.o.maxRu === 0 || data.length <= this.o.maxRu }
+
+  private split (data: Buffer): ChainElement[] {
+    return this.fitsOneRu(data) ? [{ ru: data, bci: true, eci: true }] : chainRu(data, this.o.maxRu)
   }
 
   private send (items: Array<{ item: OutRu, setPi: boolean, setRlwi: boolean }>): void {

@@ -26,7 +26,7 @@ import {
   type DataEvent, type Decision, type Ipm, type LuLuEvent, type Piu, type RequestRh, type ResponseEvent,
 } from '../sna/index.js'
 import { DemoApp, type DemoAction } from './demo.js'
-import { demoScreenLines, renderDemo } from './screens.js'
+import { DemoScreens, demoScreenLines, renderDemo } from './screens.js'
 import { terminalFromQueryReply, type TerminalScreen } from './terminal.js'
 import { PluOutput, type OutputPacingStatus } from './plu-output.js'
 import { printJob, type PrinterLuType } from './print.js'
@@ -90,6 +90,8 @@ export class PluSession {
   private readonly app: DemoApp
   /** The terminal's screen as DEMO draws it: the BIND's size until a query reply says more. */
   private screen: TerminalScreen
+  /** DEMO's record templates for `screen` (made on first use, again when the screen changes). */
+  private screens: DemoScreens | undefined
   private queryTimer: Timer | undefined
   private readonly hs: LuLuHalfSession
   private readonly output: PluOutput
@@ -333,13 +335,15 @@ export class PluSession {
 
   private data (ev: DataEvent): void {
     // Chaining: the half-session checked BC/EC; a chain beyond MAX_INBOUND_CHAIN is refused (0812).
-    const chained = this.reassembler.push(ev.ru, ev.rh.bci, ev.rh.eci)
-    if (chained.kind === 'error') { this.answer(ev.snf, chained.sense, false, chained.reason); return }
-    if (chained.kind === 'partial') {
+    // A record in one RU (only in chain, none in progress) is taken as it is, without a copy.
+    const whole = ev.rh.bci && ev.rh.eci && !this.reassembler.inProgress && ev.ru.length <= MAX_INBOUND_CHAIN
+    const chained = whole ? undefined : this.reassembler.push(ev.ru, ev.rh.bci, ev.rh.eci)
+    if (chained?.kind === 'error') { this.answer(ev.snf, chained.sense, false, chained.reason); return }
+    if (chained?.kind === 'partial') {
       if (ev.definite) this.answer(ev.snf, true, false)
       return
     }
-    const record = chained.data
+    const record = chained === undefined ? ev.ru : chained.data
     let parsed: InboundRecord
     try {
       parsed = parseInbound(record, { rows: this.screen.rows, cols: this.screen.cols, ...(this.screen.cp === undefined ? {} : { cp: this.screen.cp }) })
@@ -379,6 +383,7 @@ export class PluSession {
     if (this.app.state !== 'querying') return
     this.stopQueryWait()
     this.screen = terminalFromQueryReply(reply, this.screen)
+    this.screens = undefined
     this.env.logger.info({ lu: this.env.lu, event: 'terminal_queried', rows: this.screen.rows, cols: this.screen.cols, codePage: this.screen.codePageId }, 'terminal size from its query reply')
     this.runActions(this.app.queryDone())
   }
@@ -410,9 +415,14 @@ export class PluSession {
         continue
       }
       if (action.type === 'screen') this.shownMessage = action.message
-      const s = this.screen
-      this.output.enqueue(renderDemo({ host: this.env.host, lu: this.env.lu, rows: s.rows, cols: s.cols, alternate: s.alternate, terminal: describe(s), ...(s.cp === undefined ? {} : { cp: s.cp }) }, action))
+      this.output.enqueue(renderDemo(this.demoScreens(), action))
     }
+  }
+
+  private demoScreens (): DemoScreens {
+    const s = this.screen
+    this.screens ??= new DemoScreens({ host: this.env.host, lu: this.env.lu, rows: s.rows, cols: s.cols, alternate: s.alternate, terminal: describe(s), ...(s.cp === undefined ? {} : { cp: s.cp }) })
+    return this.screens
   }
 
   /** PRINT: the screen as it is now goes to the associated printer; the screen says how it went. */

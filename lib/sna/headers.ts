@@ -21,18 +21,19 @@ export interface Th {
 
 export const TH_LENGTH = 6
 
-export function encodeTh (th: Th): Buffer {
+/** The TH, into `out` at `at` when given (encodePiu builds a PIU in one buffer); returns `out`. */
+export function encodeTh (th: Th, out: Buffer = Buffer.alloc(TH_LENGTH), at = 0): Buffer {
   checkByte(th.daf, 'TH DAF\'')
   checkByte(th.oaf, 'TH OAF\'')
   if (!Number.isInteger(th.snf) || th.snf < 0 || th.snf > 0xffff) throw malformed('TH SNF', 4, `value ${th.snf} is not 16-bit`)
-  const b = Buffer.alloc(TH_LENGTH)
   // GA27-3136 TH: byte 0 = FID 0010 (F0) | MPF (0C) | ODAI (02) | EFI (01); byte 1 reserved; DAF' 2; OAF' 3; SNF 4-5
-  b[0] = 0x20 | MPF_BITS[th.mpf] | (th.odai ? 0x02 : 0) | (th.efi ? 0x01 : 0)
-  b[1] = 0
-  b[2] = th.daf
-  b[3] = th.oaf
-  b.writeUInt16BE(th.snf, 4)
-  return b
+  out[at] = 0x20 | MPF_BITS[th.mpf] | (th.odai ? 0x02 : 0) | (th.efi ? 0x01 : 0)
+  out[at + 1] = 0
+  out[at + 2] = th.daf
+  out[at + 3] = th.oaf
+  out[at + 4] = th.snf >> 8
+  out[at + 5] = th.snf & 0xff
+  return out
 }
 
 export function decodeTh (buf: Buffer): Th {
@@ -100,23 +101,23 @@ export type Rh = RequestRh | ResponseRh
 
 export const RH_LENGTH = 3
 
-export function encodeRh (rh: Rh): Buffer {
-  const b = Buffer.alloc(RH_LENGTH)
+/** The RH, into `out` at `at` when given; returns `out`. */
+export function encodeRh (rh: Rh, out: Buffer = Buffer.alloc(RH_LENGTH), at = 0): Buffer {
   // GA27-3136 RH byte 0: RRI 80, category 60, FI 08, SDI 04, BCI 02, ECI 01
-  b[0] = (rh.rri ? 0x80 : 0) | (CATEGORIES.indexOf(rh.category) << 5) | (rh.fi ? 0x08 : 0) |
+  out[at] = (rh.rri ? 0x80 : 0) | (CATEGORIES.indexOf(rh.category) << 5) | (rh.fi ? 0x08 : 0) |
     (rh.sdi ? 0x04 : 0) | (rh.bci ? 0x02 : 0) | (rh.eci ? 0x01 : 0)
   // GA27-3136 RH byte 1: DR1 80, LCCI 40 (req), DR2 20, ERI/RTI 10, RLWI 04 (req), QRI 02, PI 01
-  b[1] = (rh.dr1 ? 0x80 : 0) | (rh.dr2 ? 0x20 : 0) | (rh.qri ? 0x02 : 0) | (rh.pi ? 0x01 : 0)
+  const b1 = (rh.dr1 ? 0x80 : 0) | (rh.dr2 ? 0x20 : 0) | (rh.qri ? 0x02 : 0) | (rh.pi ? 0x01 : 0)
   if (rh.rri) {
-    b[1] |= rh.rti ? 0x10 : 0
-    b[2] = 0 // response byte 2 reserved (GA27-3136 RH)
+    out[at + 1] = b1 | (rh.rti ? 0x10 : 0)
+    out[at + 2] = 0 // response byte 2 reserved (GA27-3136 RH)
   } else {
-    b[1] |= (rh.lcci ? 0x40 : 0) | (rh.eri ? 0x10 : 0) | (rh.rlwi ? 0x04 : 0)
+    out[at + 1] = b1 | (rh.lcci ? 0x40 : 0) | (rh.eri ? 0x10 : 0) | (rh.rlwi ? 0x04 : 0)
     // GA27-3136 RH byte 2: BBI 80, EBI 40, CDI 20, CSI 08, EDI 04, PDI 02, CEBI 01
-    b[2] = (rh.bbi ? 0x80 : 0) | (rh.ebi ? 0x40 : 0) | (rh.cdi ? 0x20 : 0) | (rh.csi ? 0x08 : 0) |
+    out[at + 2] = (rh.bbi ? 0x80 : 0) | (rh.ebi ? 0x40 : 0) | (rh.cdi ? 0x20 : 0) | (rh.csi ? 0x08 : 0) |
       (rh.edi ? 0x04 : 0) | (rh.pdi ? 0x02 : 0) | (rh.cebi ? 0x01 : 0)
   }
-  return b
+  return out
 }
 
 /** Decodes 3 RH bytes (reserved bits are ignored). `base` = offset of the RH in the PIU. */
@@ -214,27 +215,30 @@ export type RequestRhInit = Partial<Omit<RequestRh, 'rri' | 'dr1' | 'dr2' | 'eri
 
 /** Builds a request RH: defaults to FMD, BC+EC (only in chain), RQD1, everything else off. */
 export function requestRh (init: RequestRhInit = {}): RequestRh {
-  const { mode = 'RQD1', ...rest } = init
+  const mode = MODE_BITS[init.mode ?? 'RQD1']
+  // One object literal, no rest/spread of defaults (V8's slow path, as in decodeRh): every
+  // request a half-session sends is built here.
   return {
     rri: false,
-    category: 'FMD',
-    fi: false,
-    sdi: false,
-    bci: true,
-    eci: true,
-    lcci: false,
-    rlwi: false,
-    qri: false,
-    pi: false,
-    bbi: false,
-    ebi: false,
-    cdi: false,
-    csi: false,
-    edi: false,
-    pdi: false,
-    cebi: false,
-    ...rest,
-    ...MODE_BITS[mode],
+    category: init.category ?? 'FMD',
+    fi: init.fi ?? false,
+    sdi: init.sdi ?? false,
+    bci: init.bci ?? true,
+    eci: init.eci ?? true,
+    lcci: init.lcci ?? false,
+    rlwi: init.rlwi ?? false,
+    qri: init.qri ?? false,
+    pi: init.pi ?? false,
+    bbi: init.bbi ?? false,
+    ebi: init.ebi ?? false,
+    cdi: init.cdi ?? false,
+    csi: init.csi ?? false,
+    edi: init.edi ?? false,
+    pdi: init.pdi ?? false,
+    cebi: init.cebi ?? false,
+    dr1: mode.dr1,
+    dr2: mode.dr2,
+    eri: mode.eri,
   }
 }
 

@@ -17,10 +17,14 @@ export function encodePiu (piu: { th: Th, rh?: Rh | undefined, ru?: Buffer | und
   const segmentOnly = piu.th.mpf === 'middle' || piu.th.mpf === 'last'
   if (segmentOnly && piu.rh !== undefined) throw malformed('PIU RH', TH_LENGTH, `an MPF=${piu.th.mpf} segment carries no RH (GA27-3136 TH)`)
   if (!segmentOnly && piu.rh === undefined) throw malformed('PIU RH', TH_LENGTH, `an MPF=${piu.th.mpf} PIU needs an RH`)
-  const parts = [encodeTh(piu.th)]
-  if (piu.rh !== undefined) parts.push(encodeRh(piu.rh))
-  if (piu.ru !== undefined && piu.ru.length > 0) parts.push(piu.ru)
-  return Buffer.concat(parts)
+  // One buffer, headers written in place: every PIU a half-session sends is built here.
+  const rhLength = piu.rh === undefined ? 0 : RH_LENGTH
+  const ruLength = piu.ru === undefined ? 0 : piu.ru.length
+  const out = Buffer.allocUnsafe(TH_LENGTH + rhLength + ruLength)
+  encodeTh(piu.th, out, 0)
+  if (piu.rh !== undefined) encodeRh(piu.rh, out, TH_LENGTH)
+  if (ruLength > 0) out.set(piu.ru!, TH_LENGTH + rhLength)
+  return out
 }
 
 /**

@@ -30,24 +30,31 @@ export function requestPiu (addr: Addresses, snf: number, efi: boolean, rh: Requ
   return { th, rh, ru }
 }
 
-/** A request we sent that may still get a response (keyed by flow + SNF). */
-interface SentRequest { name: string, definite: boolean, piu: Piu }
+/**
+ * A request we sent that may still get a response (keyed by flow + SNF). Not the PIU: up to
+ * MAX_EXCEPTION_TRACKED exception requests wait here, and holding their RUs kept every session's
+ * last 256 records alive (old-space garbage on a FLOOD).
+ */
+interface SentRequest { name: string, definite: boolean }
 /** A request we received that we still owe (or may owe) a response to. */
 interface ReceivedRequest { name: string, definite: boolean, exception: boolean, piu: Piu }
 
-const flowKey = (efi: boolean, snf: number): string => `${efi ? 'X' : 'N'}${snf}`
+/** Flow + SNF as one number (expedited above 0xFFFF): no key string per request sent or received. */
+const flowKey = (efi: boolean, snf: number): number => efi ? EXPEDITED_KEY + snf : snf
+const EXPEDITED_KEY = 0x10000
 const MAX_EXCEPTION_TRACKED = 256
+const NO_RU = Buffer.alloc(0)
 
 export class RequestBook {
-  readonly sent = new Map<string, SentRequest>()
-  readonly received = new Map<string, ReceivedRequest>()
+  readonly sent = new Map<number, SentRequest>()
+  readonly received = new Map<number, ReceivedRequest>()
 
   trackSent (piu: Piu, name: string, mode: ResponseMode): void {
     if (mode === 'none') return
     const definite = !mode.startsWith('RQE')
     const key = flowKey(piu.th.efi, piu.th.snf)
     this.sent.delete(key)
-    this.sent.set(key, { name, definite, piu })
+    this.sent.set(key, { name, definite })
     if (this.sent.size > MAX_EXCEPTION_TRACKED) {
       // exception requests normally never get a response: forget the oldest one
       for (const [k, v] of this.sent) { if (!v.definite) { this.sent.delete(k); break } }
@@ -59,7 +66,10 @@ export class RequestBook {
     if (!isDefinite(rh) && !isException(rh)) return
     const key = flowKey(piu.th.efi, piu.th.snf)
     this.received.delete(key)
-    this.received.set(key, { name, definite: isDefinite(rh), exception: isException(rh), piu })
+    // A response to FMD data echoes none of its RU (GA27-3136 responses; responseEcho): keep none,
+    // or the last MAX_EXCEPTION_TRACKED records received stay alive until they are forgotten.
+    const kept = rh.category === 'FMD' && !rh.fi && piu.ru.length > 0 ? { th: piu.th, rh, ru: NO_RU } : piu
+    this.received.set(key, { name, definite: isDefinite(rh), exception: isException(rh), piu: kept })
     if (this.received.size > MAX_EXCEPTION_TRACKED) {
       for (const [k, v] of this.received) { if (!v.definite) { this.received.delete(k); break } }
     }
@@ -72,8 +82,8 @@ export class RequestBook {
   }
 
   clearNormal (): void {
-    for (const k of [...this.sent.keys()]) if (k.startsWith('N')) this.sent.delete(k)
-    for (const k of [...this.received.keys()]) if (k.startsWith('N')) this.received.delete(k)
+    for (const k of [...this.sent.keys()]) if (k < EXPEDITED_KEY) this.sent.delete(k)
+    for (const k of [...this.received.keys()]) if (k < EXPEDITED_KEY) this.received.delete(k)
   }
 
   clear (): void { this.sent.clear(); this.received.clear() }

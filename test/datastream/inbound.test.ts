@@ -1,5 +1,5 @@
 import t from 'tap'
-import { Aid, aidName, buildInbound, buildQueryReply, parseInbound, pfAid, queryCodeName, SHORT_READ_AIDS } from '../../lib/datastream/index.js'
+import { Aid, aidName, buildInbound, buildQueryReply, CODE_PAGES, encode, parseInbound, pfAid, queryCodeName, SHORT_READ_AIDS } from '../../lib/datastream/index.js'
 import { hex, malformedMessage } from './fixtures/util.js'
 import { Q162147_INBOUND_HEX, V13_HEX } from './fixtures/vectors.js'
 
@@ -71,6 +71,22 @@ t.test('14-bit addresses on a large screen', async t => {
   const b = buildInbound({ aid: 'ENTER', cursor: 5000, fields: [{ address: 9000, text: 'HI' }], ...big })
   t.equal(b.toString('hex'), '7d' + '1388' + '11' + '2328' + 'c8c9')
   t.match(parseInbound(b, big), { cursor: 5000, fields: [{ address: 9000, text: 'HI' }] })
+})
+
+t.test('a field longer than one text slice, in every code page, and an unformatted one', async t => {
+  const big = { rows: 62, cols: 160 }
+  // 9,000 characters, past the 4,096 per String.fromCharCode call: printable ASCII, then Latin-1.
+  const ascii = Array.from({ length: 9000 }, (_, i) => String.fromCharCode(0x20 + i % 95)).join('')
+  const latin1 = Array.from({ length: 9000 }, (_, i) => String.fromCharCode(0xa0 + i % 96)).join('')
+  for (const cp of CODE_PAGES) {
+    for (const text of [ascii, latin1]) {
+      const field = parseInbound(buildInbound({ aid: 'ENTER', cursor: 0, fields: [{ address: 10, text }], ...big, cp }), { ...big, cp }).fields[0]!
+      t.equal(field.raw.length, 9000)
+      t.equal(field.text, text, `${cp}: the text back`)
+    }
+    const un = parseInbound(Buffer.concat([Buffer.from([0x7d, 0x40, 0x40]), encode('ABC äöü', cp)]), { ...M2, cp })
+    t.equal(un.unformatted?.text, 'ABC äöü', `${cp}: unformatted data`)
+  }
 })
 
 t.test('structured-field inbound: query replies and Usable Area', async t => {
