@@ -103,6 +103,11 @@ export interface LuLuOptions {
   inboundPacing?: (rh: RequestRh, snf: number) => InboundPacingResult | undefined
   /** DFC/NC requests asking for a definite response: answered +RSP here (default) or left to the owner (false). */
   autoRespondRequests?: boolean
+  /**
+   * Received (and sent) exception-response requests remembered for a late -RSP, oldest forgotten
+   * first; default 256 (requests.ts). Definite-response requests are always remembered.
+   */
+  exceptionRequestsTracked?: number
 }
 
 export interface SendDataOptions {
@@ -139,7 +144,7 @@ export type CommandDecision = LuLuDecision & { snf: number }
 export class LuLuHalfSession {
   private st: LuLuState = 'reset'
   private readonly addr: Addresses
-  private readonly book = new RequestBook()
+  private readonly book: RequestBook
   private out: DirectionState = freshDirection()
   private inb: DirectionState = freshDirection()
   private expId = 0
@@ -153,6 +158,7 @@ export class LuLuHalfSession {
 
   constructor (private readonly opts: LuLuOptions) {
     this.addr = { local: opts.localAddress, remote: opts.remoteAddress, odai: opts.odai === true }
+    this.book = new RequestBook(opts.exceptionRequestsTracked)
   }
 
   get state (): LuLuState { return this.st }

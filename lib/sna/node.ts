@@ -109,6 +109,11 @@ export class DependentLu extends EventEmitter<LuEvents> {
       role: 'secondary',
       localAddress: locaddr,
       remoteAddress: 1,
+      // The gateway answers an exception-response request at once (a pacing violation's -RSP) or
+      // never, and the host's responses follow its input within a pacing window (at most 63,
+      // "SNA Formats", GA27-3136 pacing): one window is enough to remember, not 256 entries and
+      // their table per busy session (bench/README.md, stalled sessions).
+      exceptionRequestsTracked: 64,
       validateBind: (bind) => {
         // No terminal behind the LU (its client left, NOTIFY disabled sent): a BIND the host sent
         // before it saw that finds nobody; IBM sense 083A "LU not enabled" (sc083a).

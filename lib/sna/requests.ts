@@ -87,13 +87,16 @@ export class RequestBook {
   readonly sent = new Map<number, SentRequest>()
   readonly received = new Map<number, ReceivedRequest>()
 
+  /** `exceptionLimit`: how many exception-response requests each way are remembered. */
+  constructor (private readonly exceptionLimit = MAX_EXCEPTION_TRACKED) {}
+
   trackSent (piu: Piu, name: string, mode: ResponseMode): void {
     if (mode === 'none') return
     const definite = !mode.startsWith('RQE')
     const key = flowKey(piu.th.efi, piu.th.snf)
     this.sent.delete(key)
     this.sent.set(key, { name, definite })
-    if (this.sent.size > MAX_EXCEPTION_TRACKED) {
+    if (this.sent.size > this.exceptionLimit) {
       // exception requests normally never get a response: forget the oldest one
       for (const [k, v] of this.sent) { if (!v.definite) { this.sent.delete(k); break } }
     }
@@ -107,7 +110,7 @@ export class RequestBook {
     const head = packHead(piu.th, rh)
     // The oldest exception request is forgotten before adding (the map's table never grows past
     // the limit); with none to forget, a new exception request is the one not remembered.
-    if (this.received.size >= MAX_EXCEPTION_TRACKED && !this.forgetOldestReceivedException() && (head & HEAD_DEFINITE) === 0) return
+    if (this.received.size >= this.exceptionLimit && !this.forgetOldestReceivedException() && (head & HEAD_DEFINITE) === 0) return
     this.received.set(key, { name, head, echo: packEcho(rh, piu.ru) })
   }
 

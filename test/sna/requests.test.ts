@@ -86,3 +86,17 @@ t.test('with only definite requests waiting, a new exception request is not reme
   t.equal(book.owed(5, true), undefined)
   t.equal(book.owed(5, false), 'definite')
 })
+
+t.test('a book with a smaller exception limit (the gateway LU keeps one pacing window) forgets sooner, both ways', async t => {
+  const book = new RequestBook(4)
+  for (let snf = 1; snf <= 10; snf++) book.trackReceived(request({ mode: 'RQE1', snf }), 'E')
+  t.equal(book.received.size, 4)
+  t.equal(book.owed(6, false), undefined)
+  t.equal(book.owed(7, false), 'exception')
+  book.trackReceived(request({ mode: 'RQD1', snf: 11 }), 'D')
+  t.equal(book.owed(11, false), 'definite')
+  t.equal(book.owed(7, false), undefined, 'the oldest exception request made room')
+  for (let snf = 1; snf <= 10; snf++) book.trackSent(request({ mode: 'RQE1', snf }), 'E', 'RQE1')
+  t.equal(book.sent.size, 4)
+  t.ok(book.sent.has(10) && !book.sent.has(6))
+})
