@@ -51,8 +51,11 @@ function unboundKeys (logger: Logger, fields: Record<string, string | undefined>
   const bound = logger.bindings()
   const out: Record<string, string> = {}
   for (const [k, v] of Object.entries(fields)) if (v !== undefined && !(k in bound)) out[k] = v
-  return out
+  // Usually none (a session's logger names both): one shared empty object, not one per session.
+  return Object.keys(out).length === 0 ? NO_KEYS : out
 }
+
+const NO_KEYS: Record<string, string> = Object.freeze({})
 
 export function attachKeepAlive (target: KeepAliveTarget, settings: KeepAliveSettings, opts: AttachKeepAliveOptions): KeepAliveHandle {
   return new AttachedKeepAlive(target, settings, opts)
