@@ -24,3 +24,17 @@ export function presetEventShape (emitter: Emitter, names: readonly string[]): v
   for (const name of names) events[name] = undefined
   Object.assign(emitter, { _events: events })
 }
+
+/**
+ * Gives `emitter`'s listener storage that fixed shape again, keeping every listener it has: for an
+ * emitter that outlives its sessions (a dependent LU serves one client after another), whose
+ * storage fell back to a dictionary when an earlier session's listeners went. Names not in
+ * `names` (and symbol-keyed ones such as events.errorMonitor) are kept after them.
+ */
+export function restoreEventShape (emitter: Emitter, names: readonly string[]): void {
+  const current = (emitter as unknown as { _events?: Record<string | symbol, unknown> })._events ?? {}
+  const events: Record<string | symbol, unknown> = {}
+  for (const name of names) events[name] = current[name]
+  for (const key of Reflect.ownKeys(current)) if (!(key in events)) events[key] = current[key]
+  Object.assign(emitter, { _events: events })
+}

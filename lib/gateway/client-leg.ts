@@ -51,6 +51,9 @@ type LegState =
   | { kind: 'open' }
   | { kind: 'ended', reason: string }
 
+/** Whose method a shared guard calls: the leg's own, or its owner's (the bridge or relay). */
+type GuardTarget = 'leg' | 'owner'
+
 export class ClientLeg {
   readonly session: Tn3270ServerSession
   readonly log: Logger
@@ -70,6 +73,15 @@ export class ClientLeg {
    * docs/internals.md).
    */
   private readonly subscriptions: Array<Untyped | string | AnyListener> = []
+  /** The owner whose methods listen() subscribes (the first one given other than the leg). */
+  private owner: unknown
+
+  /**
+   * Guarded listeners shared by every leg, one per (method, event, target), called with the leg
+   * as `this`: a subscription keeps only a bound function without bound arguments (idle-session
+   * memory, bench/README.md). Methods live on prototypes, so this stays small.
+   */
+  private static readonly sharedGuards = new WeakMap<AnyListener, Map<string, AnyListener>>()
 
   constructor (opts: ClientLegOptions) {
     this.opts = opts
@@ -106,8 +118,14 @@ export class ClientLeg {
    * its own: one bound guard per subscription is what an idle session keeps.
    */
   listen<O = undefined> (emitter: Subscribable, event: string, fn: (this: O, ...args: never[]) => void, owner?: O): void {
-    // A bound function rather than a closure: no context object per subscription.
-    const guarded: AnyListener = this.dispatch.bind(this, event, fn as AnyListener, owner)
+    const who: unknown = owner
+    if (who !== undefined && who !== this) this.owner ??= who
+    const guardTarget: GuardTarget | undefined = who === undefined ? undefined : who === this ? 'leg' : who === this.owner ? 'owner' : undefined
+    // A method of the leg or its owner: a shared guard bound to this leg. Anything else (a
+    // closure of its own): a bound function with its arguments, no context object either.
+    const guarded: AnyListener = guardTarget === undefined
+      ? this.dispatch.bind(this, event, fn as AnyListener, owner)
+      : ClientLeg.sharedGuard(event, fn as AnyListener, guardTarget).bind(this)
     // Typed emitters narrow on/off per event name; the handler's own types are the check here.
     const target = emitter as unknown as Untyped
     target.on(event, guarded)
@@ -213,6 +231,19 @@ export class ClientLeg {
   /** What a subscription runs: the handler, guarded. */
   private dispatch (event: string, fn: AnyListener, owner: unknown, ...args: never[]): void {
     this.guard(event, fn, owner, args)
+  }
+
+  /** The shared guard of `fn` for `event` (see sharedGuards). */
+  private static sharedGuard (event: string, fn: AnyListener, target: GuardTarget): AnyListener {
+    let byEvent = ClientLeg.sharedGuards.get(fn)
+    if (byEvent === undefined) ClientLeg.sharedGuards.set(fn, byEvent = new Map())
+    const key = target === 'leg' ? `leg ${event}` : event
+    let g = byEvent.get(key)
+    if (g === undefined) {
+      g = function (this: ClientLeg, ...args: never[]): void { this.guard(event, fn, target === 'leg' ? this : this.owner, args) }
+      byEvent.set(key, g)
+    }
+    return g
   }
 
   private onClientClose (reason: string): void { this.opts.end(`client closed: ${reason}`) }

@@ -98,8 +98,12 @@ const PRE_SESSION_LINES: Record<Exclude<StagePhase, 'serving'>, { level: 'warn' 
 
 export class ClientConnection {
   readonly listener: GatewayListenerConfig
-  /** Chooses the LU; holds the capacity reserved at accept (CloseListenSocket) until then. */
-  readonly allocator: ListenerAllocator
+  /**
+   * Chooses the LU; holds the capacity reserved at accept (CloseListenSocket) until then. Let go
+   * once serving starts: a session keeps no allocator, reservation or their callbacks
+   * (idle-session memory, bench/README.md).
+   */
+  allocator: ListenerAllocator | undefined
   readonly acceptedAt: number
   identity: ClientIdentity
   /** This client's slot among its connections (negotiation.maxPendingPerClient, maxSessionsPerClient). */
@@ -200,7 +204,8 @@ export class ClientConnection {
     const { metrics, clock, logger } = this.ctx
     const lease = session.lease as Lease
     this.clientSlot?.settle()
-    this.allocator.dispose()
+    this.allocator?.dispose()
+    this.allocator = undefined
     metrics.connections.inc({ listener: this.listener.name, result: 'accepted' })
     metrics.negotiationSeconds.observe((clock.now() - this.acceptedAt) / 1000)
     metrics.sessionsActive.inc({ pool: lease.pool, mode: session.mode })
@@ -214,7 +219,7 @@ export class ClientConnection {
     const phase = this.current as StagePhase
     this.current = 'ending'
     this.clientSlot?.release()
-    this.allocator.dispose()
+    this.allocator?.dispose()
     // Until negotiation starts the pipeline owns the socket; from then on the telnet layer closes
     // it (gracefully, with its own grace period).
     if (phase !== 'negotiating' && phase !== 'serving') this.transport.destroy()

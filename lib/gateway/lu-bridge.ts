@@ -287,6 +287,8 @@ export class LuBridge {
   private onBind (bind: BindImage): void {
     const { config, metrics } = this.ctx
     this.bind = bind
+    // The application is the BIND's primary LU name ("SNA Formats", GA27-3136, BIND RU).
+    if (this.b.activity !== undefined) this.b.activity.application = ebcdicDecode(bind.pluName).trim()
     this.onBindReset()
     this.chain = []
     this.previousWindowLargest = bind.maxPrimarySendRu + RECORD_OVERHEAD

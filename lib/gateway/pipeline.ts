@@ -214,12 +214,14 @@ export function negotiateStage (opts: PipelineOptions, identity: IdentityMap): C
       const resume = handedOver(conn)
       const tls = conn.identity.tls
       const allowed = identity.resolve({ address: conn.identity.address, certificate: tls?.certificate === true ? tls : undefined })
-      conn.allocator.restrict(allowed)
+      // The allocator is the connection's until serving starts (connection.ts); read through the
+      // connection, so the provider below does not keep it alive after that.
+      conn.allocator!.restrict(allowed)
       if (allowed !== undefined) conn.identity.rule = allowed.rule
       const negotiation = negotiateServer(conn.socket, {
         provider: {
           allocate: req => {
-            const d = conn.allocator.allocate(req)
+            const d = conn.allocator!.allocate(req)
             if (!d.ok) metrics.deviceTypeRejects.inc({ reason: d.reason })
             // The last refusal tells RFC 2561's ConnResrceRejs (no LU) from ConnErrorRejs.
             conn.rejection = !d.ok && d.reason === 'DEVICE-IN-USE' ? 'rejected_resource' : 'rejected_error'

@@ -7,9 +7,8 @@
 import { EventEmitter } from 'node:events'
 import { systemClock, type Clock } from '../clock.js'
 import type { GatewayHostConfig, SnaLinkConfig } from '../config/index.js'
-import { decode as ebcdicDecode } from '../datastream/index.js'
 import type { LuOffer } from '../hostlink/index.js'
-import { UnbindType, type BindImage, type DependentLu } from '../sna/index.js'
+import { UnbindType, type DependentLu } from '../sna/index.js'
 import type { ClientBinding, HostSide, HostSideContext, HostSideEvents, Lu62Attachment, Lu62Port, LuAddress, StatusDetail } from './host-side.js'
 import { LuBridge } from './lu-bridge.js'
 import type { LuDefinition } from './lu-pool.js'
@@ -83,20 +82,19 @@ export class SnaHostSide extends EventEmitter<HostSideEvents> implements HostSid
 
   private puOf (lu: string): SnaPu { return this.puOfLu.get(lu) ?? this.pus[0]! }
 
-  async serve (binding: ClientBinding): Promise<void> {
-    const pu = this.puOf(binding.lease.lu)
-    const lu = pu.node.lu(binding.lease.lu)
-    const bridge = new LuBridge(binding, lu, { config: this.ctx.config, metrics: this.ctx.metrics, clock: this.clock, flushHost: pu.flushLink })
-    // The application is the BIND's primary LU name ("SNA Formats", GA27-3136, BIND RU).
-    const onBind = (bind: BindImage): void => { if (binding.activity !== undefined) binding.activity.application = ebcdicDecode(bind.pluName).trim() }
-    lu.on('bind', onBind)
-    const served = bridge.run()
-    this.bridges.set(bridge, served)
+  /**
+   * The bridge serves until its LU is clean. Not an async function: a session's serve would keep
+   * a suspended frame for its whole life (idle-session memory, bench/README.md).
+   */
+  serve (binding: ClientBinding): Promise<void> {
     try {
-      await served
-    } finally {
-      this.bridges.delete(bridge)
-      lu.off('bind', onBind)
+      const pu = this.puOf(binding.lease.lu)
+      const bridge = new LuBridge(binding, pu.node.lu(binding.lease.lu), { config: this.ctx.config, metrics: this.ctx.metrics, clock: this.clock, flushHost: pu.flushLink })
+      const served = bridge.run()
+      this.bridges.set(bridge, served)
+      return served.finally(() => { this.bridges.delete(bridge) })
+    } catch (err) {
+      return Promise.reject(err)
     }
   }
 

@@ -268,7 +268,7 @@ export class Relay {
     const { link, config, clock } = this.side
     if (link.keepaliveMethod !== 'none') {
       // RST through the session: a TLS socket cannot resetAndDestroy().
-      const target = { ...telnetKeepAliveTarget(host), reset: () => { host.reset('keepalive limit toward the host') } }
+      const target = telnetKeepAliveTarget(host, () => { host.reset('keepalive limit toward the host') })
       this.hostKeepalive = attachKeepAlive(target, {
         method: link.keepaliveMethod,
         watchdogTimeout: link.keepaliveInterval,

@@ -51,50 +51,70 @@ function unboundKeys (logger: Logger, fields: Record<string, string | undefined>
   const bound = logger.bindings()
   const out: Record<string, string> = {}
   for (const [k, v] of Object.entries(fields)) if (v !== undefined && !(k in bound)) out[k] = v
-  return out
+  // Usually none (a session's logger names both): one shared empty object, not one per session.
+  return Object.keys(out).length === 0 ? NO_KEYS : out
 }
 
+const NO_KEYS: Record<string, string> = Object.freeze({})
+
 export function attachKeepAlive (target: KeepAliveTarget, settings: KeepAliveSettings, opts: AttachKeepAliveOptions): KeepAliveHandle {
-  const { logger, metrics, client, lu } = opts
-  const who = unboundKeys(logger, { client, lu })
-  let stopped = false
-  const engine = new KeepAliveEngine(settings, opts.clock, (action: KeepAliveAction) => {
+  return new AttachedKeepAlive(target, settings, opts)
+}
+
+/**
+ * The engine bound to its target. A class rather than closures over attachKeepAlive's scope: one
+ * object per connection kept for the session's life, its methods shared (idle-session memory,
+ * bench/README.md "Gateway memory per idle session").
+ */
+class AttachedKeepAlive implements KeepAliveHandle {
+  private readonly engine: KeepAliveEngine
+  private readonly who: Record<string, string>
+  private stopped = false
+
+  constructor (private readonly target: KeepAliveTarget, private readonly settings: KeepAliveSettings, private readonly opts: AttachKeepAliveOptions) {
+    this.who = unboundKeys(opts.logger, { client: opts.client, lu: opts.lu })
+    this.engine = new KeepAliveEngine(settings, opts.clock, action => { this.onAction(action) })
+    target.onReply(() => { if (!this.stopped) this.engine.reply() })
+    target.onClose(() => { this.engine.closed() })
+    this.engine.start()
+  }
+
+  get state (): KeepAliveState { return this.engine.state }
+
+  stop (): void { this.stopped = true; this.engine.closed() }
+
+  private onAction (action: KeepAliveAction): void {
+    const { target, settings } = this
+    const { logger, metrics } = this.opts
     switch (action.type) {
       case 'send':
         metrics?.keepaliveSent.inc()
-        target.sendProbe(action.method, () => { if (!stopped) engine.written(action.id) })
+        target.sendProbe(action.method, () => { if (!this.stopped) this.engine.written(action.id) })
         break
       case 'completed':
         break
       case 'overdue':
         metrics?.keepaliveOverdue.inc()
-        logger.warn({ event: 700, ...who, ticks: action.ticks, method: settings.method },
+        logger.warn({ event: 700, ...this.who, ticks: action.ticks, method: settings.method },
           'keepalive still outstanding at watchdog tick; not queuing another')
         break
       case 'limit':
         metrics?.keepaliveAborts.inc({ close: action.close })
-        logger.error({ event: 701, ...who, ticks: action.ticks, close: action.close, method: settings.method },
+        logger.error({ event: 701, ...this.who, ticks: action.ticks, close: action.close, method: settings.method },
           `keepalive limit reached (${action.ticks} watchdog ticks); aborting connection`)
-        opts.onAbort?.(lbError(ErrorCodes.KEEPALIVE_LIMIT,
-          `keepalive to ${client} outstanding for ${action.ticks} watchdog ticks (keepAliveLimit ${settings.keepAliveLimit}); ${closeText(action.close)}`))
+        this.opts.onAbort?.(lbError(ErrorCodes.KEEPALIVE_LIMIT,
+          `keepalive to ${this.opts.client} outstanding for ${action.ticks} watchdog ticks (keepAliveLimit ${settings.keepAliveLimit}); ${closeText(action.close)}`))
         break
       case 'end':
         target.end()
         break
       case 'reset':
         if (action.reason === 'gracefulCloseTimeout') {
-          logger.warn({ ...who, gracefulCloseTimeout: settings.gracefulCloseTimeout }, 'graceful close after keepalive limit did not finish in time; resetting')
+          logger.warn({ ...this.who, gracefulCloseTimeout: settings.gracefulCloseTimeout }, 'graceful close after keepalive limit did not finish in time; resetting')
         }
         target.reset()
         break
     }
-  })
-  target.onReply(() => { if (!stopped) engine.reply() })
-  target.onClose(() => { engine.closed() })
-  engine.start()
-  return {
-    get state () { return engine.state },
-    stop () { stopped = true; engine.closed() },
   }
 }
 
@@ -114,17 +134,35 @@ export interface TelnetKeepAliveSession {
   on: (event: 'timingMarkReply', listener: () => void) => unknown
 }
 
-/** KeepAliveTarget over a telnet session: TM/NOP probes, RST via resetAndDestroy, FIN via end. */
-export function telnetKeepAliveTarget (session: TelnetKeepAliveSession): KeepAliveTarget {
-  return {
-    sendProbe: (method, done) => { if (method === 'timingmark') session.sendTimingMark(done); else session.sendNop(done) },
-    onReply: (cb) => { session.on('timingMarkReply', cb) },
-    onClose: (cb) => {
-      if (session.socket.closed) queueMicrotask(cb)
-      else session.socket.once('close', cb)
-    },
-    // RST while possible (a zero-window client keeps data queued, so no shutdown was issued).
-    reset: () => { abortSocket(session.socket) },
-    end: () => { session.socket.end() },
+/**
+ * KeepAliveTarget over a telnet session: TM/NOP probes, RST via resetAndDestroy (or `reset` when
+ * given, e.g. a relay's own host reset), FIN via end.
+ */
+export function telnetKeepAliveTarget (session: TelnetKeepAliveSession, reset?: () => void): KeepAliveTarget {
+  return new TelnetTarget(session, reset)
+}
+
+/** Methods on the prototype, not five closures per connection (idle-session memory, as above). */
+class TelnetTarget implements KeepAliveTarget {
+  constructor (private readonly session: TelnetKeepAliveSession, private readonly resetHook: (() => void) | undefined) {}
+
+  sendProbe (method: ProbeMethod, done: () => void): void {
+    if (method === 'timingmark') this.session.sendTimingMark(done)
+    else this.session.sendNop(done)
   }
+
+  onReply (cb: () => void): void { this.session.on('timingMarkReply', cb) }
+
+  onClose (cb: () => void): void {
+    if (this.session.socket.closed) queueMicrotask(cb)
+    else this.session.socket.once('close', cb)
+  }
+
+  reset (): void {
+    if (this.resetHook !== undefined) { this.resetHook(); return }
+    // RST while possible (a zero-window client keeps data queued, so no shutdown was issued).
+    abortSocket(this.session.socket)
+  }
+
+  end (): void { this.session.socket.end() }
 }

@@ -421,7 +421,10 @@ function decodeBindParts (ru: Buffer): { image: BindImage, tailAt: number } {
 const SHARED_BIND_LIMIT = 64
 const bindTemplates = new Map<string, Readonly<BindImage>>()
 
-/** decodeBind, with the parts common to the logmode shared between sessions; errors as decodeBind's. */
+/**
+ * decodeBind, with the parts common to the logmode shared between sessions; errors as decodeBind's.
+ * The image's URC and SLU name are views of `ru`: pass bytes that are kept as long as the image.
+ */
 export function decodeSharedBind (ru: Buffer): Readonly<BindImage> {
   const { image, tailAt } = decodeBindParts(ru)
   const key = ru.toString('latin1', 0, tailAt)
@@ -437,6 +440,13 @@ export function decodeSharedBind (ru: Buffer): Readonly<BindImage> {
   if (tailAt === ru.length) return template
   const own: BindImage = { ...image, primary: template.primary, secondary: template.secondary, common: template.common, pacing: template.pacing, ps: template.ps, pluName: template.pluName }
   if (template.userData !== undefined) own.userData = template.userData
+  // The session's URC and SLU name as views of `ru` (the half-session passes the exact-size copy
+  // it keeps), not the reader's copies: a small copy comes from Node's 8 KiB buffer pool and
+  // would pin its slab for the session's life.
+  const urcAt = tailAt + 1
+  if (own.urc !== undefined) own.urc = ru.subarray(urcAt, urcAt + own.urc.length)
+  const sluAt = urcAt + (own.urc?.length ?? 0) + 1
+  if (own.sluName !== undefined) own.sluName = ru.subarray(sluAt, sluAt + own.sluName.length)
   // Not frozen itself: this object is the session's own, and V8 gives a frozen copy of a spread
   // object a map of its own (hundreds of bytes per session); what it shares is frozen.
   return own

@@ -17,6 +17,17 @@ export function malformed (field: string, offset: number, message: string): SnaM
   return new SnaMalformedError(field, offset, message)
 }
 
+/**
+ * An exact-size copy of bytes kept beyond the current turn (a BIND image, for the session's life).
+ * Outside Node's 8 KiB buffer pool: a small pooled copy or view keeps its whole slab alive, and
+ * with it whatever else was allocated there (bench/README.md, gateway memory per idle session).
+ */
+export function keptCopy (b: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(b.length)
+  b.copy(copy)
+  return copy
+}
+
 /** Sequential reader over one RU/header; `base` shifts reported offsets (e.g. RU inside a PIU). */
 export class ByteReader {
   pos = 0

@@ -29,6 +29,7 @@ import {
 } from './piu.js'
 import { RequestCode, requestName, decodeUnbind, encodeSig, encodeUnbind, unbindAllowsEarlyRebind, type Sig } from './ru.js'
 import { decodeBindResponse, decodeSharedBind, bindDecodeSense, bindPointerSense, type BindImage } from './bind.js'
+import { keptCopy } from './bytes.js'
 import { chainPosition, type ChainPosition } from './chain.js'
 import { formatSense, Sense } from './sense.js'
 import {
@@ -102,6 +103,11 @@ export interface LuLuOptions {
   inboundPacing?: (rh: RequestRh, snf: number) => InboundPacingResult | undefined
   /** DFC/NC requests asking for a definite response: answered +RSP here (default) or left to the owner (false). */
   autoRespondRequests?: boolean
+  /**
+   * Received (and sent) exception-response requests remembered for a late -RSP, oldest forgotten
+   * first; default 256 (requests.ts). Definite-response requests are always remembered.
+   */
+  exceptionRequestsTracked?: number
 }
 
 export interface SendDataOptions {
@@ -138,7 +144,7 @@ export type CommandDecision = LuLuDecision & { snf: number }
 export class LuLuHalfSession {
   private st: LuLuState = 'reset'
   private readonly addr: Addresses
-  private readonly book = new RequestBook()
+  private readonly book: RequestBook
   private out: DirectionState = freshDirection()
   private inb: DirectionState = freshDirection()
   private expId = 0
@@ -152,6 +158,7 @@ export class LuLuHalfSession {
 
   constructor (private readonly opts: LuLuOptions) {
     this.addr = { local: opts.localAddress, remote: opts.remoteAddress, odai: opts.odai === true }
+    this.book = new RequestBook(opts.exceptionRequestsTracked)
   }
 
   get state (): LuLuState { return this.st }
@@ -406,10 +413,13 @@ export class LuLuHalfSession {
       // an LU 6.2 BIND on a local-form session id already in use is 0815 0004 (IBM sc0815)
       return this.reject(piu, rh, this.addr.odai ? Sense.FUNCTION_ACTIVE_LFSID_IN_USE : Sense.FUNCTION_ACTIVE, `BIND received in state ${this.st}`)
     }
+    // Kept for the session's life (BIND-IMAGE; the image's SLU name and URC are views of it): an
+    // exact-size copy, not a view of the PIU the link copied into a shared pool slab.
+    const ru = keptCopy(piu.ru)
     let bind: BindImage
     try {
       // Frozen, its logmode's parts shared with other sessions' BINDs (bind.ts).
-      bind = decodeSharedBind(piu.ru)
+      bind = decodeSharedBind(ru)
     } catch (err) {
       const sense = bindDecodeSense(err) ?? bindPointerSense(0)
       return { send: [encodePiu(buildNegativeResponse(piu, sense))], events: [{ type: 'bind-rejected', sense, reason: errorMessage(err), local: true }] }
@@ -421,9 +431,9 @@ export class LuLuHalfSession {
     // a BIND that overtakes our +RSP(UNBIND): the old session is gone; the owed response stays owed
     if (earlyRebind) { this.st = 'reset' }
     this.addr.remote = piu.th.oaf
-    this.enterBound(bind, piu.ru)
-    const rspRu = this.opts.bindResponse?.(bind, piu.ru) ?? (bind.negotiable ? piu.ru : Buffer.from([RequestCode.BIND]))
-    return { send: [encodePiu(buildPositiveResponse(piu, rspRu))], events: [{ type: 'bind', bind, ru: piu.ru }] }
+    this.enterBound(bind, ru)
+    const rspRu = this.opts.bindResponse?.(bind, ru) ?? (bind.negotiable ? ru : Buffer.from([RequestCode.BIND]))
+    return { send: [encodePiu(buildPositiveResponse(piu, rspRu))], events: [{ type: 'bind', bind, ru }] }
   }
 
   private receiveUnbind (piu: Piu, rh: RequestRh): LuLuDecision {

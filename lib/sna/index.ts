@@ -1,5 +1,5 @@
 // Public surface of the SNA module (docs/internals.md "sna/").
-export { SnaMalformedError, ByteReader, hex } from './bytes.js'
+export { SnaMalformedError, ByteReader, hex, keptCopy } from './bytes.js'
 export * from './headers.js'
 export * from './piu.js'
 export * from './ru.js'

@@ -3,6 +3,7 @@
 // Addresses ("SNA Formats", GA27-3136, TH): SSCP-PU DAF'=OAF'=0; SSCP-LU SSCP = the ACTLU's OAF' (0), LU = locaddr;
 // LU-LU PLU = the BIND's OAF' (1), SLU = locaddr.
 import { EventEmitter } from 'node:events'
+import { presetEventShape, restoreEventShape } from '../event-shape.js'
 import { ErrorCodes, errorMessage, lbError } from '../errors.js'
 import type { Clock } from '../clock.js'
 import type { Logger } from '../observability/index.js'
@@ -46,6 +47,18 @@ export interface LuEvents {
   protocolError: [{ reason: string, sense?: number }]
 }
 
+/**
+ * Every event a DependentLu emits, in the order event-shape.ts wants them: first those the gateway
+ * listens to for the LU's life (sna-host.ts: active, inactive) or never, then a session's, in the
+ * reverse of the order they go when it ends (the bridge's wait for +RSP(UNBIND) drops 'response'
+ * first, then its subscriptions from 'bind' on; lib/gateway/lu-bridge.ts), so the LU keeps one fixed
+ * shape instead of Node's dictionary (idle-session memory, bench/README.md).
+ */
+const LU_EVENTS: ReadonlyArray<keyof LuEvents> = [
+  'active', 'inactive', 'sdt', 'clear', 'pacing', 'sscpResponse', 'request', 'detached',
+  'protocolError', 'ipm', 'ipr', 'sscpData', 'data', 'unbind', 'bind', 'response',
+]
+
 export interface SendDataOpts {
   /** Definite response requested (RQD1); default exception response (RQE1). */
   definite?: boolean
@@ -81,6 +94,7 @@ export class DependentLu extends EventEmitter<LuEvents> {
    */
   constructor (readonly name: string, readonly locaddr: number, private readonly node: DependentLuNode, validateBind: ((lu: string, bind: BindImage) => number | undefined) | undefined, readonly luType: DependentLuType = 2) {
     super()
+    presetEventShape(this, LU_EVENTS)
     this.sscpLu = new ActivationHalfSession({
       kind: 'sscp-lu',
       role: 'secondary',
@@ -95,6 +109,11 @@ export class DependentLu extends EventEmitter<LuEvents> {
       role: 'secondary',
       localAddress: locaddr,
       remoteAddress: 1,
+      // The gateway answers an exception-response request at once (a pacing violation's -RSP) or
+      // never, and the host's responses follow its input within a pacing window (at most 63,
+      // "SNA Formats", GA27-3136 pacing): one window is enough to remember, not 256 entries and
+      // their table per busy session (bench/README.md, stalled sessions).
+      exceptionRequestsTracked: 64,
       validateBind: (bind) => {
         // No terminal behind the LU (its client left, NOTIFY disabled sent): a BIND the host sent
         // before it saw that finds nobody; IBM sense 083A "LU not enabled" (sc083a).
@@ -195,6 +214,9 @@ export class DependentLu extends EventEmitter<LuEvents> {
   /** A client took the LU: NOTIFY(SLU enabled) if the SSCP-LU session is up (GA27-3136 NOTIFY). */
   attach (): void {
     this.isAttached = true
+    // A new client's session: the listener storage back to its fixed shape (an earlier session's
+    // going may have left Node's dictionary).
+    restoreEventShape(this, LU_EVENTS)
     if (this.sscpLu.state === 'active') this.notify(true)
   }
 

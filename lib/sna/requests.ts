@@ -30,24 +30,65 @@ export function requestPiu (addr: Addresses, snf: number, efi: boolean, rh: Requ
   return { th, rh, ru }
 }
 
-/**
- * A request we sent that may still get a response (keyed by flow + SNF). Not the PIU: up to
- * MAX_EXCEPTION_TRACKED exception requests wait here, and holding their RUs kept every session's
- * last 256 records alive (old-space garbage on a FLOOD).
- */
+/** A request we sent that may still get a response (keyed by flow + SNF): its name and kind only. */
 interface SentRequest { name: string, definite: boolean }
-/** A request we received that we still owe (or may owe) a response to. */
-interface ReceivedRequest { name: string, definite: boolean, exception: boolean, piu: Piu }
+/**
+ * A request we received that we still owe (or may owe) a response to, as what its response needs
+ * (GA27-3136 responses): whether it asked for a definite or an exception response, the TH's ODAI,
+ * EFI and addresses and the RH's category, FI, DR1, DR2 and QRI packed in `head`; the echoed
+ * request code or NS header (at most 3 bytes) packed in `echo`. Not the PIU: its RU is a view of
+ * the link's read and up to MAX_EXCEPTION_TRACKED exception requests wait here per session, so
+ * keeping it pinned that memory and four objects per request (~200 KiB per session after a long
+ * FLOOD; bench/README.md, stalled sessions).
+ */
+interface ReceivedRequest { name: string, head: number, echo: number }
 
-/** Flow + SNF as one number (expedited above 0xFFFF): no key string per request sent or received. */
-const flowKey = (efi: boolean, snf: number): number => efi ? EXPEDITED_KEY + snf : snf
+/** Flow + SNF as one small integer: expedited flow above the 16-bit SNF. */
 const EXPEDITED_KEY = 0x10000
+const flowKey = (efi: boolean, snf: number): number => (efi ? EXPEDITED_KEY : 0) | snf
 const MAX_EXCEPTION_TRACKED = 256
-const NO_RU = Buffer.alloc(0)
+const CATEGORY_CODES: RequestRh['category'][] = ['FMD', 'NC', 'DFC', 'SC']
+
+/** head bits: definite and exception response asked (RQD, RQE) above the TH and RH fields. */
+const HEAD_DEFINITE = 1 << 24
+const HEAD_EXCEPTION = 1 << 25
+
+/** head: ODAI 1, EFI 2, FI 4, DR1 8, DR2 16, QRI 32, category << 6, OAF' << 8, DAF' << 16, RQD/RQE above. */
+function packHead (th: Th, rh: RequestRh): number {
+  return (th.odai ? 1 : 0) | (th.efi ? 2 : 0) | (rh.fi ? 4 : 0) | (rh.dr1 ? 8 : 0) | (rh.dr2 ? 16 : 0) | (rh.qri ? 32 : 0) |
+    (CATEGORY_CODES.indexOf(rh.category) << 6) | (th.oaf << 8) | (th.daf << 16) |
+    (isDefinite(rh) ? HEAD_DEFINITE : 0) | (isException(rh) ? HEAD_EXCEPTION : 0)
+}
+
+/** What a response echoes of the request's RU (GA27-3136 responses): FMD data nothing, NS its header, others the request code. */
+function packEcho (rh: RequestRh, ru: Buffer): number {
+  const n = Math.min(ru.length, rh.category === 'FMD' ? (rh.fi ? 3 : 0) : 1)
+  let v = n << 24
+  for (let i = 0; i < n; i++) v |= ru[i]! << (16 - 8 * i)
+  return v
+}
+
+/** The request as the response builders take it, from what the book kept. */
+function keptRequest (r: ReceivedRequest, snf: number): Piu {
+  const h = r.head
+  const th: Th = { mpf: 'whole', odai: (h & 1) !== 0, efi: (h & 2) !== 0, daf: (h >> 16) & 0xff, oaf: (h >> 8) & 0xff, snf }
+  const rh: RequestRh = {
+    rri: false, category: CATEGORY_CODES[(h >> 6) & 3]!, fi: (h & 4) !== 0, sdi: false, bci: true, eci: true,
+    dr1: (h & 8) !== 0, dr2: (h & 16) !== 0, qri: (h & 32) !== 0, pi: false, lcci: false, eri: (h & HEAD_EXCEPTION) !== 0, rlwi: false,
+    bbi: false, ebi: false, cdi: false, csi: false, edi: false, pdi: false, cebi: false,
+  }
+  const n = r.echo >>> 24
+  const ru = Buffer.alloc(n)
+  for (let i = 0; i < n; i++) ru[i] = (r.echo >> (16 - 8 * i)) & 0xff
+  return { th, rh, ru }
+}
 
 export class RequestBook {
   readonly sent = new Map<number, SentRequest>()
   readonly received = new Map<number, ReceivedRequest>()
+
+  /** `exceptionLimit`: how many exception-response requests each way are remembered. */
+  constructor (private readonly exceptionLimit = MAX_EXCEPTION_TRACKED) {}
 
   trackSent (piu: Piu, name: string, mode: ResponseMode): void {
     if (mode === 'none') return
@@ -55,7 +96,7 @@ export class RequestBook {
     const key = flowKey(piu.th.efi, piu.th.snf)
     this.sent.delete(key)
     this.sent.set(key, { name, definite })
-    if (this.sent.size > MAX_EXCEPTION_TRACKED) {
+    if (this.sent.size > this.exceptionLimit) {
       // exception requests normally never get a response: forget the oldest one
       for (const [k, v] of this.sent) { if (!v.definite) { this.sent.delete(k); break } }
     }
@@ -66,19 +107,24 @@ export class RequestBook {
     if (!isDefinite(rh) && !isException(rh)) return
     const key = flowKey(piu.th.efi, piu.th.snf)
     this.received.delete(key)
-    // A response to FMD data echoes none of its RU (GA27-3136 responses; responseEcho): keep none,
-    // or the last MAX_EXCEPTION_TRACKED records received stay alive until they are forgotten.
-    const kept = rh.category === 'FMD' && !rh.fi && piu.ru.length > 0 ? { th: piu.th, rh, ru: NO_RU } : piu
-    this.received.set(key, { name, definite: isDefinite(rh), exception: isException(rh), piu: kept })
-    if (this.received.size > MAX_EXCEPTION_TRACKED) {
-      for (const [k, v] of this.received) { if (!v.definite) { this.received.delete(k); break } }
+    const head = packHead(piu.th, rh)
+    // The oldest exception request is forgotten before adding (the map's table never grows past
+    // the limit); with none to forget, a new exception request is the one not remembered.
+    if (this.received.size >= this.exceptionLimit && !this.forgetOldestReceivedException() && (head & HEAD_DEFINITE) === 0) return
+    this.received.set(key, { name, head, echo: packEcho(rh, piu.ru) })
+  }
+
+  private forgetOldestReceivedException (): boolean {
+    for (const [k, v] of this.received) {
+      if ((v.head & HEAD_DEFINITE) === 0) { this.received.delete(k); return true }
     }
+    return false
   }
 
   /** The response a received request with this SNF still waits for (an exception request: only a negative one). */
   owed (snf: number, expedited: boolean): 'definite' | 'exception' | undefined {
     const r = this.received.get(flowKey(expedited, snf))
-    return r === undefined ? undefined : r.exception ? 'exception' : 'definite'
+    return r === undefined ? undefined : (r.head & HEAD_EXCEPTION) !== 0 ? 'exception' : 'definite'
   }
 
   clearNormal (): void {
@@ -111,9 +157,10 @@ export function respondTo (book: RequestBook, snf: number, result: true | number
   const key = flowKey(opts.expedited === true, snf)
   const pending = book.received.get(key)
   if (pending === undefined) throw lbError(ErrorCodes.SNA_STATE, `no received ${opts.expedited === true ? 'expedited' : 'normal-flow'} request with SNF ${snf} awaits a response`)
-  if (result === true && pending.exception) throw lbError(ErrorCodes.SNA_STATE, `request SNF ${snf} (${pending.name}) asked for an exception response: a positive response is not allowed`)
+  if (result === true && (pending.head & HEAD_EXCEPTION) !== 0) throw lbError(ErrorCodes.SNA_STATE, `request SNF ${snf} (${pending.name}) asked for an exception response: a positive response is not allowed`)
   book.received.delete(key)
-  return encodePiu(result === true ? buildPositiveResponse(pending.piu, opts.ru, { pacing: opts.pacing === true }) : buildNegativeResponse(pending.piu, result))
+  const req = keptRequest(pending, snf)
+  return encodePiu(result === true ? buildPositiveResponse(req, opts.ru, { pacing: opts.pacing === true }) : buildNegativeResponse(req, result))
 }
 
 /** Matches a received response against what we sent; returns the event (or a protocol error). */

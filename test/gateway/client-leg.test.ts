@@ -161,6 +161,35 @@ t.test('ends once: onEnd once with the first reason, the client closed; client c
   t.equal(emitter.listenerCount('data'), 0, 'subscriptions dropped')
 })
 
+t.test('an owner\'s methods: called with the owner and their arguments through a guard shared by every leg', async t => {
+  class Owner {
+    got: string[] = []
+    onData (this: Owner, a: string, b: number): void { this.got.push(`${a} ${b}`) }
+    onBad (): void { throw new Error('bad owner') }
+  }
+  const x = leg(t); const y = leg(t)
+  const ox = new Owner(); const oy = new Owner()
+  const ex = new EventEmitter(); const ey = new EventEmitter()
+  x.l.listen(ex, 'data', ox.onData, ox)
+  y.l.listen(ey, 'data', oy.onData, oy)
+  ex.emit('data', 'x', 1)
+  ey.emit('data', 'y', 2)
+  t.same(ox.got, ['x 1'], 'each leg calls its own owner')
+  t.same(oy.got, ['y 2'])
+  t.not(ex.listeners('data')[0], ey.listeners('data')[0], 'each subscription its own listener, to remove it')
+  // A second owner on one leg is not its owner: still called with itself (the unshared path).
+  const other = new Owner()
+  x.l.listen(ex, 'more', other.onData, other)
+  ex.emit('more', 'z', 3)
+  t.same(other.got, ['z 3'])
+  x.l.listen(ex, 'bad', ox.onBad, ox)
+  ex.emit('bad')
+  t.same(x.ends, ['bridge error: bad owner'], 'a throwing method ends its client only')
+  t.same(y.ends, [])
+  x.l.dispose(); y.l.dispose()
+  t.equal(ex.listenerCount('data') + ex.listenerCount('more') + ex.listenerCount('bad') + ey.listenerCount('data'), 0, 'subscriptions dropped')
+})
+
 t.test('KeepAlive is attached once on demand and stopped at the end', async t => {
   const { l, session, clock, metrics } = leg(t, { keepalive: { method: 'timingmark', watchdogTimeout: '1s' } })
   l.startKeepAlive()

@@ -1,7 +1,7 @@
 // decodeSharedBind: BINDs of one logmode ("SNA Formats", GA27-3136, BIND) share their decoded
 // protocols, pacing, PS and user data; each image is frozen and equal to what decodeBind gives.
 import t from 'tap'
-import { decodeBind, decodeSharedBind, encodeBind, nameToEbcdic, type BindImage } from '../../lib/sna/index.js'
+import { LuLuHalfSession, decodeBind, decodeSharedBind, decodePiu, encodeBind, encodePiu, nameToEbcdic, requestRh, type BindImage } from '../../lib/sna/index.js'
 
 const h = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex')
 // An LU type 2 BIND with user data, a URC and an SLU name (the codec-errors vector).
@@ -43,4 +43,29 @@ t.test('many logmodes: older shapes drop out, decoding stays correct; errors are
     t.same(decodeSharedBind(encodeBind({ ...base, pacing })).pacing, pacing)
   }
   t.throws(() => decodeSharedBind(h('32 01')), { code: 'TN3270LB_ERR_SNA_MALFORMED' })
+})
+
+t.test('the URC and SLU name are views of the BIND bytes given, not pooled copies', async t => {
+  const ru = withSlu(decodeBind(V1), 'LUA00009')
+  const a = decodeSharedBind(ru)
+  t.same(a, decodeBind(ru), 'same image as decodeBind')
+  t.equal(a.sluName!.buffer, ru.buffer, 'SLU name is a view of the BIND bytes')
+  t.equal(a.urc!.buffer, ru.buffer, 'URC is a view of the BIND bytes')
+})
+
+t.test('a received BIND is kept in an exact-size buffer of its own, not a view of the PIU (a pooled slab)', async t => {
+  const slu = new LuLuHalfSession({ role: 'secondary', localAddress: 2, remoteAddress: 1 })
+  const ru = withSlu(decodeBind(V1), 'LUA00010')
+  // The PIU as the host link hands it over: a small copy out of Node's shared 8 KiB pool.
+  const wire = Buffer.from(encodePiu({ th: { mpf: 'whole', odai: false, efi: false, daf: 2, oaf: 1, snf: 1 }, rh: requestRh({ category: 'SC', fi: true }), ru }))
+  const d = slu.receive(decodePiu(wire))
+  const ev = d.events.find(e => e.type === 'bind')
+  t.ok(ev !== undefined && ev.type === 'bind', 'bound')
+  const kept = slu.bindRu!
+  t.same(kept, ru, 'the BIND image kept is the one received')
+  t.equal(kept.buffer.byteLength, kept.length, 'in a buffer of its own size')
+  t.not(kept.buffer, wire.buffer, 'not the PIU\'s buffer')
+  t.equal(slu.bind!.sluName!.buffer, kept.buffer, 'the image\'s SLU name shares the kept bytes')
+  wire.fill(0)
+  t.same(slu.bindRu, ru, 'later changes to the PIU\'s memory do not reach it')
 })
