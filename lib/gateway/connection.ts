@@ -150,7 +150,9 @@ export class ClientConnection {
   /** Runs the stages in order, then ends once, whichever way it went. Never rejects. */
   async run (stages: readonly ConnectionStage[]): Promise<void> {
     try {
-      for (const stage of stages) {
+      // An index, not for-of: the suspended frame of a serving connection keeps no array iterator.
+      for (let i = 0; i < stages.length; i++) {
+        const stage = stages[i]!
         if (this.endReason !== undefined) break
         this.enter(stage.phase)
         await stage.run(this)
