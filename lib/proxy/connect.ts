@@ -44,7 +44,9 @@ function socketError (err: unknown): string {
 /** One TCP connect with its own timeout; resolves with a connected socket (noDelay, keepalive). */
 export function connectOnce (opts: ConnectOptions): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: opts.host, port: opts.port, allowHalfOpen: true })
+    // noDelay and keepalive as connect options: Node sets them once connected (doc/api/net.md,
+    // socket.connect(options)), the same two socket options setNoDelay/setKeepAlive would set.
+    const socket = net.connect({ host: opts.host, port: opts.port, allowHalfOpen: true, noDelay: true, keepAlive: opts.keepAlive > 0, keepAliveInitialDelay: opts.keepAlive })
     const timer = opts.clock.setTimeout(() => {
       socket.destroy()
       reject(new BackendConnectError(`connect to ${opts.host}:${opts.port} timed out after ${opts.timeout} ms`, 'timeout'))
@@ -57,8 +59,6 @@ export function connectOnce (opts: ConnectOptions): Promise<net.Socket> {
     socket.once('connect', () => {
       opts.clock.clearTimeout(timer)
       socket.removeAllListeners('error')
-      socket.setNoDelay(true)
-      if (opts.keepAlive > 0) socket.setKeepAlive(true, opts.keepAlive)
       resolve(socket)
     })
   })
@@ -70,13 +70,19 @@ export type FirstByte =
   | { kind: 'silent' }
   | { kind: 'closed', error?: Error }
 
-/** Waits up to `window` ms for the backend's first bytes; the socket is paused again afterwards. */
+/**
+ * Waits up to `window` ms for the backend's first bytes. The socket stays flowing: the caller
+ * attaches its own 'data' listener within the same turn of the event loop (the promise chain up to
+ * the splice runs in microtasks, and no read callback runs in between). Until then a Readable in
+ * flowing mode with no 'data' listener keeps what it reads (doc/api/stream.md, "Two reading
+ * modes"). Not pausing spares a stop and a restart of reading per session (two epoll_ctl, a
+ * resume on the next tick; bench/README.md, front CPU per new session).
+ */
 export function awaitFirstByte (socket: net.Socket, window: number, clock: Clock): Promise<FirstByte> {
   return new Promise((resolve) => {
     const finish = (r: FirstByte) => {
       clock.clearTimeout(timer)
       socket.off('data', onData).off('end', onEnd).off('error', onError).off('close', onEnd)
-      socket.pause()
       resolve(r)
     }
     const onData = (chunk: Buffer) => finish({ kind: 'data', chunk })

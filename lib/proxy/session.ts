@@ -12,6 +12,7 @@ import type { ClientSlot } from '../listen/index.js'
 import { acceptClientTls, type ClientTlsSettings } from './client-tls.js'
 import { connectWithFailover, type Connected } from './connect.js'
 import type { BackendPool } from './pool.js'
+import { SessionBase } from './session-base.js'
 import { splice, type Splice, type SpliceResult, type Termination } from './splice.js'
 
 export interface SessionSettings {
@@ -39,11 +40,6 @@ export interface SessionContext {
   backendTls?: (backend: string) => TlsClientMaterial | undefined
 }
 
-function hostPort (address: string | undefined, port: number | undefined): string {
-  if (address === undefined) return 'unknown'
-  return address.includes(':') ? `[${address}]:${port ?? 0}` : `${address}:${port ?? 0}`
-}
-
 /**
  * connecting --backend answered--> relaying --both sockets closed--> ended
  * connecting --client left, or terminate()--> abandoned --connect attempt over--> ended
@@ -55,28 +51,13 @@ type SessionState =
   | { phase: 'relaying', relay: Splice }
   | { phase: 'ended' }
 
-export class ProxySession {
-  readonly client: string
-  readonly done: Promise<void>
+export class ProxySession extends SessionBase {
   private state: SessionState = { phase: 'connecting' }
-  private readonly started: number
-  /** The client's TCP endpoints (the stream relayed may be a TLS socket on top of them). */
-  private readonly peer: { address: string | undefined, port: number, local: string | undefined, localPort: number }
   private tlvs: ProxyTlv[] = []
-  private finish!: () => void
 
-  constructor (private socket: net.Socket, private readonly ctx: SessionContext, private readonly slot?: ClientSlot) {
-    this.client = hostPort(socket.remoteAddress, socket.remotePort)
-    this.peer = { address: socket.remoteAddress, port: socket.remotePort ?? 0, local: socket.localAddress, localPort: socket.localPort ?? 0 }
-    this.started = ctx.clock.now()
-    this.done = new Promise<void>((resolve) => { this.finish = resolve })
-    // run() returns once the relay has started (or the session ended before one): nothing of the
-    // connect phase stays alive for the session's lifetime; the relay's end finishes `done`.
-    this.run().then((relaying) => { if (!relaying) this.end() }, (err: unknown) => {
-      this.socket.destroy()
-      ctx.logger.error({ event: 'session_error', listener: ctx.settings.listener, client: this.client, err }, 'session failed')
-      this.end()
-    })
+  constructor (socket: net.Socket, private readonly ctx: SessionContext, private readonly slot?: ClientSlot) {
+    super(socket, ctx)
+    this.start(ctx, () => this.run())
   }
 
   /** Ends the session from the proxy's side (drain, shutdown). */
@@ -85,9 +66,8 @@ export class ProxySession {
     else if (this.state.phase === 'connecting' || this.state.phase === 'abandoned') this.abandon()
   }
 
-  private end (): void {
+  protected ended (): void {
     this.state = { phase: 'ended' }
-    this.finish()
   }
 
   /** Before the relay starts: no session will start; stop trying backends. */
