@@ -148,7 +148,7 @@ export class ProxySession extends SessionBase {
   }
 
   /** Splices client and backend until both have closed; one log line at each end. */
-  private relay ({ backend, socket, first, connectMs, retries }: Connected): void {
+  private relay ({ backend, socket, first, reads, connectMs, retries }: Connected): void {
     const { settings, pool, clock, logger, metrics } = this.ctx
     metrics.connections.inc({ listener: settings.listener, result: 'forwarded' })
     metrics.backendConnectSeconds.observe(connectMs / 1000)
@@ -156,7 +156,7 @@ export class ProxySession extends SessionBase {
     logger.info({ event: 'session_start', listener: settings.listener, client: this.client, backend: backend.id, connectMs, retries }, 'session start')
 
     this.socket.off('error', this.onEarlyEnd).off('close', this.onEarlyEnd)
-    const relay = splice(this.socket, socket, { idleTimeout: settings.idleTimeout, halfCloseTimeout: settings.halfCloseTimeout, first })
+    const relay = splice(this.socket, socket, { idleTimeout: settings.idleTimeout, halfCloseTimeout: settings.halfCloseTimeout, first, ...(reads === undefined ? {} : { backendReads: reads }) })
     // Its first telnet byte shows a working client (maxPendingPerClient, lib/listen/client-limits.ts).
     if (this.slot !== undefined) this.socket.once('data', this.slot.settle.bind(this.slot))
     this.state = { phase: 'relaying', relay }
