@@ -19,29 +19,39 @@ function retainReadBuffer (): void {
   readBuffer = Buffer.allocUnsafe(READ_BUFFER_SIZE)
 }
 
-/** What consumes a backend's reads: the first-byte wait, then the splice. False pauses reading. */
-export type ReadConsumer = (chunk: Buffer) => boolean
+/** Node asks for the next read's buffer after each read (doc/api/net.md, onread.buffer as a function). */
+function nextReadBuffer (): Buffer {
+  return readBuffer
+}
+
+/**
+ * What consumes a backend's reads: the first-byte wait, then the splice (a module function and its
+ * session's object, not a closure per session: it lives as long as the session). False pauses reading.
+ */
+export type ReadConsumer<T> = (chunk: Buffer, target: T) => boolean
 
 /**
  * One backend socket's reads. Before a consumer is set, or between two (the microtasks from the
  * first-byte wait to the splice), reads are copied and held, then given to the next consumer.
  */
 export class BackendReads {
-  private consumer: ReadConsumer | undefined
+  private consumer: ReadConsumer<never> | undefined
+  private target: unknown
   private held: Buffer[] | undefined
 
-  /** The `onread` option for net.connect: one closure per socket, into the shared buffer. */
+  /** The `onread` option for net.connect: one closure per socket, reading into the shared buffer. */
   option (): { buffer: () => Buffer, callback: (n: number, buf: Uint8Array) => boolean } {
-    return { buffer: () => readBuffer, callback: (n, buf) => this.read(Buffer.from(buf.buffer, buf.byteOffset, n)) }
+    return { buffer: nextReadBuffer, callback: (n, buf) => this.read(Buffer.from(buf.buffer, buf.byteOffset, n)) }
   }
 
-  /** The next reads go to `consumer` (after what was held, in order); undefined holds them. */
-  consume (consumer: ReadConsumer | undefined): void {
+  /** The next reads go to `consumer(chunk, target)` (after what was held, in order); undefined holds them. */
+  consume<T> (consumer: ReadConsumer<T> | undefined, target?: T): void {
     this.consumer = consumer
+    this.target = target
     const held = this.held
     if (consumer === undefined || held === undefined) return
     this.held = undefined
-    for (const chunk of held) consumer(chunk)
+    for (const chunk of held) consumer(chunk, target as T)
   }
 
   private read (view: Buffer): boolean {
@@ -49,7 +59,7 @@ export class BackendReads {
       (this.held ??= []).push(Buffer.from(view))
       return true
     }
-    return this.consumer(view)
+    return this.consumer(view, this.target as never)
   }
 }
 

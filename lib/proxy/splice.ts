@@ -156,7 +156,7 @@ function onIdle (this: net.Socket): void {
 }
 
 /** A backend read through `onread`, as onData: dropped once the client is gone; false pauses the reads. */
-function onBackendRead (side: Side, view: Buffer): boolean {
+function onBackendRead (view: Buffer, side: Side): boolean {
   if (side.peer.destroyed) return true
   return relayRead(view, side.peer)
 }
@@ -165,7 +165,7 @@ function attach (side: Side, reads?: BackendReads): void {
   const s = side.socket as SplicedSocket
   s[SIDE] = side
   if (reads === undefined) s.on('data', onData)
-  else reads.consume((view) => onBackendRead(side, view))
+  else reads.consume(onBackendRead, side)
   s.on('drain', onDrain).on('end', onEnd).on('error', onError).on('close', onClose)
 }
 

@@ -14,7 +14,7 @@ t.test('reads with no consumer are copied and held, then given to the next consu
   shared.write('de', 0, 'latin1') // the next read into the same buffer
   t.equal(callback(2, shared), true)
   const got: string[] = []
-  reads.consume((view) => { got.push(view.toString('latin1')); return true })
+  reads.consume((view, into: string[]) => { into.push(view.toString('latin1')); return true }, got)
   t.same(got, ['abc', 'de'], 'held reads kept their own bytes')
   shared.write('f', 0, 'latin1')
   t.equal(callback(1, shared), true)
