@@ -74,12 +74,12 @@ export type FirstByte =
   | { kind: 'closed', error?: Error }
 
 /**
- * Waits up to `window` ms for the backend's first bytes. The socket stays flowing: the caller
- * attaches its own 'data' listener within the same turn of the event loop (the promise chain up to
- * the splice runs in microtasks, and no read callback runs in between). Until then a Readable in
- * flowing mode with no 'data' listener keeps what it reads (doc/api/stream.md, "Two reading
- * modes"). Not pausing spares a stop and a restart of reading per session (two epoll_ctl, a
- * resume on the next tick; bench/README.md, front CPU per new session).
+ * Waits up to `window` ms for the backend's first bytes. The socket keeps reading: the caller
+ * attaches its own reader within the same turn of the event loop (the promise chain up to the
+ * splice runs in microtasks, and no read callback runs in between). Should a read come first
+ * anyway, it is kept: `reads` holds a copy (backend-reads.ts), and a Readable in flowing mode with
+ * no 'data' listener buffers it (doc/api/stream.md, "Two reading modes"). Not pausing spares a
+ * readStop and a readStart per session and the resume on the next tick.
  */
 export function awaitFirstByte (socket: net.Socket, window: number, clock: Clock, reads?: BackendReads): Promise<FirstByte> {
   return new Promise((resolve) => {
