@@ -1,7 +1,7 @@
 // PROXY protocol v2 codec (HAProxy doc/proxy-protocol.txt §2.2). The proxy encodes; the gateway
 // parses. Pure: no sockets, no clock.
 import { ErrorCodes, lbError } from '../errors.js'
-import { formatIpv6, parseIp, v4Mapped } from './address.js'
+import { formatIpv6, parseIp, v4Mapped, writeIpv4 } from './address.js'
 
 /** §2.2: the 12-byte v2 signature. */
 export const PROXY_V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a])
@@ -38,6 +38,10 @@ export type EncodeInput =
  * or both IPv6; a mix is sent as IPv6 with the IPv4 side mapped (::ffff:a.b.c.d).
  */
 export function encodeProxyV2 (input: EncodeInput): Buffer {
+  if (input.local !== true) {
+    const quick = encodeInet(input.src, input.dst, input.tlvs ?? [])
+    if (quick !== undefined) return quick
+  }
   const tlvBytes = encodeTlvs(input.tlvs ?? [])
   if (input.local === true) {
     // §2.2: version 2 (high nibble 0x2) | command LOCAL (0x0); family/transport UNSPEC (0x00).
@@ -56,6 +60,43 @@ export function encodeProxyV2 (input: EncodeInput): Buffer {
   block.writeUInt16BE(input.dst.port, srcAddr.length * 2 + 2)
   // §2.2: 0x21 = version 2, command PROXY; 0x11 = AF_INET + STREAM, 0x21 = AF_INET6 + STREAM.
   return assemble(0x21, family === 4 ? 0x11 : 0x21, block, tlvBytes)
+}
+
+/** §2.2 fixed part with version 2, command PROXY, AF_INET + STREAM and `len` bytes following. */
+const INET_HEAD = Buffer.concat([PROXY_V2_SIGNATURE, Buffer.from([0x21, 0x11])])
+
+/**
+ * The common case in one allocation: both ends dotted-quad IPv4 text (as Node reports an IPv4
+ * client). Undefined for anything else, which the general path encodes (or rejects).
+ */
+function encodeInet (src: ProxyEndpoint, dst: ProxyEndpoint, tlvs: readonly ProxyTlv[]): Buffer | undefined {
+  if (!validPort(src.port) || !validPort(dst.port)) return undefined
+  let tlvLength = 0
+  for (const tlv of tlvs) {
+    if (!Number.isInteger(tlv.type) || tlv.type < 0 || tlv.type > 255 || tlv.value.length > 0xffff) return undefined
+    tlvLength += 3 + tlv.value.length
+  }
+  const len = 12 + tlvLength
+  if (len > 0xffff) return undefined
+  const out = Buffer.allocUnsafe(PROXY_V2_FIXED_LENGTH + len)
+  INET_HEAD.copy(out, 0)
+  out.writeUInt16BE(len, 14)
+  // §2.2 address block for TCP over IPv4: src_addr, dst_addr, src_port, dst_port (network order).
+  if (!writeIpv4(src.address, out, 16) || !writeIpv4(dst.address, out, 20)) return undefined
+  out.writeUInt16BE(src.port, 24)
+  out.writeUInt16BE(dst.port, 26)
+  let at = 28
+  for (const tlv of tlvs) {
+    out[at] = tlv.type
+    out.writeUInt16BE(tlv.value.length, at + 1)
+    out.set(tlv.value, at + 3)
+    at += 3 + tlv.value.length
+  }
+  return out
+}
+
+function validPort (port: number): boolean {
+  return Number.isInteger(port) && port >= 0 && port <= 65535
 }
 
 function endpointBytes (ep: ProxyEndpoint, which: string): { family: 4 | 6, v4?: Buffer, v6: Buffer } {

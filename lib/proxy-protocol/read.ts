@@ -33,6 +33,9 @@ export interface ClientIdentity {
 /** An address as per-client caps count it: `::ffff:10.1.2.3` (a dual-stack socket's IPv4 client) is 10.1.2.3. */
 export function clientAddress (address: string | undefined): string {
   if (address === undefined) return 'unknown'
+  // Only IPv6 text can be IPv4-mapped (RFC 4291 §2.5.5.2); anything else is returned as it is,
+  // without parsing it (once per accepted connection).
+  if (!address.includes(':')) return address
   const ip = parseIp(address)
   const v4 = ip?.family === 6 ? v4Mapped(ip.bytes) : undefined
   return v4 === undefined ? address : [...v4].join('.')

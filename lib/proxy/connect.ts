@@ -12,6 +12,7 @@ import { BackendConnectError, errorCode, errorMessage, type ConnectFailureReason
 import { encodeProxyV2, type ProxyTlv } from '../proxy-protocol/index.js'
 import { startClientTls, type TlsClientMaterial } from '../tls/index.js'
 import type { Backend } from './backend.js'
+import { BackendReads } from './backend-reads.js'
 
 export interface ConnectOptions {
   host: string
@@ -20,6 +21,8 @@ export interface ConnectOptions {
   /** TCP keepalive initial delay in ms; 0 = off. */
   keepAlive: number
   clock: Clock
+  /** Read through `onread` into the shared buffer (backend-reads.ts) instead of 'data' events. */
+  reads?: BackendReads
 }
 
 /**
@@ -44,7 +47,9 @@ function socketError (err: unknown): string {
 /** One TCP connect with its own timeout; resolves with a connected socket (noDelay, keepalive). */
 export function connectOnce (opts: ConnectOptions): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: opts.host, port: opts.port, allowHalfOpen: true })
+    // noDelay and keepalive as connect options: Node sets them once connected (doc/api/net.md,
+    // socket.connect(options)), the same two socket options setNoDelay/setKeepAlive would set.
+    const socket = net.connect({ host: opts.host, port: opts.port, allowHalfOpen: true, noDelay: true, keepAlive: opts.keepAlive > 0, keepAliveInitialDelay: opts.keepAlive, ...(opts.reads === undefined ? {} : { onread: opts.reads.option() }) })
     const timer = opts.clock.setTimeout(() => {
       socket.destroy()
       reject(new BackendConnectError(`connect to ${opts.host}:${opts.port} timed out after ${opts.timeout} ms`, 'timeout'))
@@ -57,8 +62,6 @@ export function connectOnce (opts: ConnectOptions): Promise<net.Socket> {
     socket.once('connect', () => {
       opts.clock.clearTimeout(timer)
       socket.removeAllListeners('error')
-      socket.setNoDelay(true)
-      if (opts.keepAlive > 0) socket.setKeepAlive(true, opts.keepAlive)
       resolve(socket)
     })
   })
@@ -70,20 +73,30 @@ export type FirstByte =
   | { kind: 'silent' }
   | { kind: 'closed', error?: Error }
 
-/** Waits up to `window` ms for the backend's first bytes; the socket is paused again afterwards. */
-export function awaitFirstByte (socket: net.Socket, window: number, clock: Clock): Promise<FirstByte> {
+/**
+ * Waits up to `window` ms for the backend's first bytes. The socket keeps reading: the caller
+ * attaches its own reader within the same turn of the event loop (the promise chain up to the
+ * splice runs in microtasks, and no read callback runs in between). Should a read come first
+ * anyway, it is kept: `reads` holds a copy (backend-reads.ts), and a Readable in flowing mode with
+ * no 'data' listener buffers it (doc/api/stream.md, "Two reading modes"). Not pausing spares a
+ * readStop and a readStart per session and the resume on the next tick.
+ */
+export function awaitFirstByte (socket: net.Socket, window: number, clock: Clock, reads?: BackendReads): Promise<FirstByte> {
   return new Promise((resolve) => {
     const finish = (r: FirstByte) => {
       clock.clearTimeout(timer)
       socket.off('data', onData).off('end', onEnd).off('error', onError).off('close', onEnd)
-      socket.pause()
+      reads?.consume(undefined)
       resolve(r)
     }
     const onData = (chunk: Buffer) => finish({ kind: 'data', chunk })
     const onEnd = () => finish({ kind: 'closed' })
     const onError = (error: Error) => finish({ kind: 'closed', error })
     const timer = clock.setTimeout(() => finish({ kind: 'silent' }), window)
-    socket.on('data', onData).once('end', onEnd).once('error', onError).once('close', onEnd)
+    socket.once('end', onEnd).once('error', onError).once('close', onEnd)
+    // The read sits in the shared buffer: the greeting the splice writes later is a copy.
+    if (reads === undefined) socket.on('data', onData)
+    else reads.consume((view) => { onData(Buffer.from(view)); return true })
   })
 }
 
@@ -118,6 +131,8 @@ export interface Connected {
   socket: net.Socket
   /** Bytes the backend sent first (already read), if any. */
   first: Buffer | undefined
+  /** The socket's reads come through `onread` (backend-reads.ts), not 'data' events: for the splice. */
+  reads: BackendReads | undefined
   connectMs: number
   retries: number
 }
@@ -142,8 +157,11 @@ export async function connectWithFailover (pool: FailoverPool, opts: FailoverOpt
       retries++
     }
     let socket: net.Socket
+    const material = opts.tls?.(backend)
+    // A TLS socket reads through its own layer: onread only for a plain backend connection.
+    const reads = material === undefined ? new BackendReads() : undefined
     try {
-      socket = await connectOnce({ host: backend.target.host, port: backend.target.port, timeout: opts.connectTimeout, keepAlive: opts.keepAlive, clock: opts.clock })
+      socket = await connectOnce({ host: backend.target.host, port: backend.target.port, timeout: opts.connectTimeout, keepAlive: opts.keepAlive, clock: opts.clock, ...(reads === undefined ? {} : { reads }) })
     } catch (err) {
       fail(err instanceof BackendConnectError ? err.reason : 'other', errorMessage(err))
       continue
@@ -151,7 +169,6 @@ export async function connectWithFailover (pool: FailoverPool, opts: FailoverOpt
     const connectMs = opts.clock.now() - started
     // The header goes first and in plaintext; a gateway listener with TLS reads it before its handshake.
     if (opts.proxyProtocol) socket.write(encodeProxyV2({ src: opts.client, dst: opts.local, tlvs: opts.tlvs ?? [] }))
-    const material = opts.tls?.(backend)
     if (material !== undefined) {
       try {
         socket = await startClientTls(socket, backend.target.host, material, opts.connectTimeout, opts.clock)
@@ -161,7 +178,7 @@ export async function connectWithFailover (pool: FailoverPool, opts: FailoverOpt
         continue
       }
     }
-    const first = await awaitFirstByte(socket, opts.earlyCloseWindow, opts.clock)
+    const first = await awaitFirstByte(socket, opts.earlyCloseWindow, opts.clock, reads)
     if (first.kind === 'closed') {
       socket.destroy()
       const why = first.error === undefined ? 'closed the connection before sending anything' : `failed before sending anything: ${socketError(first.error)}`
@@ -169,6 +186,6 @@ export async function connectWithFailover (pool: FailoverPool, opts: FailoverOpt
       continue
     }
     pool.connected(backend)
-    return { ok: true, backend, socket, first: first.kind === 'data' ? first.chunk : undefined, connectMs, retries }
+    return { ok: true, backend, socket, first: first.kind === 'data' ? first.chunk : undefined, reads, connectMs, retries }
   }
 }

@@ -332,17 +332,16 @@ export class BackendPool extends EventEmitter<{ change: [] }> {
   }
 
   /**
-   * A session count moved (a pick, a connect, an end): this backend's count gauges and the
+   * A session count moved (a pick, a connect, an end): this backend's session gauge and the
    * 'change' event. Health and status timing did not move, so the other backends' gauges and the
    * next time-driven re-evaluation stay as they are (changed() does all of it, for every backend:
    * three times per session was a visible part of the proxy's CPU per new session, bench/README.md).
+   * The free-LU gauges show the last /status as it came (not the estimate between polls): only a
+   * poll moves them, and changed() sets them then.
    */
   private sessionsChanged (b: Backend): void {
     if (this.closed) return
-    const m = this.opts.metrics
-    m.backendSessionsActive.set({ backend: b.id }, b.sessions)
-    m.backendLusFree.set({ backend: b.id }, b.capacity?.freeLus ?? 0)
-    if (this.routes !== undefined) this.poolGauges(b)
+    this.opts.metrics.backendSessionsActive.set({ backend: b.id }, b.sessions)
     this.emit('change')
   }
 

@@ -18,6 +18,7 @@ import type { ClientSlot } from '../listen/index.js'
 import { acceptClientTls } from './client-tls.js'
 import type { BackendPool } from './pool.js'
 import { Router, type Chosen } from './router.js'
+import { SessionBase } from './session-base.js'
 import type { SessionContext, SessionSettings } from './session.js'
 import { splice, type Splice, type SpliceResult, type Termination } from './splice.js'
 
@@ -35,37 +36,18 @@ type RoutedState =
   | { phase: 'relaying', relay: Splice }
   | { phase: 'ended' }
 
-function hostPort (address: string | undefined, port: number | undefined): string {
-  if (address === undefined) return 'unknown'
-  return address.includes(':') ? `[${address}]:${port ?? 0}` : `${address}:${port ?? 0}`
-}
-
-export class RoutedSession {
-  readonly client: string
-  readonly done: Promise<void>
+export class RoutedSession extends SessionBase {
   private state: RoutedState = { phase: 'negotiating' }
-  private readonly started: number
-  /** The client's TCP endpoints (the negotiation may run on a TLS socket on top of them). */
-  private readonly peer: { address: string | undefined, port: number, local: string | undefined, localPort: number }
-  private finish!: () => void
 
-  constructor (private socket: net.Socket, private readonly ctx: RoutedSessionContext, private readonly slot?: ClientSlot) {
-    this.client = hostPort(socket.remoteAddress, socket.remotePort)
-    this.peer = { address: socket.remoteAddress, port: socket.remotePort ?? 0, local: socket.localAddress, localPort: socket.localPort ?? 0 }
-    this.started = ctx.clock.now()
-    this.done = new Promise<void>((resolve) => { this.finish = resolve })
+  constructor (socket: net.Socket, private readonly ctx: RoutedSessionContext, private readonly slot?: ClientSlot) {
+    super(socket, ctx)
     // run() returns at the hand-over: the negotiation, the Router and the snapshot are garbage
     // from then on; only the splice and what the end-of-session line needs stay.
-    this.run().then((relaying) => { if (!relaying) this.end() }, (err: unknown) => {
-      this.socket.destroy()
-      ctx.logger.error({ event: 'session_error', listener: ctx.settings.listener, client: this.client, err }, 'session failed')
-      this.end()
-    })
+    this.start(ctx, () => this.run())
   }
 
-  private end (): void {
+  protected ended (): void {
     this.state = { phase: 'ended' }
-    this.finish()
   }
 
   /** Ends the session from the proxy's side (drain, shutdown); before the hand-over the client is dropped. */

@@ -12,6 +12,7 @@ import type { ClientSlot } from '../listen/index.js'
 import { acceptClientTls, type ClientTlsSettings } from './client-tls.js'
 import { connectWithFailover, type Connected } from './connect.js'
 import type { BackendPool } from './pool.js'
+import { SessionBase } from './session-base.js'
 import { splice, type Splice, type SpliceResult, type Termination } from './splice.js'
 
 export interface SessionSettings {
@@ -39,11 +40,6 @@ export interface SessionContext {
   backendTls?: (backend: string) => TlsClientMaterial | undefined
 }
 
-function hostPort (address: string | undefined, port: number | undefined): string {
-  if (address === undefined) return 'unknown'
-  return address.includes(':') ? `[${address}]:${port ?? 0}` : `${address}:${port ?? 0}`
-}
-
 /**
  * connecting --backend answered--> relaying --both sockets closed--> ended
  * connecting --client left, or terminate()--> abandoned --connect attempt over--> ended
@@ -55,28 +51,13 @@ type SessionState =
   | { phase: 'relaying', relay: Splice }
   | { phase: 'ended' }
 
-export class ProxySession {
-  readonly client: string
-  readonly done: Promise<void>
+export class ProxySession extends SessionBase {
   private state: SessionState = { phase: 'connecting' }
-  private readonly started: number
-  /** The client's TCP endpoints (the stream relayed may be a TLS socket on top of them). */
-  private readonly peer: { address: string | undefined, port: number, local: string | undefined, localPort: number }
   private tlvs: ProxyTlv[] = []
-  private finish!: () => void
 
-  constructor (private socket: net.Socket, private readonly ctx: SessionContext, private readonly slot?: ClientSlot) {
-    this.client = hostPort(socket.remoteAddress, socket.remotePort)
-    this.peer = { address: socket.remoteAddress, port: socket.remotePort ?? 0, local: socket.localAddress, localPort: socket.localPort ?? 0 }
-    this.started = ctx.clock.now()
-    this.done = new Promise<void>((resolve) => { this.finish = resolve })
-    // run() returns once the relay has started (or the session ended before one): nothing of the
-    // connect phase stays alive for the session's lifetime; the relay's end finishes `done`.
-    this.run().then((relaying) => { if (!relaying) this.end() }, (err: unknown) => {
-      this.socket.destroy()
-      ctx.logger.error({ event: 'session_error', listener: ctx.settings.listener, client: this.client, err }, 'session failed')
-      this.end()
-    })
+  constructor (socket: net.Socket, private readonly ctx: SessionContext, private readonly slot?: ClientSlot) {
+    super(socket, ctx)
+    this.start(ctx, () => this.run())
   }
 
   /** Ends the session from the proxy's side (drain, shutdown). */
@@ -85,9 +66,8 @@ export class ProxySession {
     else if (this.state.phase === 'connecting' || this.state.phase === 'abandoned') this.abandon()
   }
 
-  private end (): void {
+  protected ended (): void {
     this.state = { phase: 'ended' }
-    this.finish()
   }
 
   /** Before the relay starts: no session will start; stop trying backends. */
@@ -168,7 +148,7 @@ export class ProxySession {
   }
 
   /** Splices client and backend until both have closed; one log line at each end. */
-  private relay ({ backend, socket, first, connectMs, retries }: Connected): void {
+  private relay ({ backend, socket, first, reads, connectMs, retries }: Connected): void {
     const { settings, pool, clock, logger, metrics } = this.ctx
     metrics.connections.inc({ listener: settings.listener, result: 'forwarded' })
     metrics.backendConnectSeconds.observe(connectMs / 1000)
@@ -176,7 +156,7 @@ export class ProxySession {
     logger.info({ event: 'session_start', listener: settings.listener, client: this.client, backend: backend.id, connectMs, retries }, 'session start')
 
     this.socket.off('error', this.onEarlyEnd).off('close', this.onEarlyEnd)
-    const relay = splice(this.socket, socket, { idleTimeout: settings.idleTimeout, halfCloseTimeout: settings.halfCloseTimeout, first })
+    const relay = splice(this.socket, socket, { idleTimeout: settings.idleTimeout, halfCloseTimeout: settings.halfCloseTimeout, first, ...(reads === undefined ? {} : { backendReads: reads }) })
     // Its first telnet byte shows a working client (maxPendingPerClient, lib/listen/client-limits.ts).
     if (this.slot !== undefined) this.socket.once('data', this.slot.settle.bind(this.slot))
     this.state = { phase: 'relaying', relay }

@@ -13,6 +13,7 @@
 // of a count per chunk. The bench (bench/README.md) measures the front's CPU per transaction
 // against HAProxy's.
 import type net from 'node:net'
+import { relayRead, type BackendReads } from './backend-reads.js'
 
 export type Termination =
   | 'client_closed' | 'backend_closed' | 'client_error' | 'backend_error' | 'idle_timeout' | 'drain' | 'shutdown'
@@ -27,6 +28,8 @@ export interface SpliceOptions {
   halfCloseTimeout: number
   /** Bytes already read from the backend (its greeting), written to the client first. */
   first?: Buffer
+  /** The backend socket reads through `onread` (backend-reads.ts): its bytes come from here, not 'data'. */
+  backendReads?: BackendReads
 }
 
 export interface SpliceResult {
@@ -152,19 +155,28 @@ function onIdle (this: net.Socket): void {
   relay.destroyBoth()
 }
 
-function attach (side: Side): void {
+/** A backend read through `onread`, as onData: dropped once the client is gone; false pauses the reads. */
+function onBackendRead (view: Buffer, side: Side): boolean {
+  if (side.peer.destroyed) return true
+  return relayRead(view, side.peer)
+}
+
+function attach (side: Side, reads?: BackendReads): void {
   const s = side.socket as SplicedSocket
   s[SIDE] = side
-  s.on('data', onData).on('drain', onDrain).on('end', onEnd).on('error', onError).on('close', onClose)
+  if (reads === undefined) s.on('data', onData)
+  else reads.consume(onBackendRead, side)
+  s.on('drain', onDrain).on('end', onEnd).on('error', onError).on('close', onClose)
 }
 
 export function splice (client: net.Socket, backend: net.Socket, opts: SpliceOptions): Splice {
   let relay!: Relay
   const done = new Promise<SpliceResult>((resolve) => { relay = new Relay(client, backend, opts, resolve) })
   attach(relay.client)
-  attach(relay.backend)
-  if (opts.idleTimeout > 0) client.setTimeout(opts.idleTimeout, onIdle)
+  // The greeting first, then the backend's later reads (held ones are relayed at attach).
   if (opts.first !== undefined && opts.first.length > 0) client.write(opts.first)
+  attach(relay.backend, opts.backendReads)
+  if (opts.idleTimeout > 0) client.setTimeout(opts.idleTimeout, onIdle)
   // Both arrive paused (pauseOnConnect, the first-byte wait): flowing from here.
   client.resume()
   backend.resume()

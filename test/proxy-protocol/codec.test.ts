@@ -94,6 +94,8 @@ t.test('encode rejects bad input', async t => {
 })
 
 t.test('parseIp', async t => {
+  t.same(parseIp('010.2.255.0')?.bytes, Buffer.from([10, 2, 255, 0]), 'leading zeros: decimal, as before')
+  for (const bad of ['', '.1.2.3', '1.2.3.', '1..2.3', '1.2.3.4.5', '1234.1.1.1', '1.2.3.-4', ' 1.2.3.4']) t.equal(parseIp(bad), undefined, JSON.stringify(bad))
   for (const bad of ['1.2.3', '1.2.3.256', '1.2.3.x', '1::2::3', '1:2:3:4:5:6:7:8:9', '1:2:3', 'g::1', '::1.2.3', '1:2:3:4:5:6:7::8']) t.equal(parseIp(bad), undefined, bad)
   t.same(parseIp('::ffff:1.2.3.4')?.bytes, Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1, 2, 3, 4]))
 })
@@ -115,6 +117,18 @@ t.test('cidrMatch', async t => {
   for (const bad of ['10.0.0.0/33', 'x/8', '10.0.0.0/8/1', '10.0.0.0/', '::/129']) {
     t.throws(() => cidrMatch('10.0.0.1', [bad]), { code: ErrorCodes.PROXY_HEADER_UNTRUSTED, message: /is not a network/ }, bad)
   }
+})
+
+t.test('property: the one-allocation IPv4 encoding equals the general one (via an IPv4-mapped source)', async t => {
+  // doc/proxy-protocol.txt §2.2: an IPv4-mapped source with an IPv4 destination is sent as AF_INET,
+  // by the general path; plain dotted quads take the one-allocation path. Same bytes either way.
+  const tlv = fc.record({ type: fc.integer({ min: 0, max: 255 }), value: fc.uint8Array({ maxLength: 40 }).map(a => Buffer.from(a)) })
+  fc.assert(fc.property(fc.ipV4(), fc.ipV4(), fc.nat(65535), fc.nat(65535), fc.array(tlv, { maxLength: 3 }), (a, b, pa, pb, tlvs) => {
+    const quick = encodeProxyV2({ src: { address: a, port: pa }, dst: { address: b, port: pb }, tlvs })
+    const general = encodeProxyV2({ src: { address: `::ffff:${a}`, port: pa }, dst: { address: b, port: pb }, tlvs })
+    return quick.equals(general)
+  }))
+  t.pass('same bytes')
 })
 
 t.test('property: encode/parse round trip for IPv4 and IPv6', async t => {

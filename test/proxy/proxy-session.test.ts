@@ -113,6 +113,33 @@ t.test('backpressure: a client that stops reading stops the proxy reading the ba
   c.socket.destroy()
 })
 
+t.test('backpressure keeps every byte intact: reads queued at a slow client are not overwritten by later reads', async t => {
+  // The backend's reads share one buffer (lib/proxy/backend-reads.ts): bytes still queued at the
+  // client must keep theirs. Each 64 KiB block carries its own byte value; the client checks all.
+  const [a] = await startGateways(t, ['gwA'])
+  const h = await startTestProxy(t, testConfig([a]))
+  const c = new TestClient(h.port)
+  await c.receive(a.greeting)
+  c.socket.pause()
+  const [gw] = [...a.sockets]
+  const BLOCK = 64 * 1024
+  const BLOCKS = 200
+  for (let i = 0; i < BLOCKS; i++) gw.write(Buffer.alloc(BLOCK, i % 251))
+  let got = 0
+  let bad = -1
+  c.socket.removeAllListeners('data')
+  c.socket.on('data', (d: Buffer) => {
+    for (let i = 0; i < d.length && bad < 0; i++) if (d[i] !== Math.floor((got + i) / BLOCK) % 251) bad = got + i
+    got += d.length
+  })
+  await new Promise(resolve => setTimeout(resolve, 200))
+  c.socket.resume()
+  await waitFor(() => got >= BLOCK * BLOCKS, 10_000, 'all bytes at the client')
+  t.equal(bad, -1, 'no byte overwritten')
+  t.equal(got, BLOCK * BLOCKS)
+  c.socket.destroy()
+})
+
 t.test('drain on shutdown: readyz 503, listener closed, sessions continue, then closed', async t => {
   const [a] = await startGateways(t, ['gwA'])
   const h = await startTestProxy(t, testConfig([a]))
