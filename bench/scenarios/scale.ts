@@ -208,7 +208,7 @@ function report (mode: Mode, l: Layout, units: Unit[], steps: Step[], baseRss: {
       `${kib(now, bases, top.open, rss)} KiB (${kib(now, bases, top.open, afterGc)}; ${fmt(Math.min(...each), 1)}–${fmt(Math.max(...each), 1)})`, '—', ''])
   }
   const xs = done.map(s => s.asked)
-  const perSeries = units.map((u, i) => ({ name: u.gateway.name, values: done.map(s => kibPerSession([s.gateways[i]!.mem], [u.base], s.gateways[i]!.open, rss)) }))
+  const all = (f: MemoryFigure): number[] => done.map(s => kibPerSession(s.gateways.map(x => x.mem), bases, s.open, f))
   return {
     name: 'scale',
     title: `Idle sessions across ${g} gateways`,
@@ -216,15 +216,11 @@ function report (mode: Mode, l: Layout, units: Unit[], steps: Step[], baseRss: {
     headline,
     panels: [
       {
-        kind: 'line', title: 'Gateway RSS per idle session', yLabel: 'KiB per session', xLabel: 'idle sessions open (all gateways)', x: xs, digits: 1,
-        series: [
-          ...perSeries.slice(0, 4),
-          { name: 'all gateways', values: done.map(s => kibPerSession(s.gateways.map(x => x.mem), bases, s.open, rss)) },
-          { name: 'all after GC', values: done.map(s => kibPerSession(s.gateways.map(x => x.mem), bases, s.open, afterGc)) },
-        ],
+        kind: 'line', title: `Gateway memory per idle session, ${g} gateways together`, yLabel: 'KiB per session', xLabel: 'idle sessions asked (all gateways)', x: xs, digits: 1,
+        series: [{ name: 'RSS', values: all(rss) }, { name: 'RSS after GC', values: all(afterGc) }, { name: 'live JS', values: all(live) }],
       },
       {
-        kind: 'bar', title: 'Gateway RSS', yLabel: 'MiB', xLabel: 'idle sessions open (all gateways)', digits: 0,
+        kind: 'bar', title: 'RSS of each gateway', yLabel: 'MiB', xLabel: 'idle sessions asked (all gateways)', digits: 0,
         categories: ['0', ...xs.map(fmtInt)],
         series: units.slice(0, 6).map((u, i) => ({ name: u.gateway.name, values: [u.base.rss / MiB, ...done.map(s => s.gateways[i]!.mem.rss / MiB)] })),
       },
