@@ -1,7 +1,6 @@
 // Scenario scale: many idle sessions across several gateway processes. One gateway process holds
-// one descriptor per session and this machine allows 20,000 per process, so 60,000 sessions (the
-// per-server maximum of Microsoft Host Integration Server, KB 814166 on its per-client limits)
-// take four gateways of 15,000. Each gateway gets its own simulated hosts (one host-simulator
+// one descriptor per session and this machine allows 20,000 per process, so 60,000 sessions take
+// four gateways of 15,000. Each gateway gets its own simulated hosts (one host-simulator
 // process per host, PUS_PER_HOST PUs of 254 LUs each, one sna link per PU: docs/hostlink.md
 // "PUs"), so no two gateways share a host's PUs, and its own load-generator processes, which open
 // idle TN3270E sessions (RFC 2355: negotiation, BIND, first screen) straight to its direct
@@ -32,6 +31,8 @@ interface Unit {
   base: MemoryReading
   /** Sessions it can hold: its LUs, its descriptors, its load processes. */
   cap: number
+  /** Sessions that never reached their first screen or closed after it, so far. */
+  failed: number
   errors: string[]
 }
 
@@ -42,7 +43,8 @@ interface GatewayStep {
   failed: number
   /** Active sessions by the gateway's own /status. */
   active: number
-  mem: MemoryReading
+  /** Undefined when the reading failed (the gateway gone, the inspector not answering): see the step's note. */
+  mem: MemoryReading | undefined
 }
 
 interface Step {
@@ -55,7 +57,10 @@ interface Step {
   hostRss: number
   loadRss: number
   loadAverage: string
-  skipped?: string
+  /** Why the step has no readings: skipped (over a gateway's room) or failed (the error). */
+  missing?: string
+  /** Readings that failed in a step that has counts. */
+  note?: string
 }
 
 interface Layout { hostsPerGateway: number, lusPerHost: number, loadPerGateway: number, perGateway: number }
@@ -89,7 +94,7 @@ async function startUnits (ctx: RunContext, mode: Mode, l: Layout, hosts: Runnin
     const gateway = await startGateway(ctx, { index: i + 1, hosts: own, lusPerHost: l.lusPerHost, nodeArgs: INSPECT_ARGS })
     const mine = load.slice(i * l.loadPerGateway, (i + 1) * l.loadPerGateway)
     const room = openFileLimit() - own.length * PUS_PER_HOST - 100
-    units.push({ gateway, hosts: own, load: mine, held: mine.map(() => 0), base: { rss: NaN, rssAfterGc: NaN, live: NaN }, cap: Math.min(room, gateway.lus, mine.length * PER_LOAD_PROCESS), errors: [] })
+    units.push({ gateway, hosts: own, load: mine, held: mine.map(() => 0), base: { rss: NaN, rssAfterGc: NaN, live: NaN }, cap: Math.min(room, gateway.lus, mine.length * PER_LOAD_PROCESS), failed: 0, errors: [] })
   }
 }
 
@@ -105,18 +110,19 @@ async function runStep (ctx: RunContext, mode: Mode, units: Unit[], asked: numbe
   // Asking for what is already open opens nothing and counts the sessions that closed meanwhile.
   const rechecked = await Promise.all(units.map(async u => await openMore(u.load, u.gateway.directPort, sum(u.held), u.held, u.errors)))
   const gateways: GatewayStep[] = []
+  const notes: string[] = []
   // One gateway at a time: a full collection of one does not steal the CPU of another's.
   for (const [i, u] of units.entries()) {
-    const status = await getJson(`${u.gateway.adminUrl}/status`, 30_000)
-    gateways.push({
-      asked: share(asked, g, i),
-      open: rechecked[i]!.open,
-      failed: opened[i]!.failed + rechecked[i]!.failed,
-      active: Number(status?.sessions?.active ?? NaN),
-      mem: await readMemory(u.gateway.proc, u.gateway),
+    u.failed += opened[i]!.failed + rechecked[i]!.failed
+    const status = await getJson(`${u.gateway.adminUrl}/status`, 30_000).catch(() => undefined)
+    const mem = await readMemory(u.gateway.proc, u.gateway).catch((err: unknown) => {
+      notes.push(`${u.gateway.name}: no memory reading: ${err instanceof Error ? err.message : String(err)}`)
+      return undefined
     })
+    gateways.push({ asked: share(asked, g, i), open: rechecked[i]!.open, failed: u.failed, active: Number(status?.sessions?.active ?? NaN), mem })
   }
   return {
+    ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
     asked,
     open: sum(gateways.map(s => s.open)),
     failed: sum(gateways.map(s => s.failed)),
@@ -145,15 +151,30 @@ export async function scaleScenario (ctx: RunContext, mode: Mode): Promise<Scena
     const baseRss = { host: rssOf(hosts.map(h => h.proc)), load: rssOf(load.map(p => p.proc)) }
     for (const asked of mode.scale.steps) {
       const over = units.find((u, i) => share(asked, g, i) > u.cap)
+      const none = { asked, open: NaN, failed: NaN, openMs: NaN, gateways: [], hostRss: NaN, loadRss: NaN, loadAverage: '' }
       if (over !== undefined) {
-        steps.push({ asked, open: NaN, failed: NaN, openMs: NaN, gateways: [], hostRss: NaN, loadRss: NaN, loadAverage: '', skipped: `over ${over.gateway.name}'s room of ${fmtInt(over.cap)} sessions (its LUs, descriptors and load processes)` })
+        steps.push({ ...none, missing: `skipped: over ${over.gateway.name}'s room of ${fmtInt(over.cap)} sessions (its LUs, descriptors and load processes)` })
         continue
       }
-      steps.push(await runStep(ctx, mode, units, asked, hosts, load))
+      try {
+        const step = await runStep(ctx, mode, units, asked, hosts, load)
+        steps.push(step)
+        const gone = units.filter(u => !u.gateway.proc.running).map(u => u.gateway.name)
+        if (gone.length > 0) { step.note = [step.note, `${gone.join(', ')} exited: no further steps`].filter(n => n !== undefined).join('; '); break }
+      } catch (err) {
+        // A step that breaks (a role gone, a reading refused) still leaves the steps before it to report.
+        const msg = err instanceof Error ? err.message : String(err)
+        ctx.say(`  scale: step ${fmtInt(asked)} failed: ${msg}`)
+        steps.push({ ...none, missing: `failed: ${msg}` })
+        break
+      }
     }
-    await Promise.all(load.map(async p => await p.send({ op: 'close', group: 'idle' })))
+    await Promise.allSettled(load.map(async p => await p.send({ op: 'close', group: 'idle' })))
     // Let the sessions end before the gateways stop, so their shutdown does not race them.
-    await Promise.all(units.map(async u => await gatewayIdle(u.gateway, 300_000).catch((err: unknown) => u.errors.push(err instanceof Error ? err.message : String(err)))))
+    await Promise.all(units.map(async u => {
+      if (!u.gateway.proc.running) { u.errors.push(`exited (${String(await u.gateway.proc.exited)}); see ${u.gateway.proc.logFile}`); return }
+      await gatewayIdle(u.gateway, 300_000).catch((err: unknown) => u.errors.push(err instanceof Error ? err.message : String(err)))
+    }))
     return report(mode, l, units, steps, baseRss, Date.now() - t0)
   } finally {
     await Promise.all(load.map(async p => await p.stop()))
@@ -161,21 +182,26 @@ export async function scaleScenario (ctx: RunContext, mode: Mode): Promise<Scena
   }
 }
 
-const kib = (now: MemoryReading[], base: MemoryReading[], open: number, f: MemoryFigure): string => fmt(kibPerSession(now, base, open, f), 2)
+type Readings = Array<MemoryReading | undefined>
+const complete = (now: Readings): now is MemoryReading[] => now.every(m => m !== undefined)
+/** KiB per session of the gateways' readings together; NaN when one of them is missing. */
+const perSession = (now: Readings, base: MemoryReading[], open: number, f: MemoryFigure): number => complete(now) ? kibPerSession(now, base, open, f) : NaN
+const kib = (now: Readings, base: MemoryReading[], open: number, f: MemoryFigure): string => fmt(perSession(now, base, open, f), 2)
+const mibOf = (now: Readings): number => complete(now) ? sum(now.map(rss)) / MiB : NaN
 
 function report (mode: Mode, l: Layout, units: Unit[], steps: Step[], baseRss: { host: number, load: number }, elapsedMs: number): ScenarioResult {
   const g = units.length
   const hostCount = g * l.hostsPerGateway
   const loadCount = g * l.loadPerGateway
   const bases = units.map(u => u.base)
-  const done = steps.filter(s => s.skipped === undefined)
+  const done = steps.filter(s => s.missing === undefined)
   const totals: string[][] = [['0', '0', '0', '', fmt(sum(bases.map(b => b.rss)) / MiB, 1), '', '', '', fmt(baseRss.host / MiB, 1), fmt(baseRss.load / MiB, 1), '', '']]
   for (const s of steps) {
-    if (s.skipped !== undefined) { totals.push([fmtInt(s.asked), '', '', '', '', '', '', '', '', '', '', `skipped: ${s.skipped}`]); continue }
+    if (s.missing !== undefined) { totals.push([fmtInt(s.asked), '', '', '', '', '', '', '', '', '', '', s.missing]); continue }
     const now = s.gateways.map(x => x.mem)
-    totals.push([fmtInt(s.asked), fmtInt(s.open), fmtInt(s.failed), fmt(s.openMs / 1000, 1), fmt(sum(now.map(rss)) / MiB, 1),
+    totals.push([fmtInt(s.asked), fmtInt(s.open), fmtInt(s.failed), fmt(s.openMs / 1000, 1), fmt(mibOf(now), 1),
       kib(now, bases, s.open, rss), kib(now, bases, s.open, afterGc), kib(now, bases, s.open, live),
-      fmt(s.hostRss / MiB, 1), fmt(s.loadRss / MiB, 1), s.loadAverage, ''])
+      fmt(s.hostRss / MiB, 1), fmt(s.loadRss / MiB, 1), s.loadAverage, s.note ?? ''])
   }
   const perGateway: string[][] = []
   units.forEach((u, i) => {
@@ -201,14 +227,14 @@ function report (mode: Mode, l: Layout, units: Unit[], steps: Step[], baseRss: {
   const headline: string[][] = []
   if (top !== undefined) {
     const now = top.gateways.map(x => x.mem)
-    const each = top.gateways.map((x, i) => kibPerSession([x.mem], [units[i]!.base], x.open, rss))
+    const each = top.gateways.map((x, i) => perSession([x.mem], [units[i]!.base], x.open, rss))
     headline.push([`idle sessions held across ${g} gateways direct (${hostCount} host simulators, ${loadCount} load processes), ${fmtInt(top.asked)} asked, opened in ${fmt(top.openMs / 1000, 0)} s`,
       `**${fmtInt(top.open)} open, ${fmtInt(top.failed)} failed**`, '—', ''])
     headline.push([`RSS per idle session, ${g} gateways at ${fmtInt(top.open)} sessions (after a GC in brackets; per gateway)`,
       `${kib(now, bases, top.open, rss)} KiB (${kib(now, bases, top.open, afterGc)}; ${fmt(Math.min(...each), 1)}–${fmt(Math.max(...each), 1)})`, '—', ''])
   }
   const xs = done.map(s => s.asked)
-  const all = (f: MemoryFigure): number[] => done.map(s => kibPerSession(s.gateways.map(x => x.mem), bases, s.open, f))
+  const all = (f: MemoryFigure): number[] => done.map(s => perSession(s.gateways.map(x => x.mem), bases, s.open, f))
   return {
     name: 'scale',
     title: `Idle sessions across ${g} gateways`,
@@ -222,7 +248,7 @@ function report (mode: Mode, l: Layout, units: Unit[], steps: Step[], baseRss: {
       {
         kind: 'bar', title: 'RSS of each gateway', yLabel: 'MiB', xLabel: 'idle sessions asked (all gateways)', digits: 0,
         categories: ['0', ...xs.map(fmtInt)],
-        series: units.slice(0, 6).map((u, i) => ({ name: u.gateway.name, values: [u.base.rss / MiB, ...done.map(s => s.gateways[i]!.mem.rss / MiB)] })),
+        series: units.slice(0, 6).map((u, i) => ({ name: u.gateway.name, values: [u.base.rss / MiB, ...done.map(s => mibOf([s.gateways[i]!.mem]))] })),
       },
     ],
   }
