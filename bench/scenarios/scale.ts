@@ -228,7 +228,7 @@ function report (mode: Mode, l: Layout, units: Unit[], steps: Step[], baseRss: {
   if (top !== undefined) {
     const now = top.gateways.map(x => x.mem)
     const each = top.gateways.map((x, i) => perSession([x.mem], [units[i]!.base], x.open, rss))
-    headline.push([`idle sessions held across ${g} gateways direct (${hostCount} host simulators, ${loadCount} load processes), ${fmtInt(top.asked)} asked, opened in ${fmt(top.openMs / 1000, 0)} s`,
+    headline.push([`idle sessions held across ${g} gateways direct (${hostCount} host simulators, ${loadCount} load processes), ${fmtInt(top.asked)} asked, opened in ${fmt(sum(done.map(s => s.openMs)) / 1000, 0)} s (${done.length} step(s))`,
       `**${fmtInt(top.open)} open, ${fmtInt(top.failed)} failed**`, '—', ''])
     headline.push([`RSS per idle session, ${g} gateways at ${fmtInt(top.open)} sessions (after a GC in brackets; per gateway)`,
       `${kib(now, bases, top.open, rss)} KiB (${kib(now, bases, top.open, afterGc)}; ${fmt(Math.min(...each), 1)}–${fmt(Math.max(...each), 1)})`, '—', ''])
