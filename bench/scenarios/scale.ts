@@ -121,6 +121,11 @@ async function runStep (ctx: RunContext, mode: Mode, units: Unit[], asked: numbe
     })
     gateways.push({ asked: share(asked, g, i), open: rechecked[i]!.open, failed: u.failed, active: Number(status?.sessions?.active ?? NaN), mem })
   }
+  // Sessions that ended while the gateways were read (a full collection pauses a gateway) are failed too.
+  const after = await Promise.all(units.map(async u => await openMore(u.load, u.gateway.directPort, sum(u.held), u.held, u.errors)))
+  after.forEach((r, i) => { units[i]!.failed += r.failed; gateways[i]!.failed += r.failed })
+  const lost = sum(after.map(r => r.failed))
+  if (lost > 0) notes.push(`${fmtInt(lost)} session(s) closed while the gateways were read (in failed)`)
   return {
     ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
     asked,
@@ -213,7 +218,7 @@ function report (mode: Mode, l: Layout, units: Unit[], steps: Step[], baseRss: {
     }
   })
   const body = [
-    `Idle TN3270E sessions spread evenly over ${g} gateway processes, opened in cumulative steps straight to each gateway's direct listener (no front) and held (${mode.scale.settleMs} ms settle before each reading). Each gateway has its own ${l.hostsPerGateway} simulated host(s) × ${fmtInt(l.lusPerHost)} LUs (${PUS_PER_HOST} PUs of 254 LUs per host at most, one sna link per PU, one host-simulator process per host: ${hostCount} in all) and its own ${l.loadPerGateway} load process(es) (at most ${fmtInt(PER_LOAD_PROCESS)} sessions each, 32 negotiating at once, ${mode.scale.timeoutMs / 1000} s per session to its first screen: ${loadCount} in all). Open-file limit per process here: ${fmtInt(openFileLimit())}; a gateway needs one descriptor per session and one per PU link. Memory per session = (reading − reading before the first session) / open sessions: RSS (VmRSS from /proc), RSS right after a full garbage collection, live JavaScript memory then (V8 heap used + external), as in the idle scenario; "all gateways" sums the readings. Failed = sessions that did not reach their first screen or closed afterwards (cumulative, counted again after the settle pause); active = the gateway's own /status count. Open time = from the step's first connect to its last first screen, all gateways at once. Scenario time ${fmt(elapsedMs / 1000, 0)} s including start-up.`,
+    `Idle TN3270E sessions spread evenly over ${g} gateway processes, opened in cumulative steps straight to each gateway's direct listener (no front) and held (${mode.scale.settleMs} ms settle before each reading). Each gateway has its own ${l.hostsPerGateway} simulated host(s) × ${fmtInt(l.lusPerHost)} LUs (${PUS_PER_HOST} PUs of 254 LUs per host at most, one sna link per PU, one host-simulator process per host: ${hostCount} in all) and its own ${l.loadPerGateway} load process(es) (at most ${fmtInt(PER_LOAD_PROCESS)} sessions each, 32 negotiating at once, ${mode.scale.timeoutMs / 1000} s per session to its first screen: ${loadCount} in all). Open-file limit per process here: ${fmtInt(openFileLimit())}; a gateway needs one descriptor per session and one per PU link. Memory per session = (reading − reading before the first session) / open sessions: RSS (VmRSS from /proc), RSS right after a full garbage collection, live JavaScript memory then (V8 heap used + external), as in the idle scenario; "all gateways" sums the readings. Failed = sessions that did not reach their first screen or closed afterwards (cumulative, counted again after the settle pause and after the readings); active = the gateway's own /status count. Open time = from the step's first connect to its last first screen, all gateways at once. Scenario time ${fmt(elapsedMs / 1000, 0)} s including start-up.`,
     '',
     table(['sessions asked', 'open', 'failed', 'open time s', 'gateways RSS MiB', 'all gateways KiB / session', 'after GC', 'live JS', `host-sim RSS MiB (${hostCount})`, `load RSS MiB (${loadCount})`, 'load average', 'note'], totals),
     '',
