@@ -19,6 +19,7 @@ import { machineInfo, writeRun, type ScenarioResult } from './report.js'
 import { echoScenario } from './scenarios/echo.js'
 import { floodScenario } from './scenarios/flood.js'
 import { idleScenario } from './scenarios/idle.js'
+import { scaleScenario } from './scenarios/scale.js'
 import { setupScenario } from './scenarios/setup.js'
 import { stalledScenario } from './scenarios/stalled.js'
 import { openFileLimit, type RunContext } from './topology.js'
@@ -27,6 +28,7 @@ const SCENARIOS: Record<string, { what: string, run: (ctx: RunContext, mode: Mod
   echo: { what: 'ECHO tx/s and front CPU per 1000 tx, our proxy vs HAProxy, K = 1, 16, 128', run: echoScenario },
   setup: { what: 'connect → first screen → close, sessions/s and front CPU per session, C = 1, 8', run: setupScenario },
   idle: { what: 'RSS per idle session: front (ours vs HAProxy) and gateway, stepping N', run: idleScenario },
+  scale: { what: 'idle sessions spread over several gateway processes (60,000 over 4 in full mode), memory per gateway', run: scaleScenario },
   flood: { what: 'FLOOD records/s with pacing windows 7 and 63 vs an unpaced server', run: floodScenario },
   stalled: { what: 'gateway memory per stalled client during FLOOD, pacing accounting', run: stalledScenario },
   codec: { what: 'telnet, 3270 and SNA codecs without I/O', run: async () => await codecScenario() },

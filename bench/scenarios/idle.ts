@@ -25,17 +25,22 @@ interface Pass { path: PathKind, label: string, base: Reading, steps: Step[], er
 
 const MiB = 2 ** 20
 /** Sessions one load-generator process opens (one descriptor each, well under the limit). */
-const PER_LOAD_PROCESS = 5000
+export const PER_LOAD_PROCESS = 5000
+/** Sessions one load process negotiates at once. */
+const OPEN_CONCURRENCY = 32
 
-/** Opens sessions until `want` are open in total; `held` = sessions open per load process, updated. */
-async function openMore (load: LoadProcess[], port: number, want: number, held: number[], errors: string[]): Promise<{ open: number, failed: number }> {
+/**
+ * Opens sessions until `want` are open in total; `held` = sessions open per load process, updated.
+ * `failed` counts sessions that did not reach their first screen and those that closed after it.
+ */
+export async function openMore (load: LoadProcess[], port: number, want: number, held: number[], errors: string[], timeoutMs = 30_000): Promise<{ open: number, failed: number }> {
   let need = want - sum(held)
   const asks = load.map((_, i) => {
     const n = Math.max(0, Math.min(need, PER_LOAD_PROCESS - held[i]!, Math.ceil(need / (load.length - i))))
     need -= n
     return n
   })
-  const rs = await Promise.all(load.map(async (l, i) => await l.send<OpenResult>({ op: 'open', group: 'idle', port, count: asks[i]!, concurrency: 32, timeoutMs: 30_000 })))
+  const rs = await Promise.all(load.map(async (l, i) => await l.send<OpenResult>({ op: 'open', group: 'idle', port, count: asks[i]!, concurrency: OPEN_CONCURRENCY, timeoutMs })))
   rs.forEach((r, i) => { held[i] = r.open; errors.push(...r.errors) })
   return { open: sum(rs.map(r => r.open)), failed: sum(rs.map(r => r.failed + r.dropped)) }
 }
@@ -101,22 +106,29 @@ export async function idleScenario (ctx: RunContext, mode: Mode): Promise<Scenar
   return report(ctx, mode, passes, hostCount, limit)
 }
 
-const MIB = (m: MemoryReading | undefined): string => m === undefined ? '' : fmt(m.rss / MiB, 1)
+export const MIB = (m: MemoryReading | undefined): string => m === undefined ? '' : fmt(m.rss / MiB, 1)
 
-const rss = (m: MemoryReading): number => m.rss
-const afterGc = (m: MemoryReading): number => m.rssAfterGc
-const live = (m: MemoryReading): number => m.live
+export type MemoryFigure = (m: MemoryReading) => number
+export const rss: MemoryFigure = m => m.rss
+export const afterGc: MemoryFigure = m => m.rssAfterGc
+export const live: MemoryFigure = m => m.live
 
 /**
- * KiB per open session of a memory figure, from the pass's reading before the first session. Every
+ * KiB per open session of a memory figure, from the reading before the first session. Every
  * reading ends with a collection, so plain RSS counts from the collected base: RSS now includes
  * the garbage made since the last reading, as a process that is never asked to collect would.
+ * Readings of several processes are summed (sessions spread over several gateways).
  */
-function kibPer (p: Pass, s: Step, role: 'front' | 'gateway', f: (m: MemoryReading) => number): number {
+export function kibPerSession (now: MemoryReading[], base: MemoryReading[], open: number, f: MemoryFigure): number {
+  if (now.length === 0 || now.length !== base.length || !(open > 0)) return NaN
+  return (sum(now.map(f)) - sum(base.map(f === rss ? afterGc : f))) / 1024 / open
+}
+
+function kibPer (p: Pass, s: Step, role: 'front' | 'gateway', f: MemoryFigure): number {
   const now = s.mem?.[role]
   const base = p.base[role]
-  if (now === undefined || base === undefined || !(s.open > 0)) return NaN
-  return (f(now) - (f === rss ? afterGc(base) : f(base))) / 1024 / s.open
+  if (now === undefined || base === undefined) return NaN
+  return kibPerSession([now], [base], s.open, f)
 }
 
 function report (ctx: RunContext, mode: Mode, passes: Pass[], hostCount: number, limit: number): ScenarioResult {
@@ -125,7 +137,7 @@ function report (ctx: RunContext, mode: Mode, passes: Pass[], hostCount: number,
     rows.push([p.label, '0', '0', '0', MIB(p.base.front), '', '', '', MIB(p.base.gateway), '', '', '', ''])
     for (const s of p.steps) {
       if (s.skipped !== undefined) { rows.push([p.label, fmtInt(s.asked), '', '', '', '', '', '', '', '', '', '', `skipped: ${s.skipped}`]); continue }
-      const k = (role: 'front' | 'gateway', f: (m: MemoryReading) => number): string => fmt(kibPer(p, s, role, f), 2)
+      const k = (role: 'front' | 'gateway', f: MemoryFigure): string => fmt(kibPer(p, s, role, f), 2)
       rows.push([p.label, fmtInt(s.asked), fmtInt(s.open), fmtInt(s.failed),
         MIB(s.mem?.front), k('front', rss), k('front', afterGc), k('front', live),
         MIB(s.mem?.gateway), k('gateway', rss), k('gateway', afterGc), k('gateway', live), ''])
@@ -159,7 +171,7 @@ function report (ctx: RunContext, mode: Mode, passes: Pass[], hostCount: number,
   const errors = [...new Set(passes.flatMap(p => p.errors.map(e => `${p.label}: ${e}`)))]
   if (errors.length > 0) body.push('', 'Failures:', '', ...errors.slice(0, 10).map(e => `- ${e}`))
   const xs = mode.idle.steps
-  const series = (p: Pass | undefined, role: 'front' | 'gateway', f: (m: MemoryReading) => number): number[] => xs.map(x => {
+  const series = (p: Pass | undefined, role: 'front' | 'gateway', f: MemoryFigure): number[] => xs.map(x => {
     const s = p?.steps.find(t => t.asked === x)
     return s !== undefined && ok(s) ? kibPer(p!, s, role, f) : NaN
   })
