@@ -74,19 +74,19 @@ export type FirstByte =
   | { kind: 'closed', error?: Error }
 
 /**
- * Waits up to `window` ms for the backend's first bytes. The socket keeps reading: the caller
- * attaches its own reader within the same turn of the event loop (the promise chain up to the
- * splice runs in microtasks, and no read callback runs in between). Should a read come first
- * anyway, it is kept: `reads` holds a copy (backend-reads.ts), and a Readable in flowing mode with
- * no 'data' listener buffers it (doc/api/stream.md, "Two reading modes"). Not pausing spares a
- * readStop and a readStart per session and the resume on the next tick.
+ * Waits up to `window` ms for the backend's first bytes. With `reads` (backend-reads.ts) the socket
+ * keeps reading: a read before the splice takes over is held (a copy) and relayed first, which
+ * spares a readStop and a readStart per session and the resume on the next tick. Without it (a TLS
+ * backend: 'data' events) the socket is paused again: a flowing Readable with no 'data' listener
+ * would emit, and so lose, what it reads (doc/api/stream.md, "Two reading modes").
  */
 export function awaitFirstByte (socket: net.Socket, window: number, clock: Clock, reads?: BackendReads): Promise<FirstByte> {
   return new Promise((resolve) => {
     const finish = (r: FirstByte) => {
       clock.clearTimeout(timer)
       socket.off('data', onData).off('end', onEnd).off('error', onError).off('close', onEnd)
-      reads?.consume(undefined)
+      if (reads === undefined) socket.pause()
+      else reads.consume(undefined)
       resolve(r)
     }
     const onData = (chunk: Buffer) => finish({ kind: 'data', chunk })
