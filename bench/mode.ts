@@ -5,7 +5,7 @@
 export interface Mode {
   name: 'quick' | 'full'
   echo: { clients: number[], rounds: number, windowMs: number, warmupMs: number }
-  setup: { concurrency: number[], rounds: number, windowMs: number }
+  setup: { concurrency: number[], rounds: number, windowMs: number, warmupMs: number }
   /** Idle sessions held open at each step (cumulative); a step above a process's open-file room is skipped. */
   idle: { steps: number[], settleMs: number }
   /**
@@ -26,7 +26,7 @@ export interface Mode {
 export const QUICK: Mode = {
   name: 'quick',
   echo: { clients: [1, 16, 128], rounds: 3, windowMs: 600, warmupMs: 300 },
-  setup: { concurrency: [1, 8], rounds: 3, windowMs: 600 },
+  setup: { concurrency: [1, 8], rounds: 3, windowMs: 600, warmupMs: 300 },
   idle: { steps: [250, 1000], settleMs: 1500 },
   scale: { gateways: 2, steps: [1000, 2000], settleMs: 1500, timeoutMs: 60_000 },
   flood: { count: 20_000, rounds: 3, windows: [7, 63] },
@@ -36,7 +36,8 @@ export const QUICK: Mode = {
 export const FULL: Mode = {
   name: 'full',
   echo: { clients: [1, 16, 128], rounds: 8, windowMs: 2000, warmupMs: 1000 },
-  setup: { concurrency: [1, 8], rounds: 8, windowMs: 2000 },
+  // A few seconds: a new front's first windows cost 2–3× its steady state (V8 still compiling).
+  setup: { concurrency: [1, 8], rounds: 8, windowMs: 2000, warmupMs: 3000 },
   idle: { steps: [1000, 5000, 9900, 19_000], settleMs: 5000 },
   // 15,000 sessions per gateway at the top: under the 20,000 descriptors of one process here.
   scale: { gateways: 4, steps: [15_000, 30_000, 60_000], settleMs: 5000, timeoutMs: 180_000 },

@@ -19,7 +19,7 @@ interface PathResult { front: RunningFront, windows: Window[], latencies: number
 async function measureC (s: FrontStack, c: number, mode: Mode): Promise<PathResult[]> {
   const load = s.load[0]!
   const paths: PathResult[] = s.fronts.map(front => ({ front, windows: [], latencies: [], errors: new Set() }))
-  for (const p of paths) await load.send({ op: 'setup', port: p.front.port, concurrency: c, ms: Math.min(300, mode.setup.windowMs) })
+  for (const p of paths) await load.send({ op: 'setup', port: p.front.port, concurrency: c, ms: mode.setup.warmupMs })
   for (let round = 0; round < mode.setup.rounds; round++) {
     const order = round % 2 === 0 ? paths : [...paths].reverse()
     for (const p of order) {
@@ -87,7 +87,7 @@ export async function setupScenario (ctx: RunContext, mode: Mode): Promise<Scena
     ]
   })
   const body = [
-    `C concurrent loops of connect → first DEMO screen → close through each front${hasPeer ? '' : ' (**HAProxy is not installed: our proxy alone**)'}, same gateway behind all (2 simulated hosts, 254 LUs each). Our proxy twice: tcp routing (a splice, as HAProxy in TCP mode) and tn3270e routing (it negotiates to the device request and hands the negotiation over in the PROXY v2 header, docs/routing.md). ${mode.setup.rounds} rounds of a ${mode.setup.windowMs} ms window per front, alternating, after a short warm-up. Setup latency = connect to first screen. CPU from /proc/<pid>/stat around each window, per completed session. Ratios ours / HAProxy, per-round range as in the echo scenario.`,
+    `C concurrent loops of connect → first DEMO screen → close through each front${hasPeer ? '' : ' (**HAProxy is not installed: our proxy alone**)'}, same gateway behind all (2 simulated hosts, 254 LUs each). Our proxy twice: tcp routing (a splice, as HAProxy in TCP mode) and tn3270e routing (it negotiates to the device request and hands the negotiation over in the PROXY v2 header, docs/routing.md). ${mode.setup.rounds} rounds of a ${mode.setup.windowMs} ms window per front, alternating, after a ${mode.setup.warmupMs} ms warm-up per front. Setup latency = connect to first screen. CPU from /proc/<pid>/stat around each window, per completed session. Ratios ours / HAProxy, per-round range as in the echo scenario.`,
     '',
     table(['C', 'front', 'sessions', 'sessions/s', 'p50 ms', 'p99 ms', 'front CPU ms / session', 'gateway CPU ms / session', 'sessions/s vs HAProxy', 'per-round range', 'front CPU vs HAProxy', 'per-round range', 'failed'], rows),
     ...(errors.length > 0 ? ['', 'Failures:', '', ...errors.map(e => `- ${e}`)] : []),
