@@ -37,10 +37,11 @@ export async function collectGarbage (proc: RoleProcess, timeoutMs = 15_000): Pr
 export async function liveJsBytes (adminUrl: string): Promise<number> {
   const res = await fetch(`${adminUrl}/metrics`, { signal: AbortSignal.timeout(10_000) })
   const text = await res.text()
+  // A proxy primary serves every worker's series, each with its `worker` label: their sum.
   const value = (name: string): number => {
-    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text)
-    if (m === null) throw new Error(`${adminUrl}/metrics has no ${name}`)
-    return Number(m[1])
+    const ms = [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))]
+    if (ms.length === 0) throw new Error(`${adminUrl}/metrics has no ${name}`)
+    return ms.reduce((n, m) => n + Number(m[1]), 0)
   }
   return value('nodejs_heap_size_used_bytes') + value('nodejs_external_memory_bytes')
 }
