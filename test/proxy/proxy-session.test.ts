@@ -1,6 +1,7 @@
 // Integration on real sockets: PROXY v2 toward the backend, splice (half-close, idle timeout,
 // backpressure), drain, admin HTTP.
-import t from 'tap'
+import t, { type Test } from 'tap'
+import type net from 'node:net'
 import { once } from 'node:events'
 import { request } from 'undici'
 import { parseProxyHeader } from '../../lib/proxy-protocol/index.js'
@@ -82,13 +83,19 @@ t.test('backend error ends the session', async t => {
   t.match(h.log.events('session_end')[0], { termination: 'backend_error' })
 })
 
-t.test('backpressure: a client that stops reading stops the proxy reading the backend', async t => {
+/** A client through the proxy that got the gateway's greeting and stopped reading, and the gateway's socket to it. */
+async function stoppedClient (t: Test): Promise<{ c: TestClient, gw: net.Socket }> {
   const [a] = await startGateways(t, ['gwA'])
   const h = await startTestProxy(t, testConfig([a]))
   const c = new TestClient(h.port)
   await c.receive(a.greeting)
   c.socket.pause()
   const [gw] = [...a.sockets]
+  return { c, gw: gw! }
+}
+
+t.test('backpressure: a client that stops reading stops the proxy reading the backend', async t => {
+  const { c, gw } = await stoppedClient(t)
   const chunk = Buffer.alloc(64 * 1024, 0x40)
   const LIMIT = 64 * 1024 * 1024
   let sent = 0
@@ -116,12 +123,7 @@ t.test('backpressure: a client that stops reading stops the proxy reading the ba
 t.test('backpressure keeps every byte intact: reads queued at a slow client are not overwritten by later reads', async t => {
   // The backend's reads share one buffer (lib/proxy/backend-reads.ts): bytes still queued at the
   // client must keep theirs. Each 64 KiB block carries its own byte value; the client checks all.
-  const [a] = await startGateways(t, ['gwA'])
-  const h = await startTestProxy(t, testConfig([a]))
-  const c = new TestClient(h.port)
-  await c.receive(a.greeting)
-  c.socket.pause()
-  const [gw] = [...a.sockets]
+  const { c, gw } = await stoppedClient(t)
   const BLOCK = 64 * 1024
   const BLOCKS = 200
   for (let i = 0; i < BLOCKS; i++) gw.write(Buffer.alloc(BLOCK, i % 251))
