@@ -4,7 +4,7 @@
 // exposition passes `promtool check metrics` and carries every gateway metric docs/metrics.md names.
 import t, { type Test } from 'tap'
 import { S3270 } from '../helpers/s3270.js'
-import { E2eClient, tcpConnect } from '../helpers/e2e-tn3270-client.js'
+import { E2eClient, probeConnect } from '../helpers/e2e-tn3270-client.js'
 import { promtoolCheckMetrics } from '../helpers/promtool.js'
 import { httpRequest, gatewayMetrics, gatewayStatus, hostStatus, metricValue, pollUntil, startTestDemo } from '../helpers/e2e-gateway.js'
 
@@ -13,17 +13,6 @@ async function s3270 (t: Test): Promise<S3270> {
   const c = await S3270.start({ commandTimeoutMs: 20_000 })
   t.teardown(() => c.close())
   return c
-}
-
-/** Resolves with the connect error code (ECONNREFUSED ...) or 'connected' (then closes the socket). */
-async function probeConnect (port: number): Promise<string> {
-  try {
-    const s = await tcpConnect(port)
-    s.destroy()
-    return 'connected'
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code ?? (err as Error).message
-  }
 }
 
 t.test('CloseListenSocket with s3270: 2 LUs, third connect refused, then served', async t => {

@@ -3,18 +3,8 @@
 // lock displays out nor a taken display printers; a client of the kind with nothing free is
 // refused in band (DEVICE-IN-USE, RFC 2355 §7.1); the listener closes only when both are taken.
 import t from 'tap'
-import { E2eClient, Fn, tcpConnect } from '../helpers/e2e-tn3270-client.js'
+import { E2eClient, Fn, probeConnect } from '../helpers/e2e-tn3270-client.js'
 import { gatewayMetrics, metricValue, pollUntil, startTestDemo } from '../helpers/e2e-gateway.js'
-
-async function probeConnect (port: number): Promise<string> {
-  try {
-    const s = await tcpConnect(port)
-    s.destroy()
-    return 'connected'
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code ?? String(err)
-  }
-}
 
 t.test('one display LU, one printer LU: the listener closes only when both are taken', async t => {
   const d = await startTestDemo(t, { printers: true, lus: 1 })
@@ -26,12 +16,15 @@ t.test('one display LU, one printer LU: the listener closes only when both are t
   t.teardown(() => { printer.destroy() })
   t.match(await printer.negotiate({ deviceType: 'IBM-3287-1', connect: 'HOSTAPRT', functions: [Fn.RESPONSES, Fn.SCS_CTL_CODES] }), { ok: true, lu: 'PR1A001' })
   t.equal(await open(), 1, 'printer taken, display free: open')
-  const another = await E2eClient.connect(port)
-  t.match(await another.negotiate({ deviceType: 'IBM-3287-1' }), { ok: false, kind: 'reject', reason: 'DEVICE-IN-USE' }, 'a second printer is refused in band')
-  another.destroy()
-  // Capacity is promised at accept, before the device type is known: until the refused printer's
-  // connection is gone, it holds the display LU's place (docs/printers.md "Capacity").
-  await pollUntil(async () => (await open()) === 1, 'open once the refused printer has left')
+  // Capacity is promised at accept, before the device type is known: until a refused client's
+  // connection is gone, it holds the other kind's place (docs/printers.md "Capacity").
+  const refusedInBand = async (deviceType: string, kind: string): Promise<void> => {
+    const c = await E2eClient.connect(port)
+    t.match(await c.negotiate({ deviceType }), { ok: false, kind: 'reject', reason: 'DEVICE-IN-USE' }, `a ${kind} is refused in band`)
+    c.destroy()
+    await pollUntil(async () => (await open()) === 1, `open once the refused ${kind} has left`)
+  }
+  await refusedInBand('IBM-3287-1', 'second printer')
   const display = await E2eClient.open(port)
   t.teardown(() => { display.destroy() })
   t.equal(display.lu, 'GW1A001')
@@ -41,10 +34,7 @@ t.test('one display LU, one printer LU: the listener closes only when both are t
   // The printer leaves: open again, for a printer only.
   printer.destroy()
   await pollUntil(async () => (await open()) === 1, 'open again')
-  const displayToo = await E2eClient.connect(port)
-  t.match(await displayToo.negotiate({ deviceType: 'IBM-3278-2-E' }), { ok: false, kind: 'reject', reason: 'DEVICE-IN-USE' }, 'a display is refused in band')
-  displayToo.destroy()
-  await pollUntil(async () => (await open()) === 1, 'open once the refused display has left')
+  await refusedInBand('IBM-3278-2-E', 'display')
   const assoc = await E2eClient.connect(port)
   t.teardown(() => { assoc.destroy() })
   t.match(await assoc.negotiate({ deviceType: 'IBM-3287-1', associate: 'GW1A001', functions: [Fn.RESPONSES, Fn.SCS_CTL_CODES] }), { ok: true, lu: 'PR1A001' }, 'the display\'s printer by ASSOCIATE')

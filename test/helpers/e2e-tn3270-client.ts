@@ -109,6 +109,17 @@ export async function tcpConnect (port: number, host = '127.0.0.1', timeoutMs = 
   })
 }
 
+/** Resolves with the connect error code (ECONNREFUSED ...) or 'connected' (then closes the socket). */
+export async function probeConnect (port: number): Promise<string> {
+  try {
+    const s = await tcpConnect(port)
+    s.destroy()
+    return 'connected'
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? (err as Error).message
+  }
+}
+
 export class E2eClient {
   readonly socket: Socket
   readonly screen: Screen
