@@ -182,7 +182,6 @@ t.test(`churn: ${CYCLES} client cycles`, async t => {
   t.comment(`ms p50/p95/max: negotiate ${pct(stats.negotiateMs, 50)}/${pct(stats.negotiateMs, 95)}/${pct(stats.negotiateMs, 100)}, screen ${pct(stats.screenMs, 50)}/${pct(stats.screenMs, 95)}/${pct(stats.screenMs, 100)}, echo ${pct(stats.echoMs, 50)}/${pct(stats.echoMs, 95)}/${pct(stats.echoMs, 100)}, cycle ${pct(stats.cycleMs, 50)}/${pct(stats.cycleMs, 95)}/${pct(stats.cycleMs, 100)}`)
   t.same(stats.failures.slice(0, 10), [], `no cycle failed (${stats.failures.length} failures)`)
   t.equal(completed, CYCLES, `all ${CYCLES} cycles completed within ${CHURN_DEADLINE_MS} ms`)
-  t.ok(elapsed < 60_000, `churn took under 60 s (${elapsed} ms)`)
   t.same(stats.badCloses.slice(0, 10), [], `every normal leave was answered with an orderly close (${stats.badCloses.length} not)`)
   t.ok(Object.values(stats.done).every(n => n > 0), `every variant ran: ${JSON.stringify(stats.done)}`)
   t.same(violations.slice(0, 10), [], `never an LU active on the host while free on the gateway (${samples} snapshots, ${violations.length} violations)`)

@@ -66,8 +66,8 @@ for (const mode of ['tn3270e', 'tn3270'] as const) {
       const n = await c.negotiate({ connect: 'HOSTB' })
       const ms = Date.now() - t0
       t.same(n, { ok: false, kind: 'reject', reason: 'DEVICE-IN-USE' }, 'REJECT DEVICE-IN-USE')
-      t.ok(ms < 1000, `answered in ${ms} ms, without trying a gateway`)
-      t.notOk(lines.some(l => l.event === 'handover_refused'), 'no gateway was asked')
+      t.comment(`answered in ${ms} ms`)
+      t.notOk(lines.some(l => l.event === 'handover_refused'), 'answered without trying a gateway: none was asked')
       c.destroy()
     }
     const a = await screenOf(t, `${p}HOSTA@${proxy}`)

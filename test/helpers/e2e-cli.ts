@@ -24,10 +24,14 @@ export interface CliChild {
   logs: () => Array<Record<string, unknown> & { at: number }>
 }
 
-/** A base port P with P+offsets all free on loopback right now (the demo port layout, lib/demo.ts). */
+/**
+ * A base port P with P+offsets all free on loopback right now (the demo port layout, lib/demo.ts).
+ * Chosen below the kernel's ephemeral range (32768 and up by default): a CloseListenSocket
+ * listener that is closed for a while must not find its port taken by an outgoing connection.
+ */
 export async function freeBasePort (offsets: number[], tries = 20): Promise<number> {
   for (let i = 0; i < tries; i++) {
-    const p = 20000 + Math.floor(Math.random() * 35000)
+    const p = 10000 + Math.floor(Math.random() * 20000)
     let ok = true
     for (const off of offsets) {
       if (!(await canBind(p + off))) { ok = false; break }

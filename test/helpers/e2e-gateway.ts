@@ -11,7 +11,7 @@ import { createLogger, silentLogger, type Logger } from '../../lib/observability
 export interface HttpResult { status: number, body: string, headers: Record<string, string | string[] | undefined> }
 
 /** GET (or POST) on loopback with `agent: false`: one connection per request, closed after it. */
-export async function httpRequest (port: number, path: string, method = 'GET', host = '127.0.0.1', timeoutMs = 5000): Promise<HttpResult> {
+export async function httpRequest (port: number, path: string, method = 'GET', host = '127.0.0.1', timeoutMs = 10_000): Promise<HttpResult> {
   return await new Promise((resolve, reject) => {
     const req = request({ host, port, path, method, agent: false, timeout: timeoutMs }, res => {
       const chunks: Buffer[] = []

@@ -100,7 +100,7 @@ export interface CloseInfo {
 type Waiter = () => boolean
 
 /** Connect a TCP socket; rejects with the socket error (err.code ECONNREFUSED, ECONNRESET ...). */
-export async function tcpConnect (port: number, host = '127.0.0.1', timeoutMs = 5000, localAddress?: string): Promise<Socket> {
+export async function tcpConnect (port: number, host = '127.0.0.1', timeoutMs = 10_000, localAddress?: string): Promise<Socket> {
   return await new Promise<Socket>((resolve, reject) => {
     const s = netConnect({ port, host, ...(localAddress === undefined ? {} : { localAddress }) })
     const timer = setTimeout(() => { s.destroy(); reject(Object.assign(new Error(`connect to ${host}:${port} timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' })) }, timeoutMs)
@@ -173,7 +173,7 @@ export class E2eClient {
     })
   }
 
-  static async connect (port: number, host = '127.0.0.1', timeoutMs = 5000, localAddress?: string): Promise<E2eClient> {
+  static async connect (port: number, host = '127.0.0.1', timeoutMs = 10_000, localAddress?: string): Promise<E2eClient> {
     return new E2eClient(await tcpConnect(port, host, timeoutMs, localAddress))
   }
 
@@ -252,7 +252,7 @@ export class E2eClient {
   }
 
   /** The next record (any data type), waiting up to timeoutMs. */
-  async nextRecord (timeoutMs = 5000): Promise<E2eRecord> {
+  async nextRecord (timeoutMs = 10_000): Promise<E2eRecord> {
     await this.until(() => this.records.length > 0 || this.isClosed, timeoutMs, () => `no record within ${timeoutMs} ms`)
     const r = this.records.shift()
     if (r === undefined) throw new Error(`connection closed while waiting for a record (${this.closeError ?? 'FIN'})`)
@@ -260,7 +260,7 @@ export class E2eClient {
   }
 
   /** Applies records (3270-DATA to the screen) until the screen contains `text`. Returns the screen text. */
-  async waitForText (text: string, timeoutMs = 5000): Promise<string> {
+  async waitForText (text: string, timeoutMs = 10_000): Promise<string> {
     const check = (): boolean => {
       this.drainRecords()
       return this.screen.contains(text)
@@ -299,7 +299,7 @@ export class E2eClient {
   }
 
   /** Orderly close (FIN) and wait for the server to close its side. */
-  async end (timeoutMs = 5000): Promise<CloseInfo> {
+  async end (timeoutMs = 10_000): Promise<CloseInfo> {
     this.socket.end()
     let timer: NodeJS.Timeout | undefined
     const info = await Promise.race([
@@ -363,7 +363,7 @@ export class E2eClient {
   }
 
   /** Waits for the server to close the connection; returns how it closed. */
-  async waitClosed (timeoutMs = 5000): Promise<CloseInfo> {
+  async waitClosed (timeoutMs = 10_000): Promise<CloseInfo> {
     let timer: NodeJS.Timeout | undefined
     const info = await Promise.race([
       this.closed,

@@ -86,7 +86,7 @@ export async function rawServer (): Promise<{ server: net.Server, port: number, 
 }
 
 /** Polls until `cond` holds or `ms` pass; returns whether it held (assert on the result). */
-export async function waitFor (cond: () => boolean, ms = 1000): Promise<boolean> {
+export async function waitFor (cond: () => boolean, ms = 10_000): Promise<boolean> {
   const end = Date.now() + ms
   while (!cond()) {
     if (Date.now() > end) return false

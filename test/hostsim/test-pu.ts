@@ -228,7 +228,7 @@ export class TestPu extends EventEmitter {
     this.sendLuLu(lu, commandRh('SC'), encodeUnbind({ type: 0x01 }), 1)
   }
 
-  waitFor (event: string, pred: (...args: any[]) => boolean = () => true, timeoutMs = 5000): Promise<any[]> {
+  waitFor (event: string, pred: (...args: any[]) => boolean = () => true, timeoutMs = 10_000): Promise<any[]> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => { this.off(event, on); reject(new Error(`timeout waiting for ${event}`)) }, timeoutMs)
       const on = (...args: any[]): void => {

@@ -147,7 +147,7 @@ export class TestClient {
   private wake (): void { for (const w of this.waiters.splice(0)) w() }
 
   /** Resolves once `pred` holds (checked on every socket event), or rejects after `ms`. */
-  async until (pred: () => boolean, ms = 3000, what = 'condition'): Promise<void> {
+  async until (pred: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
     const deadline = Date.now() + ms
     while (!pred()) {
       const left = deadline - Date.now()
@@ -171,7 +171,7 @@ export async function tryConnect (port: number, host = '127.0.0.1'): Promise<str
 }
 
 /** Polls `pred` every 10 ms until true or `ms` passes. */
-export async function waitFor (pred: () => boolean | Promise<boolean>, ms = 3000, what = 'condition'): Promise<void> {
+export async function waitFor (pred: () => boolean | Promise<boolean>, ms = 10_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + ms
   while (!(await pred())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)

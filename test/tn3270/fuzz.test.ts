@@ -58,8 +58,10 @@ t.test('random and mutated streams, one byte per write, beside a working session
   let answered = 0
   const checkBystander = async (): Promise<void> => {
     good.send(0, 0, 0, 0, 0, 0x7d, 0xc5, 0x48, 0x11, 0xc5, 0x48, ...ebcdic(`OK${answered}`), IAC, EOR)
-    // SEQ-NUMBER counts every message this session sent (the first screen was SEQ 0)
-    const want = bytes(0, 0, 0, 0, answered + 1, buildScreen(`OK${answered}`), IAC, EOR)
+    // SEQ-NUMBER counts every message this session sent (the first screen was SEQ 0); a header
+    // byte of X'FF' is doubled on the wire like any other data byte (RFC 2355 §8).
+    const seq = [(answered + 1) >> 8, (answered + 1) & 0xff].flatMap(b => b === IAC ? [IAC, IAC] : [b])
+    const want = bytes(0, 0, 0, ...seq, buildScreen(`OK${answered}`), IAC, EOR)
     t.same(await good.read(want.length), want)
     answered++
   }
