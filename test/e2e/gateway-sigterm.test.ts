@@ -155,7 +155,7 @@ t.test('a second signal stops at once', async t => {
   t.teardown(() => { for (const c of clients) c.destroy() })
   const t0 = Date.now()
   cli.child.kill('SIGTERM')
-  await pollUntil(async () => (await httpRequest(gwAdmin, '/readyz', 'GET', '127.0.0.1', 1000)).status === 503, 'draining after the first SIGTERM', 1000, 5)
+  await pollUntil(async () => (await httpRequest(gwAdmin, '/readyz', 'GET', '127.0.0.1', 1000)).status === 503, 'draining after the first SIGTERM', 10_000, 5)
   t.equal(cli.child.exitCode, null, 'still running (draining, drainTimeout 30s) after the first signal')
   const t1 = Date.now()
   cli.child.kill('SIGTERM')

@@ -49,7 +49,7 @@ export function metricValue (text: string, name: string, labels: Record<string, 
 }
 
 /** Polls `check` until it returns a truthy value or the deadline passes (then throws with `what`). */
-export async function pollUntil<T> (check: () => Promise<T> | T, what: string, timeoutMs = 5000, everyMs = 20): Promise<NonNullable<T>> {
+export async function pollUntil<T> (check: () => Promise<T> | T, what: string, timeoutMs = 30_000, everyMs = 20): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs
   let last: T | undefined
   let lastErr: unknown

@@ -1,8 +1,10 @@
 // Waiting in tests for a state that no event announces (a metric, a log line, another process's
-// view). Prefer awaiting an event; use this where there is none to await.
+// view). Prefer awaiting an event; use this where there is none to await. The default wait is
+// long because it only matters when the state never comes: on a loaded machine, other processes
+// (a forked worker compiling TypeScript, a status poll) can take many seconds.
 
 /** Resolves with the first value of `probe` other than undefined; a probe that throws counts as not yet. */
-export async function untilValue<T> (what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 10_000, every = 20): Promise<T> {
+export async function untilValue<T> (what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 30_000, every = 20): Promise<T> {
   const end = Date.now() + ms
   for (;;) {
     try {
@@ -15,7 +17,7 @@ export async function untilValue<T> (what: string, probe: () => T | undefined | 
 }
 
 /** Resolves once `cond` holds, with the milliseconds it took. */
-export async function until (what: string, cond: () => boolean | Promise<boolean>, ms = 10_000, every = 20): Promise<number> {
+export async function until (what: string, cond: () => boolean | Promise<boolean>, ms = 30_000, every = 20): Promise<number> {
   const start = Date.now()
   await untilValue(what, async () => (await cond()) ? true : undefined, ms, every)
   return Date.now() - start

@@ -16,6 +16,10 @@ import { FakeGateway } from './fake-gateway.js'
 import { promtoolCheckMetrics } from '../helpers/promtool.js'
 import { mergeWorkerStatus, restartDelay, workerAdminPort, workerCount, RESTART_MAX_MS, RESTART_MIN_MS, type ProxyStatus } from '../../lib/proxy/index.js'
 
+// A forked worker loads the whole proxy through the TypeScript loader; on a loaded machine with
+// coverage on, that took over 10 s. As long as spawnCli gives a whole process to start.
+const WORKER_START_MS = 60_000
+
 /** Resolves with the first bytes a client gets through the port, or the connect error's code. */
 async function tryClient (port: number): Promise<string> {
   const c = net.connect({ port, host: '127.0.0.1' })
@@ -93,7 +97,7 @@ listeners:
   const primaryAdmin = Number(cli.lines.map(l => /^listening proxy-admin [^\s/]+ \S+:(\d+)$/.exec(l.line)?.[1]).find(p => p !== undefined))
   t.ok(primaryAdmin > 0 && !admins.includes(primaryAdmin), 'the primary has an admin port of its own')
   // Each worker writes its own log lines; they may arrive after the primary's listening lines.
-  await until('both workers\' listening log lines', () => new Set(cli.logs().filter(l => l.event === 'listening' && l.listener === 'edge').map(l => l.worker)).size === 2)
+  await until('both workers\' listening log lines', () => new Set(cli.logs().filter(l => l.event === 'listening' && l.listener === 'edge').map(l => l.worker)).size === 2, WORKER_START_MS)
   t.pass('both workers listen on the edge listener')
 
   const got = await Promise.all(Array.from({ length: 6 }, async () => await tryClient(port)))
@@ -130,7 +134,7 @@ listeners:
   // A worker that dies while serving is replaced under the same index.
   const victim = cli.logs().find(l => l.event === 'listening' && l.listener === 'edge' && l.worker === 1)!.pid as number
   process.kill(victim, 'SIGKILL')
-  await until('a new worker 1', () => cli.logs().some(l => l.event === 'listening' && l.listener === 'edge' && l.worker === 1 && l.pid !== victim))
+  await until('a new worker 1', () => cli.logs().some(l => l.event === 'listening' && l.listener === 'edge' && l.worker === 1 && l.pid !== victim), WORKER_START_MS)
   t.match(cli.logs().find(l => l.event === 'worker_exited'), { worker: 1, signal: 'SIGKILL' }, 'the primary says which worker died')
   const restartIn = cli.logs().find(l => l.event === 'worker_exited')!.restartInMs as number
   t.ok(restartIn >= RESTART_MIN_MS && restartIn <= RESTART_MAX_MS, `a worker that died young is replaced after a back-off (${restartIn} ms)`)
