@@ -40,7 +40,7 @@ async function proxy (t: Test, gws: TnGateway[], listener: Record<string, unknow
 }
 
 async function open (t: Test, h: Harness, connect?: string): Promise<E2eClient> {
-  const c = await E2eClient.open(h.port, { ...(connect === undefined ? {} : { connect }), timeoutMs: 5000 })
+  const c = await E2eClient.open(h.port, { ...(connect === undefined ? {} : { connect }) })
   t.teardown(() => c.destroy())
   await c.waitForText(`HELLO ${c.lu!}`)
   return c
