@@ -141,7 +141,7 @@ const audit = z.object({
  * code that builds part of a config (unit tests). `tn3270-lb gateway` loads gatewayConfigSchema.
  */
 export const gatewaySchema = z.object({
-  name: z.string().min(1).default('gateway').describe('gateway name: logs, `/status`, and the PU name (upper-cased) on sna links; a host\'s further PUs end in `P2`, `P3` ...'),
+  name: z.string().min(1).default('gateway').describe('gateway name: logs, `/status`, and the PU name (upper-cased, cut to 8 characters) on sna links; a host\'s further PUs end in `P2`, `P3` ...; gateways sharing a host need PU names that differ (docs/hostlink.md "PU names")'),
   admin: adminSection(),
   listeners: z.array(listener).default([]).describe('TN3270 listeners'),
   hosts: z.array(host).default([]).describe('hosts and how they are reached'),
